@@ -1,0 +1,1 @@
+//! Collectors: everything that reads telemetry from the outside world into the engine's model.

@@ -1,0 +1,1 @@
+//! Configuration: the TOML schema of adaptd and its validation.

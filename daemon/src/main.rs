@@ -1,0 +1,2 @@
+//! `adaptd`: the command-line entry point.
+fn main() {}

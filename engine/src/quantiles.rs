@@ -1,0 +1,246 @@
+//! Distributions known only through a few percentile points.
+//!
+//! Sources rarely give a full distribution: CloudWatch gives p50/p90/p99/max, the Azure
+//! trace gives p0/p1/p25/p50/p75/p99/p100. [`QuantileSet`] treats those points as a
+//! piecewise-linear inverse CDF, which is what the replay samples from and what the
+//! latency model integrates, so both agree by construction.
+
+use serde::{Deserialize, Serialize};
+
+/// A distribution given by points `(probability, value)` of its inverse CDF, sorted by
+/// probability, with values non-decreasing. Between points it is linear; below the first
+/// and above the last point it is flat.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuantileSet {
+    points: Vec<(f64, f64)>,
+    /// The mean, when the source reports it (it is then preferred to the integral of
+    /// the points, which misses the tails between them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mean: Option<f64>,
+}
+
+/// Why a set of percentile points is not a distribution.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QuantileError {
+    /// No points.
+    #[error("no percentile points")]
+    Empty,
+    /// A probability outside 0–1 or a non-finite value.
+    #[error("percentile point ({0}, {1}) is out of range (probability in 0–1, finite value)")]
+    OutOfRange(f64, f64),
+    /// Values decrease as probability increases.
+    #[error("percentiles decrease: p{p0} = {v0} but p{p1} = {v1}", p0 = .0 * 100.0, v0 = .1, p1 = .2 * 100.0, v1 = .3)]
+    Decreasing(f64, f64, f64, f64),
+}
+
+impl QuantileSet {
+    /// Builds a set from `(probability, value)` points in any order. Duplicate
+    /// probabilities keep the last value. Values must not decrease with probability.
+    pub fn new(mut points: Vec<(f64, f64)>, mean: Option<f64>) -> Result<Self, QuantileError> {
+        if points.is_empty() {
+            return Err(QuantileError::Empty);
+        }
+        for &(p, v) in &points {
+            if !(0.0..=1.0).contains(&p) || !v.is_finite() {
+                return Err(QuantileError::OutOfRange(p, v));
+            }
+        }
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        points.dedup_by(|later, earlier| {
+            if later.0 == earlier.0 {
+                earlier.1 = later.1;
+                true
+            } else {
+                false
+            }
+        });
+        for w in points.windows(2) {
+            if w[1].1 < w[0].1 {
+                return Err(QuantileError::Decreasing(w[0].0, w[0].1, w[1].0, w[1].1));
+            }
+        }
+        let mean = mean.filter(|m| m.is_finite());
+        Ok(Self { points, mean })
+    }
+
+    /// A distribution concentrated on one value.
+    pub fn constant(value: f64) -> Self {
+        Self {
+            points: vec![(0.0, value), (1.0, value)],
+            mean: Some(value),
+        }
+    }
+
+    /// The points, sorted by probability.
+    pub fn points(&self) -> &[(f64, f64)] {
+        &self.points
+    }
+
+    /// The value below which a share `p` of the mass lies.
+    pub fn quantile(&self, p: f64) -> f64 {
+        let pts = &self.points;
+        let p = p.clamp(0.0, 1.0);
+        if p <= pts[0].0 {
+            return pts[0].1;
+        }
+        let last = pts[pts.len() - 1];
+        if p >= last.0 {
+            return last.1;
+        }
+        let i = pts.partition_point(|&(q, _)| q <= p);
+        let (p0, v0) = pts[i - 1];
+        let (p1, v1) = pts[i];
+        v0 + (v1 - v0) * (p - p0) / (p1 - p0)
+    }
+
+    /// The share of the mass at or below `x` (inverse of [`quantile`](Self::quantile)).
+    pub fn cdf(&self, x: f64) -> f64 {
+        let pts = &self.points;
+        if x < pts[0].1 {
+            return 0.0;
+        }
+        let last = pts[pts.len() - 1];
+        if x >= last.1 {
+            return 1.0;
+        }
+        // Last point with value <= x; the next one has a larger value.
+        let i = pts.partition_point(|&(_, v)| v <= x);
+        let (p0, v0) = pts[i - 1];
+        let (p1, v1) = pts[i];
+        if v1 == v0 {
+            p1
+        } else {
+            p0 + (p1 - p0) * (x - v0) / (v1 - v0)
+        }
+    }
+
+    /// The mean: the reported one if any, else the integral of the inverse CDF.
+    pub fn mean(&self) -> f64 {
+        self.mean.unwrap_or_else(|| self.integral_mean())
+    }
+
+    /// The reported mean, if the source gave one.
+    pub fn reported_mean(&self) -> Option<f64> {
+        self.mean
+    }
+
+    /// Mean of the piecewise-linear inverse CDF (exact trapezoids, flat ends).
+    pub fn integral_mean(&self) -> f64 {
+        let pts = &self.points;
+        let mut total = pts[0].0 * pts[0].1;
+        for w in pts.windows(2) {
+            total += (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0;
+        }
+        let last = pts[pts.len() - 1];
+        total + (1.0 - last.0) * last.1
+    }
+
+    /// Mean of `f(X)`, integrating over `steps` equal slices of probability (midpoints).
+    pub fn expect(&self, steps: usize, f: impl Fn(f64) -> f64) -> f64 {
+        let steps = steps.max(1);
+        let n = steps as f64;
+        (0..steps)
+            .map(|i| f(self.quantile((i as f64 + 0.5) / n)))
+            .sum::<f64>()
+            / n
+    }
+
+    /// The same distribution with every value multiplied by `factor` (> 0).
+    pub fn scaled(&self, factor: f64) -> Self {
+        Self {
+            points: self.points.iter().map(|&(p, v)| (p, v * factor)).collect(),
+            mean: self.mean.map(|m| m * factor),
+        }
+    }
+
+    /// The largest value.
+    pub fn max(&self) -> f64 {
+        self.points[self.points.len() - 1].1
+    }
+}
+
+/// Quantile `p` of a mixture: with probability `1 - w` a draw from `base`, with
+/// probability `w` a draw from `base` plus `shift`. Found by bisection on the mixture's
+/// CDF, which is what "p99 including cold starts" means.
+pub fn shifted_mixture_quantile(base: &QuantileSet, w: f64, shift: f64, p: f64) -> f64 {
+    let w = w.clamp(0.0, 1.0);
+    if w <= 0.0 || shift <= 0.0 {
+        return base.quantile(p);
+    }
+    let cdf = |x: f64| (1.0 - w) * base.cdf(x) + w * base.cdf(x - shift);
+    let (mut lo, mut hi) = (base.quantile(0.0), base.max() + shift);
+    for _ in 0..60 {
+        let mid = (lo + hi) / 2.0;
+        if cdf(mid) >= p {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn azure_like() -> QuantileSet {
+        QuantileSet::new(
+            vec![
+                (0.0, 10.0),
+                (0.01, 12.0),
+                (0.25, 20.0),
+                (0.5, 30.0),
+                (0.75, 50.0),
+                (0.99, 200.0),
+                (1.0, 400.0),
+            ],
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn quantile_interpolates_and_cdf_inverts_it() {
+        let q = azure_like();
+        assert!((q.quantile(0.5) - 30.0).abs() < 1e-12);
+        assert!((q.quantile(0.625) - 40.0).abs() < 1e-12);
+        for p in [0.0, 0.1, 0.3, 0.5, 0.8, 0.99, 0.995] {
+            let x = q.quantile(p);
+            assert!((q.cdf(x) - p).abs() < 1e-9, "p={p} x={x} cdf={}", q.cdf(x));
+        }
+        assert_eq!(q.cdf(5.0), 0.0);
+        assert_eq!(q.cdf(400.0), 1.0);
+    }
+
+    #[test]
+    fn integral_mean_is_exact_for_trapezoids() {
+        let q = QuantileSet::new(vec![(0.0, 0.0), (1.0, 10.0)], None).unwrap();
+        assert!((q.mean() - 5.0).abs() < 1e-12);
+        let q = QuantileSet::new(vec![(0.5, 2.0)], None).unwrap();
+        assert!((q.mean() - 2.0).abs() < 1e-12);
+        assert!(
+            (QuantileSet::new(vec![(0.0, 0.0), (1.0, 10.0)], Some(3.0))
+                .unwrap()
+                .mean()
+                - 3.0)
+                .abs()
+                < 1e-12
+        );
+    }
+
+    #[test]
+    fn refuses_decreasing_points() {
+        let e = QuantileSet::new(vec![(0.5, 10.0), (0.9, 5.0)], None).unwrap_err();
+        assert!(e.to_string().contains("p50 = 10 but p90 = 5"), "{e}");
+        assert!(QuantileSet::new(vec![], None).is_err());
+        assert!(QuantileSet::new(vec![(1.5, 1.0)], None).is_err());
+    }
+
+    #[test]
+    fn mixture_quantile_moves_p99_once_shifted_mass_exceeds_one_percent() {
+        let base = QuantileSet::new(vec![(0.0, 100.0), (1.0, 100.0)], None).unwrap();
+        assert!((shifted_mixture_quantile(&base, 0.005, 600.0, 0.99) - 100.0).abs() < 1e-6);
+        assert!((shifted_mixture_quantile(&base, 0.02, 600.0, 0.99) - 700.0).abs() < 1e-6);
+    }
+}

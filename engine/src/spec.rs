@@ -1,0 +1,502 @@
+//! What the engine knows about a component besides its telemetry: how it is deployed
+//! now, the SLO it must meet, the guardrails it must stay within and the model
+//! parameters that apply to it. The config crate builds these; the engine never reads
+//! files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// CPU architecture of a Lambda function or Fargate task.
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// Intel/AMD.
+    #[default]
+    X86_64,
+    /// Graviton.
+    Arm64,
+}
+
+impl Architecture {
+    /// The name AWS uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The compute platforms adaptd can move a component between.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlatformKind {
+    /// AWS Lambda.
+    Lambda,
+    /// An ECS service on Fargate.
+    Fargate,
+}
+
+impl PlatformKind {
+    /// The name used in config and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlatformKind::Lambda => "lambda",
+            PlatformKind::Fargate => "fargate",
+        }
+    }
+}
+
+impl fmt::Display for PlatformKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An hour-of-day schedule: 24 values, index 0 is 00:00–01:00 UTC.
+pub type Hourly<T> = [T; 24];
+
+/// Provisioned concurrency of a Lambda function.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Provisioned {
+    /// No provisioned concurrency.
+    #[default]
+    None,
+    /// The same number of environments all day.
+    Constant(u32),
+    /// A number per hour of day (applied by scheduled actions).
+    Hourly(Hourly<u32>),
+}
+
+impl Provisioned {
+    /// Environments provisioned during `hour`.
+    pub fn at(&self, hour: usize) -> u32 {
+        match self {
+            Provisioned::None => 0,
+            Provisioned::Constant(n) => *n,
+            Provisioned::Hourly(h) => h[hour % 24],
+        }
+    }
+
+    /// The schedule as 24 values.
+    pub fn hourly(&self) -> Hourly<u32> {
+        std::array::from_fn(|h| self.at(h))
+    }
+
+    /// The simplest representation of a 24-value schedule.
+    pub fn from_hourly(h: Hourly<u32>) -> Self {
+        if h.iter().all(|&v| v == 0) {
+            Provisioned::None
+        } else if h.iter().all(|&v| v == h[0]) {
+            Provisioned::Constant(h[0])
+        } else {
+            Provisioned::Hourly(h)
+        }
+    }
+
+    /// Largest number of environments at any hour.
+    pub fn peak(&self) -> u32 {
+        (0..24).map(|h| self.at(h)).max().unwrap_or(0)
+    }
+}
+
+/// How a Lambda function is deployed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaConfig {
+    /// Memory in MB (128–10,240).
+    pub memory_mb: u32,
+    /// CPU architecture.
+    pub architecture: Architecture,
+    /// Provisioned concurrency.
+    #[serde(default)]
+    pub provisioned: Provisioned,
+    /// Reserved concurrency, if set: a cap and a reservation.
+    #[serde(default)]
+    pub reserved_concurrency: Option<u32>,
+}
+
+/// How an ECS service on Fargate is deployed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FargateConfig {
+    /// vCPUs per task (0.25–16, in AWS's allowed steps).
+    pub vcpu: f64,
+    /// Memory per task in MB, valid for the vCPU size.
+    pub memory_mb: u32,
+    /// CPU architecture.
+    pub architecture: Architecture,
+    /// Tasks per hour of day (a constant schedule has 24 equal values).
+    pub tasks: Hourly<u32>,
+    /// Requests one task serves at once.
+    pub per_task_concurrency: u32,
+}
+
+/// The deployed (or proposed) configuration of a component.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "platform")]
+pub enum Deployment {
+    /// On AWS Lambda.
+    Lambda(LambdaConfig),
+    /// On ECS Fargate.
+    Fargate(FargateConfig),
+}
+
+impl Deployment {
+    /// The platform.
+    pub fn platform(&self) -> PlatformKind {
+        match self {
+            Deployment::Lambda(_) => PlatformKind::Lambda,
+            Deployment::Fargate(_) => PlatformKind::Fargate,
+        }
+    }
+
+    /// The architecture.
+    pub fn architecture(&self) -> Architecture {
+        match self {
+            Deployment::Lambda(l) => l.architecture,
+            Deployment::Fargate(f) => f.architecture,
+        }
+    }
+
+    /// A short human description ("lambda 512 MB arm64, PC 4 (08–18 h)").
+    pub fn describe(&self) -> String {
+        match self {
+            Deployment::Lambda(l) => {
+                let mut s = format!("lambda {} MB {}", l.memory_mb, l.architecture);
+                match &l.provisioned {
+                    Provisioned::None => {}
+                    Provisioned::Constant(n) => s.push_str(&format!(", provisioned {n}")),
+                    Provisioned::Hourly(h) => {
+                        s.push_str(&format!(", provisioned {}", describe_schedule(h)))
+                    }
+                }
+                if let Some(r) = l.reserved_concurrency {
+                    s.push_str(&format!(", reserved {r}"));
+                }
+                s
+            }
+            Deployment::Fargate(f) => format!(
+                "fargate {} vCPU {} MB {} × {} tasks, {} per task",
+                f.vcpu,
+                f.memory_mb,
+                f.architecture,
+                describe_schedule(&f.tasks),
+                f.per_task_concurrency
+            ),
+        }
+    }
+}
+
+/// "12 in 08–18 h, 2 otherwise" style text for a 24-hour schedule.
+pub fn describe_schedule(h: &Hourly<u32>) -> String {
+    if h.iter().all(|&v| v == h[0]) {
+        return h[0].to_string();
+    }
+    // Runs of equal values, wrapping around midnight.
+    let mut runs: Vec<(usize, usize, u32)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=24 {
+        if i == 24 || h[i] != h[start] {
+            runs.push((start, i, h[start]));
+            start = i;
+        }
+    }
+    if runs.len() > 1 && runs[0].2 == runs[runs.len() - 1].2 {
+        let last = runs.pop().expect("len > 1");
+        runs[0].0 = last.0;
+    }
+    // The most common value (by hours) is "otherwise".
+    let mut hours_by_value: BTreeMap<u32, usize> = BTreeMap::new();
+    for &v in h {
+        *hours_by_value.entry(v).or_default() += 1;
+    }
+    let base = hours_by_value
+        .iter()
+        .max_by_key(|&(v, n)| (*n, std::cmp::Reverse(*v)))
+        .map(|(v, _)| *v)
+        .unwrap_or(0);
+    let parts: Vec<String> = runs
+        .iter()
+        .filter(|r| r.2 != base)
+        .map(|&(a, b, v)| format!("{v} in {:02}–{:02} h", a % 24, b % 24))
+        .collect();
+    format!("{}, {base} otherwise", parts.join(", "))
+}
+
+/// The service-level objective of a component. Unset fields are not constrained.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// p99 latency, including cold starts and queueing, in every hour of the day (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
+    /// Share of invocations that may pay a cold start over the whole period (0–1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cold_start_rate: Option<f64>,
+    /// Share of invocations that may be throttled in any hour (0–1); 0 forbids throttles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_throttle_rate: Option<f64>,
+}
+
+impl Slo {
+    /// Whether any objective is set.
+    pub fn is_set(&self) -> bool {
+        self.p99_ms.is_some()
+            || self.max_cold_start_rate.is_some()
+            || self.max_throttle_rate.is_some()
+    }
+}
+
+/// The org's limits for one component, already resolved from the rules that match it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Guardrails {
+    /// Platforms the component may run on; empty means any.
+    pub allowed_platforms: BTreeSet<PlatformKind>,
+    /// Smallest memory adaptd may choose (MB).
+    pub memory_mb_min: u32,
+    /// Largest memory adaptd may choose (MB).
+    pub memory_mb_max: u32,
+    /// Whether arm64 may be proposed (it needs an arm64 build).
+    pub allow_arm64: bool,
+    /// Largest provisioned concurrency per function.
+    pub max_provisioned_concurrency: u32,
+    /// Whether hour-of-day schedules may be proposed (else constant only).
+    pub allow_schedules: bool,
+    /// Memory may change by at most this factor per step (2.0: halve or double).
+    pub max_memory_step_factor: Option<f64>,
+    /// Provisioned concurrency may rise by at most this share of the current value per
+    /// step (0.5 = +50 %), or by `max_provisioned_step_absolute`, whichever is larger.
+    pub max_provisioned_step_relative: Option<f64>,
+    /// See `max_provisioned_step_relative`.
+    pub max_provisioned_step_absolute: Option<u32>,
+    /// Names of the rules these came from, for explanations.
+    pub sources: Vec<String>,
+}
+
+impl Default for Guardrails {
+    fn default() -> Self {
+        Self {
+            allowed_platforms: BTreeSet::new(),
+            memory_mb_min: 128,
+            memory_mb_max: 10_240,
+            allow_arm64: false,
+            max_provisioned_concurrency: 1_000,
+            allow_schedules: true,
+            max_memory_step_factor: None,
+            max_provisioned_step_relative: None,
+            max_provisioned_step_absolute: None,
+            sources: Vec::new(),
+        }
+    }
+}
+
+impl Guardrails {
+    /// Whether `platform` is allowed.
+    pub fn allows_platform(&self, platform: PlatformKind) -> bool {
+        self.allowed_platforms.is_empty() || self.allowed_platforms.contains(&platform)
+    }
+
+    /// The largest provisioned concurrency allowed in one step from `current`.
+    pub fn provisioned_step_limit(&self, current: u32) -> u32 {
+        let rel = self
+            .max_provisioned_step_relative
+            .map(|r| current + (f64::from(current) * r).floor() as u32);
+        let abs = self.max_provisioned_step_absolute.map(|a| current + a);
+        let step = match (rel, abs) {
+            (None, None) => u32::MAX,
+            (Some(r), None) => r,
+            (None, Some(a)) => a,
+            (Some(r), Some(a)) => r.max(a),
+        };
+        step.min(self.max_provisioned_concurrency)
+    }
+}
+
+/// Model parameters; each has a documented default and may be set per component.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelParams {
+    /// How long Lambda keeps an idle on-demand environment warm (minutes). AWS does not
+    /// publish it; 10 minutes is a common observation and the replay's default.
+    pub keep_alive_minutes: u32,
+    /// Initialisation time of a new environment when telemetry has none (ms).
+    pub init_duration_ms: Option<f64>,
+    /// Share of the duration that is CPU-bound and so shrinks with more vCPU (0–1).
+    /// Estimated from history when memory changed; else this default.
+    pub cpu_bound_fraction: Option<f64>,
+    /// Threads the code can keep busy; caps the speed-up above 1,769 MB (1 vCPU).
+    pub parallelism: f64,
+    /// Duration on arm64 relative to x86_64 (1.0 = same speed).
+    pub arm64_duration_factor: f64,
+    /// Time between a provisioned-concurrency increase and its environments being ready
+    /// (minutes); scheduled increases are issued this much ahead of the hour.
+    pub provisioned_allocation_delay_minutes: u32,
+    /// Memory headroom over the largest observed use (0.2 = +20 %).
+    pub memory_headroom: f64,
+    /// Time for Fargate to add a task under target tracking (minutes).
+    pub fargate_scaling_lag_minutes: u32,
+    /// Target CPU utilisation of a Fargate service.
+    pub fargate_target_cpu_utilization: f64,
+}
+
+impl Default for ModelParams {
+    fn default() -> Self {
+        Self {
+            keep_alive_minutes: 10,
+            init_duration_ms: None,
+            cpu_bound_fraction: None,
+            parallelism: 1.0,
+            arm64_duration_factor: 1.0,
+            provisioned_allocation_delay_minutes: 2,
+            memory_headroom: 0.2,
+            fargate_scaling_lag_minutes: 2,
+            fargate_target_cpu_utilization: 0.7,
+        }
+    }
+}
+
+/// The default CPU-bound share when history has no memory change to learn it from.
+pub const DEFAULT_CPU_BOUND_FRACTION: f64 = 0.5;
+
+/// Per-runtime initialisation defaults (ms), used when telemetry reports none. Typical
+/// values of small functions without SnapStart; a runtime not listed gets 600 ms.
+pub fn default_init_duration_ms(runtime: Option<&str>) -> f64 {
+    let Some(r) = runtime else { return 600.0 };
+    let r = r.to_ascii_lowercase();
+    if r.starts_with("java") {
+        1500.0
+    } else if r.starts_with("dotnet") {
+        800.0
+    } else if r.starts_with("python") || r.starts_with("nodejs") {
+        300.0
+    } else if r.starts_with("ruby") {
+        400.0
+    } else if r.starts_with("provided") || r.starts_with("go") {
+        100.0
+    } else {
+        600.0
+    }
+}
+
+/// The trigger of a function (from config or the trace), used by SLO and guardrail rules.
+pub type Trigger = String;
+
+/// A component: one Lambda function or ECS service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComponentSpec {
+    /// Unique name.
+    pub name: String,
+    /// Account key (from config) whose concurrency limit this component shares.
+    pub account: String,
+    /// Environment (prod, staging, ...), if known.
+    pub environment: Option<String>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Trigger (http, queue, timer, ...), if known.
+    pub trigger: Option<Trigger>,
+    /// Runtime (nodejs20.x, python3.12, ...), if known.
+    pub runtime: Option<String>,
+    /// What is deployed now.
+    pub current: Deployment,
+    /// Whether `current` was discovered/declared (true) or assumed from defaults.
+    pub current_is_known: bool,
+    /// The objective.
+    pub slo: Slo,
+    /// The limits.
+    pub guardrails: Guardrails,
+    /// Databases this component connects to (names of [`DatabaseSpec`]s).
+    pub databases: Vec<String>,
+    /// Model parameters.
+    pub model: ModelParams,
+}
+
+/// A relational database that components connect to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseSpec {
+    /// Name, referenced by components.
+    pub name: String,
+    /// Connections the database accepts.
+    pub max_connections: u32,
+    /// vCPUs of the instance (RDS Proxy is billed per vCPU of its target).
+    pub vcpus: u32,
+    /// Whether an RDS Proxy already fronts it.
+    pub has_proxy: bool,
+    /// Connections kept for other clients (admin, migrations, other services).
+    pub reserved_connections: u32,
+}
+
+/// An AWS account's shared Lambda limit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountSpec {
+    /// Key referenced by components.
+    pub name: String,
+    /// The account's concurrent-executions quota (1,000 by default on AWS).
+    pub concurrency_limit: u32,
+}
+
+impl AccountSpec {
+    /// AWS keeps 100 executions unreserved; reserved plus provisioned may use the rest.
+    pub const UNRESERVED_MINIMUM: u32 = 100;
+
+    /// Concurrency that reserved and provisioned settings may take together.
+    pub fn reservable(&self) -> u32 {
+        self.concurrency_limit
+            .saturating_sub(Self::UNRESERVED_MINIMUM)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_describe_their_peaks() {
+        let mut h = [2u32; 24];
+        for v in &mut h[8..18] {
+            *v = 12;
+        }
+        assert_eq!(describe_schedule(&h), "12 in 08–18 h, 2 otherwise");
+        assert_eq!(describe_schedule(&[3; 24]), "3");
+        let mut w = [0u32; 24];
+        w[22] = 5;
+        w[23] = 5;
+        w[0] = 5;
+        assert_eq!(describe_schedule(&w), "5 in 22–01 h, 0 otherwise");
+    }
+
+    #[test]
+    fn provisioned_step_takes_the_larger_allowance_and_the_cap() {
+        let g = Guardrails {
+            max_provisioned_step_relative: Some(0.5),
+            max_provisioned_step_absolute: Some(5),
+            max_provisioned_concurrency: 100,
+            ..Guardrails::default()
+        };
+        assert_eq!(g.provisioned_step_limit(0), 5);
+        assert_eq!(g.provisioned_step_limit(20), 30);
+        assert_eq!(g.provisioned_step_limit(90), 100);
+        assert_eq!(Guardrails::default().provisioned_step_limit(7), 1_000);
+    }
+
+    #[test]
+    fn provisioned_normalises() {
+        assert_eq!(Provisioned::from_hourly([0; 24]), Provisioned::None);
+        assert_eq!(Provisioned::from_hourly([4; 24]), Provisioned::Constant(4));
+        let mut h = [0; 24];
+        h[3] = 1;
+        assert_eq!(Provisioned::from_hourly(h).peak(), 1);
+    }
+}
