@@ -179,7 +179,7 @@ impl Deployment {
                     Provisioned::None => {}
                     Provisioned::Constant(n) => s.push_str(&format!(", provisioned {n}")),
                     Provisioned::Hourly(h) => {
-                        s.push_str(&format!(", provisioned {}", describe_schedule(h)))
+                        s.push_str(&format!(", provisioned {}", describe_schedule(h)));
                     }
                 }
                 if let Some(r) = l.reserved_concurrency {
