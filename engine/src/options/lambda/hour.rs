@@ -1,0 +1,302 @@
+//! One hour of the day of a Lambda function: concurrency, cold starts, spillover.
+//!
+//! The model, in the order it is computed (see also the README's "Latency model"):
+//!
+//! 1. **Occupancy.** Within a minute with `c` invocations of mean duration `D`, arrivals
+//!    are Poisson at rate `c/60 s`, so the executions in flight are Poisson with mean
+//!    `L = c·D/60 s` (Little's law, M/G/∞).
+//! 2. **Busiest instant of a minute.** The peak `X` reaches level `j ≥ 2` if it started
+//!    there or if one of the `c` arrivals found `j-1` busy (probability `π_{j-1}(L)`
+//!    each, by PASTA): `P(X ≥ j) = 1 - (1 - P(N ≥ j))·exp(-c·π_{j-1}(L))`. Any minute
+//!    with an invocation has `X ≥ 1`. The hour's minutes are a mixture over the
+//!    histogram of per-minute counts.
+//! 3. **Cold starts.** An arrival is cold when all `P` provisioned environments are
+//!    busy and no on-demand environment is warm. On-demand environments live for the
+//!    keep-alive window `k` after last use, so the warm pool is the peak of the last `k`
+//!    minutes, `W`. The environments created in a minute are `(X - max(P, W))+`.
+//!    Minutes are treated as independent draws except for one observed fact: the share
+//!    `π0` of active minutes that follow an idle gap longer than the keep-alive (counted
+//!    on the ordered series), in which `W = 0`. Otherwise `W` is the largest of `k`
+//!    draws given that one was active. Writing `S(j) = P(X ≥ j)` and `G(j) = P(W ≤ j)`:
+//!    `cold(P) = Σ_{j ≥ P} S(j+1)·(π0 + (1 - π0)·G(j))` per minute.
+//! 4. **Hour boundaries.** When provisioned concurrency drops at the start of the hour,
+//!    the on-demand pool has to be rebuilt: the potential `g(P) = E[(W - P)+]`, with
+//!    `W` the peak of the hour's first `k` minutes, gives the transition cold starts
+//!    `max(0, g(P_now) - g(P_before))` (the optimiser's transition risk).
+//! 5. **Spillover and throttles.** An arrival is served by a provisioned environment
+//!    when fewer than `P` are busy (`P(N < P)`), and throttled when reserved concurrency
+//!    `R` is all busy (`P(N ≥ R)`).
+
+use crate::poisson;
+use crate::profile::HourProfile;
+
+/// Survival below which a peak level is ignored.
+const NEGLIGIBLE: f64 = 1e-12;
+
+/// Executions an arrival finds in flight, in a minute of `count` uniform arrivals of
+/// mean duration `d_min` minutes: the other arrivals of the same minute that overlap it,
+/// plus, for durations over a minute, those of earlier minutes (assumed as busy). A lone
+/// invocation finds nothing, which the plain `count × duration` would miss.
+fn occupancy_seen(count: f64, d_min: f64) -> f64 {
+    ((count - 1.0).max(0.0) * d_min.min(1.0) + count * (d_min - 1.0).max(0.0)).max(0.0)
+}
+
+/// Level-independent quantities of one hour of the day at one duration.
+#[derive(Debug, Clone)]
+pub struct HourModel {
+    /// Invocations per month in this hour of the day.
+    pub invocations_per_month: f64,
+    /// Minutes of this hour of the day in a month.
+    minutes_per_month: f64,
+    /// `S(j) = P(X ≥ j)` for `j = 0..` until negligible.
+    peak_sf: Vec<f64>,
+    /// Cold starts per minute for each `P` (index), zero beyond the end.
+    cold_per_minute: Vec<f64>,
+    /// Transition potential per hour start (one per day) for each `P`.
+    potential_per_start: Vec<f64>,
+    /// Per count bin: (invocations weight, occupancy mean `L`).
+    bins: Vec<(f64, f64)>,
+    /// Occurrences of this hour in a month.
+    occurrences_per_month: f64,
+}
+
+impl HourModel {
+    /// Builds the model of `hour` for invocations of `mean_duration_ms` and a keep-alive
+    /// of `keep_alive_minutes`; the hour occurs `occurrences_per_month` times a month.
+    pub fn new(
+        hour: &HourProfile,
+        mean_duration_ms: f64,
+        keep_alive_minutes: u32,
+        occurrences_per_month: f64,
+    ) -> Self {
+        let minutes_observed: f64 = hour.count_bins.iter().map(|b| b.minutes).sum();
+        let per_day = if hour.minutes_observed > 0 {
+            hour.invocations / hour.days()
+        } else {
+            0.0
+        };
+        let mut model = Self {
+            invocations_per_month: per_day * occurrences_per_month,
+            minutes_per_month: 60.0 * occurrences_per_month,
+            peak_sf: vec![1.0],
+            cold_per_minute: vec![0.0],
+            potential_per_start: vec![0.0],
+            bins: Vec::new(),
+            occurrences_per_month,
+        };
+        if minutes_observed <= 0.0 || hour.invocations <= 0.0 {
+            return model;
+        }
+        let d_min = mean_duration_ms.max(0.0) / 60_000.0;
+
+        // 1–2: survival of the per-minute peak, mixed over bins.
+        let mut sf: Vec<f64> = vec![1.0];
+        for b in &hour.count_bins {
+            let w = b.minutes / minutes_observed;
+            let l = occupancy_seen(b.count, d_min);
+            model.bins.push((b.count * b.minutes, l));
+            if b.count <= 0.0 {
+                continue;
+            }
+            let mut j = 1usize;
+            loop {
+                let s = if j == 1 {
+                    1.0
+                } else {
+                    let start = poisson::sf(l, j as u64);
+                    let reach = 1.0 - (-b.count * poisson::pmf(l, (j - 1) as u64)).exp();
+                    1.0 - (1.0 - start) * (1.0 - reach)
+                };
+                if s < NEGLIGIBLE {
+                    break;
+                }
+                if sf.len() <= j {
+                    sf.push(0.0);
+                }
+                sf[j] += w * s;
+                j += 1;
+            }
+        }
+        let top = sf.len(); // S(j) = 0 for j ≥ top
+        let s_at = |j: usize| sf.get(j).copied().unwrap_or(0.0);
+        let cdf = |j: usize| 1.0 - s_at(j + 1);
+        let k = f64::from(keep_alive_minutes.max(1));
+
+        // 3: cold starts per minute for every P by suffix sums.
+        let pi0 = if hour.active_minutes > 0 {
+            (hour.idle_starts / f64::from(hour.active_minutes)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let f0k = cdf(0).powf(k);
+        let g_cond = |j: usize| -> f64 {
+            if j == 0 {
+                0.0
+            } else if 1.0 - f0k < 1e-12 {
+                1.0
+            } else {
+                ((cdf(j).powf(k) - f0k) / (1.0 - f0k)).clamp(0.0, 1.0)
+            }
+        };
+        let mut cold = vec![0.0; top + 1];
+        let mut potential = vec![0.0; top + 1];
+        for p in (0..top).rev() {
+            cold[p] = cold[p + 1] + s_at(p + 1) * (pi0 + (1.0 - pi0) * g_cond(p));
+            potential[p] = potential[p + 1] + (1.0 - cdf(p).powf(k));
+        }
+        // Cold starts cannot exceed invocations.
+        let per_minute_invocations = per_day / 60.0;
+        for c in &mut cold {
+            *c = c.min(per_minute_invocations);
+        }
+        model.peak_sf = sf;
+        model.cold_per_minute = cold;
+        model.potential_per_start = potential;
+        model
+    }
+
+    /// Expected cold starts per month with `p` provisioned environments (ready for the
+    /// whole hour).
+    pub fn cold_starts_per_month(&self, p: u32) -> f64 {
+        self.cold_per_minute.get(p as usize).copied().unwrap_or(0.0) * self.minutes_per_month
+    }
+
+    /// Transition potential per month: cold starts caused at the hour's start per
+    /// environment lost, summed as `g(P)` (see the module doc).
+    pub fn potential_per_month(&self, p: u32) -> f64 {
+        self.potential_per_start
+            .get(p as usize)
+            .copied()
+            .unwrap_or(0.0)
+            * self.occurrences_per_month
+    }
+
+    /// Share of invocations served by one of `p` provisioned environments.
+    pub fn provisioned_share(&self, p: u32) -> f64 {
+        if p == 0 {
+            return 0.0;
+        }
+        let total: f64 = self.bins.iter().map(|b| b.0).sum();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        self.bins
+            .iter()
+            .map(|&(w, l)| w * (1.0 - poisson::sf(l, u64::from(p))))
+            .sum::<f64>()
+            / total
+    }
+
+    /// Share of invocations throttled by a reserved-concurrency cap.
+    pub fn throttle_share(&self, reserved: Option<u32>) -> f64 {
+        let Some(r) = reserved else { return 0.0 };
+        let total: f64 = self.bins.iter().map(|b| b.0).sum();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        self.bins
+            .iter()
+            .map(|&(w, l)| w * poisson::sf(l, u64::from(r)))
+            .sum::<f64>()
+            / total
+    }
+
+    /// The smallest level whose peak survival is below `p_exceed` (e.g. the 99.99th
+    /// percentile busiest-minute concurrency with `p_exceed = 1e-4`).
+    pub fn peak_quantile(&self, p_exceed: f64) -> u32 {
+        let j = self
+            .peak_sf
+            .iter()
+            .position(|&s| s < p_exceed)
+            .unwrap_or(self.peak_sf.len());
+        (j.saturating_sub(1)) as u32
+    }
+
+    /// Expected busiest-minute concurrency.
+    pub fn mean_peak(&self) -> f64 {
+        self.peak_sf.iter().skip(1).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::CountBin;
+
+    fn hour(bins: &[(f64, f64)], idle_starts: f64) -> HourProfile {
+        let minutes: f64 = bins.iter().map(|b| b.1).sum();
+        HourProfile {
+            minutes_observed: minutes as u32,
+            invocations: bins.iter().map(|b| b.0 * b.1).sum(),
+            active_minutes: bins.iter().filter(|b| b.0 > 0.0).map(|b| b.1).sum::<f64>() as u32,
+            idle_starts,
+            count_bins: bins
+                .iter()
+                .map(|&(c, m)| CountBin {
+                    count: c,
+                    minutes: m,
+                })
+                .collect(),
+            ..HourProfile::default()
+        }
+    }
+
+    #[test]
+    fn sparse_timer_is_cold_every_run_without_provisioned_concurrency() {
+        // One run per hour for 7 days: 7 active minutes, all idle starts.
+        let h = hour(&[(0.0, 413.0), (1.0, 7.0)], 7.0);
+        let m = HourModel::new(&h, 500.0, 10, 730.0 / 24.0);
+        let per_month = m.invocations_per_month;
+        assert!((per_month - 730.0 / 24.0).abs() < 1e-9);
+        // Every run is cold at P = 0 …
+        assert!(
+            (m.cold_starts_per_month(0) - per_month).abs() < 1e-6,
+            "{}",
+            m.cold_starts_per_month(0)
+        );
+        // … and none is at P = 1: a single short run never overlaps another.
+        assert!(m.cold_starts_per_month(1) < 1e-9);
+        assert_eq!(m.provisioned_share(1), 1.0);
+    }
+
+    #[test]
+    fn busy_steady_traffic_rarely_goes_cold() {
+        // 600 invocations a minute of 100 ms: L = 1 in flight on average.
+        let h = hour(&[(600.0, 420.0)], 1.0);
+        let m = HourModel::new(&h, 100.0, 10, 30.0);
+        let rate = m.cold_starts_per_month(0) / m.invocations_per_month;
+        assert!(rate < 1e-3, "cold start rate {rate}");
+        // Four provisioned environments serve nearly everything at ~1 in flight.
+        let share = m.provisioned_share(4);
+        assert!(
+            (share - poisson::cdf(599.0 / 600.0, 3)).abs() < 1e-12 && share > 0.98,
+            "{share}"
+        );
+        // The busiest minute in 10,000 reaches about 10 in flight, not 600.
+        let q = m.peak_quantile(1e-4);
+        assert!((6..=11).contains(&q), "{q}");
+    }
+
+    #[test]
+    fn cold_starts_and_potential_fall_with_provisioned_concurrency() {
+        let h = hour(
+            &[(0.0, 300.0), (5.0, 80.0), (40.0, 30.0), (200.0, 10.0)],
+            20.0,
+        );
+        let m = HourModel::new(&h, 800.0, 10, 30.0);
+        for p in 0..20 {
+            assert!(m.cold_starts_per_month(p + 1) <= m.cold_starts_per_month(p) + 1e-12);
+            assert!(m.potential_per_month(p + 1) <= m.potential_per_month(p) + 1e-12);
+        }
+        assert!(m.cold_starts_per_month(0) > 0.0);
+        assert!(m.cold_starts_per_month(30) < 1e-6);
+    }
+
+    #[test]
+    fn reserved_concurrency_throttles_beyond_its_cap() {
+        let h = hour(&[(600.0, 60.0)], 0.0);
+        let m = HourModel::new(&h, 1000.0, 10, 30.0); // 599 others × 1 s / 60 s in flight
+        assert!((m.throttle_share(Some(10)) - poisson::sf(599.0 / 60.0, 10)).abs() < 1e-12);
+        assert_eq!(m.throttle_share(None), 0.0);
+    }
+}

@@ -1,0 +1,291 @@
+//! Interchangeable options for a compute component.
+//!
+//! A platform (Lambda, Fargate, ...) is a [`Platform`] implementation in its own module:
+//! it enumerates candidate configurations for a component ([`Candidate`]) with the cost
+//! and risk of every per-hour level, and predicts a fully specified [`Deployment`]
+//! ([`Evaluation`]). Adding a platform means one new module and one line in
+//! [`platforms`]; nothing else in the engine changes.
+//!
+//! Platforms report facts (cost, cold starts, latency); they do not apply SLOs. The
+//! optimiser decides what is acceptable, so the same facts also explain the options it
+//! rejected.
+
+pub mod fargate;
+pub mod lambda;
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::prices::PriceSheet;
+use crate::profile::Profile;
+use crate::spec::{Architecture, ComponentSpec, Deployment, PlatformKind};
+
+/// Everything a platform may read about one component.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The component.
+    pub spec: &'a ComponentSpec,
+    /// Its telemetry summary.
+    pub profile: &'a Profile,
+    /// Prices.
+    pub prices: &'a PriceSheet,
+    /// Marginal on-demand Lambda duration price per architecture (x86_64, arm64): the
+    /// tier the account's total usage falls in.
+    pub lambda_duration_usd_per_gb_second: [f64; 2],
+}
+
+impl<'a> Context<'a> {
+    /// A context with first-tier Lambda prices.
+    pub fn new(spec: &'a ComponentSpec, profile: &'a Profile, prices: &'a PriceSheet) -> Self {
+        Self {
+            spec,
+            profile,
+            prices,
+            lambda_duration_usd_per_gb_second: [
+                prices
+                    .lambda
+                    .duration_usd_per_gb_second(Architecture::X86_64),
+                prices
+                    .lambda
+                    .duration_usd_per_gb_second(Architecture::Arm64),
+            ],
+        }
+    }
+
+    /// Marginal on-demand duration price of `arch`.
+    pub fn lambda_duration_price(&self, arch: Architecture) -> f64 {
+        match arch {
+            Architecture::X86_64 => self.lambda_duration_usd_per_gb_second[0],
+            Architecture::Arm64 => self.lambda_duration_usd_per_gb_second[1],
+        }
+    }
+}
+
+/// Why a candidate is outside the guardrails. Kept, not dropped, so explanations can say
+/// what the org's rules cost ("Fargate would save $54/month; forbidden in prod").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Exclusion {
+    /// The guardrail field (`allowed_platforms`, `allow_arm64`, `memory_mb_max`, ...).
+    pub guardrail: String,
+    /// The rules it came from.
+    pub rules: Vec<String>,
+    /// Human text.
+    pub reason: String,
+}
+
+/// The consequences of one level in one slot.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LevelOutcome {
+    /// Monthly cost of this slot at this level.
+    pub usd_per_month: f64,
+    /// Expected cold starts per month in this slot.
+    pub cold_starts_per_month: f64,
+    /// Expected throttled invocations per month in this slot.
+    pub throttles_per_month: f64,
+    /// Largest predicted p99 latency over the slot's hours (ms).
+    pub p99_ms: f64,
+    /// Largest throttle share over the slot's hours.
+    pub throttle_rate: f64,
+    /// Account concurrency this level takes in each of the slot's hours (provisioned
+    /// environments; reserved concurrency is on the candidate).
+    pub account_concurrency: u32,
+}
+
+/// One slot of a candidate: some hours of the day that share one level.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CandidateSlot {
+    /// Hours of the day (0–23) the slot covers.
+    pub hours: Vec<usize>,
+    /// Per level (indexed like [`Candidate::levels`]): the outcome, or `None` when the
+    /// level is not allowed (a guardrail).
+    pub levels: Vec<Option<LevelOutcome>>,
+    /// Cold starts per month caused by entering this slot at each level when the
+    /// previous slot ran at a higher level (see the optimiser's transition risk).
+    pub potential: Vec<f64>,
+}
+
+/// A fixed configuration with per-slot levels to choose.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Short text ("lambda 512 MB arm64").
+    pub label: String,
+    /// The configuration with a zero schedule; [`Candidate::deployment`] fills it in.
+    pub template: Deployment,
+    /// Set when guardrails forbid it.
+    pub excluded: Option<Exclusion>,
+    /// Monthly cost besides the slots (load balancer, ...).
+    pub fixed_usd_per_month: f64,
+    /// Level values shared by the slots (provisioned environments or tasks).
+    pub levels: Vec<u32>,
+    /// The slots: 24 hourly ones, or one covering the whole day.
+    pub slots: Vec<CandidateSlot>,
+    /// Invocations per month this candidate serves.
+    pub invocations_per_month: f64,
+    /// Reserved concurrency, which takes account concurrency every hour.
+    pub reserved_concurrency: Option<u32>,
+    /// Peak connections to each database the component uses.
+    pub db_connections: f64,
+}
+
+impl Candidate {
+    /// The deployment for one level index per slot.
+    pub fn deployment(&self, level_index: &[usize]) -> Deployment {
+        let mut hourly = [0u32; 24];
+        for (slot, &l) in self.slots.iter().zip(level_index) {
+            for &h in &slot.hours {
+                hourly[h] = self.levels[l];
+            }
+        }
+        let mut d = self.template.clone();
+        match &mut d {
+            Deployment::Lambda(l) => l.provisioned = crate::spec::Provisioned::from_hourly(hourly),
+            Deployment::Fargate(f) => f.tasks = hourly,
+        }
+        d
+    }
+}
+
+/// Prediction for one hour of the day.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct HourPrediction {
+    /// Invocations per month in this hour of the day.
+    pub invocations_per_month: f64,
+    /// Expected cold starts per month.
+    pub cold_starts_per_month: f64,
+    /// Expected throttles per month.
+    pub throttles_per_month: f64,
+    /// Predicted latency quantiles (ms), cold starts and queueing included.
+    pub p50_ms: f64,
+    /// See `p50_ms`.
+    pub p95_ms: f64,
+    /// See `p50_ms`.
+    pub p99_ms: f64,
+    /// Provisioned environments or tasks.
+    pub level: u32,
+    /// Busiest-minute concurrency expected (executions at once).
+    pub peak_concurrency: f64,
+    /// Monthly cost of this hour of the day.
+    pub usd_per_month: f64,
+}
+
+/// Where the money goes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CostBreakdown {
+    /// Lambda requests.
+    pub requests_usd_per_month: f64,
+    /// Lambda duration (on-demand and on provisioned environments).
+    pub duration_usd_per_month: f64,
+    /// Lambda initialisation of on-demand environments (billed since August 2025).
+    pub init_usd_per_month: f64,
+    /// Lambda provisioned concurrency.
+    pub provisioned_usd_per_month: f64,
+    /// Fargate tasks.
+    pub tasks_usd_per_month: f64,
+    /// Load balancer.
+    pub load_balancer_usd_per_month: f64,
+}
+
+impl CostBreakdown {
+    /// The total.
+    pub fn total(&self) -> f64 {
+        self.requests_usd_per_month
+            + self.duration_usd_per_month
+            + self.init_usd_per_month
+            + self.provisioned_usd_per_month
+            + self.tasks_usd_per_month
+            + self.load_balancer_usd_per_month
+    }
+}
+
+/// A model assumption an explanation can cite.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Assumption {
+    /// Parameter name (`keep_alive_minutes`, `cpu_bound_fraction`, ...).
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// Where it came from (`telemetry`, `default`, `config`, `runtime default`).
+    pub source: String,
+}
+
+/// The prediction for a fully specified deployment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// What was evaluated.
+    pub deployment: Deployment,
+    /// Monthly cost (730 h).
+    pub usd_per_month: f64,
+    /// Its parts.
+    pub cost: CostBreakdown,
+    /// Per hour of day, 24 entries.
+    pub hours: Vec<HourPrediction>,
+    /// Invocations per month.
+    pub invocations_per_month: f64,
+    /// Cold starts per invocation over the month.
+    pub cold_start_rate: f64,
+    /// Throttles per invocation over the month.
+    pub throttle_rate: f64,
+    /// Latency over the whole month (ms), invocation-weighted across hours.
+    pub p50_ms: f64,
+    /// See `p50_ms`.
+    pub p95_ms: f64,
+    /// See `p50_ms`.
+    pub p99_ms: f64,
+    /// The worst hour's p99 (what a per-hour SLO is checked against).
+    pub worst_hour_p99_ms: f64,
+    /// Peak connections to each database used.
+    pub db_connections: f64,
+    /// What the prediction rests on.
+    pub assumptions: Vec<Assumption>,
+}
+
+/// A compute platform.
+pub trait Platform: Send + Sync + fmt::Debug {
+    /// Which platform.
+    fn kind(&self) -> PlatformKind;
+
+    /// Candidate configurations for the component, including those the guardrails
+    /// exclude (marked). Empty when the component cannot run here at all.
+    fn candidates(&self, ctx: &Context<'_>) -> Vec<Candidate>;
+
+    /// Prediction for `deployment`, which must be of this platform.
+    fn evaluate(&self, ctx: &Context<'_>, deployment: &Deployment) -> Option<Evaluation>;
+}
+
+/// Every platform adaptd knows.
+pub fn platforms() -> Vec<Box<dyn Platform>> {
+    vec![Box::new(lambda::Lambda), Box::new(fargate::Fargate)]
+}
+
+/// The platform of `kind`.
+pub fn platform(kind: PlatformKind) -> Box<dyn Platform> {
+    platforms()
+        .into_iter()
+        .find(|p| p.kind() == kind)
+        .expect("every kind is registered")
+}
+
+/// Latency quantile over a month from per-hour mixtures, weighting hours by invocations.
+pub(crate) fn monthly_quantile(
+    hours: &[(f64, &dyn Fn(f64) -> f64)],
+    p: f64,
+    lo: f64,
+    hi: f64,
+) -> f64 {
+    let total: f64 = hours.iter().map(|(w, _)| w).sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let cdf = |x: f64| hours.iter().map(|(w, f)| w * f(x)).sum::<f64>() / total;
+    let (mut lo, mut hi) = (lo, hi);
+    for _ in 0..60 {
+        let mid = (lo + hi) / 2.0;
+        if cdf(mid) >= p {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
+}
