@@ -266,19 +266,38 @@ pub fn platform(kind: PlatformKind) -> Box<dyn Platform> {
         .expect("every kind is registered")
 }
 
-/// Latency quantile over a month from per-hour mixtures, weighting hours by invocations.
-pub(crate) fn monthly_quantile(
-    hours: &[(f64, &dyn Fn(f64) -> f64)],
-    p: f64,
-    lo: f64,
-    hi: f64,
-) -> f64 {
-    let total: f64 = hours.iter().map(|(w, _)| w).sum();
+/// One hour's latency distribution: `dist`, with a share `shifted_share` of requests
+/// delayed by `shift_ms` (cold starts, or queueing).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MixturePart<'a> {
+    pub weight: f64,
+    pub dist: &'a crate::quantiles::QuantileSet,
+    pub shifted_share: f64,
+    pub shift_ms: f64,
+}
+
+/// Latency quantile over a month from per-hour mixtures, weighting hours by requests.
+pub(crate) fn monthly_quantile(parts: &[MixturePart<'_>], p: f64) -> f64 {
+    let total: f64 = parts.iter().map(|m| m.weight).sum();
     if total <= 0.0 {
         return 0.0;
     }
-    let cdf = |x: f64| hours.iter().map(|(w, f)| w * f(x)).sum::<f64>() / total;
-    let (mut lo, mut hi) = (lo, hi);
+    let cdf = |x: f64| {
+        parts
+            .iter()
+            .map(|m| {
+                m.weight
+                    * ((1.0 - m.shifted_share) * m.dist.cdf(x)
+                        + m.shifted_share * m.dist.cdf(x - m.shift_ms))
+            })
+            .sum::<f64>()
+            / total
+    };
+    let mut lo = 0.0;
+    let mut hi = parts
+        .iter()
+        .map(|m| m.dist.max() + m.shift_ms)
+        .fold(0.0, f64::max);
     for _ in 0..60 {
         let mid = (lo + hi) / 2.0;
         if cdf(mid) >= p {

@@ -19,7 +19,7 @@ pub mod sizes;
 use crate::options::lambda::memory::DurationLaw;
 use crate::options::{
     Assumption, Candidate, CandidateSlot, Context, CostBreakdown, Evaluation, Exclusion,
-    HourPrediction, LevelOutcome, Platform, monthly_quantile,
+    HourPrediction, LevelOutcome, MixturePart, Platform, monthly_quantile,
 };
 use crate::profile::lambda_vcpu;
 use crate::quantiles::QuantileSet;
@@ -301,34 +301,20 @@ impl Platform for Fargate {
         };
         let invocations: f64 = hours.iter().map(|h| h.invocations_per_month).sum();
         // Month-level quantiles: each hour's response time as its service distribution
-        // shifted by that hour's p99 wait (conservative).
-        let shifted: Vec<(f64, QuantileSet)> = (0..24)
+        // delayed by that hour's p99 wait (conservative).
+        let parts: Vec<MixturePart<'_>> = (0..24)
             .filter_map(|h| {
-                let s = sizing.service[h].as_ref()?;
-                let wait = (hours[h].p99_ms - s.quantile(0.99)).max(0.0);
-                Some((
-                    hours[h].invocations_per_month,
-                    QuantileSet::new(
-                        s.points().iter().map(|&(p, v)| (p, v + wait)).collect(),
-                        None,
-                    )
-                    .ok()?,
-                ))
+                let dist = sizing.service[h].as_ref()?;
+                let shift_ms = (hours[h].p99_ms - dist.quantile(0.99)).max(0.0);
+                Some(MixturePart {
+                    weight: hours[h].invocations_per_month,
+                    dist,
+                    shifted_share: 1.0,
+                    shift_ms,
+                })
             })
             .collect();
-        let fns: Vec<(f64, Box<dyn Fn(f64) -> f64 + '_>)> = shifted
-            .iter()
-            .map(|(w, q)| {
-                (
-                    *w,
-                    Box::new(move |x: f64| q.cdf(x)) as Box<dyn Fn(f64) -> f64>,
-                )
-            })
-            .collect();
-        let refs: Vec<(f64, &dyn Fn(f64) -> f64)> =
-            fns.iter().map(|(w, f)| (*w, f.as_ref())).collect();
-        let hi = shifted.iter().map(|(_, q)| q.max()).fold(0.0, f64::max);
-        let q = |p: f64| monthly_quantile(&refs, p, 0.0, hi);
+        let q = |p: f64| monthly_quantile(&parts, p);
         let law = DurationLaw::of(ctx);
         let mut assumptions = law.assumptions();
         assumptions.extend([

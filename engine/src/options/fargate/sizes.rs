@@ -17,7 +17,7 @@ pub fn is_valid(vcpu: f64, memory_mb: u32) -> bool {
     SIZES.iter().any(|&(c, lo, hi, step)| {
         (c - vcpu).abs() < 1e-9
             && (lo..=hi).contains(&memory_mb)
-            && (memory_mb - lo) % step == 0
+            && (memory_mb - lo).is_multiple_of(step)
             && !(c == 0.25 && memory_mb == 1536)
     })
 }

@@ -19,7 +19,7 @@ pub mod memory;
 
 use crate::options::{
     Assumption, Candidate, CandidateSlot, Context, CostBreakdown, Evaluation, Exclusion,
-    HourPrediction, LevelOutcome, Platform, monthly_quantile,
+    HourPrediction, LevelOutcome, MixturePart, Platform, monthly_quantile,
 };
 use crate::quantiles::{QuantileSet, shifted_mixture_quantile};
 use crate::spec::{Architecture, Deployment, LambdaConfig, PlatformKind, Provisioned};
@@ -343,33 +343,24 @@ impl Platform for Lambda {
         let invocations: f64 = hours.iter().map(|h| h.invocations_per_month).sum();
         let cold: f64 = hours.iter().map(|h| h.cold_starts_per_month).sum();
         let throttles: f64 = hours.iter().map(|h| h.throttles_per_month).sum();
-        let init_ms = shape.init_ms;
-        let cdfs: Vec<(f64, Box<dyn Fn(f64) -> f64 + '_>)> = (0..24)
+        let parts: Vec<MixturePart<'_>> = (0..24)
             .filter_map(|h| {
-                let d = shape.durations[h].as_ref()?;
+                let dist = shape.durations[h].as_ref()?;
                 let served = hours[h].invocations_per_month - hours[h].throttles_per_month;
-                let w = if served > 0.0 {
+                let shifted_share = if served > 0.0 {
                     hours[h].cold_starts_per_month / served
                 } else {
                     0.0
                 };
-                Some((
-                    served,
-                    Box::new(move |x: f64| (1.0 - w) * d.cdf(x) + w * d.cdf(x - init_ms))
-                        as Box<dyn Fn(f64) -> f64>,
-                ))
+                Some(MixturePart {
+                    weight: served,
+                    dist,
+                    shifted_share,
+                    shift_ms: shape.init_ms,
+                })
             })
             .collect();
-        let refs: Vec<(f64, &dyn Fn(f64) -> f64)> =
-            cdfs.iter().map(|(w, f)| (*w, f.as_ref())).collect();
-        let hi = shape
-            .durations
-            .iter()
-            .flatten()
-            .map(QuantileSet::max)
-            .fold(0.0, f64::max)
-            + init_ms;
-        let q = |p: f64| monthly_quantile(&refs, p, 0.0, hi);
+        let q = |p: f64| monthly_quantile(&parts, p);
         let (init, init_source) = init_duration(ctx);
         let mut assumptions = law.assumptions();
         assumptions.extend([
