@@ -236,6 +236,9 @@ pub struct Evaluation {
     pub worst_hour_p99_ms: f64,
     /// Peak connections to each database used.
     pub db_connections: f64,
+    /// On-demand Lambda GB-seconds per month (duration and init), which decide the
+    /// account's duration price tier.
+    pub on_demand_gb_seconds_per_month: f64,
     /// What the prediction rests on.
     pub assumptions: Vec<Assumption>,
 }

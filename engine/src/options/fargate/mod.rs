@@ -359,6 +359,7 @@ impl Platform for Fargate {
             db_connections: f64::from(
                 cfg.tasks.iter().copied().max().unwrap_or(0) * cfg.per_task_concurrency,
             ),
+            on_demand_gb_seconds_per_month: 0.0,
             hours,
             assumptions,
         })

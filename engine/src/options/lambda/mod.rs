@@ -110,6 +110,15 @@ impl Shape {
         })
     }
 
+    /// On-demand GB-seconds per month of hour `h` at `p` provisioned environments.
+    pub fn on_demand_gb_seconds(&self, h: usize, p: u32) -> f64 {
+        let m = &self.hours[h];
+        let served = m.invocations_per_month * (1.0 - m.throttle_share(self.reserved));
+        let cold = m.cold_starts_per_month(p).min(served);
+        (served * self.billed_ms[h] * (1.0 - m.provisioned_share(p)) + cold * self.init_ms) / 1000.0
+            * self.gb
+    }
+
     /// Outcome of hour `h` with `p` provisioned environments and `extra_cold` transition
     /// cold starts per month; returns the outcome and its cost breakdown.
     pub fn hour(&self, h: usize, p: u32, extra_cold: f64) -> (HourPrediction, CostBreakdown, f64) {
@@ -413,6 +422,9 @@ impl Platform for Lambda {
             db_connections: shape
                 .peak_connections()
                 .max(f64::from(cfg.provisioned.peak())),
+            on_demand_gb_seconds_per_month: (0..24)
+                .map(|h| shape.on_demand_gb_seconds(h, schedule[h]))
+                .sum(),
             hours,
             assumptions,
         })

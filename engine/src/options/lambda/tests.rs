@@ -96,6 +96,8 @@ fn on_demand_matches_the_aws_pricing_page_example() {
         e.cost.duration_usd_per_month
     );
     assert_eq!(e.cost.provisioned_usd_per_month, 0.0);
+    let cold = e.cold_start_rate * e.invocations_per_month;
+    assert!((e.on_demand_gb_seconds_per_month - (1.5e6 + cold * 0.6 * 0.5)).abs() < 1e-3);
     // Steady traffic at ~1 execution in flight: cold starts are rare, and each costs
     // 0.6 s × 0.5 GB of init.
     assert!(e.cold_start_rate < 2e-3, "{}", e.cold_start_rate);
