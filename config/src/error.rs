@@ -114,7 +114,13 @@ where
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&word_lc, &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            let c_lc = c.to_ascii_lowercase();
+            let d = edit_distance(&word_lc, &c_lc);
+            // A truncated name ("arm" for "arm64") is a likely slip too.
+            let prefix = word_lc.len() >= 3 && c_lc.starts_with(&word_lc);
+            (if prefix { d.min(1) } else { d }, c)
+        })
         .filter(|&(d, _)| d <= limit)
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
@@ -161,6 +167,8 @@ mod tests {
         assert_eq!(did_you_mean("nmae", fields), Some("name"));
         assert_eq!(did_you_mean("Name", fields), Some("name"));
         assert_eq!(did_you_mean("colour", fields), None);
+        assert_eq!(did_you_mean("arm", ["x86_64", "arm64"]), Some("arm64"));
+        assert_eq!(did_you_mean("ar", ["x86_64", "arm64"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
