@@ -1,0 +1,635 @@
+//! The decomposed solver: Lagrangian relaxation of the rows many items share, exact
+//! groups for the rows few items share, and a restricted master MILP to turn the
+//! columns seen into a feasible assignment.
+//!
+//! The dual is maximised row by row: an hour's price only really moves that hour's
+//! usage, so each priced row runs its own safeguarded secant search on `usage(mu) =
+//! capacity` (Illinois-style, most recent bracket), which converges in far fewer
+//! evaluations than a subgradient method on the 24-dimensional dual. Any price vector
+//! gives a valid bound `sum(unit lower bounds) - mu . capacity`, so the search only
+//! needs to be good, not exact.
+
+use std::time::Instant;
+
+use crate::error::SolveError;
+use crate::item::Scratch;
+use crate::milp::{self, MilpError, RunConfig, SelectCol, SelectRow};
+use crate::problem::{Choice, Problem};
+use crate::units::{
+    Column, Config, Counters, ItemData, Unit, UnitResult, group_row_prices, item_column, layout,
+    milp_base, refine_item_unit, solve_group, solve_item_unit,
+};
+
+/// How the decomposed solve went, besides its answer.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub choices: Vec<Choice>,
+    pub switches: Vec<bool>,
+    pub lower_bound: f64,
+    pub row_prices: Vec<f64>,
+    pub counters: Counters,
+    pub iterations: usize,
+    pub groups: usize,
+    pub priced_rows: usize,
+    pub master_columns: usize,
+    pub fell_back: bool,
+    pub data: Vec<ItemData>,
+}
+
+/// Binaries up to which the monolithic model is a sensible last resort when the
+/// decomposition cannot close the gap (a duality gap on tiny instances).
+const FALLBACK_MAX_BINARIES: usize = 20_000;
+const MAX_ITERATIONS: usize = 60;
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
+}
+
+/// Runs `f` over `jobs` on all cores, one scratch per thread.
+fn par_map<T: Send, R: Send>(
+    jobs: Vec<T>,
+    scratches: &mut [Scratch],
+    f: &(dyn Fn(T, &mut Scratch) -> R + Sync),
+) -> Vec<R> {
+    let n = scratches.len().max(1);
+    if jobs.len() < 64 || n == 1 {
+        let sc = &mut scratches[0];
+        return jobs.into_iter().map(|j| f(j, sc)).collect();
+    }
+    let per = jobs.len().div_ceil(n);
+    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(n);
+    let mut it = jobs.into_iter();
+    for _ in 0..n {
+        chunks.push(it.by_ref().take(per).collect());
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .zip(scratches.iter_mut())
+            .map(|(chunk, sc)| s.spawn(move || chunk.into_iter().map(|j| f(j, sc)).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// One priced row's search for the price at which its usage meets its capacity.
+#[derive(Debug, Clone, Default)]
+struct RowSearch {
+    /// Most recent `(price, excess)` with usage above capacity.
+    over: Option<(f64, f64)>,
+    /// Most recent `(price, excess)` with usage at or below capacity.
+    under: Option<(f64, f64)>,
+    last_over: bool,
+    /// First price to try: the typical cost per unit of the row's usage.
+    scale: f64,
+}
+
+impl RowSearch {
+    /// Next price given the excess (usage minus capacity) at price `mu`. `slack` is how
+    /// far below capacity usage may sit before a positive price is lowered.
+    fn next(&mut self, mu: f64, excess: f64, slack: f64) -> f64 {
+        let secant = |o: (f64, f64), u: (f64, f64)| {
+            if o.0 >= u.0 {
+                None
+            } else {
+                Some(o.0 + o.1 * (u.0 - o.0) / (o.1 - u.1))
+            }
+        };
+        if excess > 0.0 {
+            if self.last_over {
+                if let Some(u) = &mut self.under {
+                    u.1 *= 0.5;
+                }
+            }
+            self.over = Some((mu, excess));
+            self.last_over = true;
+            match self.under.and_then(|u| secant((mu, excess), u)) {
+                Some(x) => x,
+                None => {
+                    self.under = None;
+                    if mu <= 0.0 { self.scale } else { mu * 2.0 }
+                }
+            }
+        } else if mu <= 0.0 || excess >= -slack {
+            mu
+        } else {
+            if !self.last_over {
+                if let Some(o) = &mut self.over {
+                    o.1 *= 0.5;
+                }
+            }
+            self.under = Some((mu, excess));
+            self.last_over = false;
+            match self.over.and_then(|o| secant(o, (mu, excess))) {
+                Some(x) => x,
+                None => {
+                    self.over = None;
+                    if mu < self.scale * 1e-3 { 0.0 } else { mu * 0.5 }
+                }
+            }
+        }
+        .max(0.0)
+    }
+}
+
+/// Typical cost per unit of usage of each row: where its price search starts.
+fn price_scales(data: &[ItemData], rows: usize) -> Vec<f64> {
+    let mut sum = vec![0.0; rows];
+    let mut n = vec![0.0; rows];
+    for d in data.iter().step_by((data.len() / 2000).max(1)) {
+        for cb in &d.compact {
+            for c in 0..cb.cost.len() {
+                if !cb.cost[c].is_finite() || cb.cost[c] <= 0.0 {
+                    continue;
+                }
+                for k in cb.use_start[c] as usize..cb.use_start[c + 1] as usize {
+                    let (r, u) = (cb.use_row[k] as usize, cb.use_amt[k]);
+                    if u > 0.0 {
+                        sum[r] += cb.cost[c] / u;
+                        n[r] += 1.0;
+                    }
+                }
+            }
+        }
+    }
+    sum.iter().zip(&n).map(|(s, n)| if *n > 0.0 { s / n } else { 1.0 }).collect()
+}
+
+pub(crate) fn item_infeasible(problem: &Problem, i: usize, d: &ItemData, sc: &mut Scratch) -> SolveError {
+    let mut best: Option<(f64, f64)> = None;
+    for cb in &d.compact {
+        let (mr, _) = crate::item::min_risk(cb, sc);
+        let budget = cb.budget.unwrap_or(f64::INFINITY);
+        if best.is_none_or(|(m, b)| mr - budget < m - b) {
+            best = Some((mr, budget));
+        }
+    }
+    let (min_risk, budget) = best.unwrap_or((f64::INFINITY, 0.0));
+    SolveError::ItemInfeasible {
+        item: i,
+        name: problem.items[i].name.clone(),
+        min_risk,
+        budget,
+    }
+}
+
+/// The state of the whole decomposed search.
+struct Search<'p> {
+    problem: &'p Problem,
+    units: Vec<Unit>,
+    global: Vec<bool>,
+    global_rows: Vec<usize>,
+    data: Vec<ItemData>,
+    scratches: Vec<Scratch>,
+    touched: Vec<Vec<u32>>,
+    results: Vec<Option<UnitResult>>,
+    pool: Vec<Vec<Column>>,
+    counters: Counters,
+    cfg: RunConfig,
+}
+
+impl Search<'_> {
+    /// Solves the units whose priced rows changed (all when `changed` is `None`).
+    fn solve_units(&mut self, mu: &[f64], changed: Option<&[bool]>) -> Result<(), SolveError> {
+        let any_price = mu.iter().any(|&m| m != 0.0);
+        let mu_opt = any_price.then_some(mu);
+        let need: Vec<bool> = (0..self.units.len())
+            .map(|u| {
+                self.results[u].is_none()
+                    || changed.is_none_or(|c| self.touched[u].iter().any(|&r| c[r as usize]))
+            })
+            .collect();
+        let mut is_item = vec![None; self.problem.items.len()];
+        for (u, unit) in self.units.iter().enumerate() {
+            if let (Unit::Item(i), true) = (unit, need[u]) {
+                is_item[*i] = Some(u);
+            }
+        }
+        let jobs: Vec<(usize, &mut ItemData)> = self
+            .data
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, d)| is_item[i].map(|u| (u, d)))
+            .collect();
+        let (problem, global) = (self.problem, &self.global);
+        let solved = par_map(jobs, &mut self.scratches, &|(u, d), sc| {
+            (u, solve_item_unit(problem, global, d, mu_opt, sc))
+        });
+        for (u, r) in solved {
+            let Some(r) = r else {
+                let i = self.units[u].items()[0];
+                return Err(item_infeasible(problem, i, &self.data[i], &mut self.scratches[0]));
+            };
+            self.results[u] = Some(r);
+        }
+        for u in 0..self.units.len() {
+            if let (Unit::Group(g), true) = (&self.units[u], need[u]) {
+                let prev = self.results[u].as_ref().map(|r| r.col.clone());
+                let r = solve_group(
+                    problem,
+                    global,
+                    g,
+                    &mut self.data,
+                    mu_opt,
+                    &self.cfg,
+                    false,
+                    prev.as_ref(),
+                    &mut self.scratches[0],
+                    &mut self.counters,
+                )?;
+                self.results[u] = Some(r);
+            }
+        }
+        Ok(())
+    }
+
+    fn result(&self, u: usize) -> Result<&UnitResult, SolveError> {
+        self.results[u].as_ref().ok_or_else(|| SolveError::Solver {
+            message: format!("unit {u} was never solved"),
+        })
+    }
+
+    /// Adds each unit's current column to its pool; returns the pool indices.
+    fn pool_current(&mut self) -> Vec<usize> {
+        let mut idx = Vec::with_capacity(self.units.len());
+        for (u, r) in self.results.iter().enumerate() {
+            let Some(r) = r else {
+                idx.push(usize::MAX);
+                continue;
+            };
+            let pool = &mut self.pool[u];
+            match pool.iter().position(|c| c.choices == r.col.choices && c.switches == r.col.switches) {
+                Some(k) => idx.push(k),
+                None => {
+                    pool.push(r.col.clone());
+                    idx.push(pool.len() - 1);
+                }
+            }
+        }
+        idx
+    }
+
+    fn usage(&self, pick: &[usize]) -> Vec<f64> {
+        let mut d = vec![0.0; self.problem.rows.len()];
+        for (u, &k) in pick.iter().enumerate() {
+            for &(r, x) in &self.pool[u][k].usage {
+                d[r as usize] += x;
+            }
+        }
+        d
+    }
+}
+
+/// Feasibility slack on rows, absolute.
+pub(crate) fn row_tol(capacity: f64) -> f64 {
+    1e-6 * capacity.abs().max(1.0)
+}
+
+/// The decomposed solve. Assumes a validated problem.
+pub(crate) fn solve(
+    problem: &Problem,
+    options: &crate::SolveOptions,
+    deadline: Instant,
+    config: &Config,
+) -> Result<Outcome, SolveError> {
+    let target = options.mip_gap.max(0.0);
+    let lay = layout(problem, config)?;
+    let nthreads = threads();
+    let mut scratches: Vec<Scratch> = (0..nthreads).map(|_| Scratch::default()).collect();
+    let items: Vec<usize> = (0..problem.items.len()).collect();
+    let data = par_map(items, &mut scratches, &|i, _| ItemData::new(&problem.items[i]));
+    let touched: Vec<Vec<u32>> = lay
+        .units
+        .iter()
+        .map(|u| {
+            let mut t: Vec<u32> = Vec::new();
+            for &i in u.items() {
+                for cb in &data[i].compact {
+                    t.extend(cb.base_usage.iter().map(|x| x.0).chain(cb.use_row.iter().copied()));
+                }
+            }
+            t.retain(|&r| lay.global[r as usize]);
+            t.sort_unstable();
+            t.dedup();
+            t
+        })
+        .collect();
+    let remaining = || deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+    let nunits = lay.units.len();
+    let groups = lay.units.iter().filter(|u| matches!(u, Unit::Group(_))).count();
+    let mut s = Search {
+        problem,
+        units: lay.units,
+        global: lay.global,
+        global_rows: lay.global_rows,
+        data,
+        scratches,
+        touched,
+        results: vec![None; nunits],
+        pool: vec![Vec::new(); nunits],
+        counters: Counters::default(),
+        cfg: RunConfig {
+            rel_gap: target * 0.05,
+            abs_gap: 1e-9,
+            time_limit: remaining(),
+        },
+    };
+    let nr = problem.rows.len();
+    let scales = price_scales(&s.data, nr);
+    let mut search: Vec<RowSearch> = (0..nr)
+        .map(|r| RowSearch {
+            scale: scales[r],
+            ..RowSearch::default()
+        })
+        .collect();
+    let mut mu = vec![0.0; nr];
+    let mut best_lb = f64::NEG_INFINITY;
+    let mut best_mu = mu.clone();
+    let mut best_units: Vec<(f64, f64, Vec<(f64, f64)>)> = Vec::new();
+    let mut best_ub: Option<(f64, Vec<usize>)> = None;
+    let mut changed: Option<Vec<bool>> = None;
+    let mut iterations = 0;
+    let gap_ok = |ub: f64, lb: f64| ub - lb <= target * ub.abs().max(1e-9) + 1e-9;
+    loop {
+        iterations += 1;
+        s.cfg.time_limit = remaining();
+        s.solve_units(&mu, changed.as_deref())?;
+        let mut lb = 0.0;
+        for u in 0..nunits {
+            lb += s.result(u)?.lb;
+        }
+        lb -= s.global_rows.iter().map(|&r| mu[r] * problem.rows[r].capacity).sum::<f64>();
+        if lb > best_lb {
+            best_lb = lb;
+            best_mu.clone_from(&mu);
+            best_units = s
+                .results
+                .iter()
+                .flatten()
+                .map(|r| (r.lb, r.ub, r.bases.clone()))
+                .collect();
+        }
+        let pick = s.pool_current();
+        let d = s.usage(&pick);
+        let feasible = s
+            .global_rows
+            .iter()
+            .all(|&r| d[r] <= problem.rows[r].capacity + row_tol(problem.rows[r].capacity));
+        if feasible {
+            let cost: f64 = pick.iter().enumerate().map(|(u, &k)| s.pool[u][k].cost).sum();
+            if best_ub.as_ref().is_none_or(|b| cost < b.0) {
+                best_ub = Some((cost, pick));
+            }
+        }
+        if best_ub.as_ref().is_some_and(|b| gap_ok(b.0, best_lb))
+            || s.global_rows.is_empty()
+            || iterations >= MAX_ITERATIONS
+            || remaining() <= 0.0
+        {
+            break;
+        }
+        let mut ch = vec![false; nr];
+        let mut any = false;
+        for &r in &s.global_rows {
+            let cap = problem.rows[r].capacity;
+            let next = search[r].next(mu[r], d[r] - cap, 0.002 * cap.abs() + row_tol(cap));
+            if next != mu[r] {
+                ch[r] = true;
+                any = true;
+                mu[r] = next;
+            }
+        }
+        if !any {
+            break;
+        }
+        changed = Some(ch);
+    }
+    let mut fell_back = false;
+    let mut master_columns = 0;
+    // Close unit gaps at the best prices, largest first, until they fit the target.
+    let gap_now = |best_ub: &Option<(f64, Vec<usize>)>, lb: f64| {
+        best_ub.as_ref().is_none_or(|b| !gap_ok(b.0, lb))
+    };
+    if gap_now(&best_ub, best_lb) && !best_units.is_empty() {
+        let mu_opt = best_mu.iter().any(|&m| m != 0.0).then_some(best_mu.as_slice());
+        let ub_est = best_ub.as_ref().map_or(best_lb.abs(), |b| b.0.abs());
+        let allowance = 0.5 * target * ub_est;
+        let mut order: Vec<usize> = (0..nunits).collect();
+        order.sort_by(|&a, &b| {
+            let ga = best_units[a].1 - best_units[a].0;
+            let gb = best_units[b].1 - best_units[b].0;
+            gb.total_cmp(&ga)
+        });
+        let mut total: f64 = best_units.iter().map(|x| x.1 - x.0).sum();
+        let mut refined_lb = best_lb;
+        for u in order {
+            let gap_u = best_units[u].1 - best_units[u].0;
+            if total <= allowance || gap_u <= 1e-9 * (1.0 + best_units[u].1.abs()) || remaining() <= 0.0 {
+                break;
+            }
+            s.counters.refined += 1;
+            let (new_lb, col) = match &s.units[u] {
+                Unit::Item(i) => {
+                    let i = *i;
+                    // Re-solve at the best prices before closing the gap there.
+                    let d = &mut s.data[i];
+                    let Some(mut r) = solve_item_unit(problem, &s.global, d, mu_opt, &mut s.scratches[0]) else {
+                        return Err(item_infeasible(problem, i, d, &mut s.scratches[0]));
+                    };
+                    let hard = refine_item_unit(problem, &s.global, d, mu_opt, &mut s.scratches[0], &mut r);
+                    let _ = d;
+                    for b in hard {
+                        s.counters.highs += 1;
+                        let cfg = RunConfig { rel_gap: 0.0, abs_gap: 1e-9, time_limit: remaining() };
+                        let (lb_b, best) = milp_base(problem, &s.global, i, b, mu_opt, &cfg)?;
+                        r.bases[b].0 = lb_b;
+                        if let Some((c, choice)) = best {
+                            if c < r.ub {
+                                r.ub = c;
+                                r.col = item_column(problem, &s.global, &s.data[i], choice);
+                            }
+                        }
+                        r.lb = r.bases.iter().map(|x| x.0).fold(f64::INFINITY, f64::min);
+                    }
+                    (r.lb, r.col)
+                }
+                Unit::Group(g) => {
+                    let g = g.clone();
+                    let r = solve_group(
+                        problem, &s.global, &g, &mut s.data, mu_opt, &s.cfg, true, None,
+                        &mut s.scratches[0], &mut s.counters,
+                    )?;
+                    (r.lb, r.col)
+                }
+            };
+            let old = best_units[u].0;
+            if new_lb > old {
+                refined_lb += new_lb - old;
+                total -= new_lb - old;
+                best_units[u].0 = new_lb;
+            }
+            let pool = &mut s.pool[u];
+            if !pool.iter().any(|c| c.choices == col.choices && c.switches == col.switches) {
+                pool.push(col);
+            }
+        }
+        best_lb = best_lb.max(refined_lb);
+    }
+    // Restricted master over the pooled columns.
+    if gap_now(&best_ub, best_lb) && !s.global_rows.is_empty() && remaining() > 0.0 {
+        let threshold = best_ub.as_ref().map_or(f64::INFINITY, |b| b.0 - best_lb);
+        let mut kept: Vec<Vec<usize>> = Vec::with_capacity(nunits);
+        for u in 0..nunits {
+            let lb_u = best_units.get(u).map_or(f64::NEG_INFINITY, |x| x.0);
+            let mut k: Vec<usize> = (0..s.pool[u].len())
+                .filter(|&k| s.pool[u][k].priced(&best_mu) - lb_u <= threshold + 1e-9 * (1.0 + threshold.abs().min(1e12)))
+                .collect();
+            if let Some((_, pick)) = &best_ub {
+                if !k.contains(&pick[u]) {
+                    k.push(pick[u]);
+                }
+            }
+            if k.is_empty() {
+                k = (0..s.pool[u].len()).collect();
+            }
+            kept.push(k);
+        }
+        let gidx: Vec<Option<usize>> = {
+            let mut v = vec![None; nr];
+            for (k, &r) in s.global_rows.iter().enumerate() {
+                v[r] = Some(k);
+            }
+            v
+        };
+        let units: Vec<Vec<SelectCol>> = kept
+            .iter()
+            .enumerate()
+            .map(|(u, ks)| {
+                ks.iter()
+                    .map(|&k| {
+                        let c = &s.pool[u][k];
+                        SelectCol {
+                            cost: c.cost,
+                            usage: c.usage.iter().filter_map(|&(r, x)| gidx[r as usize].map(|g| (g, x))).collect(),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        master_columns = kept.iter().filter(|k| k.len() > 1).map(Vec::len).sum();
+        let rows: Vec<SelectRow> = s
+            .global_rows
+            .iter()
+            .map(|&r| SelectRow {
+                capacity: problem.rows[r].capacity,
+                lifted_by: None,
+            })
+            .collect();
+        let init: Option<Vec<usize>> = best_ub.as_ref().map(|(_, pick)| {
+            kept.iter().enumerate().map(|(u, ks)| ks.iter().position(|&k| k == pick[u]).unwrap_or(0)).collect()
+        });
+        let ub_est = best_ub.as_ref().map_or(best_lb, |b| b.0).abs();
+        let cfg = RunConfig {
+            rel_gap: target * 0.1,
+            abs_gap: (0.25 * target * ub_est).max(1e-9),
+            time_limit: remaining(),
+        };
+        s.counters.highs += 1;
+        match milp::select(&units, &rows, &[], &cfg, init.as_ref().map(|p| (p.as_slice(), &[][..])), false) {
+            Ok(sel) => {
+                let pick: Vec<usize> = sel.pick.iter().enumerate().map(|(u, &k)| kept[u][k]).collect();
+                let cost: f64 = pick.iter().enumerate().map(|(u, &k)| s.pool[u][k].cost).sum();
+                let d = s.usage(&pick);
+                let ok = s.global_rows.iter().all(|&r| d[r] <= problem.rows[r].capacity + row_tol(problem.rows[r].capacity));
+                if ok && best_ub.as_ref().is_none_or(|b| cost < b.0) {
+                    best_ub = Some((cost, pick));
+                }
+            }
+            Err(MilpError::Infeasible | MilpError::NoSolution) => {}
+            Err(MilpError::Solver(message)) => return Err(SolveError::Solver { message }),
+        }
+    }
+    let mut choices: Vec<Choice> = vec![Choice { base: 0, levels: Vec::new() }; problem.items.len()];
+    let mut switches: Vec<bool> = problem.switches.iter().map(|s| s.fixed.unwrap_or(false)).collect();
+    if let Some((_, pick)) = &best_ub {
+        for (u, &k) in pick.iter().enumerate() {
+            let c = &s.pool[u][k];
+            for (&i, ch) in s.units[u].items().iter().zip(&c.choices) {
+                choices[i] = ch.clone();
+            }
+            for &(sw, on) in &c.switches {
+                switches[sw] = on;
+            }
+        }
+    }
+    // Last resort for small instances: the monolithic model, warm-started.
+    if gap_now(&best_ub, best_lb) && remaining() > 0.0 && crate::binaries(problem) <= FALLBACK_MAX_BINARIES {
+        fell_back = true;
+        s.counters.highs += 1;
+        let all: Vec<usize> = (0..problem.items.len()).collect();
+        let rows: Vec<usize> = (0..nr).collect();
+        let sw: Vec<usize> = (0..problem.switches.len()).collect();
+        let scope = milp::Scope {
+            items: &all,
+            only_base: None,
+            rows: &rows,
+            outside: None,
+            switches: &sw,
+            mu: None,
+            relax: false,
+            elastic: false,
+        };
+        let cfg = RunConfig { rel_gap: target, abs_gap: 1e-9, time_limit: remaining() };
+        let init = best_ub.is_some().then(|| (choices.as_slice(), switches.as_slice()));
+        match milp::solve_scope(problem, &scope, &cfg, init) {
+            Ok(sol) => {
+                best_lb = best_lb.max(sol.bound);
+                let mut on = switches.clone();
+                for &(k, v) in &sol.switches {
+                    on[k] = v;
+                }
+                if let Some(cost) = problem.evaluate(&sol.choices, &on, crate::feasibility_tol(problem)) {
+                    if best_ub.as_ref().is_none_or(|b| cost < b.0) {
+                        best_ub = Some((cost, Vec::new()));
+                        choices = sol.choices;
+                        switches = on;
+                    }
+                }
+            }
+            Err(MilpError::Infeasible) => return Err(crate::diagnose_rows(problem, &mut s.counters.highs)),
+            Err(MilpError::NoSolution) => {}
+            Err(MilpError::Solver(message)) => return Err(SolveError::Solver { message }),
+        }
+    }
+    if best_ub.is_none() {
+        return Err(crate::no_assignment(problem, options.time_limit));
+    }
+    let mut row_prices = vec![0.0; nr];
+    for &r in &s.global_rows {
+        row_prices[r] = best_mu[r];
+    }
+    let mu_opt = best_mu.iter().any(|&m| m != 0.0).then_some(best_mu.as_slice());
+    for unit in &s.units {
+        let Unit::Group(g) = unit else { continue };
+        let prices = group_row_prices(problem, g, &mut s.data, mu_opt, &mut s.scratches[0], &mut s.counters)?;
+        for (r, p) in prices {
+            row_prices[r] = p;
+        }
+    }
+    Ok(Outcome {
+        choices,
+        switches,
+        lower_bound: best_lb,
+        row_prices,
+        counters: s.counters,
+        iterations,
+        groups,
+        priced_rows: s.global_rows.len(),
+        master_columns,
+        fell_back,
+        data: s.data,
+    })
+}

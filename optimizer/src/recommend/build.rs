@@ -1,0 +1,348 @@
+//! From engine candidates to the optimiser's [`Problem`]: SLOs become filters and
+//! budgets, shared limits become rows, RDS Proxies become switches.
+
+use std::collections::BTreeMap;
+
+use adaptd_engine::options::{Candidate, Context, Evaluation, platform, platforms};
+use adaptd_engine::prices::PriceSheet;
+use adaptd_engine::profile::Profile;
+use adaptd_engine::rds_proxy;
+use adaptd_engine::spec::{AccountSpec, ComponentSpec, DatabaseSpec, Deployment, Slo};
+
+use crate::problem::{Alt, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
+use crate::recommend::model::THROTTLE_TOLERANCE;
+
+/// Everything known about one component while building and explaining.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    /// The component.
+    pub spec: &'a ComponentSpec,
+    /// Its profile (absent without telemetry).
+    pub profile: Option<&'a Profile>,
+    /// The model context (when there is a profile).
+    pub ctx: Option<Context<'a>>,
+    /// Every candidate, allowed or not.
+    pub candidates: Vec<Candidate>,
+    /// Prediction of what is deployed.
+    pub current: Option<Evaluation>,
+    /// Index in the problem's items, when the component is optimised.
+    pub item: Option<usize>,
+    /// For each base of the item, the index of its candidate.
+    pub base_candidates: Vec<usize>,
+    /// Why the SLO had to be relaxed, when it had to.
+    pub infeasible: Option<String>,
+}
+
+/// The problem and how it maps back.
+#[derive(Debug)]
+pub struct Built<'a> {
+    /// The joint problem.
+    pub problem: Problem,
+    /// Per component, in spec order.
+    pub prepared: Vec<Prepared<'a>>,
+    /// Rows per account: 24 hour rows.
+    pub account_rows: BTreeMap<String, Vec<RowId>>,
+    /// Row per database without a proxy, and its switch.
+    pub db_rows: BTreeMap<String, (RowId, SwitchId)>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+/// The cold-start budget of a candidate under `slo` (cold starts per month).
+pub fn risk_budget(slo: &Slo, c: &Candidate) -> Option<f64> {
+    slo.max_cold_start_rate.map(|r| r * c.invocations_per_month)
+}
+
+/// Converts a candidate into a base: levels that break the SLO's p99 or throttle
+/// objective become unavailable, with per-slot `p99_floor` relaxing p99 for a best-effort
+/// base.
+pub fn to_base(
+    c: &Candidate,
+    slo: &Slo,
+    account_rows: Option<&[RowId]>,
+    db_rows: &[(RowId, f64)],
+    relax_p99: Option<&[f64]>,
+    budget: Option<f64>,
+) -> Base {
+    let mut usage: Vec<(RowId, f64)> = Vec::new();
+    if let (Some(r), Some(rows)) = (c.reserved_concurrency, account_rows) {
+        usage.extend(rows.iter().map(|&row| (row, f64::from(r))));
+    }
+    usage.extend(db_rows.iter().copied());
+    let slots = c
+        .slots
+        .iter()
+        .enumerate()
+        .map(|(s, slot)| Slot {
+            alternatives: slot
+                .levels
+                .iter()
+                .map(|o| {
+                    let o = o.as_ref()?;
+                    let p99_limit = match (slo.p99_ms, relax_p99) {
+                        (Some(t), Some(floor)) => Some(t.max(floor[s])),
+                        (Some(t), None) => Some(t),
+                        (None, _) => None,
+                    };
+                    if p99_limit.is_some_and(|t| o.p99_ms > t * (1.0 + 1e-9)) {
+                        return None;
+                    }
+                    if slo.max_throttle_rate.is_some_and(|t| o.throttle_rate > t + THROTTLE_TOLERANCE) {
+                        return None;
+                    }
+                    let mut alt_usage = Vec::new();
+                    if o.account_concurrency > 0 {
+                        if let Some(rows) = account_rows {
+                            alt_usage.extend(slot.hours.iter().map(|&h| (rows[h], f64::from(o.account_concurrency))));
+                        }
+                    }
+                    Some(Alt { cost: o.usd_per_month, risk: o.cold_starts_per_month, usage: alt_usage })
+                })
+                .collect(),
+            potential: slot.potential.clone(),
+        })
+        .collect();
+    Base {
+        label: c.label.clone(),
+        cost: c.fixed_usd_per_month,
+        usage,
+        levels: c.levels.clone(),
+        cyclic: c.slots.len() == 24,
+        slots,
+        risk_budget: budget,
+    }
+}
+
+/// Smallest risk a base can reach (its slots at their least risky allowed level, plus the
+/// transitions of that choice), or `None` if a slot has no allowed level.
+pub fn min_risk(base: &Base) -> Option<f64> {
+    let mut levels = Vec::with_capacity(base.slots.len());
+    let mut risk = 0.0;
+    for slot in &base.slots {
+        let (l, alt) = slot
+            .alternatives
+            .iter()
+            .enumerate()
+            .filter_map(|(l, a)| a.as_ref().map(|a| (l, a)))
+            .min_by(|a, b| a.1.risk.total_cmp(&b.1.risk).then(b.0.cmp(&a.0)))?;
+        levels.push(l);
+        risk += alt.risk;
+    }
+    risk += (0..base.slots.len()).map(|s| base.transition_risk(s, &levels)).sum::<f64>();
+    Some(risk)
+}
+
+/// Builds the joint problem.
+pub fn build<'a>(
+    specs: &'a [ComponentSpec],
+    profiles: &'a BTreeMap<String, Profile>,
+    databases: &[DatabaseSpec],
+    accounts: &[AccountSpec],
+    prices: &'a PriceSheet,
+) -> Built<'a> {
+    let mut warnings = Vec::new();
+    let mut problem = Problem::default();
+
+    // Accounts: 24 hour rows each, lowered by what components without data hold.
+    let mut account_rows: BTreeMap<String, Vec<RowId>> = BTreeMap::new();
+    let account_limit = |name: &str| {
+        accounts.iter().find(|a| a.name == name).map_or(1000 - AccountSpec::UNRESERVED_MINIMUM, AccountSpec::reservable)
+    };
+    for spec in specs {
+        account_rows.entry(spec.account.clone()).or_insert_with(|| {
+            (0..24)
+                .map(|h| {
+                    problem.rows.push(Row {
+                        name: format!("account {} concurrency, {h:02}:00", spec.account),
+                        capacity: f64::from(account_limit(&spec.account)),
+                        lifted_by: None,
+                    });
+                    RowId(problem.rows.len() - 1)
+                })
+                .collect()
+        });
+    }
+
+    // Databases without a proxy: one row, liftable by a proxy switch.
+    let mut db_rows: BTreeMap<String, (RowId, SwitchId)> = BTreeMap::new();
+    for db in databases.iter().filter(|d| !d.has_proxy) {
+        if !specs.iter().any(|s| s.databases.contains(&db.name)) {
+            continue;
+        }
+        problem.switches.push(Switch {
+            name: format!("RDS Proxy for {}", db.name),
+            cost: rds_proxy::usd_per_month(db, prices),
+            fixed: None,
+        });
+        let switch = SwitchId(problem.switches.len() - 1);
+        problem.rows.push(Row {
+            name: format!("database {} connections", db.name),
+            capacity: rds_proxy::usable_connections(db),
+            lifted_by: Some(switch),
+        });
+        db_rows.insert(db.name.clone(), (RowId(problem.rows.len() - 1), switch));
+    }
+
+    // Marginal duration price per account and architecture from current usage.
+    let mut prepared: Vec<Prepared<'a>> = specs
+        .iter()
+        .map(|spec| {
+            let profile = profiles.get(&spec.name);
+            let ctx = profile.map(|p| Context::new(spec, p, prices));
+            let current = ctx.as_ref().and_then(|c| platform(spec.current.platform()).evaluate(c, &spec.current));
+            Prepared { spec, profile, ctx, candidates: Vec::new(), current, item: None, base_candidates: Vec::new(), infeasible: None }
+        })
+        .collect();
+    apply_duration_tiers(&mut prepared, prices, &mut warnings);
+
+    for p in &mut prepared {
+        let Some(ctx) = p.ctx.as_ref() else { continue };
+        if p.current.is_none() || !ctx.profile.has_traffic_data() {
+            continue;
+        }
+        p.candidates = platforms().iter().flat_map(|pl| pl.candidates(ctx)).collect();
+    }
+
+    // Components left out hold what they hold now.
+    for p in &prepared {
+        if p.current.is_some() && !p.candidates.is_empty() {
+            continue;
+        }
+        if let Deployment::Lambda(l) = &p.spec.current {
+            let rows = &account_rows[&p.spec.account];
+            for (h, &row) in rows.iter().enumerate() {
+                let held = l.reserved_concurrency.unwrap_or(l.provisioned.at(h));
+                problem.rows[row.0].capacity -= f64::from(held);
+            }
+        }
+    }
+
+    for p in &mut prepared {
+        if p.candidates.is_empty() {
+            continue;
+        }
+        let spec = p.spec;
+        let rows = account_rows.get(&spec.account).map(Vec::as_slice);
+        let db_usage = |c: &Candidate| -> Vec<(RowId, f64)> {
+            spec.databases.iter().filter_map(|d| db_rows.get(d).map(|&(r, _)| (r, c.db_connections))).collect()
+        };
+        let mut bases = Vec::new();
+        let mut base_candidates = Vec::new();
+        for (i, c) in p.candidates.iter().enumerate().filter(|(_, c)| c.excluded.is_none()) {
+            let base = to_base(c, &spec.slo, rows, &db_usage(c), None, risk_budget(&spec.slo, c));
+            let feasible = min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9));
+            if feasible {
+                bases.push(base);
+                base_candidates.push(i);
+            }
+        }
+        if bases.is_empty() {
+            // Best effort: the allowed candidate closest to the SLO, held to what it can do.
+            let Some((i, floor, risk)) = best_effort(p) else { continue };
+            let c = &p.candidates[i];
+            let base = to_base(c, &spec.slo, rows, &db_usage(c), Some(&floor), None);
+            let budget = risk_budget(&spec.slo, c).map(|b| b.max(risk * (1.0 + 1e-9) + 1e-9));
+            bases.push(Base { risk_budget: budget, ..base });
+            base_candidates.push(i);
+            p.infeasible = Some(infeasibility_text(p, i, &floor, risk));
+        }
+        p.base_candidates = base_candidates;
+        p.item = Some(problem.items.len());
+        problem.items.push(Item { name: spec.name.clone(), bases });
+    }
+
+    Built { problem, prepared, account_rows, db_rows, warnings }
+}
+
+/// The allowed candidate that comes closest to the SLO: smallest worst-slot p99 excess,
+/// then smallest reachable cold starts. Returns its index, per-slot p99 floors and its
+/// least risk.
+fn best_effort(p: &Prepared<'_>) -> Option<(usize, Vec<f64>, f64)> {
+    let slo = &p.spec.slo;
+    let mut best: Option<(f64, f64, usize, Vec<f64>)> = None;
+    for (i, c) in p.candidates.iter().enumerate().filter(|(_, c)| c.excluded.is_none()) {
+        let floor: Vec<f64> = c
+            .slots
+            .iter()
+            .map(|s| s.levels.iter().flatten().map(|o| o.p99_ms).fold(f64::INFINITY, f64::min))
+            .collect();
+        if floor.iter().any(|f| !f.is_finite()) {
+            continue;
+        }
+        let base = to_base(c, slo, None, &[], Some(&floor), None);
+        let Some(risk) = min_risk(&base) else { continue };
+        let excess = slo.p99_ms.map_or(0.0, |t| floor.iter().map(|f| (f / t - 1.0).max(0.0)).fold(0.0, f64::max));
+        let rate = risk / c.invocations_per_month.max(1e-9);
+        let key = (excess, rate);
+        if best.as_ref().is_none_or(|b| key.0 < b.0 - 1e-12 || (key.0 <= b.0 + 1e-12 && key.1 < b.1)) {
+            best = Some((excess, rate, i, floor));
+        }
+    }
+    let (_, rate, i, floor) = best?;
+    Some((i, floor, rate * p.candidates[i].invocations_per_month))
+}
+
+fn infeasibility_text(p: &Prepared<'_>, i: usize, floor: &[f64], risk: f64) -> String {
+    let spec = p.spec;
+    let g = &spec.guardrails;
+    let c = &p.candidates[i];
+    let mut parts = Vec::new();
+    if let Some(t) = spec.slo.p99_ms {
+        let worst = floor.iter().copied().fold(0.0, f64::max);
+        if worst > t {
+            parts.push(format!("p99 ≤ {t:.0} ms is infeasible; best possible {worst:.0} ms"));
+        }
+    }
+    if let Some(r) = spec.slo.max_cold_start_rate {
+        let best = risk / c.invocations_per_month.max(1e-9);
+        if best > r {
+            parts.push(format!("cold starts ≤ {:.2} % are infeasible; best possible {:.2} %", 100.0 * r, 100.0 * best));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("the SLO cannot be met".into());
+    }
+    let mut limits = vec![format!("memory ≤ {} MB", g.memory_mb_max), format!("provisioned concurrency ≤ {}", g.max_provisioned_concurrency)];
+    if !g.allowed_platforms.is_empty() {
+        let names: Vec<&str> = g.allowed_platforms.iter().map(|k| k.as_str()).collect();
+        limits.push(format!("platforms {}", names.join(", ")));
+    }
+    format!("{}: {} within {} (closest: {})", spec.name, parts.join("; "), limits.join(", "), c.label)
+}
+
+/// Lambda duration tiers apply to an account's total on-demand GB-seconds per
+/// architecture: price every component at the marginal tier of its account's current
+/// total, so the optimiser sees what one more GB-second really costs.
+fn apply_duration_tiers(prepared: &mut [Prepared<'_>], prices: &PriceSheet, warnings: &mut Vec<String>) {
+    use adaptd_engine::spec::Architecture;
+    let mut totals: BTreeMap<(String, Architecture), f64> = BTreeMap::new();
+    for p in prepared.iter() {
+        if let Some(e) = &p.current {
+            *totals.entry((p.spec.account.clone(), e.deployment.architecture())).or_default() += e.on_demand_gb_seconds_per_month;
+        }
+    }
+    for ((account, arch), total) in &totals {
+        let tiers = prices.lambda.duration_tiers(*arch);
+        let marginal = tiers
+            .iter()
+            .find(|t| t.up_to_gb_seconds.is_none_or(|u| *total < u))
+            .map_or(tiers[0].usd_per_gb_second, |t| t.usd_per_gb_second);
+        if marginal < tiers[0].usd_per_gb_second {
+            warnings.push(format!(
+                "account {account} uses {:.2e} on-demand GB-s a month on {arch}: duration is priced at the marginal tier ${marginal}/GB-s",
+                total
+            ));
+            for p in prepared.iter_mut().filter(|p| &p.spec.account == account) {
+                if let Some(ctx) = p.ctx.as_mut() {
+                    ctx.lambda_duration_usd_per_gb_second[usize::from(*arch == Architecture::Arm64)] = marginal;
+                }
+            }
+        }
+    }
+    // Re-evaluate current deployments at the marginal price.
+    for p in prepared.iter_mut() {
+        if let (Some(ctx), Some(_)) = (p.ctx.as_ref(), p.current.as_ref()) {
+            p.current = platform(p.spec.current.platform()).evaluate(ctx, &p.spec.current);
+        }
+    }
+}

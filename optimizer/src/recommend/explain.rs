@@ -1,0 +1,307 @@
+//! Explanations: what decided each recommendation and what the alternatives cost.
+
+use adaptd_engine::options::lambda::memory::memory_floor_mb;
+use adaptd_engine::options::{Candidate, Evaluation, platform};
+use adaptd_engine::spec::{Deployment, PlatformKind, Provisioned, Slo};
+
+use super::build::{Built, Prepared, min_risk, risk_budget, to_base};
+use super::model::{Alternative, Confidence, Explanation, Predicted, meets};
+use crate::problem::Item;
+use crate::{Solution, solve_item};
+
+/// Explains the choice of `chosen` (from candidate `cand`) over what is deployed.
+#[allow(clippy::too_many_arguments)]
+pub fn explain(
+    p: &Prepared<'_>,
+    cand: &Candidate,
+    current: &Predicted,
+    recommended: &Predicted,
+    chosen: &Evaluation,
+    risk_price: f64,
+    built: &Built<'_>,
+    solution: &Solution,
+) -> Explanation {
+    let spec = p.spec;
+    let slo = &spec.slo;
+    let alternatives = alternatives(p, recommended);
+    let mut binding = Vec::new();
+    if let Some(text) = &p.infeasible {
+        binding.push(text.clone());
+    }
+
+    // The same configuration without the SLO's help: what the SLO costs.
+    let unconstrained = cheapest(p, cand, &Slo::default());
+    if let Some(r) = slo.max_cold_start_rate {
+        let near = recommended.cold_start_rate >= 0.8 * r || risk_price > 1e-9;
+        let without = unconstrained.as_ref().map(|e| e.cold_start_rate);
+        if near || without.is_some_and(|w| w > r) {
+            let mut s = format!(
+                "cold-start SLO ≤ {} binds: predicted {}",
+                pct(r),
+                pct(recommended.cold_start_rate)
+            );
+            if let Some(w) = without.filter(|&w| w > r) {
+                s.push_str(&format!(" ({} at the cheapest setting)", pct(w)));
+            }
+            binding.push(s);
+        }
+    }
+    if let (Some(t), Some(u)) = (slo.p99_ms, unconstrained.as_ref()) {
+        if u.worst_hour_p99_ms > t {
+            let hours: Vec<usize> = (0..24).filter(|&h| u.hours[h].p99_ms > t).collect();
+            binding.push(format!(
+                "p99 ≤ {t:.0} ms binds in {} (the cheapest setting would reach {:.0} ms)",
+                hour_ranges(&hours),
+                u.worst_hour_p99_ms
+            ));
+        }
+    }
+    if let (Deployment::Lambda(l), Some(ctx)) = (&recommended.deployment, p.ctx.as_ref()) {
+        match (memory_floor_mb(ctx), ctx.profile.max_memory_used_mb) {
+            (Some(floor), Some(used)) if l.memory_mb == floor && floor > 128 => binding.push(format!(
+                "memory floor {floor} MB: largest use {used:.0} MB + {:.0} % headroom",
+                100.0 * spec.model.memory_headroom
+            )),
+            (None, _) => binding.push("memory use unknown: memory is not lowered below the deployed size".into()),
+            _ => {}
+        }
+    }
+    if let Some(best) = alternatives.iter().find(|a| a.meets_slo) {
+        if let Some(g) = best.excluded_by.as_ref().filter(|_| best.usd_per_month < recommended.usd_per_month) {
+            binding.push(format!(
+                "guardrail {g} forbids {}, which would cost {}/month",
+                best.description,
+                usd(best.usd_per_month)
+            ));
+        }
+    }
+    if let Some(rows) = built.account_rows.get(&spec.account) {
+        let hours: Vec<usize> = (0..24).filter(|&h| solution.row_prices[rows[h].0] > 1e-9).collect();
+        let uses = matches!(&recommended.deployment, Deployment::Lambda(l) if l.provisioned != Provisioned::None || l.reserved_concurrency.is_some());
+        if !hours.is_empty() && uses {
+            binding.push(format!(
+                "account {} concurrency limit binds in {}",
+                spec.account,
+                hour_ranges(&hours)
+            ));
+        }
+    }
+    for db in &spec.databases {
+        if let Some((_, sw)) = built.db_rows.get(db) {
+            if solution.switches[sw.0] {
+                binding.push(format!(
+                    "{db} would run out of connections: an RDS Proxy ({}/month) pools them",
+                    usd(built.problem.switches[sw.0].cost)
+                ));
+            }
+        }
+    }
+    if binding.is_empty() {
+        binding.push("no constraint binds: this is the cheapest option that meets the SLO".into());
+    }
+
+    let mut warnings: Vec<String> = p.profile.map(|pr| pr.warnings.clone()).unwrap_or_default();
+    if !spec.current_is_known {
+        warnings.push("the deployed configuration was not discovered; defaults were assumed".into());
+    }
+    Explanation {
+        summary: summary(current, recommended, slo),
+        binding,
+        alternatives,
+        assumptions: chosen.assumptions.iter().map(|a| format!("{} = {} ({})", a.name, a.value, a.source)).collect(),
+        warnings,
+    }
+}
+
+/// The cheapest deployment of candidate `c` under `slo`, if any meets it.
+fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
+    let base = to_base(c, slo, None, &[], None, risk_budget(slo, c));
+    let r = min_risk(&base)?;
+    if base.risk_budget.is_some_and(|b| r > b + 1e-9) {
+        return None;
+    }
+    let item = Item { name: p.spec.name.clone(), bases: vec![base] };
+    let (choice, _) = solve_item(&item, &crate::SolveOptions::default()).ok()?;
+    let d = c.deployment(&choice.levels);
+    platform(d.platform()).evaluate(p.ctx.as_ref()?, &d)
+}
+
+/// The best option of each kind (on demand, constant or scheduled provisioned
+/// concurrency, arm64, Fargate), cheapest first, without the recommendation itself.
+fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
+    let slo = &p.spec.slo;
+    let mut all: Vec<Alternative> = Vec::new();
+    for c in &p.candidates {
+        let excluded_by = c.excluded.as_ref().map(|e| {
+            if e.rules.is_empty() { e.guardrail.clone() } else { format!("{} (rule {})", e.guardrail, e.rules.join(", ")) }
+        });
+        let mut push = |e: &Evaluation| {
+            all.push(Alternative {
+                kind: kind(&e.deployment),
+                description: e.deployment.describe(),
+                usd_per_month: e.usd_per_month,
+                meets_slo: meets(e, slo),
+                worst_hour_p99_ms: e.worst_hour_p99_ms,
+                cold_start_rate: e.cold_start_rate,
+                excluded_by: excluded_by.clone(),
+            });
+        };
+        match cheapest(p, c, slo) {
+            Some(e) => push(&e),
+            None => {
+                if let Some(e) = cheapest(p, c, &Slo::default()) {
+                    push(&e);
+                }
+            }
+        }
+        // The same size on demand only, and with one constant level, for Lambda.
+        if let (Deployment::Lambda(_), Some(ctx)) = (&c.template, p.ctx.as_ref()) {
+            if c.slots.iter().all(|s| s.levels[0].is_some()) {
+                let d = c.deployment(&vec![0; c.slots.len()]);
+                if let Some(e) = platform(PlatformKind::Lambda).evaluate(ctx, &d) {
+                    push(&e);
+                }
+            }
+            if c.slots.len() == 24 {
+                let constant = (1..c.levels.len()).find_map(|l| {
+                    if c.slots.iter().any(|s| s.levels[l].is_none()) {
+                        return None;
+                    }
+                    let e = platform(PlatformKind::Lambda).evaluate(ctx, &c.deployment(&vec![l; 24]))?;
+                    meets(&e, slo).then_some(e)
+                });
+                if let Some(e) = constant {
+                    push(&e);
+                }
+            }
+        }
+    }
+    all.retain(|a| a.description != recommended.description);
+    all.sort_by(|a, b| b.meets_slo.cmp(&a.meets_slo).then(a.usd_per_month.total_cmp(&b.usd_per_month)));
+    let mut seen_kinds = Vec::new();
+    let mut out = Vec::new();
+    for a in all {
+        let key = (a.kind.clone(), a.excluded_by.is_some());
+        if !seen_kinds.contains(&key) {
+            seen_kinds.push(key);
+            out.push(a);
+        }
+    }
+    out.sort_by(|a, b| a.usd_per_month.total_cmp(&b.usd_per_month));
+    out.truncate(5);
+    out
+}
+
+fn kind(d: &Deployment) -> String {
+    match d {
+        Deployment::Fargate(f) => format!("fargate {}", f.architecture),
+        Deployment::Lambda(l) => {
+            let pc = match &l.provisioned {
+                Provisioned::None => "on demand",
+                Provisioned::Constant(_) => "constant provisioned concurrency",
+                Provisioned::Hourly(_) => "provisioned concurrency schedule",
+            };
+            format!("lambda {} {pc}", l.architecture)
+        }
+    }
+}
+
+fn summary(current: &Predicted, rec: &Predicted, slo: &Slo) -> String {
+    let saving = current.usd_per_month - rec.usd_per_month;
+    let change = super::changes(&current.deployment, &rec.deployment);
+    if change.is_empty() {
+        let why = if current.meets_slo || !slo.is_set() { "already the best option" } else { "nothing within the guardrails does better" };
+        return format!("keep {} ({}/month): {why}", current.description, usd(current.usd_per_month));
+    }
+    let what: Vec<String> = change
+        .iter()
+        .map(|c| match c.field.as_str() {
+            "provisioned_concurrency" => format!("provisioned concurrency {} → {}", c.from, c.to),
+            "memory_mb" => format!("memory {} → {} MB", c.from, c.to),
+            f => format!("{} {} → {}", f.replace('_', " "), c.from, c.to),
+        })
+        .collect();
+    let money = if saving >= 0.0 {
+        format!("saves {}/month", usd(saving))
+    } else {
+        format!("costs {}/month more", usd(-saving))
+    };
+    let mut s = format!("{}: {money}", what.join(", "));
+    if slo.max_cold_start_rate.is_some() || (current.cold_start_rate - rec.cold_start_rate).abs() > 0.001 {
+        s.push_str(&format!("; cold starts {} → {}", pct(current.cold_start_rate), pct(rec.cold_start_rate)));
+    }
+    if slo.p99_ms.is_some() || (current.worst_hour_p99_ms - rec.worst_hour_p99_ms).abs() > 1.0 {
+        s.push_str(&format!("; worst-hour p99 {:.0} → {:.0} ms", current.worst_hour_p99_ms, rec.worst_hour_p99_ms));
+    }
+    if !current.meets_slo && rec.meets_slo {
+        s.push_str(" (meets the SLO, which the deployed configuration breaks)");
+    }
+    s
+}
+
+/// How much data stands behind a recommendation.
+pub fn confidence(p: &Prepared<'_>) -> Confidence {
+    let (days, invocations) = p.profile.map_or((0.0, 0.0), |pr| (pr.days(), pr.invocations));
+    let mut reasons = Vec::new();
+    if days < 7.0 {
+        reasons.push(format!("{days:.1} days of data (a week covers weekly patterns)"));
+    }
+    if invocations < 1000.0 {
+        reasons.push(format!("{invocations:.0} invocations observed"));
+    }
+    if !p.spec.current_is_known {
+        reasons.push("deployed configuration assumed".into());
+    }
+    if let Some(pr) = p.profile {
+        if pr.cpu_bound.is_none() && p.spec.model.cpu_bound_fraction.is_none() {
+            reasons.push("CPU-bound share not measured (default used)".into());
+        }
+        if pr.max_memory_used_mb.is_none() {
+            reasons.push("memory use unknown".into());
+        }
+    }
+    let level = if days >= 7.0 && invocations >= 1000.0 && p.spec.current_is_known {
+        "high"
+    } else if days >= 1.0 && invocations >= 100.0 {
+        "medium"
+    } else {
+        "low"
+    };
+    Confidence { level: level.into(), days_of_data: days, invocations_seen: invocations, reasons }
+}
+
+/// "08–18 h, 22–23 h" for a sorted list of hours.
+pub fn hour_ranges(hours: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < hours.len() {
+        let start = hours[i];
+        let mut end = start;
+        while i + 1 < hours.len() && hours[i + 1] == end + 1 {
+            i += 1;
+            end = hours[i];
+        }
+        parts.push(format!("{start:02}–{:02} h", end + 1));
+        i += 1;
+    }
+    if parts.is_empty() { "no hour".into() } else { parts.join(", ") }
+}
+
+fn pct(x: f64) -> String {
+    if x < 0.001 && x > 0.0 { format!("{:.3} %", 100.0 * x) } else { format!("{:.1} %", 100.0 * x) }
+}
+
+fn usd(x: f64) -> String {
+    if x.abs() >= 100.0 { format!("${x:.0}") } else { format!("${x:.2}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hour_ranges_are_compact() {
+        assert_eq!(hour_ranges(&[8, 9, 10, 17, 22]), "08–11 h, 17–18 h, 22–23 h");
+        assert_eq!(hour_ranges(&[]), "no hour");
+    }
+}

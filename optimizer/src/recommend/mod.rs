@@ -1,0 +1,325 @@
+//! Recommendations: candidates from the engine, solved jointly, explained.
+//!
+//! [`recommend`] is the whole pipeline and stays pure: it takes component specs,
+//! telemetry profiles and prices, and returns a [`RecommendationSet`].
+
+mod build;
+mod explain;
+pub mod frontier;
+pub mod model;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use adaptd_engine::options::{Candidate, Evaluation, platform};
+use adaptd_engine::prices::PriceSheet;
+use adaptd_engine::profile::Profile;
+use adaptd_engine::spec::{AccountSpec, ComponentSpec, DatabaseSpec, Deployment, describe_schedule};
+
+use crate::{SolveError, SolveOptions, solve};
+pub use model::*;
+
+/// Settings of one recommendation run.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Solver options.
+    pub solve: SolveOptions,
+    /// Total monthly budget, if the org set one.
+    pub budget_usd_per_month: Option<f64>,
+}
+
+/// Why no recommendation could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RecommendError {
+    /// The optimiser failed.
+    #[error(transparent)]
+    Solve(#[from] SolveError),
+    /// The cheapest configuration that meets every SLO is over budget.
+    #[error(
+        "budget infeasible: the cheapest configuration that meets every SLO costs ${minimum:.2}/month, over the budget of ${budget:.2}/month"
+    )]
+    OverBudget {
+        /// Cheapest cost found.
+        minimum: f64,
+        /// The budget.
+        budget: f64,
+    },
+}
+
+/// Recommends a configuration for every component.
+pub fn recommend(
+    specs: &[ComponentSpec],
+    profiles: &BTreeMap<String, Profile>,
+    databases: &[DatabaseSpec],
+    accounts: &[AccountSpec],
+    prices: &PriceSheet,
+    settings: &Settings,
+) -> Result<RecommendationSet, RecommendError> {
+    let started = Instant::now();
+    let built = build::build(specs, profiles, databases, accounts, prices);
+    let t = Instant::now();
+    let solution = solve(&built.problem, &settings.solve)?;
+    let solve_ms = t.elapsed().as_secs_f64() * 1e3;
+    let rows_bind = solution.row_prices.iter().any(|&p| p > 1e-9);
+
+    let mut components = Vec::with_capacity(specs.len());
+    for p in &built.prepared {
+        let rec = match p.item {
+            None => no_data(p),
+            Some(item) => {
+                let choice = &solution.choices[item];
+                let cand = &p.candidates[p.base_candidates[choice.base]];
+                let deployment = cand.deployment(&choice.levels);
+                let ctx = p.ctx.as_ref().expect("optimised components have a context");
+                let chosen = platform(deployment.platform()).evaluate(ctx, &deployment).expect("candidates evaluate");
+                let risk_price = solution.risk_prices.get(item).copied().unwrap_or(0.0);
+                decide(p, cand, chosen, risk_price, rows_bind, &built, &solution)
+            }
+        };
+        components.push(rec);
+    }
+    components.sort_by(|a, b| a.component.cmp(&b.component));
+
+    let companions: Vec<Companion> = built
+        .db_rows
+        .iter()
+        .filter(|(_, (_, sw))| solution.switches[sw.0])
+        .map(|(db, (row, sw))| {
+            let users: Vec<String> = specs.iter().filter(|s| s.databases.contains(db)).map(|s| s.name.clone()).collect();
+            Companion {
+                kind: "rds_proxy".into(),
+                database: db.clone(),
+                usd_per_month: built.problem.switches[sw.0].cost,
+                reason: format!(
+                    "peak connections of {} would exceed the {:.0} usable connections of {db}",
+                    users.join(", "),
+                    built.problem.rows[row.0].capacity
+                ),
+                components: users,
+            }
+        })
+        .collect();
+
+    let mut summary = Summary { components: components.len(), ..Summary::default() };
+    for r in &components {
+        match r.status {
+            Status::Change => summary.changes += 1,
+            Status::SloInfeasible => summary.slo_infeasible += 1,
+            Status::NoData => summary.no_data += 1,
+            Status::Keep => {}
+        }
+        if let Some(c) = &r.current {
+            summary.current_usd_per_month += c.usd_per_month;
+            summary.slo_breaches_current += usize::from(!c.meets_slo);
+        }
+        if let Some(rec) = &r.recommended {
+            summary.recommended_usd_per_month += rec.usd_per_month;
+        }
+        summary.available_savings_usd_per_month += r.saving_usd_per_month.max(0.0);
+    }
+    summary.recommended_usd_per_month += companions.iter().map(|c| c.usd_per_month).sum::<f64>();
+    summary.saving_usd_per_month = summary.current_usd_per_month - summary.recommended_usd_per_month;
+
+    if let Some(budget) = settings.budget_usd_per_month {
+        if summary.recommended_usd_per_month > budget {
+            return Err(RecommendError::OverBudget { minimum: summary.recommended_usd_per_month, budget });
+        }
+    }
+
+    let shared_limits = shared_limits(&built, &solution, &components);
+    let (items, bases, alternatives) = built.problem.items.iter().fold((0, 0, 0), |(i, b, a), item| {
+        let alts: usize = item.bases.iter().flat_map(|b| &b.slots).map(|s| s.alternatives.iter().flatten().count()).sum();
+        (i + 1, b + item.bases.len(), a + alts)
+    });
+    Ok(RecommendationSet {
+        schema_version: SCHEMA_VERSION,
+        summary,
+        components,
+        companions,
+        shared_limits,
+        solver: SolverReport {
+            method: format!("{:?}", solution.stats.method).to_lowercase(),
+            gap: solution.gap,
+            objective_usd_per_month: solution.cost,
+            lower_bound_usd_per_month: solution.lower_bound,
+            solve_ms,
+            total_ms: started.elapsed().as_secs_f64() * 1e3,
+            items,
+            bases,
+            alternatives,
+        },
+        warnings: built.warnings,
+    })
+}
+
+fn no_data(p: &build::Prepared<'_>) -> Recommendation {
+    let mut warnings: Vec<String> = p.profile.map(|pr| pr.warnings.clone()).unwrap_or_default();
+    let summary = if p.profile.is_none_or(|pr| !pr.has_traffic_data()) {
+        "no telemetry: keeping the deployed configuration".to_owned()
+    } else {
+        "telemetry lacks durations: keeping the deployed configuration".to_owned()
+    };
+    warnings.push(summary.clone());
+    let current = p.current.as_ref().map(|e| Predicted::from_evaluation(e, &p.spec.slo));
+    Recommendation {
+        component: p.spec.name.clone(),
+        status: Status::NoData,
+        slo: p.spec.slo.clone(),
+        recommended: current.clone(),
+        current,
+        saving_usd_per_month: 0.0,
+        changes: Vec::new(),
+        confidence: Confidence {
+            level: "low".into(),
+            days_of_data: p.profile.map_or(0.0, Profile::days),
+            invocations_seen: p.profile.map_or(0.0, |pr| pr.invocations),
+            reasons: vec![summary.clone()],
+        },
+        explanation: Explanation { summary, warnings, ..Explanation::default() },
+        hours: Vec::new(),
+    }
+}
+
+/// Differences below both thresholds are not worth a change when the deployed
+/// configuration already meets its SLO: churn has a cost the model does not see.
+const MIN_SAVING_USD_PER_MONTH: f64 = 1.0;
+const MIN_SAVING_SHARE: f64 = 0.02;
+
+fn decide(
+    p: &build::Prepared<'_>,
+    cand: &Candidate,
+    chosen: Evaluation,
+    risk_price: f64,
+    rows_bind: bool,
+    built: &build::Built<'_>,
+    solution: &crate::Solution,
+) -> Recommendation {
+    let spec = p.spec;
+    let current_eval = p.current.as_ref().expect("optimised components have a current evaluation");
+    let current = Predicted::from_evaluation(current_eval, &spec.slo);
+    let mut recommended = Predicted::from_evaluation(&chosen, &spec.slo);
+    let mut final_eval = &chosen;
+    let saving = current.usd_per_month - recommended.usd_per_month;
+    let small = saving.abs() < MIN_SAVING_USD_PER_MONTH.max(MIN_SAVING_SHARE * current.usd_per_month);
+    if p.infeasible.is_none() && current.meets_slo && small && !rows_bind {
+        recommended = current.clone();
+        final_eval = current_eval;
+    }
+    let changes = changes(&spec.current, &recommended.deployment);
+    let status = if p.infeasible.is_some() {
+        Status::SloInfeasible
+    } else if changes.is_empty() {
+        Status::Keep
+    } else {
+        Status::Change
+    };
+    let hours = hour_rows(p.profile.expect("has profile"), current_eval, final_eval);
+    let explanation = explain::explain(p, cand, &current, &recommended, final_eval, risk_price, built, solution);
+    Recommendation {
+        component: spec.name.clone(),
+        status,
+        slo: spec.slo.clone(),
+        saving_usd_per_month: current.usd_per_month - recommended.usd_per_month,
+        current: Some(current),
+        recommended: Some(recommended),
+        changes,
+        confidence: explain::confidence(p),
+        explanation,
+        hours,
+    }
+}
+
+fn hour_rows(profile: &Profile, current: &Evaluation, rec: &Evaluation) -> Vec<HourRow> {
+    (0..24)
+        .map(|h| {
+            let hp = &profile.hours[h];
+            let rate = |e: &Evaluation| {
+                let x = &e.hours[h];
+                if x.invocations_per_month > 0.0 { x.cold_starts_per_month / x.invocations_per_month } else { 0.0 }
+            };
+            HourRow {
+                hour: h,
+                invocations_per_minute: hp.mean_per_minute(),
+                p99_invocations_per_minute: hp.count_quantile(0.99),
+                current_level: current.hours[h].level,
+                recommended_level: rec.hours[h].level,
+                current_p99_ms: current.hours[h].p99_ms,
+                recommended_p99_ms: rec.hours[h].p99_ms,
+                current_cold_start_rate: rate(current),
+                recommended_cold_start_rate: rate(rec),
+            }
+        })
+        .collect()
+}
+
+/// Field-by-field differences between two deployments.
+pub fn changes(from: &Deployment, to: &Deployment) -> Vec<Change> {
+    let mut out = Vec::new();
+    let mut push = |field: &str, a: String, b: String, via: &str| {
+        if a != b {
+            out.push(Change { field: field.into(), from: a, to: b, applies_via: via.into() });
+        }
+    };
+    match (from, to) {
+        (Deployment::Lambda(a), Deployment::Lambda(b)) => {
+            push("memory_mb", a.memory_mb.to_string(), b.memory_mb.to_string(), "api");
+            push("architecture", a.architecture.to_string(), b.architecture.to_string(), "iac");
+            push("provisioned_concurrency", describe_schedule(&a.provisioned.hourly()), describe_schedule(&b.provisioned.hourly()), "api");
+            let r = |x: Option<u32>| x.map_or("none".to_owned(), |v| v.to_string());
+            push("reserved_concurrency", r(a.reserved_concurrency), r(b.reserved_concurrency), "api");
+        }
+        (Deployment::Fargate(a), Deployment::Fargate(b)) => {
+            push("fargate_size", format!("{} vCPU {} MB", a.vcpu, a.memory_mb), format!("{} vCPU {} MB", b.vcpu, b.memory_mb), "iac");
+            push("architecture", a.architecture.to_string(), b.architecture.to_string(), "iac");
+            push("tasks", describe_schedule(&a.tasks), describe_schedule(&b.tasks), "api");
+            push("per_task_concurrency", a.per_task_concurrency.to_string(), b.per_task_concurrency.to_string(), "iac");
+        }
+        _ => push("platform", from.describe(), to.describe(), "iac"),
+    }
+    out
+}
+
+fn shared_limits(built: &build::Built<'_>, solution: &crate::Solution, components: &[Recommendation]) -> Vec<SharedLimit> {
+    let mut out = Vec::new();
+    for (account, rows) in &built.account_rows {
+        let mut usage = [0.0f64; 24];
+        for r in components {
+            let Some(spec) = built.prepared.iter().find(|p| p.spec.name == r.component).map(|p| p.spec) else { continue };
+            if &spec.account != account {
+                continue;
+            }
+            if let Some(Deployment::Lambda(l)) = r.recommended.as_ref().map(|p| &p.deployment) {
+                for (h, u) in usage.iter_mut().enumerate() {
+                    *u += f64::from(l.reserved_concurrency.unwrap_or(l.provisioned.at(h)));
+                }
+            }
+        }
+        let binding: Vec<usize> = (0..24).filter(|&h| solution.row_prices[rows[h].0] > 1e-9).collect();
+        out.push(SharedLimit {
+            kind: "account_concurrency".into(),
+            name: account.clone(),
+            capacity: built.problem.rows[rows[0].0].capacity,
+            peak_usage: usage.iter().copied().fold(0.0, f64::max),
+            shadow_price_usd: binding.iter().map(|&h| solution.row_prices[rows[h].0]).fold(0.0, f64::max),
+            binding_hours: binding,
+        });
+    }
+    for (db, (row, sw)) in &built.db_rows {
+        let peak: f64 = built
+            .prepared
+            .iter()
+            .filter(|p| p.spec.databases.contains(db))
+            .filter_map(|p| Some((p.item?, p)))
+            .map(|(item, p)| p.candidates[p.base_candidates[solution.choices[item].base]].db_connections)
+            .sum();
+        out.push(SharedLimit {
+            kind: "database_connections".into(),
+            name: db.clone(),
+            capacity: built.problem.rows[row.0].capacity,
+            peak_usage: peak,
+            binding_hours: if solution.row_prices[row.0] > 1e-9 || solution.switches[sw.0] { (0..24).collect() } else { Vec::new() },
+            shadow_price_usd: solution.row_prices[row.0],
+        });
+    }
+    out
+}

@@ -1,0 +1,1 @@
+//! Per-item solver against brute force on random bases.

@@ -1,0 +1,1 @@
+//! Unit tests of the public API on hand-made problems with known answers.

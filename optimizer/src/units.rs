@@ -1,0 +1,628 @@
+//! How the decomposed solver splits a problem, and how it solves one piece under row
+//! prices.
+//!
+//! Rows touched by few items (a database's connections) and every row a switch lifts
+//! stay exact: the items they connect form a *group*, solved as one small model. Rows
+//! touched by many items (an account's concurrency per hour) are priced instead. Every
+//! item outside a group is a unit on its own, solved by the pure-Rust per-item solver.
+
+use crate::compact::CompactBase;
+use crate::error::SolveError;
+use crate::item::{BaseState, Scratch, exact_outcome, solve_item};
+use crate::milp::{self, MilpError, RunConfig, Scope, SelectCol, SelectRow, SelectSwitch};
+use crate::problem::{Choice, Problem};
+
+/// Labels the exact per-base search may keep before it hands over to HiGHS.
+pub(crate) const MAX_LABELS: usize = 200_000;
+
+/// Where the decomposition draws the line between local and priced rows.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Rows touched by at most this many items are kept exact (grouped).
+    pub local_row_max_items: usize,
+    /// Optional rows are not merged into groups beyond this many items.
+    pub group_max_items: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            local_row_max_items: 16,
+            group_max_items: 64,
+        }
+    }
+}
+
+/// Per-item data the solver keeps across price updates.
+#[derive(Debug)]
+pub(crate) struct ItemData {
+    pub compact: Vec<CompactBase>,
+    pub states: Vec<BaseState>,
+}
+
+impl ItemData {
+    pub fn new(item: &crate::problem::Item) -> Self {
+        Self {
+            compact: CompactBase::of_item(item),
+            states: vec![BaseState::default(); item.bases.len()],
+        }
+    }
+}
+
+/// Items tied by local rows, with those rows and the switches lifting them.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub items: Vec<usize>,
+    pub rows: Vec<usize>,
+    pub switches: Vec<usize>,
+    /// The group's rows are used by bases only (not by levels), so the group reduces to
+    /// choosing a base per item, each base solved alone.
+    pub by_base: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Unit {
+    Item(usize),
+    Group(Group),
+}
+
+impl Unit {
+    pub fn items(&self) -> &[usize] {
+        match self {
+            Unit::Item(i) => std::slice::from_ref(i),
+            Unit::Group(g) => &g.items,
+        }
+    }
+}
+
+/// The split of a problem.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    pub units: Vec<Unit>,
+    /// Per row: priced (true) or not.
+    pub global: Vec<bool>,
+    pub global_rows: Vec<usize>,
+}
+
+fn find(parent: &mut [usize], mut x: usize) -> usize {
+    while parent[x] != x {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    x
+}
+
+/// Splits the problem. Rows nobody uses and no switch lifts are dropped (a negative
+/// capacity there is infeasible).
+pub(crate) fn layout(problem: &Problem, cfg: &Config) -> Result<Layout, SolveError> {
+    let (ni, ns, nr) = (problem.items.len(), problem.switches.len(), problem.rows.len());
+    let mut row_items: Vec<Vec<usize>> = vec![Vec::new(); nr];
+    let mut alt_use = vec![false; nr];
+    for (i, item) in problem.items.iter().enumerate() {
+        for base in &item.bases {
+            for &(r, _) in &base.usage {
+                row_items[r.0].push(i);
+            }
+            for slot in &base.slots {
+                for alt in slot.alternatives.iter().flatten() {
+                    for &(r, _) in &alt.usage {
+                        row_items[r.0].push(i);
+                        alt_use[r.0] = true;
+                    }
+                }
+            }
+        }
+    }
+    for v in &mut row_items {
+        v.sort_unstable();
+        v.dedup();
+    }
+    // Nodes: items, then switches.
+    let mut parent: Vec<usize> = (0..ni + ns).collect();
+    let mut size = vec![1usize; ni + ns];
+    let mut local = vec![false; nr];
+    let union = |parent: &mut Vec<usize>, size: &mut Vec<usize>, a: usize, b: usize| {
+        let (ra, rb) = (find(parent, a), find(parent, b));
+        if ra != rb {
+            parent[rb] = ra;
+            size[ra] += size[rb];
+        }
+    };
+    let mut optional: Vec<usize> = Vec::new();
+    for (r, row) in problem.rows.iter().enumerate() {
+        if let Some(s) = row.lifted_by {
+            local[r] = true;
+            for &i in &row_items[r] {
+                union(&mut parent, &mut size, ni + s.0, i);
+            }
+        } else if row_items[r].is_empty() {
+            if row.capacity < 0.0 {
+                return Err(SolveError::RowsInfeasible {
+                    rows: vec![row.name.clone()],
+                });
+            }
+        } else if row_items[r].len() <= cfg.local_row_max_items {
+            optional.push(r);
+        }
+    }
+    optional.sort_by_key(|&r| row_items[r].len());
+    for r in optional {
+        let mut roots: Vec<usize> = row_items[r].iter().map(|&i| find(&mut parent, i)).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        let merged: usize = roots.iter().map(|&x| size[x]).sum();
+        if merged <= cfg.group_max_items.max(1) || roots.len() == 1 {
+            local[r] = true;
+            for w in roots.windows(2) {
+                union(&mut parent, &mut size, w[0], w[1]);
+            }
+        }
+    }
+    let mut groups: std::collections::BTreeMap<usize, Group> = Default::default();
+    let mut new_group = || Group {
+        items: Vec::new(),
+        rows: Vec::new(),
+        switches: Vec::new(),
+        by_base: true,
+    };
+    for (r, row) in problem.rows.iter().enumerate() {
+        if !local[r] {
+            continue;
+        }
+        let node = match (row.lifted_by, row_items[r].first()) {
+            (Some(s), _) => ni + s.0,
+            (None, Some(&i)) => i,
+            (None, None) => continue,
+        };
+        let root = find(&mut parent, node);
+        let g = groups.entry(root).or_insert_with(&mut new_group);
+        g.rows.push(r);
+        g.by_base &= !alt_use[r];
+    }
+    for s in 0..ns {
+        let root = find(&mut parent, ni + s);
+        if let Some(g) = groups.get_mut(&root) {
+            g.switches.push(s);
+        }
+    }
+    let mut units = Vec::new();
+    for i in 0..ni {
+        let root = find(&mut parent, i);
+        match groups.get_mut(&root) {
+            Some(g) => g.items.push(i),
+            None => units.push(Unit::Item(i)),
+        }
+    }
+    units.extend(groups.into_values().map(Unit::Group));
+    let global: Vec<bool> = (0..nr).map(|r| !local[r] && !row_items[r].is_empty()).collect();
+    let global_rows = (0..nr).filter(|&r| global[r]).collect();
+    Ok(Layout {
+        units,
+        global,
+        global_rows,
+    })
+}
+
+/// One option of a unit: an assignment of its items and switches.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Column {
+    pub choices: Vec<Choice>,
+    pub switches: Vec<(usize, bool)>,
+    /// True (unpriced) cost.
+    pub cost: f64,
+    /// Usage of priced rows.
+    pub usage: Vec<(u32, f64)>,
+}
+
+impl Column {
+    pub fn priced(&self, mu: &[f64]) -> f64 {
+        self.cost
+            + self
+                .usage
+                .iter()
+                .map(|&(r, u)| mu[r as usize] * u)
+                .sum::<f64>()
+    }
+}
+
+/// A unit solved under prices: a lower bound on its priced optimum, its best column and
+/// that column's priced cost.
+#[derive(Debug, Clone)]
+pub(crate) struct UnitResult {
+    pub lb: f64,
+    pub ub: f64,
+    pub col: Column,
+    /// Per base of a single item: lower bound and best priced cost (refinement input).
+    pub bases: Vec<(f64, f64)>,
+}
+
+fn column_for(
+    data: &[&ItemData],
+    choices: Vec<Choice>,
+    switches: Vec<(usize, bool)>,
+    problem: &Problem,
+    global: &[bool],
+) -> Column {
+    let mut cost = 0.0;
+    let mut usage: Vec<(u32, f64)> = Vec::new();
+    for (d, c) in data.iter().zip(&choices) {
+        let cb = &d.compact[c.base];
+        cost += cb.path_cost(cb.fixed_cost, &cb.cost, &c.levels);
+        usage.extend(cb.usage_of(&c.levels).into_iter().filter(|&(r, _)| global[r as usize]));
+    }
+    cost += switches
+        .iter()
+        .filter(|s| s.1)
+        .map(|&(s, _)| problem.switches[s].cost)
+        .sum::<f64>();
+    if data.len() > 1 {
+        usage.sort_by_key(|e| e.0);
+        usage.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.1 += b.1;
+            }
+            same
+        });
+    }
+    Column {
+        choices,
+        switches,
+        cost,
+        usage,
+    }
+}
+
+/// The column of one item's choice.
+pub(crate) fn item_column(problem: &Problem, global: &[bool], d: &ItemData, choice: Choice) -> Column {
+    column_for(&[d], vec![choice], Vec::new(), problem, global)
+}
+
+/// Shadow prices of a group's rows under prices `mu` on the others: the duals of the
+/// group model's LP relaxation (of the base selection when the group reduces to it).
+pub(crate) fn group_row_prices(
+    problem: &Problem,
+    g: &Group,
+    data: &mut [ItemData],
+    mu: Option<&[f64]>,
+    sc: &mut Scratch,
+    counters: &mut Counters,
+) -> Result<Vec<(usize, f64)>, SolveError> {
+    let cfg = RunConfig {
+        rel_gap: 0.0,
+        abs_gap: 1e-9,
+        time_limit: 60.0,
+    };
+    counters.highs += 1;
+    if !g.by_base {
+        let scope = Scope {
+            items: &g.items,
+            only_base: None,
+            rows: &g.rows,
+            outside: None,
+            switches: &g.switches,
+            mu,
+            relax: true,
+            elastic: false,
+        };
+        return milp::solve_scope(problem, &scope, &cfg, None)
+            .map(|s| s.row_prices)
+            .map_err(|e| milp_error(problem, e, &g.rows));
+    }
+    let mut units = Vec::with_capacity(g.items.len());
+    for &i in &g.items {
+        let d = &mut data[i];
+        let (o, _) = solve_item(&d.compact, mu, &mut d.states, sc, true);
+        units.push(
+            o.bases
+                .iter()
+                .enumerate()
+                .map(|(b, &(_, ub))| SelectCol {
+                    cost: ub,
+                    usage: problem.items[i].bases[b]
+                        .usage
+                        .iter()
+                        .filter_map(|&(r, u)| g.rows.iter().position(|&x| x == r.0).map(|k| (k, u)))
+                        .collect(),
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    let (rows, switches) = select_shape(problem, g);
+    let sel = milp::select(&units, &rows, &switches, &cfg, None, true)
+        .map_err(|e| milp_error(problem, e, &g.rows))?;
+    Ok(g.rows.iter().copied().zip(sel.row_prices).collect())
+}
+
+fn select_shape(problem: &Problem, g: &Group) -> (Vec<SelectRow>, Vec<SelectSwitch>) {
+    let rows = g
+        .rows
+        .iter()
+        .map(|&r| SelectRow {
+            capacity: problem.rows[r].capacity,
+            lifted_by: problem.rows[r]
+                .lifted_by
+                .and_then(|s| g.switches.iter().position(|&x| x == s.0)),
+        })
+        .collect();
+    let switches = g
+        .switches
+        .iter()
+        .map(|&s| SelectSwitch {
+            cost: problem.switches[s].cost,
+            fixed: problem.switches[s].fixed,
+        })
+        .collect();
+    (rows, switches)
+}
+
+/// A single item under prices; `None` when no base is feasible.
+pub(crate) fn solve_item_unit(
+    problem: &Problem,
+    global: &[bool],
+    d: &mut ItemData,
+    mu: Option<&[f64]>,
+    sc: &mut Scratch,
+) -> Option<UnitResult> {
+    let (o, _) = solve_item(&d.compact, mu, &mut d.states, sc, false);
+    let (base, levels, ub) = o.best?;
+    let col = column_for(&[&*d], vec![Choice { base, levels }], Vec::new(), problem, global);
+    Some(UnitResult {
+        lb: o.lb,
+        ub,
+        col,
+        bases: o.bases,
+    })
+}
+
+/// Closes a single item's gap under prices. Returns the bases whose label search gave up
+/// (to be closed by a MILP).
+pub(crate) fn refine_item_unit(
+    problem: &Problem,
+    global: &[bool],
+    d: &mut ItemData,
+    mu: Option<&[f64]>,
+    sc: &mut Scratch,
+    res: &mut UnitResult,
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..d.compact.len()).collect();
+    order.sort_by(|&a, &b| res.bases[a].0.total_cmp(&res.bases[b].0));
+    let mut hard = Vec::new();
+    for b in order {
+        let eps = 1e-9 * (1.0 + res.ub.abs());
+        if res.bases[b].0 >= res.ub - eps {
+            continue;
+        }
+        match exact_outcome(&d.compact[b], mu, &mut d.states[b], sc, res.ub, MAX_LABELS) {
+            Ok(o) => {
+                res.bases[b] = (o.lb, o.ub_cost());
+                if let Some((c, levels)) = o.ub {
+                    if c < res.ub {
+                        res.ub = c;
+                        res.col = column_for(
+                            &[&*d],
+                            vec![Choice { base: b, levels }],
+                            Vec::new(),
+                            problem,
+                            global,
+                        );
+                    }
+                }
+            }
+            Err(()) => hard.push(b),
+        }
+    }
+    res.lb = res.bases.iter().map(|b| b.0).fold(f64::INFINITY, f64::min);
+    hard
+}
+
+pub(crate) fn milp_error(problem: &Problem, e: MilpError, rows: &[usize]) -> SolveError {
+    match e {
+        MilpError::Infeasible => SolveError::RowsInfeasible {
+            rows: rows.iter().map(|&r| problem.rows[r].name.clone()).collect(),
+        },
+        MilpError::NoSolution => SolveError::Solver {
+            message: "HiGHS found no solution for a sub-problem within its time limit".into(),
+        },
+        MilpError::Solver(message) => SolveError::Solver { message },
+    }
+}
+
+/// Solves one base of one item exactly with HiGHS under prices (label search gave up).
+/// Returns its lower bound and best column (if any).
+pub(crate) fn milp_base(
+    problem: &Problem,
+    global: &[bool],
+    item: usize,
+    base: usize,
+    mu: Option<&[f64]>,
+    cfg: &RunConfig,
+) -> Result<(f64, Option<(f64, Choice)>), SolveError> {
+    let scope = Scope {
+        items: &[item],
+        only_base: Some(&[base]),
+        rows: &[],
+        outside: None,
+        switches: &[],
+        mu,
+        relax: false,
+        elastic: false,
+    };
+    let _ = global;
+    match milp::solve_scope(problem, &scope, cfg, None) {
+        Ok(sol) => {
+            let choice = sol.choices.into_iter().next();
+            Ok((sol.bound, choice.map(|c| (sol.objective, c))))
+        }
+        Err(MilpError::Infeasible) => Ok((f64::INFINITY, None)),
+        Err(e) => Err(milp_error(problem, e, &[])),
+    }
+}
+
+/// Counters the caller reports in its statistics.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Counters {
+    pub highs: usize,
+    pub refined: usize,
+}
+
+/// A group under prices. With `refine`, every base is closed exactly first, so the
+/// group's bound meets its cost.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn solve_group(
+    problem: &Problem,
+    global: &[bool],
+    g: &Group,
+    data: &mut [ItemData],
+    mu: Option<&[f64]>,
+    cfg: &RunConfig,
+    refine: bool,
+    previous: Option<&Column>,
+    sc: &mut Scratch,
+    counters: &mut Counters,
+) -> Result<UnitResult, SolveError> {
+    if !g.by_base {
+        let cfg = if refine { exact_cfg(cfg) } else { cfg.clone() };
+        return solve_group_milp(problem, global, g, data, mu, &cfg, previous, counters);
+    }
+    let mut costs: Vec<Vec<(f64, f64)>> = Vec::with_capacity(g.items.len());
+    let mut paths: Vec<Vec<Option<Vec<usize>>>> = Vec::with_capacity(g.items.len());
+    for &i in &g.items {
+        let d = &mut data[i];
+        let (o, mut p) = solve_item(&d.compact, mu, &mut d.states, sc, true);
+        let mut bases = o.bases;
+        if refine {
+            counters.refined += 1;
+            for b in 0..bases.len() {
+                let (lb, ub) = bases[b];
+                if ub - lb <= 1e-9 * (1.0 + ub.abs()) {
+                    continue;
+                }
+                match exact_outcome(&d.compact[b], mu, &mut d.states[b], sc, f64::INFINITY, MAX_LABELS) {
+                    Ok(o) => {
+                        bases[b] = (o.lb, o.ub_cost());
+                        p[b] = o.ub.map(|u| u.1);
+                    }
+                    Err(()) => {
+                        counters.highs += 1;
+                        let (lb, best) = milp_base(problem, global, i, b, mu, &exact_cfg(cfg))?;
+                        bases[b] = (lb, best.as_ref().map_or(f64::INFINITY, |x| x.0));
+                        p[b] = best.map(|x| x.1.levels);
+                    }
+                }
+            }
+        }
+        costs.push(bases);
+        paths.push(p);
+    }
+    let (rows, switches) = select_shape(problem, g);
+    let local_usage = |i: usize, b: usize| -> Vec<(usize, f64)> {
+        problem.items[i].bases[b]
+            .usage
+            .iter()
+            .filter_map(|&(r, u)| g.rows.iter().position(|&x| x == r.0).map(|k| (k, u)))
+            .collect()
+    };
+    let units = |pick_lb: bool| -> Vec<Vec<SelectCol>> {
+        g.items
+            .iter()
+            .zip(&costs)
+            .map(|(&i, bases)| {
+                bases
+                    .iter()
+                    .enumerate()
+                    .map(|(b, &(lb, ub))| SelectCol {
+                        cost: if pick_lb { lb } else { ub },
+                        usage: local_usage(i, b),
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    counters.highs += 1;
+    let sel = milp::select(&units(false), &rows, &switches, cfg, None, false)
+        .map_err(|e| milp_error(problem, e, &g.rows))?;
+    let mut choices = Vec::with_capacity(g.items.len());
+    for (k, &b) in sel.pick.iter().enumerate() {
+        let Some(levels) = paths[k][b].clone() else {
+            return Err(SolveError::Solver {
+                message: format!("group selection picked an infeasible base of item {}", g.items[k]),
+            });
+        };
+        choices.push(Choice { base: b, levels });
+    }
+    let on: Vec<(usize, bool)> = g.switches.iter().copied().zip(sel.switches.iter().copied()).collect();
+    let refs: Vec<&ItemData> = g.items.iter().map(|&i| &data[i]).collect();
+    let col = column_for(&refs, choices, on, problem, global);
+    let fixed_on: f64 = switches.iter().filter(|s| s.fixed == Some(true)).map(|s| s.cost).sum();
+    let cheap: f64 = costs
+        .iter()
+        .map(|b| b.iter().map(|x| x.0).fold(f64::INFINITY, f64::min))
+        .sum::<f64>()
+        + fixed_on;
+    let lb = if sel.objective - cheap <= 1e-9 * (1.0 + sel.objective.abs()) {
+        cheap
+    } else {
+        counters.highs += 1;
+        match milp::select(&units(true), &rows, &switches, cfg, None, false) {
+            Ok(s) => s.bound.max(cheap),
+            Err(MilpError::Infeasible) => f64::INFINITY,
+            Err(_) => cheap,
+        }
+    };
+    Ok(UnitResult {
+        lb: lb.min(sel.objective),
+        ub: sel.objective,
+        col,
+        bases: Vec::new(),
+    })
+}
+
+fn exact_cfg(cfg: &RunConfig) -> RunConfig {
+    RunConfig {
+        rel_gap: 0.0,
+        abs_gap: 1e-9,
+        time_limit: cfg.time_limit,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn solve_group_milp(
+    problem: &Problem,
+    global: &[bool],
+    g: &Group,
+    data: &[ItemData],
+    mu: Option<&[f64]>,
+    cfg: &RunConfig,
+    previous: Option<&Column>,
+    counters: &mut Counters,
+) -> Result<UnitResult, SolveError> {
+    let scope = Scope {
+        items: &g.items,
+        only_base: None,
+        rows: &g.rows,
+        outside: None,
+        switches: &g.switches,
+        mu,
+        relax: false,
+        elastic: false,
+    };
+    let on: Vec<bool> = previous.map_or_else(Vec::new, |c| {
+        let mut v = vec![false; problem.switches.len()];
+        for &(s, x) in &c.switches {
+            v[s] = x;
+        }
+        v
+    });
+    let init = previous.map(|c| (c.choices.as_slice(), on.as_slice()));
+    counters.highs += 1;
+    let sol = milp::solve_scope(problem, &scope, cfg, init).map_err(|e| milp_error(problem, e, &g.rows))?;
+    let refs: Vec<&ItemData> = g.items.iter().map(|&i| &data[i]).collect();
+    let col = column_for(&refs, sol.choices, sol.switches, problem, global);
+    Ok(UnitResult {
+        lb: sol.bound,
+        ub: sol.objective,
+        col,
+        bases: Vec::new(),
+    })
+}
