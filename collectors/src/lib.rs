@@ -8,6 +8,7 @@ pub mod azure2019;
 pub mod file;
 mod input;
 pub mod problems;
+mod records;
 pub mod timestamp;
 
 use std::path::Path;
@@ -24,7 +25,9 @@ pub enum Error {
     #[error(transparent)]
     Azure2019(#[from] azure2019::Error),
     /// The spec names a kind of source that does not exist.
-    #[error("unknown telemetry source `{scheme}:` in `{spec}` (expected `azure2019:DIR` or a file or directory path)")]
+    #[error(
+        "unknown telemetry source `{scheme}:` in `{spec}` (expected `azure2019:DIR` or a file or directory path)"
+    )]
     UnknownScheme {
         /// The prefix before the colon.
         scheme: String,

@@ -13,7 +13,9 @@ use time::format_description::well_known::Rfc3339;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TimestampError {
     /// Neither RFC 3339 nor integer Unix seconds.
-    #[error("bad timestamp `{0}` (expected RFC 3339 such as 2026-11-16T08:00:00Z, or Unix seconds)")]
+    #[error(
+        "bad timestamp `{0}` (expected RFC 3339 such as 2026-11-16T08:00:00Z, or Unix seconds)"
+    )]
     Malformed(String),
     /// A valid instant that is not at a whole minute.
     #[error("timestamp `{0}` is not at a whole minute (samples are per minute)")]
@@ -159,16 +161,20 @@ mod tests {
     #[test]
     fn canonical_and_general_forms_agree() {
         let m = parse_minute("2026-11-16T08:00:00Z").unwrap();
-        assert_eq!(m, 1_763_280_000 / 60);
+        assert_eq!(m, 1_794_816_000 / 60);
         assert_eq!(parse_minute("2026-11-16T09:00:00+01:00").unwrap(), m);
         assert_eq!(parse_minute("2026-11-16t08:00:00.000z").unwrap(), m);
-        assert_eq!(parse_minute("1763280000").unwrap(), m);
+        assert_eq!(parse_minute("1794816000").unwrap(), m);
         assert_eq!(format_minute(m), "2026-11-16T08:00:00Z");
     }
 
     #[test]
     fn refuses_partial_minutes_and_nonsense() {
-        for bad in ["2026-11-16T08:00:30Z", "1763280030", "2026-11-16T08:00:00.5Z"] {
+        for bad in [
+            "2026-11-16T08:00:30Z",
+            "1794816030",
+            "2026-11-16T08:00:00.5Z",
+        ] {
             assert!(
                 matches!(parse_minute(bad), Err(TimestampError::NotWholeMinute(_))),
                 "{bad}"

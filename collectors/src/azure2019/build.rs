@@ -5,7 +5,7 @@
 //! because a component without one would be costed on guesses.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use adaptd_engine::telemetry::{
     ComponentTelemetry, MINUTES_PER_DAY, Metric, MinuteSeries, Stat, TelemetrySet,
@@ -30,26 +30,25 @@ pub(super) struct Tables {
 }
 
 fn other_app(ids: &Ids, owner: &str, app: &str, inv_line: u64) -> Option<Reason> {
+    let describe = |owner: &str, app: &str| format!("owner {} / app {}", short(owner), short(app));
     (ids.owner != owner || ids.app != app).then(|| Reason::OtherApp {
         hash: short(&ids.function),
-        owner: short(owner),
-        app: short(app),
-        inv_owner: short(&ids.owner),
-        inv_app: short(&ids.app),
+        here: describe(owner, app),
+        invocations: describe(&ids.owner, &ids.app),
         inv_line,
     })
 }
 
 fn unmatched<'a>(
-    present_in: &PathBuf,
-    missing_from: &PathBuf,
+    present_in: &Path,
+    missing_from: &Path,
     kind: &'static str,
     hashes: impl IntoIterator<Item = &'a str>,
 ) -> Option<Unmatched> {
     let hashes: Vec<&str> = hashes.into_iter().collect();
     (!hashes.is_empty()).then(|| Unmatched {
-        present_in: present_in.clone(),
-        missing_from: missing_from.clone(),
+        present_in: present_in.to_owned(),
+        missing_from: missing_from.to_owned(),
         kind,
         count: hashes.len(),
         examples: hashes.iter().take(EXAMPLES).map(|h| short(h)).collect(),
@@ -57,7 +56,7 @@ fn unmatched<'a>(
 }
 
 /// Joins the tables; see the module docs of [`super`] for the rules.
-pub(super) fn build(t: Tables, opts: &Options) -> Result<TelemetrySet, Error> {
+pub(super) fn build(t: &Tables, opts: &Options) -> Result<TelemetrySet, Error> {
     let inv = &t.invocations;
     let mut problems: Collector<Problem> = Collector::default();
     let mut gaps = Vec::new();
@@ -181,7 +180,8 @@ pub(super) fn build(t: Tables, opts: &Options) -> Result<TelemetrySet, Error> {
         (Some(&first), Some(&last)) => Some((first, last + 1)),
         _ => None,
     };
-    let width = name_width(inv.rows.iter().map(|r| r.ids.function.as_str()));
+    let hashes: Vec<&str> = inv.rows.iter().map(|r| r.ids.function.as_str()).collect();
+    let width = name_width(&hashes);
 
     let mut set = TelemetrySet {
         sources: std::iter::once(&inv.path)
@@ -221,14 +221,12 @@ pub(super) fn build(t: Tables, opts: &Options) -> Result<TelemetrySet, Error> {
 
 /// The shortest hash prefix, from 12 characters up, that tells every function apart.
 /// One width for all keeps names uniform and independent of row order.
-fn name_width<'a>(hashes: impl Iterator<Item = &'a str> + Clone) -> usize {
-    let longest = hashes.clone().map(str::len).max().unwrap_or(0);
+fn name_width(hashes: &[&str]) -> usize {
+    let longest = hashes.iter().map(|h| h.len()).max().unwrap_or(0);
     (12..longest)
         .find(|&w| {
             let mut seen = HashSet::new();
-            hashes
-                .clone()
-                .all(|h| seen.insert(h.get(..w).unwrap_or(h)))
+            hashes.iter().all(|h| seen.insert(h.get(..w).unwrap_or(h)))
         })
         .unwrap_or(longest)
 }
@@ -241,10 +239,10 @@ mod tests {
     fn names_grow_until_unique() {
         let a = "aaaaaaaaaaaa0000";
         let b = "aaaaaaaaaaaa0001";
-        assert_eq!(name_width([a, "bbbbbbbbbbbbbbbb"].into_iter()), 12);
-        assert_eq!(name_width([a, b].into_iter()), 16);
+        assert_eq!(name_width(&[a, "bbbbbbbbbbbbbbbb"]), 12);
+        assert_eq!(name_width(&[a, b]), 16);
         let c = "aaaaaaaaaaaaaaaaaaaa1";
         let d = "aaaaaaaaaaaaaaaaaaaa2";
-        assert_eq!(name_width([c, d].into_iter()), 21);
+        assert_eq!(name_width(&[c, d]), 21);
     }
 }

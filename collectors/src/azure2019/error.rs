@@ -179,18 +179,16 @@ pub enum Reason {
         first_line: u64,
     },
     /// A function filed under another owner or app than in the invocations table.
-    #[error("function {hash} belongs to owner {owner} / app {app} here but to owner {inv_owner} / app {inv_app} in the invocations table (line {inv_line})")]
+    #[error(
+        "function {hash} belongs to {here} here but to {invocations} in the invocations table (line {inv_line})"
+    )]
     OtherApp {
         /// The shortened function hash.
         hash: String,
-        /// Owner here (shortened).
-        owner: String,
-        /// App here (shortened).
-        app: String,
-        /// Owner in the invocations table (shortened).
-        inv_owner: String,
-        /// App in the invocations table (shortened).
-        inv_app: String,
+        /// `owner X / app Y` here (shortened).
+        here: String,
+        /// `owner X / app Y` in the invocations table (shortened).
+        invocations: String,
         /// Line in the invocations table.
         inv_line: u64,
     },

@@ -91,15 +91,13 @@ pub fn load_dir(dir: &Path, opts: &Options) -> Result<TelemetrySet, Error> {
         unreachable!("a table is only absent when a problem was recorded")
     };
     let memory = mem_path.zip(memory);
-    build::build(
-        build::Tables {
-            invocations,
-            durations_path: dur_path,
-            durations,
-            memory,
-        },
-        opts,
-    )
+    let tables = build::Tables {
+        invocations,
+        durations_path: dur_path,
+        durations,
+        memory,
+    };
+    build::build(&tables, opts)
 }
 
 /// The one `{prefix}*.csv` or `{prefix}*.csv.gz` file in `dir`.

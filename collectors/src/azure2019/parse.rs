@@ -11,6 +11,7 @@ use adaptd_engine::quantiles::QuantileSet;
 
 use super::error::{Error, Problem, Reason, short};
 use crate::problems::Collector;
+use crate::records::Records;
 
 /// The ids every table carries.
 #[derive(Debug, Clone)]
@@ -63,58 +64,38 @@ struct Table {
     path: PathBuf,
     header_line: u64,
     columns: Vec<String>,
-    rows: Vec<(u64, csv::StringRecord)>,
+    rows: Vec<(u64, Vec<String>)>,
 }
 
-/// Reads a table; a syntax problem is recorded and yields `None`.
+/// Reads a table; `None` when it has no header. Unreadable records are recorded and
+/// left out.
 fn read_table(path: &Path, problems: &mut Collector<Problem>) -> Result<Option<Table>, Error> {
     let io = |source| Error::Io {
         path: path.to_owned(),
         source,
     };
-    let input = crate::input::open(path).map_err(io)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
-    let mut records = reader.records();
+    let mut records = Records::new(crate::input::open(path).map_err(io)?, false);
     let problem = |line, reason| Problem {
         path: path.to_owned(),
         line,
         reason,
     };
-    let header = match records.next() {
-        None => {
-            problems.push(problem(None, Reason::NoHeader));
-            return Ok(None);
-        }
-        Some(r) => r,
+    let Some(header) = records.next_record().map_err(io)? else {
+        problems.push(problem(None, Reason::NoHeader));
+        return Ok(None);
     };
+    let (header_line, columns) = (header.line, header.to_strings());
     let mut rows = Vec::new();
-    let mut header_line = 1;
-    for (i, record) in std::iter::once(header).chain(records).enumerate() {
-        match record {
-            Ok(r) => {
-                let line = r.position().map_or(0, |p| p.line());
-                if i == 0 {
-                    header_line = line;
-                }
-                rows.push((line, r));
-            }
-            Err(e) => {
-                let line = e.position().map(|p| p.line());
-                match e.into_kind() {
-                    csv::ErrorKind::Io(source) => return Err(io(source)),
-                    kind => {
-                        problems.push(problem(line, Reason::Syntax(format!("{kind:?}"))));
-                        return Ok(None);
-                    }
+    while let Some(r) = records.next_record().map_err(io)? {
+        match r.malformed {
+            Some(why) => {
+                if problems.push(problem(Some(r.line), Reason::Syntax(why.to_owned()))) {
+                    break;
                 }
             }
+            None => rows.push((r.line, r.to_strings())),
         }
     }
-    let columns = rows.remove(0).1.iter().map(str::to_owned).collect();
     Ok(Some(Table {
         path: path.to_owned(),
         header_line,
@@ -122,6 +103,10 @@ fn read_table(path: &Path, problems: &mut Collector<Problem>) -> Result<Option<T
         rows,
     }))
 }
+
+/// Columns found by name, and those a pattern recognised (with what it read from the
+/// name).
+type Layout<T> = (HashMap<&'static str, usize>, Vec<(T, usize)>);
 
 impl Table {
     fn problem(&self, problems: &mut Collector<Problem>, line: u64, reason: Reason) {
@@ -141,7 +126,7 @@ impl Table {
         optional: &[&'static str],
         expected: &'static str,
         pattern: impl Fn(&str) -> Option<Result<T, Reason>>,
-    ) -> Option<(HashMap<&'static str, usize>, Vec<(T, usize)>)> {
+    ) -> Option<Layout<T>> {
         let mut named = HashMap::new();
         let mut matched = Vec::new();
         let mut unexpected = Vec::new();
@@ -149,7 +134,11 @@ impl Table {
         let mut ok = true;
         for (i, col) in self.columns.iter().enumerate() {
             if seen.insert(col.as_str(), i).is_some() {
-                self.problem(problems, self.header_line, Reason::DuplicateColumn(col.clone()));
+                self.problem(
+                    problems,
+                    self.header_line,
+                    Reason::DuplicateColumn(col.clone()),
+                );
                 ok = false;
             } else if let Some(&name) = required.iter().chain(optional).find(|n| **n == col) {
                 named.insert(name, i);
@@ -189,7 +178,7 @@ impl Table {
     fn each_row(
         &self,
         problems: &mut Collector<Problem>,
-        mut f: impl FnMut(u64, &csv::StringRecord, &mut Collector<Problem>),
+        mut f: impl FnMut(u64, &[String], &mut Collector<Problem>),
     ) {
         let width = self.columns.len();
         for (line, r) in &self.rows {
@@ -209,7 +198,7 @@ impl Table {
     }
 
     /// A cell as text, non-empty.
-    fn text<'r>(&self, r: &'r csv::StringRecord, col: usize) -> Result<&'r str, Reason> {
+    fn text<'r>(&self, r: &'r [String], col: usize) -> Result<&'r str, Reason> {
         let v = &r[col];
         if v.is_empty() {
             Err(Reason::Empty(self.columns[col].clone()))
@@ -219,7 +208,7 @@ impl Table {
     }
 
     /// A cell as a finite, non-negative number.
-    fn number(&self, r: &csv::StringRecord, col: usize) -> Result<f64, Reason> {
+    fn number(&self, r: &[String], col: usize) -> Result<f64, Reason> {
         let text = self.text(r, col)?;
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
@@ -232,7 +221,7 @@ impl Table {
 
     /// A cell as an invocation count. Integral floats (`12.0`, as pandas writes a
     /// column that once held a gap) are accepted; fractions are not.
-    fn count(&self, r: &csv::StringRecord, col: usize) -> Result<u32, Reason> {
+    fn count(&self, r: &[String], col: usize) -> Result<u32, Reason> {
         let text = self.text(r, col)?;
         if let Ok(n) = text.parse::<u32>() {
             return Ok(n);
@@ -246,7 +235,7 @@ impl Table {
         }
     }
 
-    fn ids(&self, r: &csv::StringRecord, named: &HashMap<&str, usize>) -> Result<Ids, Reason> {
+    fn ids(&self, r: &[String], named: &HashMap<&str, usize>) -> Result<Ids, Reason> {
         Ok(Ids {
             owner: self.text(r, named["HashOwner"])?.to_owned(),
             app: self.text(r, named["HashApp"])?.to_owned(),
@@ -313,7 +302,8 @@ pub(super) fn invocations(
     };
     let required = [IDS[0], IDS[1], IDS[2], "Trigger"];
     let expected = "HashOwner, HashApp, HashFunction, Trigger and minute columns `N` or `minute_N`";
-    let Some((named, mut minutes)) = table.layout(problems, &required, &[], expected, minute_column)
+    let Some((named, mut minutes)) =
+        table.layout(problems, &required, &[], expected, minute_column)
     else {
         return Ok(None);
     };

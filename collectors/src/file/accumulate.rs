@@ -12,7 +12,7 @@ use adaptd_engine::telemetry::{
     ComponentTelemetry, Metric, Minute, MinuteSeries, Stat, TelemetrySet,
 };
 
-use super::error::{Error, Problem, Reason};
+use super::error::{Conflict, Error, Problem, Reason};
 use super::row::ATTRIBUTE;
 use crate::problems::Collector;
 use crate::timestamp::format_minute;
@@ -179,11 +179,18 @@ impl Accumulator {
 
     /// How to point at an earlier row from a problem on a later one.
     fn describe(&self, earlier: Loc, later: Loc) -> String {
-        let element = earlier.element.map(|e| format!(" (/{e})")).unwrap_or_default();
+        let element = earlier
+            .element
+            .map(|e| format!(" (/{e})"))
+            .unwrap_or_default();
         if earlier.file == later.file {
             format!("line {}{element}", earlier.line)
         } else {
-            format!("{}:{}{element}", self.path(earlier.file).display(), earlier.line)
+            format!(
+                "{}:{}{element}",
+                self.path(earlier.file).display(),
+                earlier.line
+            )
         }
     }
 
@@ -203,7 +210,7 @@ impl Accumulator {
             for w in s.samples.windows(2) {
                 let (a, b) = (w[0], w[1]);
                 if a.minute == b.minute && !same_value(a.value, b.value) && !self.is_full() {
-                    let reason = Reason::Conflict {
+                    let reason = Reason::Conflict(Box::new(Conflict {
                         component: self.names[s.component as usize].clone(),
                         metric: s.metric.to_string(),
                         stat: s.stat.to_string(),
@@ -211,7 +218,7 @@ impl Accumulator {
                         here: b.value.to_string(),
                         before: a.value.to_string(),
                         before_at: self.describe(a.at, b.at),
-                    };
+                    }));
                     self.conflict(b.at, reason);
                 }
             }
@@ -228,7 +235,7 @@ impl Accumulator {
                 && a.value != b.value
                 && !self.is_full()
             {
-                let reason = Reason::Conflict {
+                let reason = Reason::Conflict(Box::new(Conflict {
                     component: self.names[a.component as usize].clone(),
                     metric: ATTRIBUTE.to_owned(),
                     stat: a.name.clone(),
@@ -236,7 +243,7 @@ impl Accumulator {
                     here: format!("`{}`", b.value),
                     before: format!("`{}`", a.value),
                     before_at: self.describe(a.at, b.at),
-                };
+                }));
                 self.conflict(b.at, reason);
             }
         }

@@ -5,11 +5,12 @@
 //! ignored: a column such as `unit` or `region` would carry meaning the model cannot
 //! keep, and dropping it silently would misread the data.
 
-use std::io::Read;
+use std::io::BufRead;
 
 use super::accumulate::{Accumulator, Loc};
 use super::error::{Error, Reason};
 use super::row::{Kind, non_empty, parse_kind, parse_stat, parse_value};
+use crate::records::Records;
 use crate::timestamp::parse_minute;
 
 /// The columns, in the order the writer emits them.
@@ -17,58 +18,38 @@ pub(super) const COLUMNS: [&str; 5] = ["timestamp", "component", "metric", "stat
 
 /// Reads one CSV input into `acc`. Row problems are recorded in `acc`; only I/O failures
 /// return early.
-pub(super) fn read(acc: &mut Accumulator, file: u32, input: impl Read) -> Result<(), Error> {
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .comment(Some(b'#'))
-        .trim(::csv::Trim::All)
-        .buffer_capacity(1 << 16)
-        .from_reader(input);
-    let mut record = ::csv::ByteRecord::new();
-    let io_error = |acc: &Accumulator, e: ::csv::Error| Error::Io {
+pub(super) fn read(acc: &mut Accumulator, file: u32, input: impl BufRead) -> Result<(), Error> {
+    let mut records = Records::new(input, true);
+    let io_error = |acc: &Accumulator, source| Error::Io {
         path: acc.path(file).to_owned(),
-        source: match e.into_kind() {
-            ::csv::ErrorKind::Io(e) => e,
-            other => std::io::Error::other(format!("{other:?}")),
-        },
+        source,
     };
-    if !reader
-        .read_byte_record(&mut record)
-        .map_err(|e| io_error(acc, e))?
-    {
-        let at = Loc {
-            file,
-            line: 0,
-            element: None,
-        };
-        acc.problem(at, None, Reason::NoHeader);
-        return Ok(());
-    }
-    let header_line = record.position().map_or(1, |p| p.line());
-    let Some(order) = header(acc, file, header_line, &record) else {
+    let loc = |line| Loc {
+        file,
+        line,
+        element: None,
+    };
+    let Some(header) = records.next_record().map_err(|e| io_error(acc, e))? else {
+        acc.problem(loc(0), None, Reason::NoHeader);
         return Ok(());
     };
-    while !acc.is_full()
-        && reader
-            .read_byte_record(&mut record)
-            .map_err(|e| io_error(acc, e))?
-    {
-        let line = record.position().map_or(0, |p| p.line());
-        let at = Loc {
-            file,
-            line,
-            element: None,
+    let Some(order) = header_order(acc, loc(header.line), &header.to_strings()) else {
+        return Ok(());
+    };
+    while !acc.is_full() {
+        let Some(record) = records.next_record().map_err(|e| io_error(acc, e))? else {
+            break;
         };
-        if record.len() != COLUMNS.len() {
+        let at = loc(record.line);
+        if let Some(why) = record.malformed {
+            acc.problem(at, None, Reason::Syntax(why.to_owned()));
+        } else if record.len() != COLUMNS.len() {
             let reason = Reason::FieldCount {
                 expected: COLUMNS.len(),
                 found: record.len(),
             };
             acc.problem(at, None, reason);
-            continue;
-        }
-        if let Err(reason) = row(acc, at, order.map(|i| &record[i])) {
+        } else if let Err(reason) = row(acc, at, order.map(|i| record.get(i))) {
             acc.problem(at, None, reason);
         }
     }
@@ -76,21 +57,7 @@ pub(super) fn read(acc: &mut Accumulator, file: u32, input: impl Read) -> Result
 }
 
 /// Maps the header to column positions, recording what is wrong with it.
-fn header(
-    acc: &mut Accumulator,
-    file: u32,
-    line: u64,
-    record: &::csv::ByteRecord,
-) -> Option<[usize; 5]> {
-    let at = Loc {
-        file,
-        line,
-        element: None,
-    };
-    let names: Vec<String> = record
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
+fn header_order(acc: &mut Accumulator, at: Loc, names: &[String]) -> Option<[usize; 5]> {
     if names.iter().any(|n| n == "HashFunction") {
         acc.problem(at, None, Reason::AzureTrace);
         return None;

@@ -146,25 +146,37 @@ pub enum Reason {
     #[error("value `{0}` is too large (the limit is about ±3.4e38)")]
     TooLarge(String),
     /// Two different values for the same component, metric, stat and minute.
-    #[error(
-        "conflicting samples for `{component}` {metric} {stat} at {at}: {here} here but {before} at {before_at}"
-    )]
-    Conflict {
-        /// Component.
-        component: String,
-        /// Metric name.
-        metric: String,
-        /// Stat (or attribute name).
-        stat: String,
-        /// Timestamp.
-        at: String,
-        /// Value on this row.
-        here: String,
-        /// Value on the earlier row.
-        before: String,
-        /// Where the earlier row is.
-        before_at: String,
-    },
+    #[error("{0}")]
+    Conflict(Box<Conflict>),
+}
+
+/// Two rows giving different values for one sample (or attribute) and minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Component.
+    pub component: String,
+    /// Metric name, or `attribute`.
+    pub metric: String,
+    /// Stat, or the attribute's name.
+    pub stat: String,
+    /// Timestamp.
+    pub at: String,
+    /// Value on the later row.
+    pub here: String,
+    /// Value on the earlier row.
+    pub before: String,
+    /// Where the earlier row is (`line 4`, or `other.csv:4` in another file).
+    pub before_at: String,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "conflicting samples for `{}` {} {} at {}: {} here but {} at {}",
+            self.component, self.metric, self.stat, self.at, self.here, self.before, self.before_at
+        )
+    }
 }
 
 fn quoted(names: &[String]) -> String {

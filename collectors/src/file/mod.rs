@@ -13,13 +13,13 @@ mod json;
 mod row;
 mod write;
 
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use adaptd_engine::telemetry::TelemetrySet;
 
 use self::accumulate::Accumulator;
-pub use self::error::{Error, Problem, Reason};
+pub use self::error::{Conflict, Error, Problem, Reason};
 pub use self::row::ATTRIBUTE;
 pub use self::write::{write_long_csv, write_long_json, write_long_jsonl};
 
@@ -107,7 +107,7 @@ pub fn read_files<P: AsRef<Path>>(paths: &[P]) -> Result<TelemetrySet, Error> {
 pub fn read_csv(name: impl Into<PathBuf>, input: impl Read) -> Result<TelemetrySet, Error> {
     let mut acc = Accumulator::default();
     let file = acc.add_file(&name.into());
-    csv::read(&mut acc, file, input)?;
+    csv::read(&mut acc, file, BufReader::new(input))?;
     acc.finish()
 }
 

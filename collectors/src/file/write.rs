@@ -9,6 +9,7 @@
 //! What the long format cannot hold is dropped: the whole-period distributions
 //! (`duration_ms`, `memory_used_mb`) and the declared `window`.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Minute, Stat, TelemetrySet};
@@ -78,23 +79,25 @@ fn for_each_row(
 
 /// Writes `set` as long-format CSV with a header row.
 pub fn write_long_csv<W: Write>(set: &TelemetrySet, w: W) -> io::Result<()> {
-    let mut out = ::csv::WriterBuilder::new()
-        .buffer_capacity(1 << 16)
-        .from_writer(w);
-    out.write_record(COLUMNS)?;
-    let (mut ts, mut stat_text, mut value_text) = (String::new(), String::new(), String::new());
+    let mut w = io::BufWriter::with_capacity(1 << 16, w);
+    w.write_all(COLUMNS.join(",").as_bytes())?;
+    w.write_all(b"\n")?;
+    let mut line = String::with_capacity(128);
     for_each_row(set, |c, row| {
-        ts.clear();
-        stat_text.clear();
-        value_text.clear();
-        let (metric, stat, value): (&str, &str, &str) = match row {
+        line.clear();
+        match row {
             Row::Attribute {
                 minute,
                 name,
                 value,
             } => {
-                push_minute(&mut ts, minute);
-                (ATTRIBUTE, name, value)
+                push_minute(&mut line, minute);
+                line.push(',');
+                push_field(&mut line, &c.name);
+                line.push_str(",attribute,");
+                push_field(&mut line, name);
+                line.push(',');
+                push_field(&mut line, value);
             }
             Row::Sample {
                 minute,
@@ -102,18 +105,37 @@ pub fn write_long_csv<W: Write>(set: &TelemetrySet, w: W) -> io::Result<()> {
                 stat,
                 value,
             } => {
-                push_minute(&mut ts, minute);
-                use std::fmt::Write as _;
+                push_minute(&mut line, minute);
+                line.push(',');
+                push_field(&mut line, &c.name);
                 // Writing to a String cannot fail.
-                let _ = write!(stat_text, "{stat}");
-                let _ = write!(value_text, "{value}");
-                (metric.as_str(), &stat_text, &value_text)
+                let _ = write!(line, ",{metric},{stat},{value}");
             }
-        };
-        out.write_record([ts.as_str(), &c.name, metric, stat, value])
-            .map_err(io::Error::from)
+        }
+        line.push('\n');
+        w.write_all(line.as_bytes())
     })?;
-    out.flush()
+    w.flush()
+}
+
+/// Appends `text` as a CSV field, quoted when the reader would otherwise split it or
+/// trim it.
+fn push_field(out: &mut String, text: &str) {
+    let quote = text.contains([',', '"', '\n', '\r'])
+        || text.starts_with([' ', '\t'])
+        || text.ends_with([' ', '\t']);
+    if !quote {
+        out.push_str(text);
+        return;
+    }
+    out.push('"');
+    for ch in text.chars() {
+        if ch == '"' {
+            out.push('"');
+        }
+        out.push(ch);
+    }
+    out.push('"');
 }
 
 /// Writes `set` as a JSON array of row objects, one per line.
