@@ -14,7 +14,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use crate::error::{did_you_mean, one_of};
-use crate::spans::{locate, remove, render};
+use crate::spans::{locate, remove, render, value_at};
 
 /// A problem found while deserializing: the path, the byte span and the message.
 #[derive(Clone, Debug)]
@@ -40,10 +40,19 @@ pub(crate) fn collect<T: DeserializeOwned>(
         };
         let err_span = err.span().unwrap_or(0..0);
         let segs = locate(&doc, &err_span);
+        let mut message = rewrite(err.message());
+        // Date-times reach serde as tables; say what was written.
+        if segs
+            .as_deref()
+            .and_then(|s| value_at(&doc, s))
+            .is_some_and(|v| matches!(v, DeValue::Datetime(_)))
+        {
+            message = message.replace("(got a table,", "(got a date-time,");
+        }
         errors.push(RawError {
             path: segs.as_deref().map(render).unwrap_or_default(),
             span: err_span,
-            message: rewrite(err.message()),
+            message,
         });
         if !segs.is_some_and(|s| remove(&mut doc, &s)) {
             return (None, errors);

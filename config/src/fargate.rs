@@ -1,6 +1,7 @@
 //! The task sizes Fargate accepts.
 
-/// vCPU sizes Fargate accepts, with each one's memory range and step (MB).
+/// vCPU sizes Fargate accepts, with each one's memory range and step: (vCPU, smallest
+/// MB, largest MB, step MB). 0.25 vCPU is the exception: 512, 1024 or 2048 MB only.
 pub const FARGATE_SIZES: [(f64, u32, u32, u32); 7] = [
     (0.25, 512, 2048, 512),
     (0.5, 1024, 4096, 1024),

@@ -92,7 +92,6 @@ struct Source {
 
 impl Config {
     /// Parses and validates `text`; `origin` (the file name) prefixes every error.
-    #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
         let lines = Lines::new(text);
         let error = |pos: Pos, path: String, message: String| ConfigError {

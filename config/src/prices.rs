@@ -88,7 +88,10 @@ pub(crate) fn check_overrides(
             PriceError::OutOfRange { value, .. } => {
                 format!("must be a finite number >= 0 (got {value})")
             }
-            PriceError::Invalid(m) => format!("invalid price ({})", rewrite(&m)),
+            PriceError::Invalid(m) => {
+                let first = m.lines().next().unwrap_or_default();
+                format!("invalid price ({})", rewrite(first))
+            }
             other => other.to_string(),
         };
         ck.err(&path, msg);

@@ -272,6 +272,22 @@ fn remove_in_value(v: &mut Spanned<DeValue<'_>>, segs: &[Seg]) -> bool {
     }
 }
 
+/// The value at `segs`, if there is one.
+pub(crate) fn value_at<'d, 'i>(root: &'d DeTable<'i>, segs: &[Seg]) -> Option<&'d DeValue<'i>> {
+    let (first, rest) = segs.split_first()?;
+    let Seg::Key(k) = first else { return None };
+    let mut v = root.iter().find(|(key, _)| key.get_ref() == k)?.1.get_ref();
+    for s in rest {
+        v = match (v, s) {
+            (DeValue::Table(t), Seg::Key(k)) => t.iter().find(|(key, _)| key.get_ref() == k)?.1,
+            (DeValue::Array(a), Seg::Index(i)) => a.get(*i)?,
+            _ => return None,
+        }
+        .get_ref();
+    }
+    Some(v)
+}
+
 fn table_get<'t, 'i>(t: &'t mut DeTable<'i>, key: &str) -> Option<&'t mut Spanned<DeValue<'i>>> {
     t.iter_mut()
         .find(|(k, _)| k.get_ref() == key)

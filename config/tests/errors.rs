@@ -307,3 +307,15 @@ fn reserved_concurrency_beyond_the_account_is_reported() {
         "11:11: components[1].current: reserved and provisioned concurrency in account `main` reach 450, more than it can reserve (expected at most 400: limit 500 minus 100 unreserved)"
     );
 }
+
+#[test]
+fn wrong_types_in_price_overrides_and_date_times_read_well() {
+    assert_eq!(
+        only("[prices.overrides]\n\"alb.usd_per_hour\" = \"cheap\"\n"),
+        "2:22: prices.overrides.\"alb.usd_per_hour\": invalid price (wrong type (got string \"cheap\", expected a number))"
+    );
+    assert_eq!(
+        only("[defaults]\nenvironment = 1979-05-27\n"),
+        "2:15: defaults.environment: wrong type (got a date-time, expected a string)"
+    );
+}
