@@ -49,8 +49,17 @@ pub(crate) fn collect<T: DeserializeOwned>(
         {
             message = message.replace("(got a table,", "(got a date-time,");
         }
+        let path = segs.as_deref().map(render).unwrap_or_default();
+        // `[components]` written for `[[components]]`.
+        if message == "wrong type (got a table, expected an array)"
+            && !path.contains(['.', '[', '"'])
+        {
+            message = format!(
+                "wrong type (got a table, expected an array: write `[[{path}]]` for each entry)"
+            );
+        }
         errors.push(RawError {
-            path: segs.as_deref().map(render).unwrap_or_default(),
+            path,
             span: err_span,
             message,
         });

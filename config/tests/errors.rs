@@ -96,7 +96,11 @@ fn wrong_types_and_unknown_values_are_reported() {
     );
     assert_eq!(
         only("accounts = { name = \"a\" }\n"),
-        "1:12: accounts: wrong type (got a table, expected an array)"
+        "1:12: accounts: wrong type (got a table, expected an array: write `[[accounts]]` for each entry)"
+    );
+    assert_eq!(
+        only("[[components]]\nname = \"a\"\ndatabases = { x = 1 }\n"),
+        "3:13: components[0].databases: wrong type (got a table, expected an array)"
     );
 }
 
