@@ -25,6 +25,18 @@ pub(crate) fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
     })
 }
 
+/// `bytes`, decompressed when they are gzip.
+pub(crate) fn from_bytes(bytes: &[u8]) -> Box<dyn BufRead + '_> {
+    if bytes.starts_with(&GZIP_MAGIC) {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            MultiGzDecoder::new(bytes),
+        ))
+    } else {
+        Box::new(bytes)
+    }
+}
+
 /// Reads all of `path` (decompressed) as UTF-8 text.
 pub(crate) fn read_to_string(path: &Path) -> io::Result<String> {
     let mut text = String::new();

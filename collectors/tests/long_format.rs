@@ -404,3 +404,24 @@ proptest! {
         prop_assert_eq!(csv, again);
     }
 }
+
+#[test]
+fn bytes_in_memory_read_like_files() {
+    let set = sample_set();
+    let mut csv = Vec::new();
+    write_long_csv(&set, &mut csv).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &csv).unwrap();
+    let gz = gz.finish().unwrap();
+    assert_same(
+        &set,
+        &file::read_bytes(&gz, "embedded/telemetry.csv.gz").unwrap(),
+    );
+    let mut jsonl = Vec::new();
+    write_long_jsonl(&set, &mut jsonl).unwrap();
+    assert_same(&set, &file::read_bytes(&jsonl, "t.jsonl").unwrap());
+    assert!(matches!(
+        file::read_bytes(&csv, "telemetry"),
+        Err(Error::UnknownExtension { .. })
+    ));
+}

@@ -103,6 +103,34 @@ pub fn read_files<P: AsRef<Path>>(paths: &[P]) -> Result<TelemetrySet, Error> {
     acc.finish()
 }
 
+/// Reads a long-format file held in memory (for example one compiled into a binary
+/// with `include_bytes!`): `name` gives the format by its extension, as for a path,
+/// and labels problems; gzip is detected from the content.
+pub fn read_bytes(bytes: &[u8], name: impl AsRef<Path>) -> Result<TelemetrySet, Error> {
+    let name = name.as_ref();
+    let format = Format::of(name).ok_or_else(|| Error::UnknownExtension {
+        path: name.to_owned(),
+    })?;
+    let mut acc = Accumulator::default();
+    let file = acc.add_file(name);
+    let input = crate::input::from_bytes(bytes);
+    match format {
+        Format::Csv => csv::read(&mut acc, file, input)?,
+        Format::Json | Format::JsonLines => {
+            let mut text = String::new();
+            let mut input = input;
+            input
+                .read_to_string(&mut text)
+                .map_err(|source| Error::Io {
+                    path: name.to_owned(),
+                    source,
+                })?;
+            json::read(&mut acc, file, &text);
+        }
+    }
+    acc.finish()
+}
+
 /// Reads long-format CSV from `input`; `name` only labels problems and sources.
 pub fn read_csv(name: impl Into<PathBuf>, input: impl Read) -> Result<TelemetrySet, Error> {
     let mut acc = Accumulator::default();
