@@ -1,0 +1,216 @@
+//! A Fargate service: tasks of `per_task_concurrency` slots behind one FIFO queue.
+//!
+//! A request's service time is its observed duration rescaled to a slot's CPU share,
+//! `min(parallelism, vcpu / per_task_concurrency)` against the share it was observed
+//! with (the engine's Fargate law). An arrival takes a free slot, or waits in FIFO
+//! order for the next slot to free (or for a task to become ready); its latency is
+//! wait plus service. Requests still queued at the window's end are served afterwards
+//! by the tasks then running; with none running they are counted as throttles.
+//!
+//! CPU: a request does `f × observed duration × observed vCPU share` CPU-seconds (the
+//! engine's `cpu_seconds`), spread evenly over its service time, so a busy slot uses
+//! `f × observed share / service factor` vCPUs. The per-minute average CPU utilisation
+//! is that over `ready tasks × vcpu × 60 s`; ECS publishes it whenever tasks run.
+//!
+//! Tasks follow the hour-of-day schedule (increases launched `task_start_minutes`
+//! before their hour, so they are ready at it; decreases at the hour, in-flight
+//! requests finish) or target tracking, launching tasks that are ready after the same
+//! lag. Billing: per second from launch to stop, at least one minute per task start
+//! (the rounding rule of [`crate::capacity::Rounding::FARGATE`]).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use adaptd_engine::spec::{FargateConfig, Hourly};
+use adaptd_engine::telemetry::hour_of_day;
+
+use crate::capacity::{Capacity, Rounding};
+use crate::draws::{Draws, MINUTE_MS};
+use crate::lambda::hour_spans;
+use crate::policy::{Action, Tracker, TrackingRule};
+use crate::result::HourAcc;
+use crate::workload::Workload;
+
+/// Who sets the task count.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TaskControl {
+    /// Tasks per hour of day.
+    Schedule(Hourly<u32>),
+    /// Target tracking on average CPU; the initial task count.
+    Tracking(TrackingRule, u32),
+}
+
+/// The fixed inputs of a Fargate replay.
+#[derive(Debug, Clone)]
+pub(crate) struct FargateSim<'a> {
+    pub w: &'a Workload,
+    pub config: &'a FargateConfig,
+    pub control: TaskControl,
+    /// Task start lag (minutes).
+    pub lag: i64,
+    pub record_latency: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    arrival: f64,
+    service: f64,
+    hour: usize,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    busy: BinaryHeap<Reverse<u64>>,
+    queue: VecDeque<Queued>,
+    integral: f64,
+    last: f64,
+    record_latency: bool,
+}
+
+impl Slots {
+    fn start(&mut self, q: Queued, at: f64, accs: &mut [HourAcc], now_hour: usize) {
+        self.busy.push(Reverse((at + q.service).to_bits()));
+        let acc = &mut accs[q.hour];
+        acc.served += 1;
+        if self.record_latency {
+            acc.latency.add(at - q.arrival + q.service);
+        }
+        let in_flight = self.busy.len() as u32;
+        let now = &mut accs[now_hour];
+        now.peak = now.peak.max(in_flight);
+    }
+
+    fn fill(&mut self, t: f64, slots: usize, accs: &mut [HourAcc], now_hour: usize) {
+        while self.busy.len() < slots {
+            let Some(q) = self.queue.pop_front() else {
+                break;
+            };
+            self.start(q, t, accs, now_hour);
+        }
+    }
+
+    /// Completes everything up to `t`, handing freed slots to the queue in order.
+    fn advance(&mut self, t: f64, slots: usize, accs: &mut [HourAcc], now_hour: usize) {
+        while let Some(&Reverse(bits)) = self.busy.peek() {
+            let e = f64::from_bits(bits);
+            if e > t {
+                break;
+            }
+            self.integral += self.busy.len().min(slots) as f64 * (e - self.last);
+            self.last = e;
+            self.busy.pop();
+            self.fill(e, slots, accs, now_hour);
+        }
+        if t.is_finite() {
+            self.integral += self.busy.len().min(slots) as f64 * (t - self.last);
+            self.last = t;
+        }
+    }
+}
+
+impl FargateSim<'_> {
+    /// Replays the window; one accumulator per UTC hour.
+    pub fn run(&self, draws: &mut impl Draws) -> Vec<HourAcc> {
+        let w = self.w;
+        let cfg = self.config;
+        let per_task = cfg.per_task_concurrency.max(1) as usize;
+        let factor = w.fargate_factor(cfg.vcpu, cfg.per_task_concurrency, cfg.architecture);
+        let cpu_per_busy_slot = w.cpu_bound_fraction * w.observed_speed() / factor;
+        let spans = hour_spans(w.start, w.minutes());
+        let mut accs: Vec<HourAcc> = spans
+            .iter()
+            .map(|&(a, b)| HourAcc {
+                start: w.start + a as i64,
+                minutes: (b - a) as u32,
+                ..HourAcc::default()
+            })
+            .collect();
+        let initial = match &self.control {
+            TaskControl::Schedule(tasks) => tasks[hour_of_day(w.start)],
+            TaskControl::Tracking(rule, initial) => (*initial).clamp(rule.min, rule.max),
+        };
+        let mut cap = Capacity::new(initial, Rounding::FARGATE);
+        let mut tracker = Tracker::default();
+        let mut next_issue = (w.start.div_euclid(60) + 1) * 60;
+        let mut slots = Slots {
+            record_latency: self.record_latency,
+            ..Slots::default()
+        };
+
+        for (h, &(a, b)) in spans.iter().enumerate() {
+            for i in a..b {
+                let m = w.start + i as i64;
+                let now = i as i64;
+                match &self.control {
+                    TaskControl::Schedule(tasks) => {
+                        if i > 0 && m.rem_euclid(60) == 0 {
+                            let target = tasks[hour_of_day(m)];
+                            let req = cap.requested();
+                            if req > target {
+                                accs[h].capacity_seconds += cap.disable(req - target, now) as f64;
+                            }
+                        }
+                        while next_issue - self.lag <= m {
+                            let target = tasks[hour_of_day(next_issue)];
+                            let req = cap.requested();
+                            if target > req {
+                                cap.enable(target - req, now, next_issue - w.start);
+                            }
+                            next_issue += 60;
+                        }
+                    }
+                    TaskControl::Tracking(rule, _) => {
+                        if i > 0 {
+                            match tracker.decide(rule, now, cap.ready(), cap.requested()) {
+                                Action::Out(n) => cap.enable(n, now, now + self.lag),
+                                Action::In(n) => {
+                                    accs[h].capacity_seconds += cap.disable(n, now) as f64;
+                                }
+                                Action::None => {}
+                            }
+                        }
+                    }
+                }
+                cap.promote(now);
+                let ready = cap.ready();
+                let n_slots = ready as usize * per_task;
+                let t0 = i as f64 * MINUTE_MS;
+                slots.fill(t0, n_slots, &mut accs, h);
+                accs[h].capacity.push(ready);
+
+                let (times, bases) = draws.minute(i);
+                for (&t, &base) in times.iter().zip(bases) {
+                    accs[h].invocations += 1;
+                    slots.advance(t, n_slots, &mut accs, h);
+                    slots.queue.push_back(Queued {
+                        arrival: t,
+                        service: base * factor,
+                        hour: h,
+                    });
+                    slots.fill(t, n_slots, &mut accs, h);
+                }
+                slots.advance(t0 + MINUTE_MS, n_slots, &mut accs, h);
+                let busy = std::mem::take(&mut slots.integral);
+                let datapoint = (ready > 0).then(|| {
+                    (cpu_per_busy_slot * busy / (f64::from(ready) * cfg.vcpu * MINUTE_MS))
+                        .clamp(0.0, 1.0)
+                });
+                accs[h].utilization.push(datapoint.map(|v| v as f32));
+                if let TaskControl::Tracking(rule, _) = &self.control {
+                    tracker.observe(rule, datapoint);
+                }
+                accs[h].capacity_seconds += f64::from(cap.enabled()) * 60.0;
+            }
+        }
+        let last = accs.len().saturating_sub(1);
+        let n_slots = cap.ready() as usize * per_task;
+        slots.advance(f64::INFINITY, n_slots, &mut accs, last);
+        for q in std::mem::take(&mut slots.queue) {
+            accs[q.hour].throttles += 1;
+        }
+        for acc in &mut accs {
+            acc.events = acc.invocations + acc.served;
+        }
+        accs
+    }
+}
