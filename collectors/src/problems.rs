@@ -63,16 +63,26 @@ impl<P> Collector<P> {
         self.list.len() >= MAX_PROBLEMS
     }
 
+    /// Whether nothing was recorded.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The list as an error value.
+    pub(crate) fn into_problems(self) -> Problems<P> {
+        let stopped_early = self.list.len() >= MAX_PROBLEMS;
+        Problems {
+            list: self.list,
+            stopped_early,
+        }
+    }
+
     /// `Ok` when nothing was recorded, else the list.
     pub(crate) fn into_result(self) -> Result<(), Problems<P>> {
         if self.list.is_empty() {
             Ok(())
         } else {
-            let stopped_early = self.list.len() >= MAX_PROBLEMS;
-            Err(Problems {
-                list: self.list,
-                stopped_early,
-            })
+            Err(self.into_problems())
         }
     }
 }

@@ -53,6 +53,8 @@ impl Record<'_> {
     }
 }
 
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
 fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t')
 }
@@ -77,6 +79,10 @@ impl<R: BufRead> Records<R> {
                 return Ok(None);
             }
             self.line += 1;
+            // Spreadsheets often start a UTF-8 file with a byte-order mark.
+            if self.line == 1 && self.raw.starts_with(BOM) {
+                self.raw.drain(..BOM.len());
+            }
             let skip = self
                 .raw
                 .iter()
@@ -195,7 +201,7 @@ mod tests {
 
     #[test]
     fn lines_count_comments_blanks_crlf_and_quoted_breaks() {
-        let text = "h1, h2 \r\n# c\r\n\r\na,b\r\n\"x\r\ny\",z\r\n# c2\r\nc,\"d \"\"q\"\" \"\r\n,\n";
+        let text = "\u{feff}h1, h2 \r\n# c\r\n\r\na,b\r\n\"x\r\ny\",z\r\n# c2\r\nc,\"d \"\"q\"\" \"\r\n,\n";
         let got = all(text, true);
         let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
         assert_eq!(

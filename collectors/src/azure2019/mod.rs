@@ -86,9 +86,10 @@ pub fn load_dir(dir: &Path, opts: &Options) -> Result<TelemetrySet, Error> {
         Some(p) => parse::memory(p, &mut problems)?,
         None => None,
     };
-    problems.into_result().map_err(Error::Invalid)?;
-    let (Some(invocations), Some(durations)) = (invocations, durations) else {
-        unreachable!("a table is only absent when a problem was recorded")
+    // A table is only absent when a problem was recorded.
+    let (Some(invocations), Some(durations), true) = (invocations, durations, problems.is_empty())
+    else {
+        return Err(Error::Invalid(problems.into_problems()));
     };
     let memory = mem_path.zip(memory);
     let tables = build::Tables {

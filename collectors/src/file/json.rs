@@ -18,6 +18,7 @@ use crate::timestamp::parse_minute;
 
 /// Reads JSON text (array or JSON Lines, told apart by the first character) into `acc`.
 pub(super) fn read(acc: &mut Accumulator, file: u32, text: &str) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let body = text.trim_start();
     if body.starts_with('[') {
         read_array(acc, file, text);
