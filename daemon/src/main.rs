@@ -1,2 +1,5 @@
-//! `adaptd`: the command-line entry point.
-fn main() {}
+//! `adaptd`: see `adaptd --help`.
+
+fn main() -> std::process::ExitCode {
+    adaptd::cli::main()
+}

@@ -17,7 +17,9 @@ mod error;
 mod exact;
 mod item;
 mod milp;
+mod par;
 pub mod problem;
+pub mod recommend;
 pub mod synthetic;
 mod units;
 mod validate;
@@ -121,15 +123,17 @@ pub(crate) fn feasibility_tol(problem: &Problem) -> f64 {
     1e-6 * scale
 }
 
-/// Binary variables of the monolithic model.
-pub(crate) fn binaries(problem: &Problem) -> usize {
-    problem
-        .items
-        .iter()
-        .flat_map(|i| &i.bases)
-        .map(|b| 1 + b.slots.iter().map(|s| s.alternatives.iter().flatten().count()).sum::<usize>())
-        .sum::<usize>()
-        + problem.switches.len()
+/// Whether the monolithic model has more than `limit` binary variables (counting stops
+/// there: on large problems a full count is a noticeable pass over memory).
+pub(crate) fn binaries_exceed(problem: &Problem, limit: usize) -> bool {
+    let mut n = problem.switches.len();
+    for base in problem.items.iter().flat_map(|i| &i.bases) {
+        n += 1 + base.slots.iter().map(|s| s.alternatives.iter().flatten().count()).sum::<usize>();
+        if n > limit {
+            return true;
+        }
+    }
+    false
 }
 
 /// Below this many binaries HiGHS solves the whole model faster than the decomposition
@@ -159,7 +163,7 @@ pub(crate) fn solve_with(
     }
     let deadline = start + options.time_limit;
     let method = match options.method {
-        Method::Auto if binaries(problem) <= AUTO_MONOLITHIC_MAX_BINARIES => Method::Monolithic,
+        Method::Auto if !binaries_exceed(problem, AUTO_MONOLITHIC_MAX_BINARIES) => Method::Monolithic,
         Method::Auto => Method::Decomposed,
         m => m,
     };
@@ -238,29 +242,28 @@ fn risk_prices(
     data: Option<Vec<units::ItemData>>,
 ) -> Vec<f64> {
     let mu = row_prices.iter().any(|&p| p != 0.0).then_some(row_prices);
-    let mut sc = Scratch::default();
-    problem
-        .items
-        .iter()
-        .zip(choices)
-        .enumerate()
-        .map(|(i, (item, c))| {
-            let base = &item.bases[c.base];
-            if base.risk_budget.is_none() {
-                return 0.0;
+    let mut scratches: Vec<Scratch> = (0..par::threads()).map(|_| Scratch::default()).collect();
+    let jobs: Vec<usize> = (0..problem.items.len()).collect();
+    let data = data.as_deref();
+    par::par_map(jobs, &mut scratches, &|i, sc| {
+        let c = &choices[i];
+        let base = &problem.items[i].bases[c.base];
+        if base.risk_budget.is_none() {
+            return 0.0;
+        }
+        match data {
+            Some(d) => {
+                let mut st = d[i].states[c.base].clone();
+                let cb = &d[i].compact[c.base];
+                item::risk_price(cb, &mut st, mu, &cb.from_original(&c.levels), sc)
             }
-            match &data {
-                Some(d) => {
-                    let mut st = d[i].states[c.base].clone();
-                    item::risk_price(&d[i].compact[c.base], &mut st, mu, &c.levels, &mut sc)
-                }
-                None => {
-                    let cb = CompactBase::new(base);
-                    item::risk_price(&cb, &mut BaseState::default(), mu, &c.levels, &mut sc)
-                }
+            None => {
+                let cb = CompactBase::new(base);
+                let path = cb.from_original(&c.levels);
+                item::risk_price(&cb, &mut BaseState::default(), mu, &path, sc)
             }
-        })
-        .collect()
+        }
+    })
 }
 
 /// The first item no base of which can meet its budget, if any.

@@ -1,0 +1,73 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::output::Format;
+
+/// adaptd: telemetry-driven cost and latency optimisation for AWS Lambda and Fargate.
+#[derive(Debug, Parser)]
+#[command(name = "adaptd", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Recommend a configuration for every component from local telemetry.
+    Recommend(RecommendArgs),
+    /// Run `recommend` on the embedded sample (no files or cloud account needed).
+    Demo(DemoArgs),
+    /// Validate a config file; print every error with file:line:col.
+    CheckConfig {
+        /// The config file.
+        file: PathBuf,
+    },
+}
+
+/// Arguments of `adaptd recommend`.
+#[derive(Debug, clap::Args)]
+pub struct RecommendArgs {
+    /// Config file (TOML). Without one, documented defaults apply.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Telemetry: a long-format file (.csv, .json, .jsonl, optionally .gz), a directory
+    /// of them, or `azure2019:DIR` for the Azure Functions 2019 trace format.
+    #[arg(long, short)]
+    pub telemetry: String,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub output: Format,
+}
+
+/// Arguments of `adaptd demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub output: Format,
+}
+
+/// Parses the command line, runs it and maps failures to exit codes: 2 for invalid
+/// input (config, telemetry), 1 for everything else.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Recommend(args) => commands::recommend(&args),
+        Command::Demo(args) => commands::demo(&args),
+        Command::CheckConfig { file } => commands::check_config(&file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("adaptd: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

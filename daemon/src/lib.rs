@@ -1,0 +1,9 @@
+//! The adaptd binary's library: command-line interface and (later) the long-lived
+//! service. Everything here is the imperative shell around the pure engine and
+//! optimiser: it reads files, loads telemetry and prints results.
+
+pub mod cli;
+pub mod commands;
+pub mod embedded;
+pub mod output;
+pub mod pipeline;
