@@ -161,7 +161,7 @@ impl FargateSim<'_> {
                     }
                     TaskControl::Tracking(rule, _) => {
                         if i > 0 {
-                            match tracker.decide(rule, now, cap.ready(), cap.requested()) {
+                            match tracker.decide(rule, now, cap.requested()) {
                                 Action::Out(n) => cap.enable(n, now, now + self.lag),
                                 Action::In(n) => {
                                     accs[h].capacity_seconds += cap.disable(n, now) as f64;
@@ -197,7 +197,7 @@ impl FargateSim<'_> {
                 });
                 accs[h].utilization.push(datapoint.map(|v| v as f32));
                 if let TaskControl::Tracking(rule, _) = &self.control {
-                    tracker.observe(rule, datapoint);
+                    tracker.observe(rule, datapoint, ready);
                 }
                 accs[h].capacity_seconds += f64::from(cap.enabled()) * 60.0;
             }

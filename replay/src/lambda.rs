@@ -251,10 +251,7 @@ impl LambdaSim<'_> {
             }
             Control::Tracking(rule) => {
                 if i > 0 {
-                    match st
-                        .tracker
-                        .decide(rule, now, st.cap.ready(), st.cap.requested())
-                    {
+                    match st.tracker.decide(rule, now, st.cap.requested()) {
                         Action::Out(n) => st.cap.enable(n, now, now + self.delay),
                         Action::In(n) => acc.capacity_seconds += st.cap.disable(n, now) as f64,
                         Action::None => {}
@@ -315,7 +312,7 @@ impl LambdaSim<'_> {
             (n > 0 && ready > 0).then(|| (busy / (f64::from(ready) * MINUTE_MS)).clamp(0.0, 1.0));
         acc.utilization.push(datapoint.map(|v| v as f32));
         if let Control::Tracking(rule) = &self.control {
-            st.tracker.observe(rule, datapoint);
+            st.tracker.observe(rule, datapoint, ready);
         }
         acc.capacity_seconds += f64::from(st.cap.enabled()) * 60.0;
         acc.events += n as u64 + (acc.served - served_before);

@@ -475,3 +475,75 @@ impl Search<'_> {
         found
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use adaptd_engine::quantiles::QuantileSet;
+
+    #[test]
+    fn partial_replays_cost_exactly_what_whole_ones_do() {
+        // Busy days and quiet nights over two days, so states both diverge and
+        // converge again.
+        let counts: Vec<u32> = (0..2880u32)
+            .map(|m| match (m / 60) % 24 {
+                9..=16 => 20 + (m * 13) % 17,
+                17..=19 => u32::from(m % 3 == 0),
+                _ => u32::from(m % 50 == 0),
+            })
+            .collect();
+        let q = QuantileSet::new(vec![(0.0, 50.0), (0.9, 900.0), (1.0, 4000.0)], None).unwrap();
+        let w = Workload::new("f", 7 * 1440 + 30, counts, q, 1024.0);
+        let params = Params::default();
+        let prices = PriceSheet::us_east_1();
+        let trace = Trace::new(&w, 5);
+        let cfg = LambdaConfig {
+            memory_mb: 1024,
+            architecture: Architecture::X86_64,
+            provisioned: Provisioned::None,
+            reserved_concurrency: None,
+        };
+        let mut search = Search {
+            sim: lambda_sim(
+                &w,
+                1024,
+                &cfg,
+                Control::Schedule([0; 24]),
+                &params,
+                &prices,
+                false,
+            ),
+            trace: &trace,
+            rates: Rates::lambda(&prices, 1024, Architecture::X86_64),
+            budget: Budget {
+                cold: u64::MAX,
+                throttles: u64::MAX,
+            },
+            cache: HashMap::new(),
+            evaluations: 0,
+            hours_simulated: 0,
+        };
+        let mut base_schedule = [0u32; 24];
+        base_schedule[9..17].fill(3);
+        let base = search.full(base_schedule);
+        for (hod, level) in [(12, 1), (9, 6), (0, 2), (16, 0), (18, 4), (23, 1)] {
+            let mut s = base_schedule;
+            s[hod] = level;
+            let before = search.hours_simulated;
+            let partial = search.eval(&base, s).expect("no budget");
+            let simulated = search.hours_simulated - before;
+            let whole = search.full(s);
+            assert!(
+                (partial.cost - whole.cost).abs() < 1e-12,
+                "hour {hod} → {level}: {} vs {}",
+                partial.cost,
+                whole.cost
+            );
+            for (p, f) in partial.accs.iter().zip(&whole.accs) {
+                assert_eq!((p.cold, p.served, p.peak), (f.cold, f.served, f.peak));
+                assert_eq!(p.capacity, f.capacity);
+            }
+            assert!(simulated < whole.accs.len() as u64, "{hod}: {simulated}");
+        }
+    }
+}

@@ -7,13 +7,14 @@
 //! low alarm that fires after [`Alarms::low_datapoints`] (15) consecutive datapoints
 //! below [`Alarms::low_ratio`] (90 %) of it. The replay evaluates both at the start of
 //! every minute on the datapoints of the minutes before (no publication delay). While
-//! an alarm holds, the policy computes `ceil(ready × latest datapoint / target)`,
-//! bounded by [min, max]:
+//! an alarm holds, the policy computes `ceil(capacity × latest datapoint / target)`,
+//! bounded by [min, max], where `capacity` is the ready capacity the latest datapoint
+//! was measured on (so the product is the busy capacity it saw):
 //! - high alarm: if that exceeds the capacity already requested, the difference is
 //!   requested now and is ready after the allocation delay (Lambda) or task start lag
-//!   (Fargate). Because the formula uses the *ready* capacity the metric was measured
-//!   on, capacity still being allocated counts towards the next scale-out, which is
-//!   what AWS's scale-out cooldown achieves, so no separate scale-out cooldown applies;
+//!   (Fargate). Capacity still being allocated counts towards the next scale-out,
+//!   which is what AWS's scale-out cooldown achieves, so no separate scale-out cooldown
+//!   applies, and an alarm held by stale datapoints never scales out twice;
 //! - low alarm: if it is below the requested capacity, capacity goes down to it at
 //!   once, unless a scale-in happened less than `scale_in_cooldown_minutes` ago or a
 //!   scale-out less than `scale_out_cooldown_minutes` ago.
@@ -142,8 +143,9 @@ pub(crate) enum Action {
 /// The mutable part of a target-tracking policy.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Tracker {
-    /// Latest datapoints, oldest first (at most the longer alarm's length).
-    recent: Vec<f64>,
+    /// Latest datapoints with the ready capacity each was measured on, oldest first
+    /// (at most the longer alarm's length).
+    recent: Vec<(f64, u32)>,
     last_in: Option<i64>,
     last_out: Option<i64>,
 }
@@ -158,31 +160,33 @@ pub(crate) struct TrackingRule {
 }
 
 impl Tracker {
-    /// Records the datapoint of a minute, if the metric was published.
-    pub fn observe(&mut self, rule: &TrackingRule, datapoint: Option<f64>) {
+    /// Records the datapoint of a minute, if the metric was published, measured on
+    /// `capacity` ready units.
+    pub fn observe(&mut self, rule: &TrackingRule, datapoint: Option<f64>, capacity: u32) {
         let Some(v) = datapoint else { return };
         let keep = rule.alarms.high_datapoints.max(rule.alarms.low_datapoints) as usize;
         if self.recent.len() == keep {
             self.recent.remove(0);
         }
-        self.recent.push(v);
+        self.recent.push((v, capacity));
     }
 
-    /// The decision at the start of minute `now`, with `ready` units serving and
-    /// `requested` asked for.
-    pub fn decide(&mut self, rule: &TrackingRule, now: i64, ready: u32, requested: u32) -> Action {
-        let Some(&latest) = self.recent.last() else {
+    /// The decision at the start of minute `now`, with `requested` units asked for.
+    pub fn decide(&mut self, rule: &TrackingRule, now: i64, requested: u32) -> Action {
+        let Some(&(latest, measured_on)) = self.recent.last() else {
             return Action::None;
         };
-        let last = |n: u32| -> Option<&[f64]> {
+        let last = |n: u32| -> Option<&[(f64, u32)]> {
             let n = n as usize;
             (n > 0 && self.recent.len() >= n).then(|| &self.recent[self.recent.len() - n..])
         };
         let wanted = || -> u32 {
-            let x = f64::from(ready) * latest / rule.target;
+            let x = f64::from(measured_on) * latest / rule.target;
             ((x - 1e-9).ceil().max(0.0) as u32).clamp(rule.min, rule.max.max(rule.min))
         };
-        if last(rule.alarms.high_datapoints).is_some_and(|w| w.iter().all(|&v| v > rule.target)) {
+        if last(rule.alarms.high_datapoints)
+            .is_some_and(|w| w.iter().all(|&(v, _)| v > rule.target))
+        {
             let n = wanted();
             if n > requested {
                 self.last_out = Some(now);
@@ -191,7 +195,7 @@ impl Tracker {
             return Action::None;
         }
         let low = rule.target * rule.alarms.low_ratio;
-        if last(rule.alarms.low_datapoints).is_some_and(|w| w.iter().all(|&v| v < low)) {
+        if last(rule.alarms.low_datapoints).is_some_and(|w| w.iter().all(|&(v, _)| v < low)) {
             let cooled = |at: Option<i64>, cd: u32| at.is_none_or(|t| now - t >= i64::from(cd));
             if !cooled(self.last_in, rule.alarms.scale_in_cooldown_minutes)
                 || !cooled(self.last_out, rule.alarms.scale_out_cooldown_minutes)
@@ -225,17 +229,18 @@ mod tests {
     fn scale_out_needs_three_high_datapoints_in_a_row() {
         let r = rule();
         let mut t = Tracker::default();
-        t.observe(&r, Some(1.0));
-        t.observe(&r, Some(1.0));
-        assert_eq!(t.decide(&r, 2, 10, 10), Action::None);
-        t.observe(&r, None); // no invocations: skipped, the run goes on
-        t.observe(&r, Some(0.8));
+        t.observe(&r, Some(1.0), 10);
+        t.observe(&r, Some(1.0), 10);
+        assert_eq!(t.decide(&r, 2, 10), Action::None);
+        t.observe(&r, None, 10); // no invocations: skipped, the run goes on
+        t.observe(&r, Some(0.8), 10);
         // ceil(10 × 0.8 / 0.7) = 12.
-        assert_eq!(t.decide(&r, 4, 10, 10), Action::Out(2));
-        // Capacity already requested counts.
-        assert_eq!(t.decide(&r, 5, 10, 12), Action::None);
-        t.observe(&r, Some(0.5));
-        assert_eq!(t.decide(&r, 6, 10, 12), Action::None);
+        assert_eq!(t.decide(&r, 4, 10), Action::Out(2));
+        // Capacity already requested counts; a stale alarm does not scale again.
+        assert_eq!(t.decide(&r, 5, 12), Action::None);
+        assert_eq!(t.decide(&r, 6, 12), Action::None);
+        t.observe(&r, Some(0.5), 12);
+        assert_eq!(t.decide(&r, 7, 12), Action::None);
     }
 
     #[test]
@@ -243,20 +248,22 @@ mod tests {
         let mut r = rule();
         let mut t = Tracker::default();
         for _ in 0..14 {
-            t.observe(&r, Some(0.1));
+            t.observe(&r, Some(0.1), 20);
         }
-        assert_eq!(t.decide(&r, 14, 20, 20), Action::None);
-        t.observe(&r, Some(0.62)); // below 0.63
+        assert_eq!(t.decide(&r, 14, 20), Action::None);
+        t.observe(&r, Some(0.62), 20); // below 0.63
         // ceil(20 × 0.62 / 0.7) = 18.
-        assert_eq!(t.decide(&r, 15, 20, 20), Action::In(2));
+        assert_eq!(t.decide(&r, 15, 20), Action::In(2));
         r.alarms.scale_in_cooldown_minutes = 5;
-        assert_eq!(t.decide(&r, 17, 18, 18), Action::None);
-        assert_eq!(t.decide(&r, 20, 18, 18), Action::In(2));
+        t.observe(&r, Some(0.6), 18);
+        assert_eq!(t.decide(&r, 17, 18), Action::None);
+        // ceil(18 × 0.6 / 0.7) = 16.
+        assert_eq!(t.decide(&r, 20, 18), Action::In(2));
         // Bounded by the minimum.
         let mut t = Tracker::default();
         for _ in 0..15 {
-            t.observe(&r, Some(0.0));
+            t.observe(&r, Some(0.0), 20);
         }
-        assert_eq!(t.decide(&r, 15, 20, 20), Action::In(19));
+        assert_eq!(t.decide(&r, 15, 20), Action::In(19));
     }
 }
