@@ -14,8 +14,10 @@ pub(crate) struct CompactBase {
     pub base_usage: Vec<(u32, f64)>,
     /// Alternative cost; infinite where the level is not allowed.
     pub cost: Vec<f64>,
+    /// Risk per cell; empty for bases without a budget (risk never matters there).
     pub risk: Vec<f64>,
-    /// Transition potential; zero for slots without one (no transition risk).
+    /// Transition potential; zero for slots without one (no transition risk). Empty for
+    /// bases without a budget.
     pub pot: Vec<f64>,
     /// Usage of each cell, CSR: `use_row[use_start[c]..use_start[c + 1]]`.
     pub use_start: Vec<u32>,
@@ -23,6 +25,8 @@ pub(crate) struct CompactBase {
     pub use_amt: Vec<f64>,
     /// Whether slot 0 follows the last slot *and* that can carry risk.
     pub wraps: bool,
+    /// Original index of this layout's slot 0 (see [`cut`]).
+    pub rot: usize,
     pub budget: Option<f64>,
 }
 
@@ -30,24 +34,62 @@ pub(crate) struct CompactBase {
 /// is far inside the tolerance `Problem::evaluate` is called with.
 pub(crate) const RISK_TOL: f64 = 1e-9;
 
+/// Where to cut a cyclic base into a chain. The per-item solver first drops the
+/// transition into the chain's first slot (a relaxation) and only goes exact when a path
+/// it relies on drops its level across the cut. Levels are flat and low where risk
+/// pressure is low on both sides (the middle of the night), whatever the row prices of
+/// busy hours, so the cut goes to the middle of the longest run of lowest pressure.
+fn cut(base: &Base) -> usize {
+    let pressure: Vec<f64> = base
+        .slots
+        .iter()
+        .map(|s| s.alternatives.iter().flatten().next().map_or(0.0, |a| a.risk))
+        .collect();
+    let n = pressure.len();
+    if n < 2 {
+        return 0;
+    }
+    let edge = |s: usize| pressure[s].max(pressure[(s + n - 1) % n]);
+    let low = (0..n).map(edge).fold(f64::INFINITY, f64::min);
+    let is_low = |s: usize| edge(s) <= low + 1e-12 * low.abs();
+    // Longest cyclic run of low edges; cut in its middle.
+    let (mut best, mut best_len) = (0, 0);
+    for s in (0..n).filter(|&s| is_low(s) && !is_low((s + n - 1) % n)) {
+        let len = (0..n).take_while(|&k| is_low((s + k) % n)).count();
+        if len > best_len {
+            (best, best_len) = (s, len);
+        }
+    }
+    if best_len == 0 {
+        // Every edge is low (flat pressure): any cut is as good.
+        return 0;
+    }
+    (best + best_len / 2) % n
+}
+
 impl CompactBase {
     pub fn new(base: &Base) -> Self {
         let slots = base.slots.len();
         let levels = if slots == 0 { 0 } else { base.levels.len() };
         let cells = slots * levels;
+        let budgeted = base.risk_budget.is_some();
+        let rot = if base.cyclic && budgeted { cut(base) } else { 0 };
         let mut cost = Vec::with_capacity(cells);
-        let mut risk = Vec::with_capacity(cells);
-        let mut pot = Vec::with_capacity(cells);
+        let mut risk = Vec::with_capacity(if budgeted { cells } else { 0 });
+        let mut pot = Vec::with_capacity(if budgeted { cells } else { 0 });
         let mut use_start = Vec::with_capacity(cells + 1);
-        let mut use_row = Vec::new();
-        let mut use_amt = Vec::new();
+        let mut use_row = Vec::with_capacity(cells);
+        let mut use_amt = Vec::with_capacity(cells);
         use_start.push(0);
-        for slot in &base.slots {
+        for k in 0..slots {
+            let slot = &base.slots[(k + rot) % slots];
             for l in 0..levels {
                 match slot.alternatives.get(l).and_then(Option::as_ref) {
                     Some(alt) => {
                         cost.push(alt.cost);
-                        risk.push(alt.risk);
+                        if budgeted {
+                            risk.push(alt.risk);
+                        }
                         for &(r, u) in &alt.usage {
                             use_row.push(r.0 as u32);
                             use_amt.push(u);
@@ -55,23 +97,25 @@ impl CompactBase {
                     }
                     None => {
                         cost.push(f64::INFINITY);
-                        risk.push(0.0);
+                        if budgeted {
+                            risk.push(0.0);
+                        }
                     }
                 }
-                pot.push(slot.potential.get(l).copied().unwrap_or(0.0));
+                if budgeted {
+                    pot.push(slot.potential.get(l).copied().unwrap_or(0.0));
+                }
                 use_start.push(use_row.len() as u32);
             }
         }
         let wraps = base.cyclic
             && slots > 1
-            && base.risk_budget.is_some()
-            && base.slots[0]
-                .potential
-                .windows(2)
-                .any(|w| w[0] > w[1]);
+            && budgeted
+            && base.slots[rot].potential.windows(2).any(|w| w[0] > w[1]);
         Self {
             slots,
             levels,
+            rot,
             fixed_cost: base.cost,
             base_usage: base.usage.iter().map(|&(r, u)| (r.0 as u32, u)).collect(),
             cost,
@@ -83,6 +127,20 @@ impl CompactBase {
             wraps,
             budget: base.risk_budget,
         }
+    }
+
+    /// Levels per original slot, from a path in this layout's slot order.
+    pub fn to_original(&self, path: &[usize]) -> Vec<usize> {
+        let mut out = vec![0; path.len()];
+        for (k, &l) in path.iter().enumerate() {
+            out[(k + self.rot) % path.len()] = l;
+        }
+        out
+    }
+
+    /// A path in this layout's slot order, from levels per original slot.
+    pub fn from_original(&self, levels: &[usize]) -> Vec<usize> {
+        (0..levels.len()).map(|k| levels[(k + self.rot) % levels.len()]).collect()
     }
 
     pub fn of_item(item: &Item) -> Vec<Self> {
@@ -126,6 +184,9 @@ impl CompactBase {
     /// Slot risk plus transitions along the chain, and the wrap transition into slot 0
     /// (zero unless the base wraps).
     pub fn path_risk(&self, path: &[usize]) -> (f64, f64) {
+        if self.risk.is_empty() {
+            return (0.0, 0.0);
+        }
         let n = self.levels;
         let mut risk = 0.0;
         for (s, &l) in path.iter().enumerate() {

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use crate::error::SolveError;
 use crate::item::Scratch;
+use crate::par::{par_map, threads};
 use crate::milp::{self, MilpError, RunConfig, SelectCol, SelectRow};
 use crate::problem::{Choice, Problem};
 use crate::units::{
@@ -40,40 +41,8 @@ pub(crate) struct Outcome {
 /// decomposition cannot close the gap (a duality gap on tiny instances).
 const FALLBACK_MAX_BINARIES: usize = 20_000;
 const MAX_ITERATIONS: usize = 60;
-
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
-}
-
-/// Runs `f` over `jobs` on all cores, one scratch per thread.
-fn par_map<T: Send, R: Send>(
-    jobs: Vec<T>,
-    scratches: &mut [Scratch],
-    f: &(dyn Fn(T, &mut Scratch) -> R + Sync),
-) -> Vec<R> {
-    let n = scratches.len().max(1);
-    if jobs.len() < 64 || n == 1 {
-        let sc = &mut scratches[0];
-        return jobs.into_iter().map(|j| f(j, sc)).collect();
-    }
-    let per = jobs.len().div_ceil(n);
-    let mut chunks: Vec<Vec<T>> = Vec::with_capacity(n);
-    let mut it = jobs.into_iter();
-    for _ in 0..n {
-        chunks.push(it.by_ref().take(per).collect());
-    }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .zip(scratches.iter_mut())
-            .map(|(chunk, sc)| s.spawn(move || chunk.into_iter().map(|j| f(j, sc)).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
-}
+/// Share of capacity the price search leaves free on priced rows.
+const TARGET_MARGIN: f64 = 0.001;
 
 /// One priced row's search for the price at which its usage meets its capacity.
 #[derive(Debug, Clone, Default)]
@@ -272,6 +241,61 @@ impl Search<'_> {
         idx
     }
 
+    /// Makes an assignment feasible on the priced rows by switching units to other
+    /// pooled columns, cheapest cost per unit of excess removed first, never pushing
+    /// another row over. `None` if excess remains.
+    fn repair(&self, mut pick: Vec<usize>, usage: &[f64]) -> Option<Vec<usize>> {
+        let caps: Vec<f64> = self.problem.rows.iter().map(|r| r.capacity + row_tol(r.capacity)).collect();
+        let mut d = usage.to_vec();
+        let over = |d: &[f64]| self.global_rows.iter().any(|&r| d[r] > caps[r]);
+        if !over(&d) {
+            return Some(pick);
+        }
+        for _round in 0..3 {
+            let excess: Vec<f64> = (0..d.len()).map(|r| (d[r] - caps[r]).max(0.0)).collect();
+            let mut moves: Vec<(f64, usize, usize)> = Vec::new();
+            for (u, pool) in self.pool.iter().enumerate() {
+                if pool.len() < 2 {
+                    continue;
+                }
+                let cur = &pool[pick[u]];
+                for (k, col) in pool.iter().enumerate() {
+                    if k == pick[u] {
+                        continue;
+                    }
+                    let gain = gain(cur, col, &excess);
+                    if gain > 0.0 {
+                        moves.push(((col.cost - cur.cost) / gain, u, k));
+                    }
+                }
+            }
+            moves.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (_, u, k) in moves {
+                let excess: Vec<f64> = (0..d.len()).map(|r| (d[r] - caps[r]).max(0.0)).collect();
+                let (cur, col) = (&self.pool[u][pick[u]], &self.pool[u][k]);
+                if gain(cur, col, &excess) <= 0.0 {
+                    continue;
+                }
+                let mut next = d.clone();
+                for &(r, x) in &cur.usage {
+                    next[r as usize] -= x;
+                }
+                for &(r, x) in &col.usage {
+                    next[r as usize] += x;
+                }
+                let worse = self.global_rows.iter().any(|&r| next[r] > caps[r] && next[r] > d[r]);
+                if !worse {
+                    d = next;
+                    pick[u] = k;
+                    if !over(&d) {
+                        return Some(pick);
+                    }
+                }
+            }
+        }
+        None
+    }
+
     fn usage(&self, pick: &[usize]) -> Vec<f64> {
         let mut d = vec![0.0; self.problem.rows.len()];
         for (u, &k) in pick.iter().enumerate() {
@@ -281,6 +305,28 @@ impl Search<'_> {
         }
         d
     }
+}
+
+/// Excess removed from rows over capacity by switching from column `cur` to `col`.
+fn gain(cur: &Column, col: &Column, excess: &[f64]) -> f64 {
+    let mut delta: Vec<(u32, f64)> = cur.usage.iter().map(|&(r, x)| (r, -x)).collect();
+    delta.extend_from_slice(&col.usage);
+    delta.sort_by_key(|e| e.0);
+    let mut g = 0.0;
+    let mut i = 0;
+    while i < delta.len() {
+        let r = delta[i].0;
+        let mut sum = 0.0;
+        while i < delta.len() && delta[i].0 == r {
+            sum += delta[i].1;
+            i += 1;
+        }
+        let e = excess[r as usize];
+        if e > 0.0 {
+            g += (-sum).clamp(0.0, e);
+        }
+    }
+    g
 }
 
 /// Feasibility slack on rows, absolute.
@@ -296,11 +342,11 @@ pub(crate) fn solve(
     config: &Config,
 ) -> Result<Outcome, SolveError> {
     let target = options.mip_gap.max(0.0);
-    let lay = layout(problem, config)?;
     let nthreads = threads();
     let mut scratches: Vec<Scratch> = (0..nthreads).map(|_| Scratch::default()).collect();
     let items: Vec<usize> = (0..problem.items.len()).collect();
     let data = par_map(items, &mut scratches, &|i, _| ItemData::new(&problem.items[i]));
+    let lay = layout(problem, &data, config)?;
     let touched: Vec<Vec<u32>> = lay
         .units
         .iter()
@@ -374,11 +420,7 @@ pub(crate) fn solve(
         }
         let pick = s.pool_current();
         let d = s.usage(&pick);
-        let feasible = s
-            .global_rows
-            .iter()
-            .all(|&r| d[r] <= problem.rows[r].capacity + row_tol(problem.rows[r].capacity));
-        if feasible {
+        if let Some(pick) = s.repair(pick, &d) {
             let cost: f64 = pick.iter().enumerate().map(|(u, &k)| s.pool[u][k].cost).sum();
             if best_ub.as_ref().is_none_or(|b| cost < b.0) {
                 best_ub = Some((cost, pick));
@@ -395,7 +437,9 @@ pub(crate) fn solve(
         let mut any = false;
         for &r in &s.global_rows {
             let cap = problem.rows[r].capacity;
-            let next = search[r].next(mu[r], d[r] - cap, 0.002 * cap.abs() + row_tol(cap));
+            // Aim a little below capacity so that all rows at once end up feasible.
+            let margin = TARGET_MARGIN * cap.abs() + row_tol(cap);
+            let next = search[r].next(mu[r], d[r] - (cap - margin), 2.0 * margin);
             if next != mu[r] {
                 ch[r] = true;
                 any = true;
@@ -425,6 +469,11 @@ pub(crate) fn solve(
         });
         let mut total: f64 = best_units.iter().map(|x| x.1 - x.0).sum();
         let mut refined_lb = best_lb;
+        // The assignment refined columns are swapped into (checked against the rows).
+        let mut candidate: Vec<usize> = match &best_ub {
+            Some((_, pick)) => pick.clone(),
+            None => s.pool_current(),
+        };
         for u in order {
             let gap_u = best_units[u].1 - best_units[u].0;
             if total <= allowance || gap_u <= 1e-9 * (1.0 + best_units[u].1.abs()) || remaining() <= 0.0 {
@@ -472,11 +521,22 @@ pub(crate) fn solve(
                 best_units[u].0 = new_lb;
             }
             let pool = &mut s.pool[u];
-            if !pool.iter().any(|c| c.choices == col.choices && c.switches == col.switches) {
-                pool.push(col);
-            }
+            candidate[u] = match pool.iter().position(|c| c.choices == col.choices && c.switches == col.switches) {
+                Some(k) => k,
+                None => {
+                    pool.push(col);
+                    pool.len() - 1
+                }
+            };
         }
         best_lb = best_lb.max(refined_lb);
+        let d = s.usage(&candidate);
+        if s.global_rows.iter().all(|&r| d[r] <= problem.rows[r].capacity + row_tol(problem.rows[r].capacity)) {
+            let cost: f64 = candidate.iter().enumerate().map(|(u, &k)| s.pool[u][k].cost).sum();
+            if best_ub.as_ref().is_none_or(|b| cost < b.0) {
+                best_ub = Some((cost, candidate));
+            }
+        }
     }
     // Restricted master over the pooled columns.
     if gap_now(&best_ub, best_lb) && !s.global_rows.is_empty() && remaining() > 0.0 {
@@ -566,7 +626,7 @@ pub(crate) fn solve(
         }
     }
     // Last resort for small instances: the monolithic model, warm-started.
-    if gap_now(&best_ub, best_lb) && remaining() > 0.0 && crate::binaries(problem) <= FALLBACK_MAX_BINARIES {
+    if gap_now(&best_ub, best_lb) && remaining() > 0.0 && !crate::binaries_exceed(problem, FALLBACK_MAX_BINARIES) {
         fell_back = true;
         s.counters.highs += 1;
         let all: Vec<usize> = (0..problem.items.len()).collect();

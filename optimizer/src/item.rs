@@ -86,6 +86,28 @@ fn sweep(
             f64::INFINITY
         }
     };
+    if wr == 0.0 && start.is_none() {
+        // No risk weight: slots are independent (and bases without a budget carry no
+        // risk arrays at all).
+        let mut total = 0.0;
+        for s in 0..ns {
+            let (mut m, mut arg) = (f64::INFINITY, 0);
+            for l in 0..nl {
+                let c = s * nl + l;
+                let v = if cb.cost[c].is_finite() { wc * adj[c] } else { f64::INFINITY };
+                if v < m {
+                    m = v;
+                    arg = l;
+                }
+            }
+            total += m;
+            out.push(arg);
+        }
+        if !total.is_finite() {
+            out.clear();
+        }
+        return total;
+    }
     sc.prev.clear();
     sc.prev.extend((0..nl).map(|l| match start {
         Some(a) if a != l => f64::INFINITY,
@@ -245,9 +267,12 @@ pub(crate) fn solve_base(
     st: &mut BaseState,
     sc: &mut Scratch,
     cutoff: f64,
+    p0: Option<(f64, Vec<usize>)>,
 ) -> BaseOutcome {
-    let mut path = Vec::new();
-    let v0 = sweep(cb, adj, (1.0, 0.0), None, sc, &mut path);
+    let (v0, mut path) = p0.unwrap_or_else(|| {
+        let mut path = Vec::new();
+        (sweep(cb, adj, (1.0, 0.0), None, sc, &mut path), path)
+    });
     let Some(budget) = cb.budget else {
         let ub = (v0.is_finite()).then(|| (fixed + v0, path));
         return BaseOutcome {
@@ -343,6 +368,78 @@ pub(crate) fn solve_base(
     }
 }
 
+/// Cost and risk change of setting slot `s` of `path` to level `l`, transitions and
+/// wrap included.
+fn move_delta(cb: &CompactBase, adj: &[f64], path: &[usize], s: usize, l: usize) -> (f64, f64) {
+    let n = cb.levels;
+    let ns = path.len();
+    let old = path[s];
+    let c_new = s * n + l;
+    let c_old = s * n + old;
+    let into = |slot: usize, to: usize, from: usize| (cb.pot[slot * n + to] - cb.pot[slot * n + from]).max(0.0);
+    let mut dr = cb.risk[c_new] - cb.risk[c_old];
+    if s > 0 {
+        dr += into(s, l, path[s - 1]) - into(s, old, path[s - 1]);
+    } else if cb.wraps {
+        dr += into(0, l, path[ns - 1]) - into(0, old, path[ns - 1]);
+    }
+    if s + 1 < ns {
+        dr += into(s + 1, path[s + 1], l) - into(s + 1, path[s + 1], old);
+    } else if cb.wraps && ns > 1 {
+        dr += into(0, path[0], l) - into(0, path[0], old);
+    }
+    (adj[c_new] - adj[c_old], dr)
+}
+
+/// Greedy single-slot moves: first cut risk at the least cost per unit until the budget
+/// holds, then spend the remaining slack where it saves the most per unit of risk.
+fn improve(
+    cb: &CompactBase,
+    fixed: f64,
+    adj: &[f64],
+    budget: f64,
+    mut path: Vec<usize>,
+) -> Option<(f64, Vec<usize>)> {
+    let (r, w) = cb.path_risk(&path);
+    let mut risk = r + w;
+    let n = cb.levels;
+    for _ in 0..4 * path.len() {
+        let repair = risk > budget + RISK_TOL;
+        // Lexicographic score, lower is better: moves that save cost without adding
+        // risk come first (by saving), then by cost per unit of risk.
+        let mut best: Option<((u8, f64), usize, usize, f64)> = None;
+        for s in 0..path.len() {
+            // Risk is convex in the level: nearby levels carry the useful moves.
+            for l in path[s].saturating_sub(2)..(path[s] + 3).min(n) {
+                if l == path[s] || !cb.cost[s * n + l].is_finite() {
+                    continue;
+                }
+                let (dc, dr) = move_delta(cb, adj, &path, s, l);
+                let score = if repair {
+                    if dr >= 0.0 {
+                        continue;
+                    }
+                    (1, dc / -dr)
+                } else if dc >= -1e-12 || risk + dr > budget + RISK_TOL {
+                    continue;
+                } else if dr <= 0.0 {
+                    (0, dc)
+                } else {
+                    (1, dc / dr)
+                };
+                if best.is_none_or(|b| score.0 < b.0.0 || (score.0 == b.0.0 && score.1 < b.0.1)) {
+                    best = Some((score, s, l, dr));
+                }
+            }
+        }
+        let Some((_, s, l, dr)) = best else { break };
+        path[s] = l;
+        risk += dr;
+    }
+    let (r, w) = cb.path_risk(&path);
+    (r + w <= budget + RISK_TOL).then(|| (cb.path_cost(fixed, adj, &path), path))
+}
+
 fn infeasible() -> BaseOutcome {
     BaseOutcome {
         lb: f64::INFINITY,
@@ -375,13 +472,15 @@ pub(crate) fn solve_item(
     // Unconstrained optimum per base (a lower bound) to visit bases cheapest first.
     let mut order: Vec<(f64, usize)> = Vec::with_capacity(bases.len());
     let mut adjs: Vec<(f64, Vec<f64>)> = Vec::with_capacity(bases.len());
-    let mut path = Vec::new();
+    let mut p0s: Vec<Option<(f64, Vec<usize>)>> = Vec::with_capacity(bases.len());
     for (b, cb) in bases.iter().enumerate() {
         let mut adj = std::mem::take(&mut sc.adj);
         let fixed = cb.adjust(mu, &mut adj);
+        let mut path = Vec::with_capacity(cb.slots);
         let v = sweep(cb, &adj, (1.0, 0.0), None, sc, &mut path);
         order.push((fixed + v, b));
         adjs.push((fixed, adj));
+        p0s.push(Some((v, path)));
     }
     order.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut out = ItemOutcome {
@@ -400,7 +499,7 @@ pub(crate) fn solve_item(
         }
         let (fixed, adj) = &adjs[b];
         let cutoff = if all_bases { f64::INFINITY } else { ub };
-        let o = solve_base(&bases[b], *fixed, adj, &mut states[b], sc, cutoff);
+        let o = solve_base(&bases[b], *fixed, adj, &mut states[b], sc, cutoff, p0s[b].take());
         out.bases[b] = (o.lb, o.ub_cost());
         out.lb = out.lb.min(o.lb);
         if let Some((c, p)) = o.ub {
@@ -409,6 +508,29 @@ pub(crate) fn solve_item(
                 out.nu = o.nu;
             }
             paths[b] = Some(p);
+        }
+    }
+    // The dual search's primal can sit far from the optimum when breakpoints are far
+    // apart; a local search from both sides of the breakpoint closes most of that, and
+    // only matters for bases that could still beat the item's best choice.
+    for (b, cb) in bases.iter().enumerate() {
+        let ub = out.best.as_ref().map_or(f64::INFINITY, |x| x.2);
+        let (lb_b, ub_b) = out.bases[b];
+        let Some(budget) = cb.budget else { continue };
+        if lb_b >= ub - 1e-6 * (1.0 + ub.abs()) || ub_b - lb_b <= 1e-6 * (1.0 + ub_b.abs()) {
+            continue;
+        }
+        let (fixed, adj) = &adjs[b];
+        for start in [states[b].hi.clone(), states[b].lo.clone()].into_iter().flatten() {
+            let Some((c, p)) = improve(cb, *fixed, adj, budget, start) else { continue };
+            if c < out.bases[b].1 {
+                out.bases[b].1 = c;
+                paths[b] = Some(p.clone());
+                if c < out.best.as_ref().map_or(f64::INFINITY, |x| x.2) {
+                    out.best = Some((b, p, c));
+                    out.nu = states[b].nu;
+                }
+            }
         }
     }
     if let Some((_, adj)) = adjs.pop() {
@@ -433,7 +555,7 @@ pub(crate) fn exact_outcome(
 ) -> Result<BaseOutcome, ()> {
     let mut adj = std::mem::take(&mut sc.adj);
     let fixed = cb.adjust(mu, &mut adj);
-    let o = solve_base(cb, fixed, &adj, st, sc, f64::INFINITY);
+    let o = solve_base(cb, fixed, &adj, st, sc, f64::INFINITY, None);
     let ub = o.ub_cost();
     let result = if ub - o.lb <= 1e-9 * (1.0 + ub.abs()) || o.lb >= incumbent {
         Ok(o)
@@ -474,7 +596,7 @@ pub(crate) fn risk_price(
     }
     let mut adj = std::mem::take(&mut sc.adj);
     let fixed = cb.adjust(mu, &mut adj);
-    let o = solve_base(cb, fixed, &adj, st, sc, f64::INFINITY);
+    let o = solve_base(cb, fixed, &adj, st, sc, f64::INFINITY, None);
     sc.adj = adj;
     o.nu
 }

@@ -94,28 +94,23 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
 
 /// Splits the problem. Rows nobody uses and no switch lifts are dropped (a negative
 /// capacity there is infeasible).
-pub(crate) fn layout(problem: &Problem, cfg: &Config) -> Result<Layout, SolveError> {
+pub(crate) fn layout(problem: &Problem, data: &[ItemData], cfg: &Config) -> Result<Layout, SolveError> {
     let (ni, ns, nr) = (problem.items.len(), problem.switches.len(), problem.rows.len());
     let mut row_items: Vec<Vec<usize>> = vec![Vec::new(); nr];
     let mut alt_use = vec![false; nr];
-    for (i, item) in problem.items.iter().enumerate() {
-        for base in &item.bases {
-            for &(r, _) in &base.usage {
-                row_items[r.0].push(i);
+    let mut seen = vec![usize::MAX; nr];
+    for (i, d) in data.iter().enumerate() {
+        for cb in &d.compact {
+            for &r in &cb.use_row {
+                alt_use[r as usize] = true;
             }
-            for slot in &base.slots {
-                for alt in slot.alternatives.iter().flatten() {
-                    for &(r, _) in &alt.usage {
-                        row_items[r.0].push(i);
-                        alt_use[r.0] = true;
-                    }
+            for r in cb.base_usage.iter().map(|x| x.0).chain(cb.use_row.iter().copied()) {
+                if seen[r as usize] != i {
+                    seen[r as usize] = i;
+                    row_items[r as usize].push(i);
                 }
             }
         }
-    }
-    for v in &mut row_items {
-        v.sort_unstable();
-        v.dedup();
     }
     // Nodes: items, then switches.
     let mut parent: Vec<usize> = (0..ni + ns).collect();
@@ -247,8 +242,9 @@ fn column_for(
     let mut usage: Vec<(u32, f64)> = Vec::new();
     for (d, c) in data.iter().zip(&choices) {
         let cb = &d.compact[c.base];
-        cost += cb.path_cost(cb.fixed_cost, &cb.cost, &c.levels);
-        usage.extend(cb.usage_of(&c.levels).into_iter().filter(|&(r, _)| global[r as usize]));
+        let path = cb.from_original(&c.levels);
+        cost += cb.path_cost(cb.fixed_cost, &cb.cost, &path);
+        usage.extend(cb.usage_of(&path).into_iter().filter(|&(r, _)| global[r as usize]));
     }
     cost += switches
         .iter()
@@ -366,6 +362,7 @@ pub(crate) fn solve_item_unit(
 ) -> Option<UnitResult> {
     let (o, _) = solve_item(&d.compact, mu, &mut d.states, sc, false);
     let (base, levels, ub) = o.best?;
+    let levels = d.compact[base].to_original(&levels);
     let col = column_for(&[&*d], vec![Choice { base, levels }], Vec::new(), problem, global);
     Some(UnitResult {
         lb: o.lb,
@@ -401,7 +398,10 @@ pub(crate) fn refine_item_unit(
                         res.ub = c;
                         res.col = column_for(
                             &[&*d],
-                            vec![Choice { base: b, levels }],
+                            vec![Choice {
+                                base: b,
+                                levels: d.compact[b].to_original(&levels),
+                            }],
                             Vec::new(),
                             problem,
                             global,
@@ -507,7 +507,7 @@ pub(crate) fn solve_group(
                         counters.highs += 1;
                         let (lb, best) = milp_base(problem, global, i, b, mu, &exact_cfg(cfg))?;
                         bases[b] = (lb, best.as_ref().map_or(f64::INFINITY, |x| x.0));
-                        p[b] = best.map(|x| x.1.levels);
+                        p[b] = best.map(|x| d.compact[b].from_original(&x.1.levels));
                     }
                 }
             }
@@ -549,6 +549,7 @@ pub(crate) fn solve_group(
                 message: format!("group selection picked an infeasible base of item {}", g.items[k]),
             });
         };
+        let levels = data[g.items[k]].compact[b].to_original(&levels);
         choices.push(Choice { base: b, levels });
     }
     let on: Vec<(usize, bool)> = g.switches.iter().copied().zip(sel.switches.iter().copied()).collect();

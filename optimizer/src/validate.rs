@@ -70,17 +70,46 @@ impl Problem {
                 format!("switch {s} ({:?}): cost", switch.name)
             })?;
         }
-        for (i, item) in self.items.iter().enumerate() {
-            if item.bases.is_empty() {
-                return Err(invalid(format!("item {i} ({:?}) has no bases", item.name)));
-            }
-            for (b, base) in item.bases.iter().enumerate() {
-                let at = || format!("item {i} ({:?}) base {b} ({:?})", item.name, base.label);
-                validate_base(base, rows, &at)?;
-            }
-        }
-        Ok(())
+        // Items are independent and most of the input: check them on all cores, and
+        // report the first offending item in order whatever thread found it.
+        let threads = crate::par::threads();
+        let per = self.items.len().div_ceil(threads).max(256);
+        let chunks: Vec<(usize, &[crate::problem::Item])> = self
+            .items
+            .chunks(per)
+            .enumerate()
+            .map(|(k, c)| (k * per, c))
+            .collect();
+        let first = std::thread::scope(|s| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|&(offset, chunk)| {
+                    s.spawn(move || {
+                        chunk
+                            .iter()
+                            .enumerate()
+                            .try_for_each(|(k, item)| validate_item(offset + k, item, rows))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .find_map(Result::err)
+        });
+        first.map_or(Ok(()), Err)
     }
+}
+
+fn validate_item(i: usize, item: &crate::problem::Item, rows: usize) -> Result<(), SolveError> {
+    if item.bases.is_empty() {
+        return Err(invalid(format!("item {i} ({:?}) has no bases", item.name)));
+    }
+    for (b, base) in item.bases.iter().enumerate() {
+        let at = || format!("item {i} ({:?}) base {b} ({:?})", item.name, base.label);
+        validate_base(base, rows, &at)?;
+    }
+    Ok(())
 }
 
 fn validate_base(base: &Base, rows: usize, at: &dyn Fn() -> String) -> Result<(), SolveError> {
