@@ -4,12 +4,14 @@
 //! Minute `i` of the window draws from its own stream (seed, absolute minute): first
 //! its `count` arrival instants, uniform over the minute and then sorted, then `count`
 //! durations by inverse CDF from the minute's distribution, handed to the arrivals in
-//! time order. Nothing here depends on the configuration or policy: a configuration
+//! time order. [`Arrivals::Periodic`] workloads draw no instants: the `k`-th of `count`
+//! arrives at `(φ + k) / count` of the minute, with the phase `φ ∈ [0, 1)` drawn once
+//! per workload (SplitMix64 of the seed XOR the FNV-1a hash of the name). Nothing here depends on the configuration or policy: a configuration
 //! only rescales the durations (the duration law is a constant factor), so every
 //! replay of a workload with one seed sees the same invocations.
 
-use crate::rng::Xoshiro256pp;
-use crate::workload::Workload;
+use crate::rng::{SplitMix64, Xoshiro256pp};
+use crate::workload::{Arrivals, Workload};
 
 /// Milliseconds in a minute.
 pub const MINUTE_MS: f64 = 60_000.0;
@@ -124,13 +126,31 @@ fn draw_minute(
         return;
     }
     let mut rng = Xoshiro256pp::for_minute(seed, w.start + i as i64);
-    ticks.extend((0..n).map(|_| rng.next_u64() >> 11));
-    ticks.sort_unstable();
     let origin = i as f64 * MINUTE_MS;
-    let scale = MINUTE_MS / (1u64 << 53) as f64;
-    times.extend(ticks.iter().map(|&k| origin + k as f64 * scale));
+    match w.arrivals {
+        Arrivals::Uniform => {
+            ticks.extend((0..n).map(|_| rng.next_u64() >> 11));
+            ticks.sort_unstable();
+            let scale = MINUTE_MS / (1u64 << 53) as f64;
+            times.extend(ticks.iter().map(|&k| origin + k as f64 * scale));
+        }
+        Arrivals::Periodic => {
+            let phase = periodic_phase(w, seed);
+            let step = MINUTE_MS / n as f64;
+            times.extend((0..n).map(|k| origin + (phase + k as f64) * step));
+        }
+    }
     let q = w.duration_for_minute(i);
     base_ms.extend((0..n).map(|_| q.quantile(rng.next_f64()).max(0.0)));
+}
+
+/// The phase of a periodic workload: fixed by the seed and the name.
+fn periodic_phase(w: &Workload, seed: u64) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in w.name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (SplitMix64::new(seed ^ h).next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -161,5 +181,23 @@ mod tests {
         let mean = d.iter().sum::<f64>() / d.len() as f64;
         assert!((mean - 20.0).abs() < 1.0, "{mean}");
         assert_eq!(trace.len(), 305);
+    }
+
+    #[test]
+    fn periodic_arrivals_keep_one_phase() {
+        let mut w = Workload::new(
+            "timer",
+            0,
+            vec![1, 0, 1, 2],
+            QuantileSet::constant(5.0),
+            1024.0,
+        );
+        w.arrivals = Arrivals::Periodic;
+        let mut fly = OnTheFly::new(&w, 9);
+        let a = fly.minute(0).0[0];
+        assert!((fly.minute(2).0[0] - a - 2.0 * MINUTE_MS).abs() < 1e-6);
+        let two = fly.minute(3).0.to_vec();
+        assert!((two[1] - two[0] - MINUTE_MS / 2.0).abs() < 1e-6);
+        assert!(two[0] >= 3.0 * MINUTE_MS && two[1] < 4.0 * MINUTE_MS);
     }
 }

@@ -11,6 +11,19 @@ use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Minute, Stat};
 
 use crate::error::ReplayError;
 
+/// How a minute's invocations are spread over the minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Arrivals {
+    /// At independent uniformly random instants (the default).
+    #[default]
+    Uniform,
+    /// Evenly spaced, at the same phase every minute (the phase is drawn once per
+    /// workload from the seed and the name). Timers fire on the clock: a job every 10
+    /// minutes is exactly 10 minutes apart, not 9–11 as uniform instants would make
+    /// it, which decides whether a 10-minute keep-alive keeps it warm.
+    Periodic,
+}
+
 /// Per-minute traffic of one component and how long its invocations take.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Workload {
@@ -20,6 +33,8 @@ pub struct Workload {
     pub start: Minute,
     /// Invocations started in each minute of the window.
     pub counts: Vec<u32>,
+    /// How invocations are placed inside their minute.
+    pub arrivals: Arrivals,
     /// Offsets (from `start`) of minutes the source did not observe. They are replayed
     /// as minutes without traffic and reported, never silently taken as observed zeros.
     pub missing_minutes: Vec<u32>,
@@ -60,6 +75,7 @@ impl Workload {
             name: name.into(),
             start,
             counts,
+            arrivals: Arrivals::Uniform,
             missing_minutes: Vec::new(),
             duration_ms,
             minute_durations: Vec::new(),
@@ -191,7 +207,9 @@ impl Workload {
     /// per-minute percentile stats where a minute has them (normalised to the latest
     /// configured memory with the duration law, as the engine does), else from the
     /// component-wide distribution; the static distribution is the invocation-weighted
-    /// average of the per-minute points, or the trace's distribution.
+    /// average of the per-minute points, or the trace's distribution. A component whose
+    /// `trigger` attribute is `timer` gets [`Arrivals::Periodic`] when
+    /// [`WorkloadOptions::periodic_timers`] is set.
     pub fn from_telemetry(
         t: &ComponentTelemetry,
         opts: &WorkloadOptions,
@@ -307,10 +325,16 @@ impl Workload {
         }
 
         let init_duration_ms = opts.init_duration_ms.or_else(|| init_mean(t));
+        let arrivals = if opts.periodic_timers && attribute(t, "trigger") == Some("timer") {
+            Arrivals::Periodic
+        } else {
+            Arrivals::Uniform
+        };
         let w = Self {
             name,
             start: lo,
             counts,
+            arrivals,
             missing_minutes: missing,
             duration_ms,
             minute_durations,
@@ -345,6 +369,8 @@ pub struct WorkloadOptions {
     pub arm64_factor: f64,
     /// Init time (ms); else the cold-start-weighted mean of `init_duration_ms`/`avg`.
     pub init_duration_ms: Option<f64>,
+    /// Replay timer-triggered components with [`Arrivals::Periodic`] (default true).
+    pub periodic_timers: bool,
 }
 
 impl Default for WorkloadOptions {
@@ -365,6 +391,7 @@ impl WorkloadOptions {
             parallelism: m.parallelism,
             arm64_factor: m.arm64_duration_factor,
             init_duration_ms: m.init_duration_ms,
+            periodic_timers: true,
         }
     }
 }
@@ -453,6 +480,10 @@ mod tests {
         t.duration_ms = Some(QuantileSet::constant(50.0));
         t.attributes.insert("memory_mb".into(), "512".into());
         let w = Workload::from_telemetry(&t, &WorkloadOptions::default()).unwrap();
+        assert_eq!(w.arrivals, Arrivals::Uniform);
+        t.attributes.insert("trigger".into(), "timer".into());
+        let timer = Workload::from_telemetry(&t, &WorkloadOptions::default()).unwrap();
+        assert_eq!(timer.arrivals, Arrivals::Periodic);
         assert_eq!(w.start, 100);
         assert_eq!(w.counts.len(), 60);
         assert_eq!(w.missing_minutes, vec![10, 11, 12, 13, 14]);
