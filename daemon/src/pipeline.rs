@@ -27,7 +27,10 @@ pub fn discovered(telemetry: &TelemetrySet) -> Vec<Discovered> {
     telemetry
         .components
         .values()
-        .map(|t| Discovered { name: t.name.clone(), attributes: t.attributes.clone() })
+        .map(|t| Discovered {
+            name: t.name.clone(),
+            attributes: t.attributes.clone(),
+        })
         .collect()
 }
 
@@ -38,7 +41,10 @@ pub fn profiles(resolved: &Resolved, telemetry: &TelemetrySet) -> BTreeMap<Strin
         .iter()
         .filter_map(|spec| {
             let t = telemetry.components.get(&spec.name)?;
-            Some((spec.name.clone(), summarize(t, spec.model.keep_alive_minutes, spec.model.parallelism)))
+            Some((
+                spec.name.clone(),
+                summarize(t, spec.model.keep_alive_minutes, spec.model.parallelism),
+            ))
         })
         .collect()
 }
@@ -61,7 +67,10 @@ pub fn settings(resolved: &Resolved) -> Settings {
 }
 
 /// Resolves, summarises and recommends.
-pub fn run(config: &Config, telemetry: &TelemetrySet) -> Result<(Resolved, RecommendationSet), PipelineError> {
+pub fn run(
+    config: &Config,
+    telemetry: &TelemetrySet,
+) -> Result<(Resolved, RecommendationSet), PipelineError> {
     let resolved = config.resolve(&discovered(telemetry))?;
     let profiles = profiles(&resolved, telemetry);
     let mut set = recommend(

@@ -186,3 +186,73 @@ mod tests {
         assert!((exact - approx).abs() < 0.01, "{exact} vs {approx}");
     }
 }
+
+/// `P(N = j)` for `j = 0..len`, by recurrence outward from the mode so that neither
+/// underflow (`e^-1000`) nor per-term `ln Γ` costs anything. Terms below `f64`'s range
+/// are zero.
+pub fn pmf_table(mean: f64, len: usize) -> Vec<f64> {
+    let mut t = vec![0.0; len];
+    if len == 0 {
+        return t;
+    }
+    if mean <= 0.0 {
+        t[0] = 1.0;
+        return t;
+    }
+    let mode = (mean.floor() as usize).min(len - 1);
+    t[mode] = pmf(mean, mode as u64);
+    for j in (mode + 1)..len {
+        t[j] = t[j - 1] * mean / j as f64;
+    }
+    for j in (0..mode).rev() {
+        t[j] = t[j + 1] * (j + 1) as f64 / mean;
+    }
+    t
+}
+
+/// A length that covers every term of `Poisson(mean)` above ~1e-16.
+pub fn table_len(mean: f64) -> usize {
+    (mean + 12.0 * mean.sqrt() + 24.0).ceil() as usize
+}
+
+/// `P(N ≥ j)` for `j = 0..=len` from a [`pmf_table`] (the mass beyond the table is
+/// negligible by construction of [`table_len`]).
+pub fn sf_table(pmf: &[f64]) -> Vec<f64> {
+    let mut s = vec![0.0; pmf.len() + 1];
+    for j in (0..pmf.len()).rev() {
+        s[j] = s[j + 1] + pmf[j];
+    }
+    // Summation error must not leave P(N ≥ 0) above 1.
+    for v in &mut s {
+        *v = v.min(1.0);
+    }
+    s
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn tables_agree_with_the_direct_functions() {
+        for mean in [0.0, 0.003, 0.7, 5.0, 80.0, 1500.0] {
+            let len = table_len(mean);
+            let p = pmf_table(mean, len);
+            let s = sf_table(&p);
+            for j in 0..len.min(400) {
+                assert!(
+                    (p[j] - pmf(mean, j as u64)).abs() < 1e-12,
+                    "pmf mean={mean} j={j}"
+                );
+                if mean <= NORMAL_ABOVE {
+                    assert!(
+                        (s[j] - sf(mean, j as u64)).abs() < 1e-9,
+                        "sf mean={mean} j={j}: {} vs {}",
+                        s[j],
+                        sf(mean, j as u64)
+                    );
+                }
+            }
+        }
+    }
+}

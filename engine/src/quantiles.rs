@@ -168,6 +168,15 @@ pub fn shifted_mixture_quantile(base: &QuantileSet, w: f64, shift: f64, p: f64) 
         return base.quantile(p);
     }
     let cdf = |x: f64| (1.0 - w) * base.cdf(x) + w * base.cdf(x - shift);
+    // Usually the shifted mass starts above the quantile: then it is the base's
+    // quantile at p / (1 − w), no search needed.
+    let q = p / (1.0 - w);
+    if q <= 1.0 {
+        let x = base.quantile(q);
+        if x - shift < base.quantile(0.0) {
+            return x;
+        }
+    }
     let (mut lo, mut hi) = (base.quantile(0.0), base.max() + shift);
     for _ in 0..60 {
         let mid = (lo + hi) / 2.0;
@@ -242,5 +251,30 @@ mod tests {
         let base = QuantileSet::new(vec![(0.0, 100.0), (1.0, 100.0)], None).unwrap();
         assert!((shifted_mixture_quantile(&base, 0.005, 600.0, 0.99) - 100.0).abs() < 1e-6);
         assert!((shifted_mixture_quantile(&base, 0.02, 600.0, 0.99) - 700.0).abs() < 1e-6);
+    }
+}
+
+#[cfg(test)]
+mod mixture_tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_bisection() {
+        let base = QuantileSet::new(
+            vec![(0.0, 10.0), (0.5, 30.0), (0.99, 200.0), (1.0, 400.0)],
+            None,
+        )
+        .unwrap();
+        for &(w, shift) in &[(0.001, 600.0), (0.02, 600.0), (0.3, 50.0), (0.005, 5.0)] {
+            for p in [0.5, 0.95, 0.99] {
+                let got = shifted_mixture_quantile(&base, w, shift, p);
+                let cdf = |x: f64| (1.0 - w) * base.cdf(x) + w * base.cdf(x - shift);
+                assert!(cdf(got) >= p - 1e-9, "w={w} shift={shift} p={p} got={got}");
+                assert!(
+                    cdf(got - 1e-6) <= p + 1e-9,
+                    "w={w} shift={shift} p={p} got={got} not the smallest"
+                );
+            }
+        }
     }
 }

@@ -199,7 +199,10 @@ impl Deployment {
     }
 }
 
-/// "12 in 08–18 h, 2 otherwise" style text for a 24-hour schedule.
+/// "12 in 08–18 h, 2 otherwise" style text for a 24-hour schedule. Runs of the same
+/// value are grouped ("1 in 07–12 h, 14–18 h"); schedules with more than three values
+/// besides the most common one are summarised by their range ("8–11 by hour, peak
+/// 11 in 12–14 h").
 pub fn describe_schedule(h: &Hourly<u32>) -> String {
     if h.iter().all(|&v| v == h[0]) {
         return h[0].to_string();
@@ -227,19 +230,66 @@ pub fn describe_schedule(h: &Hourly<u32>) -> String {
         .max_by_key(|&(v, n)| (*n, std::cmp::Reverse(*v)))
         .map(|(v, _)| *v)
         .unwrap_or(0);
-    let parts: Vec<String> = runs
-        .iter()
-        .filter(|r| r.2 != base)
-        .map(|&(a, b, v)| format!("{v} in {:02}–{:02} h", a % 24, b % 24))
+    let span = |&(a, b, _): &(usize, usize, u32)| format!("{:02}–{:02} h", a % 24, b % 24);
+    if hours_by_value.len() > 4 {
+        let (lo, hi) = (
+            h.iter().min().copied().unwrap_or(0),
+            h.iter().max().copied().unwrap_or(0),
+        );
+        let peaks: Vec<String> = runs.iter().filter(|r| r.2 == hi).map(span).collect();
+        return format!("{lo}–{hi} by hour, peak {hi} in {}", peaks.join(", "));
+    }
+    let mut values: Vec<u32> = hours_by_value
+        .keys()
+        .copied()
+        .filter(|&v| v != base)
         .collect();
-    format!("{}, {base} otherwise", parts.join(", "))
+    values.sort_unstable_by(|a, b| b.cmp(a));
+    let parts: Vec<String> = values
+        .iter()
+        .map(|&v| {
+            let spans: Vec<String> = runs.iter().filter(|r| r.2 == v).map(span).collect();
+            format!("{v} in {}", spans.join(", "))
+        })
+        .collect();
+    format!("{}; {base} otherwise", parts.join("; "))
+}
+
+/// Share of a component's requests whose hours may go unchecked by a p99 objective.
+///
+/// A p99 over the two requests of a quiet night hour means nothing, and holding it to
+/// the target would buy provisioned concurrency for no one. The quietest hours that
+/// together carry at most this share of requests are exempt; every other hour must meet
+/// the target. Since the exempt hours hold under 0.5 % of requests, the month's p99 still
+/// follows the checked hours'.
+pub const P99_EXEMPT_SHARE: f64 = 0.005;
+
+/// Which hours of the day a p99 objective applies to, given invocations per hour.
+pub fn p99_checked_hours(invocations_by_hour: &[f64]) -> [bool; 24] {
+    let total: f64 = invocations_by_hour.iter().sum();
+    let mut checked = [true; 24];
+    if total <= 0.0 {
+        return checked;
+    }
+    let mut order: Vec<usize> = (0..invocations_by_hour.len().min(24)).collect();
+    order.sort_by(|&a, &b| invocations_by_hour[a].total_cmp(&invocations_by_hour[b]));
+    let mut exempt = 0.0;
+    for h in order {
+        exempt += invocations_by_hour[h] / total;
+        if exempt > P99_EXEMPT_SHARE {
+            break;
+        }
+        checked[h] = false;
+    }
+    checked
 }
 
 /// The service-level objective of a component. Unset fields are not constrained.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Slo {
-    /// p99 latency, including cold starts and queueing, in every hour of the day (ms).
+    /// p99 latency, including cold starts and queueing, in every hour of the day that
+    /// carries traffic (ms); see [`P99_EXEMPT_SHARE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p99_ms: Option<f64>,
     /// Share of invocations that may pay a cold start over the whole period (0–1).
@@ -468,13 +518,34 @@ mod tests {
         for v in &mut h[8..18] {
             *v = 12;
         }
-        assert_eq!(describe_schedule(&h), "12 in 08–18 h, 2 otherwise");
+        assert_eq!(describe_schedule(&h), "12 in 08–18 h; 2 otherwise");
         assert_eq!(describe_schedule(&[3; 24]), "3");
         let mut w = [0u32; 24];
         w[22] = 5;
         w[23] = 5;
         w[0] = 5;
-        assert_eq!(describe_schedule(&w), "5 in 22–01 h, 0 otherwise");
+        assert_eq!(describe_schedule(&w), "5 in 22–01 h; 0 otherwise");
+        let mut g = [0u32; 24];
+        for i in [7, 8, 9, 14, 15] {
+            g[i] = 1;
+        }
+        assert_eq!(describe_schedule(&g), "1 in 07–10 h, 14–16 h; 0 otherwise");
+        let busy: [u32; 24] = std::array::from_fn(|i| 8 + (i as u32 % 5));
+        assert_eq!(
+            describe_schedule(&busy),
+            "8–12 by hour, peak 12 in 04–05 h, 09–10 h, 14–15 h, 19–20 h"
+        );
+    }
+
+    #[test]
+    fn quiet_hours_are_exempt_from_p99_up_to_half_a_percent_of_requests() {
+        let mut inv = [1000.0; 24];
+        inv[2] = 10.0; // 0.04 %
+        inv[3] = 50.0; // 0.2 %
+        inv[4] = 100.0; // 0.4 %: cumulative 0.64 % > 0.5 %, so checked
+        let c = p99_checked_hours(&inv);
+        assert!(!c[2] && !c[3] && c[4] && c[0]);
+        assert!(p99_checked_hours(&[0.0; 24]).iter().all(|&b| b));
     }
 
     #[test]

@@ -17,7 +17,8 @@ pub const EXIT_INVALID_INPUT: u8 = 2;
 
 fn print(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).context("writing to stdout")?;
+    out.write_all(text.as_bytes())
+        .context("writing to stdout")?;
     out.flush().context("writing to stdout")
 }
 
@@ -44,13 +45,21 @@ pub fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
 
 /// `adaptd demo`.
 pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
-    let config = Config::from_str(crate::embedded::CONFIG, "examples/adaptd.toml").map_err(|e| anyhow::anyhow!("embedded config: {e}"))?;
-    let telemetry = adaptd_collectors::file::read_bytes(crate::embedded::TELEMETRY_CSV_GZ, "examples/telemetry.csv.gz")
-        .map_err(|e| anyhow::anyhow!("embedded telemetry: {e}"))?;
+    let config = Config::from_str(crate::embedded::CONFIG, "examples/adaptd.toml")
+        .map_err(|e| anyhow::anyhow!("embedded config: {e}"))?;
+    let telemetry = adaptd_collectors::file::read_bytes(
+        crate::embedded::TELEMETRY_CSV_GZ,
+        "examples/telemetry.csv.gz",
+    )
+    .map_err(|e| anyhow::anyhow!("embedded telemetry: {e}"))?;
     report(&config, &telemetry, args.output)
 }
 
-fn report(config: &Config, telemetry: &adaptd_engine::telemetry::TelemetrySet, format: Format) -> anyhow::Result<ExitCode> {
+fn report(
+    config: &Config,
+    telemetry: &adaptd_engine::telemetry::TelemetrySet,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
     match run(config, telemetry) {
         Ok((_, set)) => {
             print(&render(&set, format)?)?;

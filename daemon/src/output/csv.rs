@@ -3,7 +3,11 @@
 use adaptd_optimizer::recommend::{RecommendationSet, Status};
 
 fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
 }
 
 /// Renders the header and one row per component.
@@ -18,7 +22,8 @@ pub fn render(set: &RecommendationSet) -> String {
             Status::SloInfeasible => "slo_infeasible",
             Status::NoData => "no_data",
         };
-        let get = |p: &Option<adaptd_optimizer::recommend::Predicted>, f: fn(&adaptd_optimizer::recommend::Predicted) -> String| {
+        let get = |p: &Option<adaptd_optimizer::recommend::Predicted>,
+                   f: fn(&adaptd_optimizer::recommend::Predicted) -> String| {
             p.as_ref().map(f).unwrap_or_default()
         };
         let row = [

@@ -34,20 +34,34 @@ pub fn render(set: &RecommendationSet) -> String {
             "| {} | {} | {} | {} | {} | {} | {} |",
             r.component,
             status,
-            now.map_or("-".into(), |p| format!("{} ({})", p.description, usd(p.usd_per_month))),
-            rec.map_or("-".into(), |p| format!("{} ({})", p.description, usd(p.usd_per_month))),
+            now.map_or("-".into(), |p| format!(
+                "{} ({})",
+                p.description,
+                usd(p.usd_per_month)
+            )),
+            rec.map_or("-".into(), |p| format!(
+                "{} ({})",
+                p.description,
+                usd(p.usd_per_month)
+            )),
             usd(r.saving_usd_per_month),
             match (now, rec) {
-                (Some(a), Some(b)) => format!("{:.0} → {:.0} ms", a.worst_hour_p99_ms, b.worst_hour_p99_ms),
+                (Some(a), Some(b)) =>
+                    format!("{:.0} → {:.0} ms", a.worst_hour_p99_ms, b.worst_hour_p99_ms),
                 _ => "-".into(),
             },
             match (now, rec) {
-                (Some(a), Some(b)) => format!("{} → {}", pct(a.cold_start_rate), pct(b.cold_start_rate)),
+                (Some(a), Some(b)) =>
+                    format!("{} → {}", pct(a.cold_start_rate), pct(b.cold_start_rate)),
                 _ => "-".into(),
             },
         );
     }
-    for r in set.components.iter().filter(|r| matches!(r.status, Status::Change | Status::SloInfeasible)) {
+    for r in set
+        .components
+        .iter()
+        .filter(|r| matches!(r.status, Status::Change | Status::SloInfeasible))
+    {
         let _ = writeln!(out, "\n## {}\n\n{}\n", r.component, r.explanation.summary);
         for b in &r.explanation.binding {
             let _ = writeln!(out, "- {b}");
@@ -60,12 +74,24 @@ pub fn render(set: &RecommendationSet) -> String {
                     (None, true) => "meets the SLO".into(),
                     (None, false) => "misses the SLO".into(),
                 };
-                let _ = writeln!(out, "- {}: {}/month, {verdict}", a.description, usd(a.usd_per_month));
+                let _ = writeln!(
+                    out,
+                    "- {}: {}/month, {verdict}",
+                    a.description,
+                    usd(a.usd_per_month)
+                );
             }
         }
     }
     for c in &set.companions {
-        let _ = writeln!(out, "\n## {} for {}\n\n{}/month: {}", c.kind.replace('_', " "), c.database, usd(c.usd_per_month), c.reason);
+        let _ = writeln!(
+            out,
+            "\n## {} for {}\n\n{}/month: {}",
+            c.kind.replace('_', " "),
+            c.database,
+            usd(c.usd_per_month),
+            c.reason
+        );
     }
     out
 }

@@ -48,7 +48,11 @@ pub fn usd(x: f64) -> String {
 
 /// A share as a percentage with sensible precision.
 pub fn pct(x: f64) -> String {
-    if x > 0.0 && x < 0.001 { format!("{:.3}%", 100.0 * x) } else { format!("{:.1}%", 100.0 * x) }
+    if x > 0.0 && x < 0.001 {
+        format!("{:.3}%", 100.0 * x)
+    } else {
+        format!("{:.1}%", 100.0 * x)
+    }
 }
 
 #[cfg(test)]

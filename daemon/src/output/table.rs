@@ -36,7 +36,13 @@ pub fn render(set: &RecommendationSet) -> String {
             s.slo_breaches_current, s.slo_infeasible, s.no_data
         );
     }
-    let name_w = set.components.iter().map(|c| c.component.len()).max().unwrap_or(9).max(9);
+    let name_w = set
+        .components
+        .iter()
+        .map(|c| c.component.len())
+        .max()
+        .unwrap_or(9)
+        .max(9);
     let _ = writeln!(
         out,
         "\n{:name_w$}  {:<14}  {:>12}  {:>12}  {:>12}  {:>15}  {:>15}",
@@ -44,9 +50,13 @@ pub fn render(set: &RecommendationSet) -> String {
     );
     for r in &set.components {
         let (now, rec) = (r.current.as_ref(), r.recommended.as_ref());
-        let money = |p: Option<&adaptd_optimizer::recommend::Predicted>| p.map_or("-".into(), |p| usd(p.usd_per_month));
+        let money = |p: Option<&adaptd_optimizer::recommend::Predicted>| {
+            p.map_or("-".into(), |p| usd(p.usd_per_month))
+        };
         let p99 = match (now, rec) {
-            (Some(a), Some(b)) => format!("{:.0}→{:.0} ms", a.worst_hour_p99_ms, b.worst_hour_p99_ms),
+            (Some(a), Some(b)) => {
+                format!("{:.0}→{:.0} ms", a.worst_hour_p99_ms, b.worst_hour_p99_ms)
+            }
             _ => "-".into(),
         };
         let cold = match (now, rec) {
@@ -82,7 +92,12 @@ pub fn render(set: &RecommendationSet) -> String {
                 (None, true) => "meets the SLO".into(),
                 (None, false) => "misses the SLO".into(),
             };
-            let _ = writeln!(out, "  alt:  {}: {}/month, {verdict}", a.description, usd(a.usd_per_month));
+            let _ = writeln!(
+                out,
+                "  alt:  {}: {}/month, {verdict}",
+                a.description,
+                usd(a.usd_per_month)
+            );
         }
         let c = &r.confidence;
         let _ = writeln!(
@@ -91,7 +106,11 @@ pub fn render(set: &RecommendationSet) -> String {
             c.level,
             c.days_of_data,
             c.invocations_seen,
-            if c.reasons.is_empty() { String::new() } else { format!("; {}", c.reasons.join("; ")) }
+            if c.reasons.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", c.reasons.join("; "))
+            }
         );
         for w in &r.explanation.warnings {
             let _ = writeln!(out, "  note: {w}");
@@ -100,11 +119,29 @@ pub fn render(set: &RecommendationSet) -> String {
     if !set.companions.is_empty() {
         let _ = writeln!(out);
         for c in &set.companions {
-            let _ = writeln!(out, "add {} for {}: {}/month — {}", c.kind.replace('_', " "), c.database, usd(c.usd_per_month), c.reason);
+            let _ = writeln!(
+                out,
+                "add {} for {}: {}/month — {}",
+                c.kind.replace('_', " "),
+                c.database,
+                usd(c.usd_per_month),
+                c.reason
+            );
         }
     }
-    for l in set.shared_limits.iter().filter(|l| !l.binding_hours.is_empty()) {
-        let _ = writeln!(out, "shared limit {} {}: peak {:.0} of {:.0} (binding)", l.kind.replace('_', " "), l.name, l.peak_usage, l.capacity);
+    for l in set
+        .shared_limits
+        .iter()
+        .filter(|l| !l.binding_hours.is_empty())
+    {
+        let _ = writeln!(
+            out,
+            "shared limit {} {}: peak {:.0} of {:.0} (binding)",
+            l.kind.replace('_', " "),
+            l.name,
+            l.peak_usage,
+            l.capacity
+        );
     }
     for w in &set.warnings {
         let _ = writeln!(out, "warning: {w}");

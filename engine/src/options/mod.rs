@@ -83,7 +83,8 @@ pub struct LevelOutcome {
     pub cold_starts_per_month: f64,
     /// Expected throttled invocations per month in this slot.
     pub throttles_per_month: f64,
-    /// Largest predicted p99 latency over the slot's hours (ms).
+    /// Largest predicted p99 latency over the slot's hours that a p99 objective checks
+    /// (ms; 0 when it checks none of them, see [`crate::spec::p99_checked_hours`]).
     pub p99_ms: f64,
     /// Largest throttle share over the slot's hours.
     pub throttle_rate: f64,
@@ -232,7 +233,8 @@ pub struct Evaluation {
     pub p95_ms: f64,
     /// See `p50_ms`.
     pub p99_ms: f64,
-    /// The worst hour's p99 (what a per-hour SLO is checked against).
+    /// The worst p99 over the hours a p99 objective checks (see
+    /// [`crate::spec::p99_checked_hours`]).
     pub worst_hour_p99_ms: f64,
     /// Peak connections to each database used.
     pub db_connections: f64,
@@ -310,4 +312,16 @@ pub(crate) fn monthly_quantile(parts: &[MixturePart<'_>], p: f64) -> f64 {
         }
     }
     hi
+}
+
+/// The worst p99 over the hours a p99 objective applies to.
+pub(crate) fn worst_checked_p99(hours: &[HourPrediction]) -> f64 {
+    let inv: Vec<f64> = hours.iter().map(|h| h.invocations_per_month).collect();
+    let checked = crate::spec::p99_checked_hours(&inv);
+    hours
+        .iter()
+        .enumerate()
+        .filter(|&(h, x)| checked[h] && x.invocations_per_month > 0.0)
+        .map(|(_, x)| x.p99_ms)
+        .fold(0.0, f64::max)
 }

@@ -128,14 +128,23 @@ const IMAGE_RESIZE_MEMORY: u32 = 1536;
 
 /// The twelve components, in a fixed order (their index seeds their random stream).
 pub const SHAPES: [Shape; 12] = [
-    // Busy weekday checkout: without provisioned concurrency its cold starts break
-    // the p99 objective.
+    // A B2B checkout used in sessions: a partner's session sends ~12 requests a minute
+    // for 2–3 minutes, sessions come every ~15 minutes in business hours, and between
+    // them the function sits idle past the keep-alive. The first requests of a session
+    // start cold (~2–3 % of all requests), breaking the cold-start and p99 objectives
+    // unless an environment is provisioned in business hours.
     Shape {
         traffic: Traffic::Business {
-            night: 0.2,
-            peak: 15.0,
+            night: 0.0005,
+            peak: 0.003,
             weekend: 0.3,
         },
+        bursts: Some(Bursts {
+            rate: 0.2,
+            per_day: (30, 45),
+            minutes: (2, 3),
+            hours: (8, 18),
+        }),
         duration_median_ms: 120.0,
         duration_sigma: 0.517, // p99 ≈ 400 ms
         init_ms: 600.0,

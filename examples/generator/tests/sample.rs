@@ -58,7 +58,7 @@ fn weekly_invocations_are_in_the_scenarios_ranges() {
     // Ranges derived from the scenario's rates (requests per second × seconds in the
     // week, business-hour and burst shares), with room for the noise.
     let expected: [(&str, f64, f64); 12] = [
-        ("checkout-api", 2.8e6, 3.4e6),
+        ("checkout-api", 6.5e3, 9.5e3),
         ("orders-api", 4.5e6, 9.0e6),
         ("image-resize", 1.1e6, 1.33e6),
         ("report-generator", 48e3, 62e3),

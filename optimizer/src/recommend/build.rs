@@ -87,16 +87,27 @@ pub fn to_base(
                     if p99_limit.is_some_and(|t| o.p99_ms > t * (1.0 + 1e-9)) {
                         return None;
                     }
-                    if slo.max_throttle_rate.is_some_and(|t| o.throttle_rate > t + THROTTLE_TOLERANCE) {
+                    if slo
+                        .max_throttle_rate
+                        .is_some_and(|t| o.throttle_rate > t + THROTTLE_TOLERANCE)
+                    {
                         return None;
                     }
                     let mut alt_usage = Vec::new();
                     if o.account_concurrency > 0 {
                         if let Some(rows) = account_rows {
-                            alt_usage.extend(slot.hours.iter().map(|&h| (rows[h], f64::from(o.account_concurrency))));
+                            alt_usage.extend(
+                                slot.hours
+                                    .iter()
+                                    .map(|&h| (rows[h], f64::from(o.account_concurrency))),
+                            );
                         }
                     }
-                    Some(Alt { cost: o.usd_per_month, risk: o.cold_starts_per_month, usage: alt_usage })
+                    Some(Alt {
+                        cost: o.usd_per_month,
+                        risk: o.cold_starts_per_month,
+                        usage: alt_usage,
+                    })
                 })
                 .collect(),
             potential: slot.potential.clone(),
@@ -128,7 +139,9 @@ pub fn min_risk(base: &Base) -> Option<f64> {
         levels.push(l);
         risk += alt.risk;
     }
-    risk += (0..base.slots.len()).map(|s| base.transition_risk(s, &levels)).sum::<f64>();
+    risk += (0..base.slots.len())
+        .map(|s| base.transition_risk(s, &levels))
+        .sum::<f64>();
     Some(risk)
 }
 
@@ -146,7 +159,10 @@ pub fn build<'a>(
     // Accounts: 24 hour rows each, lowered by what components without data hold.
     let mut account_rows: BTreeMap<String, Vec<RowId>> = BTreeMap::new();
     let account_limit = |name: &str| {
-        accounts.iter().find(|a| a.name == name).map_or(1000 - AccountSpec::UNRESERVED_MINIMUM, AccountSpec::reservable)
+        accounts.iter().find(|a| a.name == name).map_or(
+            1000 - AccountSpec::UNRESERVED_MINIMUM,
+            AccountSpec::reservable,
+        )
     };
     for spec in specs {
         account_rows.entry(spec.account.clone()).or_insert_with(|| {
@@ -189,8 +205,19 @@ pub fn build<'a>(
         .map(|spec| {
             let profile = profiles.get(&spec.name);
             let ctx = profile.map(|p| Context::new(spec, p, prices));
-            let current = ctx.as_ref().and_then(|c| platform(spec.current.platform()).evaluate(c, &spec.current));
-            Prepared { spec, profile, ctx, candidates: Vec::new(), current, item: None, base_candidates: Vec::new(), infeasible: None }
+            let current = ctx
+                .as_ref()
+                .and_then(|c| platform(spec.current.platform()).evaluate(c, &spec.current));
+            Prepared {
+                spec,
+                profile,
+                ctx,
+                candidates: Vec::new(),
+                current,
+                item: None,
+                base_candidates: Vec::new(),
+                infeasible: None,
+            }
         })
         .collect();
     apply_duration_tiers(&mut prepared, prices, &mut warnings);
@@ -200,7 +227,10 @@ pub fn build<'a>(
         if p.current.is_none() || !ctx.profile.has_traffic_data() {
             continue;
         }
-        p.candidates = platforms().iter().flat_map(|pl| pl.candidates(ctx)).collect();
+        p.candidates = platforms()
+            .iter()
+            .flat_map(|pl| pl.candidates(ctx))
+            .collect();
     }
 
     // Components left out hold what they hold now.
@@ -224,13 +254,29 @@ pub fn build<'a>(
         let spec = p.spec;
         let rows = account_rows.get(&spec.account).map(Vec::as_slice);
         let db_usage = |c: &Candidate| -> Vec<(RowId, f64)> {
-            spec.databases.iter().filter_map(|d| db_rows.get(d).map(|&(r, _)| (r, c.db_connections))).collect()
+            spec.databases
+                .iter()
+                .filter_map(|d| db_rows.get(d).map(|&(r, _)| (r, c.db_connections)))
+                .collect()
         };
         let mut bases = Vec::new();
         let mut base_candidates = Vec::new();
-        for (i, c) in p.candidates.iter().enumerate().filter(|(_, c)| c.excluded.is_none()) {
-            let base = to_base(c, &spec.slo, rows, &db_usage(c), None, risk_budget(&spec.slo, c));
-            let feasible = min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9));
+        for (i, c) in p
+            .candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.excluded.is_none())
+        {
+            let base = to_base(
+                c,
+                &spec.slo,
+                rows,
+                &db_usage(c),
+                None,
+                risk_budget(&spec.slo, c),
+            );
+            let feasible =
+                min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9));
             if feasible {
                 bases.push(base);
                 base_candidates.push(i);
@@ -238,20 +284,34 @@ pub fn build<'a>(
         }
         if bases.is_empty() {
             // Best effort: the allowed candidate closest to the SLO, held to what it can do.
-            let Some((i, floor, risk)) = best_effort(p) else { continue };
+            let Some((i, floor, risk)) = best_effort(p) else {
+                continue;
+            };
             let c = &p.candidates[i];
             let base = to_base(c, &spec.slo, rows, &db_usage(c), Some(&floor), None);
             let budget = risk_budget(&spec.slo, c).map(|b| b.max(risk * (1.0 + 1e-9) + 1e-9));
-            bases.push(Base { risk_budget: budget, ..base });
+            bases.push(Base {
+                risk_budget: budget,
+                ..base
+            });
             base_candidates.push(i);
             p.infeasible = Some(infeasibility_text(p, i, &floor, risk));
         }
         p.base_candidates = base_candidates;
         p.item = Some(problem.items.len());
-        problem.items.push(Item { name: spec.name.clone(), bases });
+        problem.items.push(Item {
+            name: spec.name.clone(),
+            bases,
+        });
     }
 
-    Built { problem, prepared, account_rows, db_rows, warnings }
+    Built {
+        problem,
+        prepared,
+        account_rows,
+        db_rows,
+        warnings,
+    }
 }
 
 /// The allowed candidate that comes closest to the SLO: smallest worst-slot p99 excess,
@@ -260,21 +320,42 @@ pub fn build<'a>(
 fn best_effort(p: &Prepared<'_>) -> Option<(usize, Vec<f64>, f64)> {
     let slo = &p.spec.slo;
     let mut best: Option<(f64, f64, usize, Vec<f64>)> = None;
-    for (i, c) in p.candidates.iter().enumerate().filter(|(_, c)| c.excluded.is_none()) {
+    for (i, c) in p
+        .candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.excluded.is_none())
+    {
         let floor: Vec<f64> = c
             .slots
             .iter()
-            .map(|s| s.levels.iter().flatten().map(|o| o.p99_ms).fold(f64::INFINITY, f64::min))
+            .map(|s| {
+                s.levels
+                    .iter()
+                    .flatten()
+                    .map(|o| o.p99_ms)
+                    .fold(f64::INFINITY, f64::min)
+            })
             .collect();
         if floor.iter().any(|f| !f.is_finite()) {
             continue;
         }
         let base = to_base(c, slo, None, &[], Some(&floor), None);
-        let Some(risk) = min_risk(&base) else { continue };
-        let excess = slo.p99_ms.map_or(0.0, |t| floor.iter().map(|f| (f / t - 1.0).max(0.0)).fold(0.0, f64::max));
+        let Some(risk) = min_risk(&base) else {
+            continue;
+        };
+        let excess = slo.p99_ms.map_or(0.0, |t| {
+            floor
+                .iter()
+                .map(|f| (f / t - 1.0).max(0.0))
+                .fold(0.0, f64::max)
+        });
         let rate = risk / c.invocations_per_month.max(1e-9);
         let key = (excess, rate);
-        if best.as_ref().is_none_or(|b| key.0 < b.0 - 1e-12 || (key.0 <= b.0 + 1e-12 && key.1 < b.1)) {
+        if best
+            .as_ref()
+            .is_none_or(|b| key.0 < b.0 - 1e-12 || (key.0 <= b.0 + 1e-12 && key.1 < b.1))
+        {
             best = Some((excess, rate, i, floor));
         }
     }
@@ -290,35 +371,59 @@ fn infeasibility_text(p: &Prepared<'_>, i: usize, floor: &[f64], risk: f64) -> S
     if let Some(t) = spec.slo.p99_ms {
         let worst = floor.iter().copied().fold(0.0, f64::max);
         if worst > t {
-            parts.push(format!("p99 ≤ {t:.0} ms is infeasible; best possible {worst:.0} ms"));
+            parts.push(format!(
+                "p99 ≤ {t:.0} ms is infeasible; best possible {worst:.0} ms"
+            ));
         }
     }
     if let Some(r) = spec.slo.max_cold_start_rate {
         let best = risk / c.invocations_per_month.max(1e-9);
         if best > r {
-            parts.push(format!("cold starts ≤ {:.2} % are infeasible; best possible {:.2} %", 100.0 * r, 100.0 * best));
+            parts.push(format!(
+                "cold starts ≤ {:.2} % are infeasible; best possible {:.2} %",
+                100.0 * r,
+                100.0 * best
+            ));
         }
     }
     if parts.is_empty() {
         parts.push("the SLO cannot be met".into());
     }
-    let mut limits = vec![format!("memory ≤ {} MB", g.memory_mb_max), format!("provisioned concurrency ≤ {}", g.max_provisioned_concurrency)];
+    let mut limits = vec![
+        format!("memory ≤ {} MB", g.memory_mb_max),
+        format!(
+            "provisioned concurrency ≤ {}",
+            g.max_provisioned_concurrency
+        ),
+    ];
     if !g.allowed_platforms.is_empty() {
         let names: Vec<&str> = g.allowed_platforms.iter().map(|k| k.as_str()).collect();
         limits.push(format!("platforms {}", names.join(", ")));
     }
-    format!("{}: {} within {} (closest: {})", spec.name, parts.join("; "), limits.join(", "), c.label)
+    format!(
+        "{}: {} within {} (closest: {})",
+        spec.name,
+        parts.join("; "),
+        limits.join(", "),
+        c.label
+    )
 }
 
 /// Lambda duration tiers apply to an account's total on-demand GB-seconds per
 /// architecture: price every component at the marginal tier of its account's current
 /// total, so the optimiser sees what one more GB-second really costs.
-fn apply_duration_tiers(prepared: &mut [Prepared<'_>], prices: &PriceSheet, warnings: &mut Vec<String>) {
+fn apply_duration_tiers(
+    prepared: &mut [Prepared<'_>],
+    prices: &PriceSheet,
+    warnings: &mut Vec<String>,
+) {
     use adaptd_engine::spec::Architecture;
     let mut totals: BTreeMap<(String, Architecture), f64> = BTreeMap::new();
     for p in prepared.iter() {
         if let Some(e) = &p.current {
-            *totals.entry((p.spec.account.clone(), e.deployment.architecture())).or_default() += e.on_demand_gb_seconds_per_month;
+            *totals
+                .entry((p.spec.account.clone(), e.deployment.architecture()))
+                .or_default() += e.on_demand_gb_seconds_per_month;
         }
     }
     for ((account, arch), total) in &totals {
@@ -334,7 +439,8 @@ fn apply_duration_tiers(prepared: &mut [Prepared<'_>], prices: &PriceSheet, warn
             ));
             for p in prepared.iter_mut().filter(|p| &p.spec.account == account) {
                 if let Some(ctx) = p.ctx.as_mut() {
-                    ctx.lambda_duration_usd_per_gb_second[usize::from(*arch == Architecture::Arm64)] = marginal;
+                    ctx.lambda_duration_usd_per_gb_second
+                        [usize::from(*arch == Architecture::Arm64)] = marginal;
                 }
             }
         }

@@ -48,7 +48,11 @@ pub fn explain(
     }
     if let (Some(t), Some(u)) = (slo.p99_ms, unconstrained.as_ref()) {
         if u.worst_hour_p99_ms > t {
-            let hours: Vec<usize> = (0..24).filter(|&h| u.hours[h].p99_ms > t).collect();
+            let inv: Vec<f64> = u.hours.iter().map(|h| h.invocations_per_month).collect();
+            let checked = adaptd_engine::spec::p99_checked_hours(&inv);
+            let hours: Vec<usize> = (0..24)
+                .filter(|&h| checked[h] && u.hours[h].p99_ms > t)
+                .collect();
             binding.push(format!(
                 "p99 ≤ {t:.0} ms binds in {} (the cheapest setting would reach {:.0} ms)",
                 hour_ranges(&hours),
@@ -58,16 +62,23 @@ pub fn explain(
     }
     if let (Deployment::Lambda(l), Some(ctx)) = (&recommended.deployment, p.ctx.as_ref()) {
         match (memory_floor_mb(ctx), ctx.profile.max_memory_used_mb) {
-            (Some(floor), Some(used)) if l.memory_mb == floor && floor > 128 => binding.push(format!(
-                "memory floor {floor} MB: largest use {used:.0} MB + {:.0} % headroom",
-                100.0 * spec.model.memory_headroom
-            )),
-            (None, _) => binding.push("memory use unknown: memory is not lowered below the deployed size".into()),
+            (Some(floor), Some(used)) if l.memory_mb == floor && floor > 128 => {
+                binding.push(format!(
+                    "memory floor {floor} MB: largest use {used:.0} MB + {:.0} % headroom",
+                    100.0 * spec.model.memory_headroom
+                ))
+            }
+            (None, _) => binding
+                .push("memory use unknown: memory is not lowered below the deployed size".into()),
             _ => {}
         }
     }
     if let Some(best) = alternatives.iter().find(|a| a.meets_slo) {
-        if let Some(g) = best.excluded_by.as_ref().filter(|_| best.usd_per_month < recommended.usd_per_month) {
+        if let Some(g) = best
+            .excluded_by
+            .as_ref()
+            .filter(|_| best.usd_per_month < recommended.usd_per_month)
+        {
             binding.push(format!(
                 "guardrail {g} forbids {}, which would cost {}/month",
                 best.description,
@@ -76,7 +87,9 @@ pub fn explain(
         }
     }
     if let Some(rows) = built.account_rows.get(&spec.account) {
-        let hours: Vec<usize> = (0..24).filter(|&h| solution.row_prices[rows[h].0] > 1e-9).collect();
+        let hours: Vec<usize> = (0..24)
+            .filter(|&h| solution.row_prices[rows[h].0] > 1e-9)
+            .collect();
         let uses = matches!(&recommended.deployment, Deployment::Lambda(l) if l.provisioned != Provisioned::None || l.reserved_concurrency.is_some());
         if !hours.is_empty() && uses {
             binding.push(format!(
@@ -102,13 +115,18 @@ pub fn explain(
 
     let mut warnings: Vec<String> = p.profile.map(|pr| pr.warnings.clone()).unwrap_or_default();
     if !spec.current_is_known {
-        warnings.push("the deployed configuration was not discovered; defaults were assumed".into());
+        warnings
+            .push("the deployed configuration was not discovered; defaults were assumed".into());
     }
     Explanation {
         summary: summary(current, recommended, slo),
         binding,
         alternatives,
-        assumptions: chosen.assumptions.iter().map(|a| format!("{} = {} ({})", a.name, a.value, a.source)).collect(),
+        assumptions: chosen
+            .assumptions
+            .iter()
+            .map(|a| format!("{} = {} ({})", a.name, a.value, a.source))
+            .collect(),
         warnings,
     }
 }
@@ -120,7 +138,10 @@ fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
     if base.risk_budget.is_some_and(|b| r > b + 1e-9) {
         return None;
     }
-    let item = Item { name: p.spec.name.clone(), bases: vec![base] };
+    let item = Item {
+        name: p.spec.name.clone(),
+        bases: vec![base],
+    };
     let (choice, _) = solve_item(&item, &crate::SolveOptions::default()).ok()?;
     let d = c.deployment(&choice.levels);
     platform(d.platform()).evaluate(p.ctx.as_ref()?, &d)
@@ -133,7 +154,11 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
     let mut all: Vec<Alternative> = Vec::new();
     for c in &p.candidates {
         let excluded_by = c.excluded.as_ref().map(|e| {
-            if e.rules.is_empty() { e.guardrail.clone() } else { format!("{} (rule {})", e.guardrail, e.rules.join(", ")) }
+            if e.rules.is_empty() {
+                e.guardrail.clone()
+            } else {
+                format!("{} (rule {})", e.guardrail, e.rules.join(", "))
+            }
         });
         let mut push = |e: &Evaluation| {
             all.push(Alternative {
@@ -167,7 +192,8 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
                     if c.slots.iter().any(|s| s.levels[l].is_none()) {
                         return None;
                     }
-                    let e = platform(PlatformKind::Lambda).evaluate(ctx, &c.deployment(&vec![l; 24]))?;
+                    let e = platform(PlatformKind::Lambda)
+                        .evaluate(ctx, &c.deployment(&vec![l; 24]))?;
                     meets(&e, slo).then_some(e)
                 });
                 if let Some(e) = constant {
@@ -177,7 +203,11 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
         }
     }
     all.retain(|a| a.description != recommended.description);
-    all.sort_by(|a, b| b.meets_slo.cmp(&a.meets_slo).then(a.usd_per_month.total_cmp(&b.usd_per_month)));
+    all.sort_by(|a, b| {
+        b.meets_slo
+            .cmp(&a.meets_slo)
+            .then(a.usd_per_month.total_cmp(&b.usd_per_month))
+    });
     let mut seen_kinds = Vec::new();
     let mut out = Vec::new();
     for a in all {
@@ -210,8 +240,16 @@ fn summary(current: &Predicted, rec: &Predicted, slo: &Slo) -> String {
     let saving = current.usd_per_month - rec.usd_per_month;
     let change = super::changes(&current.deployment, &rec.deployment);
     if change.is_empty() {
-        let why = if current.meets_slo || !slo.is_set() { "already the best option" } else { "nothing within the guardrails does better" };
-        return format!("keep {} ({}/month): {why}", current.description, usd(current.usd_per_month));
+        let why = if current.meets_slo || !slo.is_set() {
+            "already the best option"
+        } else {
+            "nothing within the guardrails does better"
+        };
+        return format!(
+            "keep {} ({}/month): {why}",
+            current.description,
+            usd(current.usd_per_month)
+        );
     }
     let what: Vec<String> = change
         .iter()
@@ -227,11 +265,20 @@ fn summary(current: &Predicted, rec: &Predicted, slo: &Slo) -> String {
         format!("costs {}/month more", usd(-saving))
     };
     let mut s = format!("{}: {money}", what.join(", "));
-    if slo.max_cold_start_rate.is_some() || (current.cold_start_rate - rec.cold_start_rate).abs() > 0.001 {
-        s.push_str(&format!("; cold starts {} → {}", pct(current.cold_start_rate), pct(rec.cold_start_rate)));
+    if slo.max_cold_start_rate.is_some()
+        || (current.cold_start_rate - rec.cold_start_rate).abs() > 0.001
+    {
+        s.push_str(&format!(
+            "; cold starts {} → {}",
+            pct(current.cold_start_rate),
+            pct(rec.cold_start_rate)
+        ));
     }
     if slo.p99_ms.is_some() || (current.worst_hour_p99_ms - rec.worst_hour_p99_ms).abs() > 1.0 {
-        s.push_str(&format!("; worst-hour p99 {:.0} → {:.0} ms", current.worst_hour_p99_ms, rec.worst_hour_p99_ms));
+        s.push_str(&format!(
+            "; worst-hour p99 {:.0} → {:.0} ms",
+            current.worst_hour_p99_ms, rec.worst_hour_p99_ms
+        ));
     }
     if !current.meets_slo && rec.meets_slo {
         s.push_str(" (meets the SLO, which the deployed configuration breaks)");
@@ -241,10 +288,14 @@ fn summary(current: &Predicted, rec: &Predicted, slo: &Slo) -> String {
 
 /// How much data stands behind a recommendation.
 pub fn confidence(p: &Prepared<'_>) -> Confidence {
-    let (days, invocations) = p.profile.map_or((0.0, 0.0), |pr| (pr.days(), pr.invocations));
+    let (days, invocations) = p
+        .profile
+        .map_or((0.0, 0.0), |pr| (pr.days(), pr.invocations));
     let mut reasons = Vec::new();
     if days < 7.0 {
-        reasons.push(format!("{days:.1} days of data (a week covers weekly patterns)"));
+        reasons.push(format!(
+            "{days:.1} days of data (a week covers weekly patterns)"
+        ));
     }
     if invocations < 1000.0 {
         reasons.push(format!("{invocations:.0} invocations observed"));
@@ -267,7 +318,12 @@ pub fn confidence(p: &Prepared<'_>) -> Confidence {
     } else {
         "low"
     };
-    Confidence { level: level.into(), days_of_data: days, invocations_seen: invocations, reasons }
+    Confidence {
+        level: level.into(),
+        days_of_data: days,
+        invocations_seen: invocations,
+        reasons,
+    }
 }
 
 /// "08–18 h, 22–23 h" for a sorted list of hours.
@@ -284,15 +340,27 @@ pub fn hour_ranges(hours: &[usize]) -> String {
         parts.push(format!("{start:02}–{:02} h", end + 1));
         i += 1;
     }
-    if parts.is_empty() { "no hour".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "no hour".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn pct(x: f64) -> String {
-    if x < 0.001 && x > 0.0 { format!("{:.3} %", 100.0 * x) } else { format!("{:.1} %", 100.0 * x) }
+    if x < 0.001 && x > 0.0 {
+        format!("{:.3} %", 100.0 * x)
+    } else {
+        format!("{:.1} %", 100.0 * x)
+    }
 }
 
 fn usd(x: f64) -> String {
-    if x.abs() >= 100.0 { format!("${x:.0}") } else { format!("${x:.2}") }
+    if x.abs() >= 100.0 {
+        format!("${x:.0}")
+    } else {
+        format!("${x:.2}")
+    }
 }
 
 #[cfg(test)]
@@ -301,7 +369,10 @@ mod tests {
 
     #[test]
     fn hour_ranges_are_compact() {
-        assert_eq!(hour_ranges(&[8, 9, 10, 17, 22]), "08–11 h, 17–18 h, 22–23 h");
+        assert_eq!(
+            hour_ranges(&[8, 9, 10, 17, 22]),
+            "08–11 h, 17–18 h, 22–23 h"
+        );
         assert_eq!(hour_ranges(&[]), "no hour");
     }
 }

@@ -32,13 +32,25 @@ pub struct FrontierPoint {
 const STEP: f64 = 0.02;
 
 /// Up to `max_points` frontier points, cheapest (slowest) first.
-pub fn frontier(spec: &ComponentSpec, profile: &Profile, prices: &PriceSheet, max_points: usize) -> Vec<FrontierPoint> {
+pub fn frontier(
+    spec: &ComponentSpec,
+    profile: &Profile,
+    prices: &PriceSheet,
+    max_points: usize,
+) -> Vec<FrontierPoint> {
     let ctx = Context::new(spec, profile, prices);
-    let candidates: Vec<_> = platforms().iter().flat_map(|p| p.candidates(&ctx)).filter(|c| c.excluded.is_none()).collect();
+    let candidates: Vec<_> = platforms()
+        .iter()
+        .flat_map(|p| p.candidates(&ctx))
+        .filter(|c| c.excluded.is_none())
+        .collect();
     let mut out: Vec<FrontierPoint> = Vec::new();
     let mut target = f64::INFINITY;
     while out.len() < max_points {
-        let slo = Slo { p99_ms: target.is_finite().then_some(target), ..spec.slo.clone() };
+        let slo = Slo {
+            p99_ms: target.is_finite().then_some(target),
+            ..spec.slo.clone()
+        };
         let mut bases = Vec::new();
         let mut owners = Vec::new();
         for (i, c) in candidates.iter().enumerate() {
@@ -51,12 +63,22 @@ pub fn frontier(spec: &ComponentSpec, profile: &Profile, prices: &PriceSheet, ma
         if bases.is_empty() {
             break;
         }
-        let item = Item { name: spec.name.clone(), bases };
-        let Ok((choice, _)) = solve_item(&item, &SolveOptions::default()) else { break };
+        let item = Item {
+            name: spec.name.clone(),
+            bases,
+        };
+        let Ok((choice, _)) = solve_item(&item, &SolveOptions::default()) else {
+            break;
+        };
         let c = &candidates[owners[choice.base]];
         let d = c.deployment(&choice.levels);
-        let Some(e) = platform(d.platform()).evaluate(&ctx, &d) else { break };
-        if out.last().is_some_and(|l| e.worst_hour_p99_ms >= l.worst_hour_p99_ms) {
+        let Some(e) = platform(d.platform()).evaluate(&ctx, &d) else {
+            break;
+        };
+        if out
+            .last()
+            .is_some_and(|l| e.worst_hour_p99_ms >= l.worst_hour_p99_ms)
+        {
             break;
         }
         target = e.worst_hour_p99_ms * (1.0 - STEP);

@@ -14,7 +14,9 @@ use std::time::Instant;
 use adaptd_engine::options::{Candidate, Evaluation, platform};
 use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;
-use adaptd_engine::spec::{AccountSpec, ComponentSpec, DatabaseSpec, Deployment, describe_schedule};
+use adaptd_engine::spec::{
+    AccountSpec, ComponentSpec, DatabaseSpec, Deployment, describe_schedule,
+};
 
 use crate::{SolveError, SolveOptions, solve};
 pub use model::*;
@@ -71,7 +73,9 @@ pub fn recommend(
                 let cand = &p.candidates[p.base_candidates[choice.base]];
                 let deployment = cand.deployment(&choice.levels);
                 let ctx = p.ctx.as_ref().expect("optimised components have a context");
-                let chosen = platform(deployment.platform()).evaluate(ctx, &deployment).expect("candidates evaluate");
+                let chosen = platform(deployment.platform())
+                    .evaluate(ctx, &deployment)
+                    .expect("candidates evaluate");
                 let risk_price = solution.risk_prices.get(item).copied().unwrap_or(0.0);
                 decide(p, cand, chosen, risk_price, rows_bind, &built, &solution)
             }
@@ -85,7 +89,11 @@ pub fn recommend(
         .iter()
         .filter(|(_, (_, sw))| solution.switches[sw.0])
         .map(|(db, (row, sw))| {
-            let users: Vec<String> = specs.iter().filter(|s| s.databases.contains(db)).map(|s| s.name.clone()).collect();
+            let users: Vec<String> = specs
+                .iter()
+                .filter(|s| s.databases.contains(db))
+                .map(|s| s.name.clone())
+                .collect();
             Companion {
                 kind: "rds_proxy".into(),
                 database: db.clone(),
@@ -100,7 +108,10 @@ pub fn recommend(
         })
         .collect();
 
-    let mut summary = Summary { components: components.len(), ..Summary::default() };
+    let mut summary = Summary {
+        components: components.len(),
+        ..Summary::default()
+    };
     for r in &components {
         match r.status {
             Status::Change => summary.changes += 1,
@@ -118,19 +129,33 @@ pub fn recommend(
         summary.available_savings_usd_per_month += r.saving_usd_per_month.max(0.0);
     }
     summary.recommended_usd_per_month += companions.iter().map(|c| c.usd_per_month).sum::<f64>();
-    summary.saving_usd_per_month = summary.current_usd_per_month - summary.recommended_usd_per_month;
+    summary.saving_usd_per_month =
+        summary.current_usd_per_month - summary.recommended_usd_per_month;
 
     if let Some(budget) = settings.budget_usd_per_month {
         if summary.recommended_usd_per_month > budget {
-            return Err(RecommendError::OverBudget { minimum: summary.recommended_usd_per_month, budget });
+            return Err(RecommendError::OverBudget {
+                minimum: summary.recommended_usd_per_month,
+                budget,
+            });
         }
     }
 
     let shared_limits = shared_limits(&built, &solution, &components);
-    let (items, bases, alternatives) = built.problem.items.iter().fold((0, 0, 0), |(i, b, a), item| {
-        let alts: usize = item.bases.iter().flat_map(|b| &b.slots).map(|s| s.alternatives.iter().flatten().count()).sum();
-        (i + 1, b + item.bases.len(), a + alts)
-    });
+    let (items, bases, alternatives) =
+        built
+            .problem
+            .items
+            .iter()
+            .fold((0, 0, 0), |(i, b, a), item| {
+                let alts: usize = item
+                    .bases
+                    .iter()
+                    .flat_map(|b| &b.slots)
+                    .map(|s| s.alternatives.iter().flatten().count())
+                    .sum();
+                (i + 1, b + item.bases.len(), a + alts)
+            });
     Ok(RecommendationSet {
         schema_version: SCHEMA_VERSION,
         summary,
@@ -160,7 +185,10 @@ fn no_data(p: &build::Prepared<'_>) -> Recommendation {
         "telemetry lacks durations: keeping the deployed configuration".to_owned()
     };
     warnings.push(summary.clone());
-    let current = p.current.as_ref().map(|e| Predicted::from_evaluation(e, &p.spec.slo));
+    let current = p
+        .current
+        .as_ref()
+        .map(|e| Predicted::from_evaluation(e, &p.spec.slo));
     Recommendation {
         component: p.spec.name.clone(),
         status: Status::NoData,
@@ -175,7 +203,11 @@ fn no_data(p: &build::Prepared<'_>) -> Recommendation {
             invocations_seen: p.profile.map_or(0.0, |pr| pr.invocations),
             reasons: vec![summary.clone()],
         },
-        explanation: Explanation { summary, warnings, ..Explanation::default() },
+        explanation: Explanation {
+            summary,
+            warnings,
+            ..Explanation::default()
+        },
         hours: Vec::new(),
     }
 }
@@ -195,13 +227,19 @@ fn decide(
     solution: &crate::Solution,
 ) -> Recommendation {
     let spec = p.spec;
-    let current_eval = p.current.as_ref().expect("optimised components have a current evaluation");
+    let current_eval = p
+        .current
+        .as_ref()
+        .expect("optimised components have a current evaluation");
     let current = Predicted::from_evaluation(current_eval, &spec.slo);
     let mut recommended = Predicted::from_evaluation(&chosen, &spec.slo);
     let mut final_eval = &chosen;
     let saving = current.usd_per_month - recommended.usd_per_month;
-    let small = saving.abs() < MIN_SAVING_USD_PER_MONTH.max(MIN_SAVING_SHARE * current.usd_per_month);
-    if p.infeasible.is_none() && current.meets_slo && small && !rows_bind {
+    let small =
+        saving.abs() < MIN_SAVING_USD_PER_MONTH.max(MIN_SAVING_SHARE * current.usd_per_month);
+    let mut foregone = None;
+    if p.infeasible.is_none() && current.meets_slo && small && !rows_bind && saving != 0.0 {
+        foregone = Some((saving, recommended.description.clone()));
         recommended = current.clone();
         final_eval = current_eval;
     }
@@ -214,7 +252,25 @@ fn decide(
         Status::Change
     };
     let hours = hour_rows(p.profile.expect("has profile"), current_eval, final_eval);
-    let explanation = explain::explain(p, cand, &current, &recommended, final_eval, risk_price, built, solution);
+    let mut explanation = explain::explain(
+        p,
+        cand,
+        &current,
+        &recommended,
+        final_eval,
+        risk_price,
+        built,
+        solution,
+    );
+    if let Some((saving, best)) = foregone {
+        explanation.summary = format!(
+            "keep {} ({}/month): {best} would change the bill by {}/month, below the threshold for a change (${MIN_SAVING_USD_PER_MONTH:.0} or {:.0} % of the cost)",
+            current.description,
+            output_usd(current.usd_per_month),
+            output_usd(saving),
+            100.0 * MIN_SAVING_SHARE
+        );
+    }
     Recommendation {
         component: spec.name.clone(),
         status,
@@ -229,13 +285,25 @@ fn decide(
     }
 }
 
+fn output_usd(x: f64) -> String {
+    if x.abs() >= 100.0 {
+        format!("${x:.0}")
+    } else {
+        format!("${x:.2}")
+    }
+}
+
 fn hour_rows(profile: &Profile, current: &Evaluation, rec: &Evaluation) -> Vec<HourRow> {
     (0..24)
         .map(|h| {
             let hp = &profile.hours[h];
             let rate = |e: &Evaluation| {
                 let x = &e.hours[h];
-                if x.invocations_per_month > 0.0 { x.cold_starts_per_month / x.invocations_per_month } else { 0.0 }
+                if x.invocations_per_month > 0.0 {
+                    x.cold_starts_per_month / x.invocations_per_month
+                } else {
+                    0.0
+                }
             };
             HourRow {
                 hour: h,
@@ -257,34 +325,90 @@ pub fn changes(from: &Deployment, to: &Deployment) -> Vec<Change> {
     let mut out = Vec::new();
     let mut push = |field: &str, a: String, b: String, via: &str| {
         if a != b {
-            out.push(Change { field: field.into(), from: a, to: b, applies_via: via.into() });
+            out.push(Change {
+                field: field.into(),
+                from: a,
+                to: b,
+                applies_via: via.into(),
+            });
         }
     };
     match (from, to) {
         (Deployment::Lambda(a), Deployment::Lambda(b)) => {
-            push("memory_mb", a.memory_mb.to_string(), b.memory_mb.to_string(), "api");
-            push("architecture", a.architecture.to_string(), b.architecture.to_string(), "iac");
-            push("provisioned_concurrency", describe_schedule(&a.provisioned.hourly()), describe_schedule(&b.provisioned.hourly()), "api");
+            push(
+                "memory_mb",
+                a.memory_mb.to_string(),
+                b.memory_mb.to_string(),
+                "api",
+            );
+            push(
+                "architecture",
+                a.architecture.to_string(),
+                b.architecture.to_string(),
+                "iac",
+            );
+            push(
+                "provisioned_concurrency",
+                describe_schedule(&a.provisioned.hourly()),
+                describe_schedule(&b.provisioned.hourly()),
+                "api",
+            );
             let r = |x: Option<u32>| x.map_or("none".to_owned(), |v| v.to_string());
-            push("reserved_concurrency", r(a.reserved_concurrency), r(b.reserved_concurrency), "api");
+            push(
+                "reserved_concurrency",
+                r(a.reserved_concurrency),
+                r(b.reserved_concurrency),
+                "api",
+            );
         }
         (Deployment::Fargate(a), Deployment::Fargate(b)) => {
-            push("fargate_size", format!("{} vCPU {} MB", a.vcpu, a.memory_mb), format!("{} vCPU {} MB", b.vcpu, b.memory_mb), "iac");
-            push("architecture", a.architecture.to_string(), b.architecture.to_string(), "iac");
-            push("tasks", describe_schedule(&a.tasks), describe_schedule(&b.tasks), "api");
-            push("per_task_concurrency", a.per_task_concurrency.to_string(), b.per_task_concurrency.to_string(), "iac");
+            push(
+                "fargate_size",
+                format!("{} vCPU {} MB", a.vcpu, a.memory_mb),
+                format!("{} vCPU {} MB", b.vcpu, b.memory_mb),
+                "iac",
+            );
+            push(
+                "architecture",
+                a.architecture.to_string(),
+                b.architecture.to_string(),
+                "iac",
+            );
+            push(
+                "tasks",
+                describe_schedule(&a.tasks),
+                describe_schedule(&b.tasks),
+                "api",
+            );
+            push(
+                "per_task_concurrency",
+                a.per_task_concurrency.to_string(),
+                b.per_task_concurrency.to_string(),
+                "iac",
+            );
         }
         _ => push("platform", from.describe(), to.describe(), "iac"),
     }
     out
 }
 
-fn shared_limits(built: &build::Built<'_>, solution: &crate::Solution, components: &[Recommendation]) -> Vec<SharedLimit> {
+fn shared_limits(
+    built: &build::Built<'_>,
+    solution: &crate::Solution,
+    components: &[Recommendation],
+) -> Vec<SharedLimit> {
     let mut out = Vec::new();
     for (account, rows) in &built.account_rows {
         let mut usage = [0.0f64; 24];
         for r in components {
-            let Some(spec) = built.prepared.iter().find(|p| p.spec.name == r.component).map(|p| p.spec) else { continue };
+            let Some(spec) = built
+                .prepared
+                .iter()
+                .find(|p| p.spec.name == r.component)
+                .map(|p| p.spec)
+            else {
+                continue;
+            };
             if &spec.account != account {
                 continue;
             }
@@ -294,13 +418,18 @@ fn shared_limits(built: &build::Built<'_>, solution: &crate::Solution, component
                 }
             }
         }
-        let binding: Vec<usize> = (0..24).filter(|&h| solution.row_prices[rows[h].0] > 1e-9).collect();
+        let binding: Vec<usize> = (0..24)
+            .filter(|&h| solution.row_prices[rows[h].0] > 1e-9)
+            .collect();
         out.push(SharedLimit {
             kind: "account_concurrency".into(),
             name: account.clone(),
             capacity: built.problem.rows[rows[0].0].capacity,
             peak_usage: usage.iter().copied().fold(0.0, f64::max),
-            shadow_price_usd: binding.iter().map(|&h| solution.row_prices[rows[h].0]).fold(0.0, f64::max),
+            shadow_price_usd: binding
+                .iter()
+                .map(|&h| solution.row_prices[rows[h].0])
+                .fold(0.0, f64::max),
             binding_hours: binding,
         });
     }
@@ -310,14 +439,20 @@ fn shared_limits(built: &build::Built<'_>, solution: &crate::Solution, component
             .iter()
             .filter(|p| p.spec.databases.contains(db))
             .filter_map(|p| Some((p.item?, p)))
-            .map(|(item, p)| p.candidates[p.base_candidates[solution.choices[item].base]].db_connections)
+            .map(|(item, p)| {
+                p.candidates[p.base_candidates[solution.choices[item].base]].db_connections
+            })
             .sum();
         out.push(SharedLimit {
             kind: "database_connections".into(),
             name: db.clone(),
             capacity: built.problem.rows[row.0].capacity,
             peak_usage: peak,
-            binding_hours: if solution.row_prices[row.0] > 1e-9 || solution.switches[sw.0] { (0..24).collect() } else { Vec::new() },
+            binding_hours: if solution.row_prices[row.0] > 1e-9 || solution.switches[sw.0] {
+                (0..24).collect()
+            } else {
+                Vec::new()
+            },
             shadow_price_usd: solution.row_prices[row.0],
         });
     }

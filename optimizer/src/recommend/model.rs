@@ -139,11 +139,18 @@ pub const SLO_TOLERANCE: f64 = 1e-6;
 
 /// Whether `e` meets `slo`.
 pub fn meets(e: &Evaluation, slo: &Slo) -> bool {
-    let p99_ok = slo.p99_ms.is_none_or(|t| e.worst_hour_p99_ms <= t * (1.0 + SLO_TOLERANCE));
-    let cold_ok = slo.max_cold_start_rate.is_none_or(|r| e.cold_start_rate <= r * (1.0 + SLO_TOLERANCE) + 1e-12);
-    let thr_ok = slo.max_throttle_rate.is_none_or(|r| e.hours.iter().all(|h| {
-        h.invocations_per_month <= 0.0 || h.throttles_per_month / h.invocations_per_month <= r + THROTTLE_TOLERANCE
-    }));
+    let p99_ok = slo
+        .p99_ms
+        .is_none_or(|t| e.worst_hour_p99_ms <= t * (1.0 + SLO_TOLERANCE));
+    let cold_ok = slo
+        .max_cold_start_rate
+        .is_none_or(|r| e.cold_start_rate <= r * (1.0 + SLO_TOLERANCE) + 1e-12);
+    let thr_ok = slo.max_throttle_rate.is_none_or(|r| {
+        e.hours.iter().all(|h| {
+            h.invocations_per_month <= 0.0
+                || h.throttles_per_month / h.invocations_per_month <= r + THROTTLE_TOLERANCE
+        })
+    });
     p99_ok && cold_ok && thr_ok
 }
 

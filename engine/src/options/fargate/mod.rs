@@ -2,11 +2,13 @@
 //! day, requests per task, architecture.
 //!
 //! Latency: an M/M/c queue with `c = tasks × per-task concurrency` slots (Erlang C). A
-//! request's service time is its Lambda duration rescaled to the task's CPU share: the
-//! CPU-bound part runs at `min(parallelism, vCPU / per-task concurrency)` vCPUs instead
-//! of the Lambda's share. Each hour is sized for its 99th-percentile minute, because a
-//! burst beyond the schedule waits `fargate_scaling_lag_minutes` for target tracking.
-//! p99 response = p99 service time + p99 wait (an upper bound).
+//! request's service time is its Lambda duration with the CPU-bound part rescaled: it
+//! runs at `min(parallelism, vCPU)` vCPUs instead of the Lambda's share and is
+//! stretched by `1 / (1 − ρ)` for the task's CPU utilisation `ρ` (processor sharing
+//! among the requests in flight). Tasks are added until CPU stays under the target
+//! utilisation and slots under 90 % busy. Each hour is sized for its 99th-percentile
+//! minute, because a burst beyond the schedule waits `fargate_scaling_lag_minutes` for
+//! target tracking. p99 response = p99 service time + p99 wait (an upper bound).
 //!
 //! Cost: tasks × (vCPU × vCPU-hour price + GB × GB-hour price) per hour, plus an
 //! Application Load Balancer when an HTTP function leaves Lambda (hourly price plus
@@ -19,7 +21,7 @@ pub mod sizes;
 use crate::options::lambda::memory::DurationLaw;
 use crate::options::{
     Assumption, Candidate, CandidateSlot, Context, CostBreakdown, Evaluation, Exclusion,
-    HourPrediction, LevelOutcome, MixturePart, Platform, monthly_quantile,
+    HourPrediction, LevelOutcome, MixturePart, Platform, monthly_quantile, worst_checked_p99,
 };
 use crate::profile::lambda_vcpu;
 use crate::quantiles::QuantileSet;
@@ -49,8 +51,16 @@ struct Sizing<'a> {
     memory_mb: u32,
     arch: Architecture,
     per_task: u32,
-    /// Service time distribution (ms) per hour.
-    service: Vec<Option<QuantileSet>>,
+    /// Durations as observed (ms) per hour.
+    observed: Vec<Option<QuantileSet>>,
+    /// CPU-bound share of the observed duration.
+    cpu_bound: f64,
+    /// vCPUs the observed invocations ran with.
+    observed_speed: f64,
+    /// vCPUs one request can use on this task when it runs alone.
+    speed: f64,
+    /// Duration factor of the architecture change.
+    arch_factor: f64,
     /// CPU seconds a request consumes.
     cpu_seconds: f64,
     /// Arrival rate to size each hour for (per second).
@@ -73,14 +83,12 @@ impl<'a> Sizing<'a> {
             Deployment::Lambda(_) => lambda_vcpu(law.observed_memory_mb, par),
             Deployment::Fargate(c) => (c.vcpu / f64::from(c.per_task_concurrency.max(1))).min(par),
         };
-        let speed = (vcpu / f64::from(per_task)).min(par);
         let arch_factor = match (law.observed_architecture, arch) {
             (Architecture::X86_64, Architecture::Arm64) => law.arm64_factor,
             (Architecture::Arm64, Architecture::X86_64) => 1.0 / law.arm64_factor,
             _ => 1.0,
         };
-        let factor = (f * observed_speed / speed + (1.0 - f)) * arch_factor;
-        let mut service = Vec::with_capacity(24);
+        let mut observed = Vec::with_capacity(24);
         let mut rate = Vec::with_capacity(24);
         for h in 0..24 {
             let hp = &ctx.profile.hours[h];
@@ -88,7 +96,7 @@ impl<'a> Sizing<'a> {
             if d.is_none() && hp.invocations > 0.0 {
                 return None;
             }
-            service.push(d.map(|q| q.scaled(factor)));
+            observed.push(d.cloned());
             rate.push(hp.count_quantile(0.99) / 60.0);
         }
         let mean_observed_ms = ctx
@@ -102,16 +110,35 @@ impl<'a> Sizing<'a> {
             memory_mb,
             arch,
             per_task,
-            service,
+            observed,
+            cpu_bound: f,
+            observed_speed,
+            speed: vcpu.min(par),
+            arch_factor,
             cpu_seconds: f * mean_observed_ms / 1000.0 * observed_speed,
             rate,
             task_usd_per_hour: ctx.prices.fargate.task_usd_per_hour(arch, vcpu, memory_mb),
         })
     }
 
+    /// CPU utilisation of `n` tasks in hour `h`.
+    fn cpu_utilization(&self, h: usize, n: u32) -> f64 {
+        self.rate[h] * self.cpu_seconds / (f64::from(n.max(1)) * self.vcpu)
+    }
+
+    /// Service time in hour `h` with `n` tasks: the CPU-bound part runs at the task's
+    /// speed and is stretched by processor sharing (`1 / (1 − ρ)`), the rest is as
+    /// observed.
+    fn service(&self, h: usize, n: u32) -> Option<QuantileSet> {
+        let d = self.observed[h].as_ref()?;
+        let rho = self.cpu_utilization(h, n).min(0.99);
+        let cpu = self.cpu_bound * self.observed_speed / self.speed / (1.0 - rho);
+        Some(d.scaled((cpu + 1.0 - self.cpu_bound) * self.arch_factor))
+    }
+
     /// Smallest task count that keeps CPU under target and slots under 90 % busy.
     fn stable_tasks(&self, h: usize) -> u32 {
-        let Some(s) = &self.service[h] else {
+        let Some(d) = &self.observed[h] else {
             return MIN_TASKS;
         };
         let lambda = self.rate[h];
@@ -121,15 +148,24 @@ impl<'a> Sizing<'a> {
             .model
             .fargate_target_cpu_utilization
             .clamp(0.05, 1.0);
-        let by_cpu = lambda * self.cpu_seconds / (self.vcpu * target);
-        let by_slots =
-            lambda * s.mean() / 1000.0 / (f64::from(self.per_task) * MAX_SLOT_UTILIZATION);
-        (by_cpu.max(by_slots).ceil() as u32).max(MIN_TASKS)
+        let by_cpu = (lambda * self.cpu_seconds / (self.vcpu * target)).ceil() as u32;
+        let mut n = by_cpu.max(MIN_TASKS);
+        // Slots depend on the service time, which depends on n: iterate to a fixpoint.
+        for _ in 0..64 {
+            let mean_s = self.service(h, n).map_or(d.mean(), |s| s.mean()) / 1000.0;
+            let by_slots =
+                (lambda * mean_s / (f64::from(self.per_task) * MAX_SLOT_UTILIZATION)).ceil() as u32;
+            if by_slots <= n {
+                break;
+            }
+            n = by_slots;
+        }
+        n
     }
 
     /// Latency quantiles (ms) of hour `h` with `n` tasks.
     fn latency(&self, h: usize, n: u32) -> (f64, f64, f64) {
-        let Some(s) = &self.service[h] else {
+        let Some(s) = self.service(h, n) else {
             return (0.0, 0.0, 0.0);
         };
         let c = n.saturating_mul(self.per_task);
@@ -149,10 +185,13 @@ impl<'a> Sizing<'a> {
             if self.latency(h, n).2 <= target {
                 return Some(n);
             }
-            // Once waits are gone more tasks cannot help.
-            if self.latency(h, n).2
-                <= self.service[h].as_ref().map_or(0.0, |s| s.quantile(0.99)) + 1e-9
-            {
+            // Once waits and CPU contention are gone more tasks cannot help.
+            let floor = self.observed[h].as_ref().map_or(0.0, |d| {
+                d.quantile(0.99)
+                    * (self.cpu_bound * self.observed_speed / self.speed + 1.0 - self.cpu_bound)
+                    * self.arch_factor
+            });
+            if self.latency(h, n).2 <= floor * (1.0 + 1e-3) {
                 return None;
             }
             n += (n / 8).max(1);
@@ -288,7 +327,7 @@ impl Platform for Fargate {
                 p99_ms: p99,
                 level: n,
                 peak_concurrency: sizing.rate[h]
-                    * sizing.service[h].as_ref().map_or(0.0, QuantileSet::mean)
+                    * sizing.service(h, n).as_ref().map_or(0.0, QuantileSet::mean)
                     / 1000.0,
                 usd_per_month: sizing.hour_usd(n),
                 ..HourPrediction::default()
@@ -302,16 +341,16 @@ impl Platform for Fargate {
         let invocations: f64 = hours.iter().map(|h| h.invocations_per_month).sum();
         // Month-level quantiles: each hour's response time as its service distribution
         // delayed by that hour's p99 wait (conservative).
-        let parts: Vec<MixturePart<'_>> = (0..24)
-            .filter_map(|h| {
-                let dist = sizing.service[h].as_ref()?;
-                let shift_ms = (hours[h].p99_ms - dist.quantile(0.99)).max(0.0);
-                Some(MixturePart {
-                    weight: hours[h].invocations_per_month,
-                    dist,
-                    shifted_share: 1.0,
-                    shift_ms,
-                })
+        let services: Vec<(usize, QuantileSet)> = (0..24)
+            .filter_map(|h| Some((h, sizing.service(h, cfg.tasks[h])?)))
+            .collect();
+        let parts: Vec<MixturePart<'_>> = services
+            .iter()
+            .map(|(h, dist)| MixturePart {
+                weight: hours[*h].invocations_per_month,
+                dist,
+                shifted_share: 1.0,
+                shift_ms: (hours[*h].p99_ms - dist.quantile(0.99)).max(0.0),
             })
             .collect();
         let q = |p: f64| monthly_quantile(&parts, p);
@@ -351,11 +390,7 @@ impl Platform for Fargate {
             p50_ms: q(0.5),
             p95_ms: q(0.95),
             p99_ms: q(0.99),
-            worst_hour_p99_ms: hours
-                .iter()
-                .filter(|h| h.invocations_per_month > 0.0)
-                .map(|h| h.p99_ms)
-                .fold(0.0, f64::max),
+            worst_hour_p99_ms: worst_checked_p99(&hours),
             db_connections: f64::from(
                 cfg.tasks.iter().copied().max().unwrap_or(0) * cfg.per_task_concurrency,
             ),
@@ -376,12 +411,18 @@ fn candidate(
     levels.extend((0..24).map(|h| sizing.stable_tasks(h)));
     levels.sort_unstable();
     levels.dedup();
+    let invocations: Vec<f64> = ctx.profile.hours.iter().map(|h| h.invocations).collect();
+    let checked = crate::spec::p99_checked_hours(&invocations);
     let outcome = |h: usize, n: u32| -> Option<LevelOutcome> {
         (n >= sizing.stable_tasks(h)).then(|| LevelOutcome {
             usd_per_month: sizing.hour_usd(n),
             cold_starts_per_month: 0.0,
             throttles_per_month: 0.0,
-            p99_ms: sizing.latency(h, n).2,
+            p99_ms: if checked[h] {
+                sizing.latency(h, n).2
+            } else {
+                0.0
+            },
             throttle_rate: 0.0,
             account_concurrency: 0,
         })

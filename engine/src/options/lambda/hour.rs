@@ -54,8 +54,8 @@ pub struct HourModel {
     cold_per_minute: Vec<f64>,
     /// Transition potential per hour start (one per day) for each `P`.
     potential_per_start: Vec<f64>,
-    /// Per count bin: (invocations weight, occupancy mean `L`).
-    bins: Vec<(f64, f64)>,
+    /// `P(an arrival finds ≥ j busy)` for `j = 0..`, invocation-weighted over bins.
+    busy_sf: Vec<f64>,
     /// Occurrences of this hour in a month.
     occurrences_per_month: f64,
 }
@@ -81,7 +81,7 @@ impl HourModel {
             peak_sf: vec![1.0],
             cold_per_minute: vec![0.0],
             potential_per_start: vec![0.0],
-            bins: Vec::new(),
+            busy_sf: vec![1.0],
             occurrences_per_month,
         };
         if minutes_observed <= 0.0 || hour.invocations <= 0.0 {
@@ -89,22 +89,34 @@ impl HourModel {
         }
         let d_min = mean_duration_ms.max(0.0) / 60_000.0;
 
-        // 1–2: survival of the per-minute peak, mixed over bins.
+        // 1–2: survival of the per-minute peak, mixed over bins; and, per level, the
+        // invocation-weighted chance that an arrival finds that many busy (spillover,
+        // throttles), accumulated from each bin's Poisson table.
         let mut sf: Vec<f64> = vec![1.0];
+        let mut busy_sf: Vec<f64> = vec![1.0];
+        let total_weight: f64 = hour.count_bins.iter().map(|b| b.count * b.minutes).sum();
         for b in &hour.count_bins {
             let w = b.minutes / minutes_observed;
             let l = occupancy_seen(b.count, d_min);
-            model.bins.push((b.count * b.minutes, l));
             if b.count <= 0.0 {
                 continue;
+            }
+            let pmf = poisson::pmf_table(l, poisson::table_len(l));
+            let tail = poisson::sf_table(&pmf);
+            let iw = b.count * b.minutes / total_weight;
+            if busy_sf.len() < tail.len() {
+                busy_sf.resize(tail.len(), 0.0);
+            }
+            for (j, t) in tail.iter().enumerate() {
+                busy_sf[j] += if j == 0 { 0.0 } else { iw * t };
             }
             let mut j = 1usize;
             loop {
                 let s = if j == 1 {
                     1.0
                 } else {
-                    let start = poisson::sf(l, j as u64);
-                    let reach = 1.0 - (-b.count * poisson::pmf(l, (j - 1) as u64)).exp();
+                    let start = tail.get(j).copied().unwrap_or(0.0);
+                    let reach = 1.0 - (-b.count * pmf.get(j - 1).copied().unwrap_or(0.0)).exp();
                     1.0 - (1.0 - start) * (1.0 - reach)
                 };
                 if s < NEGLIGIBLE {
@@ -117,6 +129,8 @@ impl HourModel {
                 j += 1;
             }
         }
+        busy_sf[0] = 1.0;
+        model.busy_sf = busy_sf;
         let top = sf.len(); // S(j) = 0 for j ≥ top
         let s_at = |j: usize| sf.get(j).copied().unwrap_or(0.0);
         let cdf = |j: usize| 1.0 - s_at(j + 1);
@@ -171,34 +185,24 @@ impl HourModel {
             * self.occurrences_per_month
     }
 
-    /// Share of invocations served by one of `p` provisioned environments.
+    /// Share of invocations served by one of `p` provisioned environments: those that
+    /// find fewer than `p` busy.
     pub fn provisioned_share(&self, p: u32) -> f64 {
-        if p == 0 {
+        if p == 0 || self.invocations_per_month <= 0.0 {
             return 0.0;
         }
-        let total: f64 = self.bins.iter().map(|b| b.0).sum();
-        if total <= 0.0 {
-            return 0.0;
-        }
-        self.bins
-            .iter()
-            .map(|&(w, l)| w * (1.0 - poisson::sf(l, u64::from(p))))
-            .sum::<f64>()
-            / total
+        1.0 - self.busy_sf.get(p as usize).copied().unwrap_or(0.0)
     }
 
-    /// Share of invocations throttled by a reserved-concurrency cap.
+    /// Share of invocations throttled by a reserved-concurrency cap: those that find
+    /// all `r` busy.
     pub fn throttle_share(&self, reserved: Option<u32>) -> f64 {
-        let Some(r) = reserved else { return 0.0 };
-        let total: f64 = self.bins.iter().map(|b| b.0).sum();
-        if total <= 0.0 {
-            return 0.0;
+        match reserved {
+            Some(r) if self.invocations_per_month > 0.0 => {
+                self.busy_sf.get(r as usize).copied().unwrap_or(0.0)
+            }
+            _ => 0.0,
         }
-        self.bins
-            .iter()
-            .map(|&(w, l)| w * poisson::sf(l, u64::from(r)))
-            .sum::<f64>()
-            / total
     }
 
     /// The smallest level whose peak survival is below `p_exceed` (e.g. the 99.99th

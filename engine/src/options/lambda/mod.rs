@@ -19,7 +19,7 @@ pub mod memory;
 
 use crate::options::{
     Assumption, Candidate, CandidateSlot, Context, CostBreakdown, Evaluation, Exclusion,
-    HourPrediction, LevelOutcome, MixturePart, Platform, monthly_quantile,
+    HourPrediction, LevelOutcome, MixturePart, Platform, monthly_quantile, worst_checked_p99,
 };
 use crate::quantiles::{QuantileSet, shifted_mixture_quantile};
 use crate::spec::{Architecture, Deployment, LambdaConfig, PlatformKind, Provisioned};
@@ -120,8 +120,15 @@ impl Shape {
     }
 
     /// Outcome of hour `h` with `p` provisioned environments and `extra_cold` transition
-    /// cold starts per month; returns the outcome and its cost breakdown.
-    pub fn hour(&self, h: usize, p: u32, extra_cold: f64) -> (HourPrediction, CostBreakdown, f64) {
+    /// cold starts per month; returns the outcome, its cost breakdown and the throttle
+    /// share. Without `detail` only p99 of the latency quantiles is computed.
+    pub fn hour(
+        &self,
+        h: usize,
+        p: u32,
+        extra_cold: f64,
+        detail: bool,
+    ) -> (HourPrediction, CostBreakdown, f64) {
         let m = &self.hours[h];
         let inv = m.invocations_per_month;
         let throttle = m.throttle_share(self.reserved);
@@ -147,14 +154,17 @@ impl Shape {
             ..CostBreakdown::default()
         };
         let cold_rate = if served > 0.0 { cold / served } else { 0.0 };
-        let (p50, p95, p99) = match &self.durations[h] {
-            Some(d) if served > 0.0 => (
-                shifted_mixture_quantile(d, cold_rate, self.init_ms, 0.50),
-                shifted_mixture_quantile(d, cold_rate, self.init_ms, 0.95),
-                shifted_mixture_quantile(d, cold_rate, self.init_ms, 0.99),
-            ),
-            _ => (0.0, 0.0, 0.0),
+        let q = |p: f64| match &self.durations[h] {
+            Some(d) if served > 0.0 => shifted_mixture_quantile(d, cold_rate, self.init_ms, p),
+            _ => 0.0,
         };
+        // Candidates only need p99; a full evaluation reports the median and p95 too.
+        let (p50, p95) = if detail {
+            (q(0.50), q(0.95))
+        } else {
+            (0.0, 0.0)
+        };
+        let p99 = q(0.99);
         let pred = HourPrediction {
             invocations_per_month: inv,
             cold_starts_per_month: cold,
@@ -341,7 +351,7 @@ impl Platform for Lambda {
             let prev = schedule[(h + 23) % 24];
             let m = &shape.hours[h];
             let extra = (m.potential_per_month(schedule[h]) - m.potential_per_month(prev)).max(0.0);
-            let (pred, c, thr) = shape.hour(h, schedule[h], extra);
+            let (pred, c, thr) = shape.hour(h, schedule[h], extra, true);
             cost.requests_usd_per_month += c.requests_usd_per_month;
             cost.duration_usd_per_month += c.duration_usd_per_month;
             cost.init_usd_per_month += c.init_usd_per_month;
@@ -414,11 +424,7 @@ impl Platform for Lambda {
             p50_ms: q(0.50),
             p95_ms: q(0.95),
             p99_ms: q(0.99),
-            worst_hour_p99_ms: hours
-                .iter()
-                .filter(|h| h.invocations_per_month > 0.0)
-                .map(|h| h.p99_ms)
-                .fold(0.0, f64::max),
+            worst_hour_p99_ms: worst_checked_p99(&hours),
             db_connections: shape
                 .peak_connections()
                 .max(f64::from(cfg.provisioned.peak())),
@@ -443,13 +449,19 @@ fn candidate(
         let now = current.map_or(0, |c| c.provisioned.at(h));
         level <= now || level <= g.provisioned_step_limit(now)
     };
+    let invocations: Vec<f64> = shape
+        .hours
+        .iter()
+        .map(|m| m.invocations_per_month)
+        .collect();
+    let checked = crate::spec::p99_checked_hours(&invocations);
     let outcome = |h: usize, l: u32| -> LevelOutcome {
-        let (pred, cost, throttle) = shape.hour(h, l, 0.0);
+        let (pred, cost, throttle) = shape.hour(h, l, 0.0, false);
         LevelOutcome {
             usd_per_month: cost.total(),
             cold_starts_per_month: pred.cold_starts_per_month,
             throttles_per_month: pred.throttles_per_month,
-            p99_ms: pred.p99_ms,
+            p99_ms: if checked[h] { pred.p99_ms } else { 0.0 },
             throttle_rate: throttle,
             account_concurrency: if shape.reserved.is_some() { 0 } else { l },
         }
