@@ -14,9 +14,10 @@
 //!    get the cold-start budget first): for each hour, binary-search the lowest level
 //!    that keeps the SLO given the other hours (assuming fewer environments never mean
 //!    fewer cold starts), then, if one more environment is cheaper there, search
-//!    upwards to the upper level (ternary search, assuming cost is unimodal in one
-//!    hour's level: provisioned cost grows linearly, the duration discount and avoided
-//!    inits shrink); keep the cheapest level found if it lowers the window's cost;
+//!    upwards to the upper level (doubling the step until cost rises, then ternary
+//!    search in the bracket, assuming cost is unimodal in one hour's level:
+//!    provisioned cost grows linearly, the duration discount and avoided inits
+//!    shrink); keep the cheapest level found if it lowers the window's cost;
 //! 4. repeat passes until one changes nothing (at most [`MAX_PASSES`]).
 //!
 //! This is a strong heuristic, not a proof of optimality: both assumptions hold for
@@ -454,8 +455,23 @@ impl Search<'_> {
             f(self, lo, &mut found)
         };
         if lo < upper && f(self, lo + 1, &mut found) < at_lo {
-            // Cost falls with more environments: ternary search above.
-            let (mut a, mut b) = (lo + 1, upper);
+            // Cost falls with more environments: double the step until it rises again,
+            // then narrow the bracket by ternary search.
+            let (mut a, mut prev, mut step) = (lo, lo + 1, 1);
+            let mut c_prev = f(self, prev, &mut found);
+            let b = loop {
+                let next = prev.saturating_add(step).min(upper);
+                if next == prev {
+                    break prev;
+                }
+                let c_next = f(self, next, &mut found);
+                if c_next >= c_prev {
+                    break next;
+                }
+                (a, prev, c_prev) = (prev, next, c_next);
+                step = step.saturating_mul(2);
+            };
+            let (mut a, mut b) = (a + 1, b);
             while b - a > 2 {
                 let m1 = a + (b - a) / 3;
                 let m2 = b - (b - a) / 3;
