@@ -202,19 +202,6 @@ impl CompactBase {
         (risk, wrap)
     }
 
-    /// Adds the usage of base and path to `out` (indexed by row).
-    pub fn add_usage(&self, path: &[usize], out: &mut [f64]) {
-        for &(r, u) in &self.base_usage {
-            out[r as usize] += u;
-        }
-        for (s, &l) in path.iter().enumerate() {
-            let c = s * self.levels + l;
-            for k in self.use_start[c] as usize..self.use_start[c + 1] as usize {
-                out[self.use_row[k] as usize] += self.use_amt[k];
-            }
-        }
-    }
-
     /// Sparse usage of base and path, merged per row.
     pub fn usage_of(&self, path: &[usize]) -> Vec<(u32, f64)> {
         let mut v: Vec<(u32, f64)> = self.base_usage.clone();
@@ -234,11 +221,5 @@ impl CompactBase {
             }
         });
         v
-    }
-
-    /// Whether some cell uses one of the rows flagged in `rows`.
-    pub fn touches(&self, rows: &[bool]) -> bool {
-        self.base_usage.iter().any(|&(r, _)| rows[r as usize])
-            || self.use_row.iter().any(|&r| rows[r as usize])
     }
 }

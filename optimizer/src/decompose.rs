@@ -54,6 +54,9 @@ struct RowSearch {
     last_over: bool,
     /// First price to try: the typical cost per unit of the row's usage.
     scale: f64,
+    /// A price at which removing the smallest unit of usage is worth more than every
+    /// cost in the problem: higher prices cannot change any choice.
+    ceiling: f64,
 }
 
 impl RowSearch {
@@ -100,7 +103,7 @@ impl RowSearch {
                 }
             }
         }
-        .max(0.0)
+        .clamp(0.0, self.ceiling)
     }
 }
 
@@ -125,6 +128,35 @@ fn price_scales(data: &[ItemData], rows: usize) -> Vec<f64> {
         }
     }
     sum.iter().zip(&n).map(|(s, n)| if *n > 0.0 { s / n } else { 1.0 }).collect()
+}
+
+/// Per row, the [`RowSearch::ceiling`]: the total of every item's most expensive choice
+/// divided by the row's smallest positive usage.
+fn price_ceilings(data: &[ItemData], rows: usize) -> Vec<f64> {
+    let mut total = 0.0;
+    let mut unit = vec![f64::INFINITY; rows];
+    for d in data {
+        let mut worst: f64 = 0.0;
+        for cb in &d.compact {
+            let mut c = cb.fixed_cost;
+            for s in 0..cb.slots {
+                let cells = &cb.cost[s * cb.levels..(s + 1) * cb.levels];
+                c += cells.iter().copied().filter(|x| x.is_finite()).fold(0.0, f64::max);
+            }
+            worst = worst.max(c);
+            let amounts = cb.base_usage.iter().map(|&(r, u)| (r, u));
+            let cells = cb.use_row.iter().copied().zip(cb.use_amt.iter().copied());
+            for (r, u) in amounts.chain(cells) {
+                if u > 0.0 {
+                    unit[r as usize] = unit[r as usize].min(u);
+                }
+            }
+        }
+        total += worst;
+    }
+    unit.iter()
+        .map(|&u| if u.is_finite() { (total + 1.0) / u } else { 0.0 })
+        .collect()
 }
 
 pub(crate) fn item_infeasible(problem: &Problem, i: usize, d: &ItemData, sc: &mut Scratch) -> SolveError {
@@ -196,7 +228,6 @@ impl Search<'_> {
         }
         for u in 0..self.units.len() {
             if let (Unit::Group(g), true) = (&self.units[u], need[u]) {
-                let prev = self.results[u].as_ref().map(|r| r.col.clone());
                 let r = solve_group(
                     problem,
                     global,
@@ -205,7 +236,6 @@ impl Search<'_> {
                     mu_opt,
                     &self.cfg,
                     false,
-                    prev.as_ref(),
                     &mut self.scratches[0],
                     &mut self.counters,
                 )?;
@@ -363,6 +393,17 @@ pub(crate) fn solve(
             t
         })
         .collect();
+    // Group models would report an infeasible item as infeasible rows: check those
+    // items alone first (single items are checked as they are solved).
+    for unit in &lay.units {
+        if let Unit::Group(g) = unit {
+            for &i in &g.items {
+                if !crate::units::feasible_alone(&data[i], &mut scratches[0]) {
+                    return Err(item_infeasible(problem, i, &data[i], &mut scratches[0]));
+                }
+            }
+        }
+    }
     let remaining = || deadline.saturating_duration_since(Instant::now()).as_secs_f64();
     let nunits = lay.units.len();
     let groups = lay.units.iter().filter(|u| matches!(u, Unit::Group(_))).count();
@@ -385,9 +426,11 @@ pub(crate) fn solve(
     };
     let nr = problem.rows.len();
     let scales = price_scales(&s.data, nr);
+    let ceilings = price_ceilings(&s.data, nr);
     let mut search: Vec<RowSearch> = (0..nr)
         .map(|r| RowSearch {
-            scale: scales[r],
+            scale: scales[r].min(ceilings[r]),
+            ceiling: ceilings[r],
             ..RowSearch::default()
         })
         .collect();
@@ -508,7 +551,7 @@ pub(crate) fn solve(
                 Unit::Group(g) => {
                     let g = g.clone();
                     let r = solve_group(
-                        problem, &s.global, &g, &mut s.data, mu_opt, &s.cfg, true, None,
+                        problem, &s.global, &g, &mut s.data, mu_opt, &s.cfg, true,
                         &mut s.scratches[0], &mut s.counters,
                     )?;
                     (r.lb, r.col)
@@ -643,15 +686,18 @@ pub(crate) fn solve(
             elastic: false,
         };
         let cfg = RunConfig { rel_gap: target, abs_gap: 1e-9, time_limit: remaining() };
-        let init = best_ub.is_some().then(|| (choices.as_slice(), switches.as_slice()));
-        match milp::solve_scope(problem, &scope, &cfg, init) {
+        match milp::solve_scope(problem, &scope, &cfg) {
             Ok(sol) => {
-                best_lb = best_lb.max(sol.bound);
                 let mut on = switches.clone();
                 for &(k, v) in &sol.switches {
                     on[k] = v;
                 }
-                if let Some(cost) = problem.evaluate(&sol.choices, &on, crate::feasibility_tol(problem)) {
+                let cost = problem.evaluate(&sol.choices, &on, crate::feasibility_tol(problem));
+                // Trust HiGHS's bound only when its solution is the one we read back.
+                if cost.is_some_and(|c| (c - sol.objective).abs() <= 1e-6 * c.abs().max(1.0)) {
+                    best_lb = best_lb.max(sol.bound);
+                }
+                if let Some(cost) = cost {
                     if best_ub.as_ref().is_none_or(|b| cost < b.0) {
                         best_ub = Some((cost, Vec::new()));
                         choices = sol.choices;
@@ -674,8 +720,9 @@ pub(crate) fn solve(
     let mu_opt = best_mu.iter().any(|&m| m != 0.0).then_some(best_mu.as_slice());
     for unit in &s.units {
         let Unit::Group(g) = unit else { continue };
-        let prices = group_row_prices(problem, g, &mut s.data, mu_opt, &mut s.scratches[0], &mut s.counters)?;
-        for (r, p) in prices {
+        // Prices are a by-product: a failed LP costs them, not the assignment.
+        let prices = group_row_prices(problem, g, &mut s.data, mu_opt, &mut s.scratches[0], &mut s.counters);
+        for (r, p) in prices.unwrap_or_default() {
             row_prices[r] = p;
         }
     }

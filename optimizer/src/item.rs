@@ -30,7 +30,6 @@ pub(crate) struct Scratch {
     pre_i: Vec<u32>,
     suf_v: Vec<f64>,
     suf_i: Vec<u32>,
-    path: Vec<usize>,
     alt_path: Vec<usize>,
 }
 
@@ -79,9 +78,11 @@ fn sweep(
     if ns == 0 {
         return 0.0;
     }
+    // Bases without a budget carry no risk or potential arrays (read as zeros).
+    let risk = |c: usize| cb.risk.get(c).copied().unwrap_or(0.0);
     let cell = |c: usize| {
         if cb.cost[c].is_finite() {
-            wc * adj[c] + wr * cb.risk[c]
+            wc * adj[c] + wr * risk(c)
         } else {
             f64::INFINITY
         }
@@ -121,7 +122,8 @@ fn sweep(
     sc.suf_i.resize(nl + 1, 0);
     for s in 1..ns {
         let base = s * nl;
-        let pot = &cb.pot[base..base + nl];
+        let pot = cb.pot.get(base..base + nl);
+        let pot = |l: usize| pot.map_or(0.0, |p| p[l]);
         let (mut m, mut arg) = (f64::INFINITY, 0u32);
         for l in 0..nl {
             if sc.prev[l] < m {
@@ -131,12 +133,11 @@ fn sweep(
             sc.pre_v[l] = m;
             sc.pre_i[l] = arg;
         }
-        let penalised = wr > 0.0;
-        if penalised {
+        {
             sc.suf_v[nl] = f64::INFINITY;
             sc.suf_i[nl] = 0;
             for l in (0..nl).rev() {
-                let v = sc.prev[l] - wr * pot[l];
+                let v = sc.prev[l] - wr * pot(l);
                 if v < sc.suf_v[l + 1] {
                     sc.suf_v[l] = v;
                     sc.suf_i[l] = l as u32;
@@ -148,12 +149,10 @@ fn sweep(
         }
         for l in 0..nl {
             let (mut best, mut arg) = (sc.pre_v[l], sc.pre_i[l]);
-            if penalised {
-                let cand = wr * pot[l] + sc.suf_v[l + 1];
-                if cand < best {
-                    best = cand;
-                    arg = sc.suf_i[l + 1];
-                }
+            let cand = wr * pot(l) + sc.suf_v[l + 1];
+            if cand < best {
+                best = cand;
+                arg = sc.suf_i[l + 1];
             }
             sc.cur[l] = cell(base + l) + best;
             sc.back[base + l] = arg;
@@ -164,7 +163,7 @@ fn sweep(
     for l in 0..nl {
         let mut v = sc.prev[l];
         if let Some(a) = start {
-            v += wr * (cb.pot[a] - cb.pot[l]).max(0.0);
+            v += wr * (cb.pot.get(a).copied().unwrap_or(0.0) - cb.pot.get(l).copied().unwrap_or(0.0)).max(0.0);
         }
         if v < best {
             best = v;

@@ -271,12 +271,7 @@ fn check_items(problem: &Problem) -> Result<(), SolveError> {
     let mut sc = Scratch::default();
     for (i, item) in problem.items.iter().enumerate() {
         let d = units::ItemData::new(item);
-        let ok = d.compact.iter().any(|cb| {
-            let (mr, path) = item::min_risk(cb, &mut sc);
-            let reachable = cb.slots == 0 || !path.is_empty();
-            reachable && mr <= cb.budget.unwrap_or(f64::INFINITY) + compact::RISK_TOL
-        });
-        if !ok {
+        if !units::feasible_alone(&d, &mut sc) {
             return Err(decompose::item_infeasible(problem, i, &d, &mut sc));
         }
     }
@@ -312,7 +307,7 @@ fn monolithic(
         time_limit: remaining(),
     };
     stats.highs_solves += 1;
-    let sol = match milp::solve_scope(problem, &scope, &cfg, None) {
+    let sol = match milp::solve_scope(problem, &scope, &cfg) {
         Ok(s) => s,
         Err(MilpError::Infeasible) => return Err(diagnose_rows(problem, &mut stats.highs_solves)),
         Err(MilpError::NoSolution) => return Err(no_assignment(problem, options.time_limit)),
@@ -327,7 +322,7 @@ fn monolithic(
         scope.relax = true;
         stats.highs_solves += 1;
         let cfg = RunConfig { time_limit: remaining(), ..cfg };
-        if let Ok(lp) = milp::solve_scope(problem, &scope, &cfg, None) {
+        if let Ok(lp) = milp::solve_scope(problem, &scope, &cfg) {
             for (r, p) in lp.row_prices {
                 prices[r] = p;
             }
@@ -358,7 +353,7 @@ pub(crate) fn diagnose_rows(problem: &Problem, highs: &mut usize) -> SolveError 
         time_limit: 30.0,
     };
     *highs += 1;
-    match milp::solve_scope(problem, &scope, &cfg, None) {
+    match milp::solve_scope(problem, &scope, &cfg) {
         Ok(sol) if !sol.exceeded.is_empty() => SolveError::RowsInfeasible {
             rows: sol.exceeded.iter().map(|&r| problem.rows[r].name.clone()).collect(),
         },

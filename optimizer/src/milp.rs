@@ -35,7 +35,6 @@ struct Run {
     cols: Vec<f64>,
     objective: f64,
     bound: f64,
-    complete: bool,
     row_duals: Vec<f64>,
 }
 
@@ -97,7 +96,6 @@ impl Model {
                 cols: Vec::new(),
                 objective: self.constant,
                 bound: self.constant,
-                complete: true,
                 row_duals: Vec::new(),
             });
         }
@@ -151,11 +149,19 @@ impl Model {
         }
         let objective = solved.objective_value();
         let bound = if self.integers {
-            solved
+            let reported = solved
                 .double_info_value(c"mip_dual_bound")
                 .ok()
                 .filter(|b| b.is_finite())
-                .map_or(f64::NEG_INFINITY, |b| b.min(objective))
+                .unwrap_or(f64::NEG_INFINITY);
+            // HiGHS only reports optimal once its gap is within the tolerances it was
+            // given, which certifies this bound even if the reported one is stale.
+            let certified = if complete {
+                objective - (cfg.rel_gap.max(0.0) * objective.abs()).max(cfg.abs_gap.max(1e-9))
+            } else {
+                f64::NEG_INFINITY
+            };
+            reported.max(certified).min(objective)
         } else {
             objective
         };
@@ -164,7 +170,6 @@ impl Model {
             cols: sol.columns().to_vec(),
             objective: objective + self.constant,
             bound: bound + self.constant,
-            complete,
             row_duals: sol.dual_rows().to_vec(),
         })
     }
@@ -197,7 +202,6 @@ pub(crate) struct ScopeSolution {
     pub switches: Vec<(usize, bool)>,
     pub objective: f64,
     pub bound: f64,
-    pub complete: bool,
     /// `(row, price)` for enforced rows (relaxed models only; USD per unit).
     pub row_prices: Vec<(usize, f64)>,
     /// Enforced rows the elastic model had to exceed.
@@ -207,8 +211,6 @@ pub(crate) struct ScopeSolution {
 struct BaseVars {
     x: usize,
     cells: Vec<Option<usize>>,
-    /// `(slot, column)` of transition variables.
-    t: Vec<(usize, usize)>,
 }
 
 /// The monolithic MILP (or its LP relaxation) over `scope`.
@@ -216,7 +218,6 @@ pub(crate) fn solve_scope(
     problem: &Problem,
     scope: &Scope<'_>,
     cfg: &RunConfig,
-    initial: Option<(&[Choice], &[bool])>,
 ) -> Result<ScopeSolution, MilpError> {
     let mut m = Model::new(scope.relax);
     m.costless = scope.elastic;
@@ -285,7 +286,6 @@ pub(crate) fn solve_scope(
                 }
                 m.constrain(one.eq(xv));
             }
-            let mut t = Vec::new();
             if let Some(budget) = base.risk_budget {
                 for (s, slot) in base.slots.iter().enumerate() {
                     let g = &slot.potential;
@@ -297,7 +297,7 @@ pub(crate) fn solve_scope(
                     if g.is_empty() || g.first() == g.last() {
                         continue;
                     }
-                    let (tv, tc) = m.continuous_def(variable().min(0.0), 0.0);
+                    let (tv, _) = m.continuous_def(variable().min(0.0), 0.0);
                     let mut diff = Expression::default();
                     for l in 0..nl {
                         if let Some(v) = vars[s * nl + l] {
@@ -309,7 +309,6 @@ pub(crate) fn solve_scope(
                     }
                     m.constrain(diff.leq(tv));
                     risk.add_mul(1.0, tv);
-                    t.push((s, tc));
                 }
                 let mut cap = Expression::default();
                 cap.add_mul(budget, xv);
@@ -318,7 +317,7 @@ pub(crate) fn solve_scope(
             for (im, bm) in item_max.iter_mut().zip(base_max) {
                 *im = im.max(bm);
             }
-            item_vars.push(Some(BaseVars { x, cells, t }));
+            item_vars.push(Some(BaseVars { x, cells }));
         }
         for (rm, im) in row_max.iter_mut().zip(item_max) {
             *rm += im;
@@ -361,31 +360,7 @@ pub(crate) fn solve_scope(
         }
         row_cons.push((r, m.constrain(expr.leq(cap))));
     }
-    let init = initial.map(|(choices, on)| {
-        let mut cols = vec![0.0; m.n];
-        for (k, &i) in scope.items.iter().enumerate() {
-            let c = &choices[k];
-            let Some(Some(bv)) = layout[k].get(c.base) else { continue };
-            cols[bv.x] = 1.0;
-            let base = &problem.items[i].bases[c.base];
-            let nl = base.levels.len();
-            for (s, &l) in c.levels.iter().enumerate() {
-                if let Some(Some(col)) = bv.cells.get(s * nl + l) {
-                    cols[*col] = 1.0;
-                }
-            }
-            for &(s, col) in &bv.t {
-                if c.levels.len() == base.slots.len() {
-                    cols[col] = base.transition_risk(s, &c.levels);
-                }
-            }
-        }
-        for &(s, col) in &switch_cols {
-            cols[col] = if on[s] { 1.0 } else { 0.0 };
-        }
-        cols
-    });
-    let run = m.run(cfg, init)?;
+    let run = m.run(cfg, None)?;
     let on = |col: usize| run.cols.get(col).is_some_and(|&v| v > 0.5);
     let mut choices = Vec::with_capacity(scope.items.len());
     for (k, &i) in scope.items.iter().enumerate() {
@@ -432,7 +407,6 @@ pub(crate) fn solve_scope(
         switches,
         objective: run.objective,
         bound: run.bound,
-        complete: run.complete,
         row_prices,
         exceeded,
     })
@@ -465,7 +439,6 @@ pub(crate) struct Selection {
     pub switches: Vec<bool>,
     pub objective: f64,
     pub bound: f64,
-    pub complete: bool,
     /// Per row, the price (relaxed models only).
     pub row_prices: Vec<f64>,
 }
@@ -591,7 +564,6 @@ pub(crate) fn select(
         switches,
         objective: run.objective,
         bound: run.bound,
-        complete: run.complete,
         row_prices,
     })
 }

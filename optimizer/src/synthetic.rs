@@ -44,9 +44,9 @@ pub struct FleetSpec {
     pub seed: u64,
     /// Share of functions with a cold-start budget.
     pub budget_share: f64,
-    /// Account concurrency limit as a share of the peak hourly provisioned concurrency
-    /// the functions would choose with no limit (below 1 makes business hours bind);
-    /// `None` for a limit that never binds.
+    /// Account concurrency limit: reserved concurrency plus this share of the peak
+    /// hourly provisioned concurrency the functions would choose with no limit (below 1
+    /// makes business hours bind); `None` for a limit that never binds.
     pub account_pressure: Option<f64>,
     /// Databases shared by a few functions each, with an RDS Proxy switch each.
     pub databases: usize,
@@ -137,6 +137,7 @@ pub fn lambda_fleet(spec: &FleetSpec) -> Problem {
     let capacity = match spec.account_pressure {
         Some(p) => {
             let mut usage = [0.0f64; HOURS];
+            let mut reserved = 0.0;
             let opts = crate::SolveOptions::default();
             for item in &problem.items {
                 if let Ok((c, _)) = crate::solve_item(item, &opts) {
@@ -148,10 +149,15 @@ pub fn lambda_fleet(spec: &FleetSpec) -> Problem {
                         if r.0 < HOURS {
                             usage[r.0] += u;
                         }
+                        if r.0 == 0 {
+                            reserved += u;
+                        }
                     }
                 }
             }
-            (p * usage.iter().copied().fold(0.0, f64::max)).floor()
+            // Reserved concurrency cannot move: press on the provisioned part only.
+            let peak = usage.iter().copied().fold(0.0, f64::max);
+            (reserved + p * (peak - reserved)).floor()
         }
         None => f64::MAX / 4.0,
     };

@@ -49,6 +49,15 @@ impl ItemData {
     }
 }
 
+/// Whether some base of the item can meet its budget (rows aside).
+pub(crate) fn feasible_alone(d: &ItemData, sc: &mut Scratch) -> bool {
+    d.compact.iter().any(|cb| {
+        let (mr, path) = crate::item::min_risk(cb, sc);
+        let reachable = cb.slots == 0 || !path.is_empty();
+        reachable && mr <= cb.budget.unwrap_or(f64::INFINITY) + crate::compact::RISK_TOL
+    })
+}
+
 /// Items tied by local rows, with those rows and the switches lifting them.
 #[derive(Debug, Clone)]
 pub(crate) struct Group {
@@ -301,7 +310,7 @@ pub(crate) fn group_row_prices(
             relax: true,
             elastic: false,
         };
-        return milp::solve_scope(problem, &scope, &cfg, None)
+        return milp::solve_scope(problem, &scope, &cfg)
             .map(|s| s.row_prices)
             .map_err(|e| milp_error(problem, e, &g.rows));
     }
@@ -449,7 +458,7 @@ pub(crate) fn milp_base(
         elastic: false,
     };
     let _ = global;
-    match milp::solve_scope(problem, &scope, cfg, None) {
+    match milp::solve_scope(problem, &scope, cfg) {
         Ok(sol) => {
             let choice = sol.choices.into_iter().next();
             Ok((sol.bound, choice.map(|c| (sol.objective, c))))
@@ -477,13 +486,12 @@ pub(crate) fn solve_group(
     mu: Option<&[f64]>,
     cfg: &RunConfig,
     refine: bool,
-    previous: Option<&Column>,
     sc: &mut Scratch,
     counters: &mut Counters,
 ) -> Result<UnitResult, SolveError> {
     if !g.by_base {
         let cfg = if refine { exact_cfg(cfg) } else { cfg.clone() };
-        return solve_group_milp(problem, global, g, data, mu, &cfg, previous, counters);
+        return solve_group_milp(problem, global, g, data, mu, &cfg, counters);
     }
     let mut costs: Vec<Vec<(f64, f64)>> = Vec::with_capacity(g.items.len());
     let mut paths: Vec<Vec<Option<Vec<usize>>>> = Vec::with_capacity(g.items.len());
@@ -587,7 +595,6 @@ fn exact_cfg(cfg: &RunConfig) -> RunConfig {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn solve_group_milp(
     problem: &Problem,
     global: &[bool],
@@ -595,7 +602,6 @@ fn solve_group_milp(
     data: &[ItemData],
     mu: Option<&[f64]>,
     cfg: &RunConfig,
-    previous: Option<&Column>,
     counters: &mut Counters,
 ) -> Result<UnitResult, SolveError> {
     let scope = Scope {
@@ -608,16 +614,8 @@ fn solve_group_milp(
         relax: false,
         elastic: false,
     };
-    let on: Vec<bool> = previous.map_or_else(Vec::new, |c| {
-        let mut v = vec![false; problem.switches.len()];
-        for &(s, x) in &c.switches {
-            v[s] = x;
-        }
-        v
-    });
-    let init = previous.map(|c| (c.choices.as_slice(), on.as_slice()));
     counters.highs += 1;
-    let sol = milp::solve_scope(problem, &scope, cfg, init).map_err(|e| milp_error(problem, e, &g.rows))?;
+    let sol = milp::solve_scope(problem, &scope, cfg).map_err(|e| milp_error(problem, e, &g.rows))?;
     let refs: Vec<&ItemData> = g.items.iter().map(|&i| &data[i]).collect();
     let col = column_for(&refs, sol.choices, sol.switches, problem, global);
     Ok(UnitResult {

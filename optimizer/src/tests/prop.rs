@@ -78,10 +78,12 @@ fn random_problem(seed: u64, base_rows: bool) -> Problem {
                 });
             }
             let risk_budget = (rng.unit() < 0.6).then(|| half(&mut rng, (total_risk * 0.6) as u64 + 1));
-            let usage = (0..nrows)
-                .filter(|_| rng.unit() < 0.4)
-                .map(|r| (RowId(r), half(&mut rng, 3)))
-                .collect();
+            let mut usage = Vec::new();
+            for r in 0..nrows {
+                if rng.unit() < 0.4 {
+                    usage.push((RowId(r), half(&mut rng, 3)));
+                }
+            }
             bases.push(Base {
                 label: format!("b{b}"),
                 cost: half(&mut rng, 6),
@@ -166,3 +168,5 @@ proptest! {
         check(&random_problem(seed, base_rows), Method::Decomposed, &config)?;
     }
 }
+
+
