@@ -18,26 +18,28 @@
 //!   instants uniform over the minute, sorted, then `count` durations by inverse CDF
 //!   from the minute's [`QuantileSet`](adaptd_engine::quantiles::QuantileSet), handed
 //!   to the arrivals in time order ([`draws`]). The draws never depend on the policy.
+//!   Timer-triggered workloads ([`workload::Arrivals::Periodic`]) instead arrive
+//!   evenly spaced at one fixed phase, because timers fire on the clock.
 //! - **Durations** are scaled by the engine's law: `duration_factor(observed MB, MB,
 //!   f, parallelism)` × the arm64 factor when the architecture differs (Lambda), or the
 //!   slot's CPU share `min(parallelism, vcpu / per-task concurrency)` against the
 //!   observed share (Fargate) ([`Workload::lambda_factor`],
 //!   [`Workload::fargate_factor`]).
-//! - **Lambda environments** ([`lambda`]): a free provisioned environment first, then
+//! - **Lambda environments** (`lambda.rs`): a free provisioned environment first, then
 //!   (unless reserved concurrency is exhausted: throttle) the most recently used warm
 //!   on-demand one, else a new environment and a cold start (init added to latency and
 //!   busy time). Idle on-demand environments are reclaimed after the keep-alive. The
 //!   on-demand pool starts empty; the first hour's provisioned environments are ready.
-//! - **Capacity** ([`capacity`]) changes at minute starts. A scheduled increase for
+//! - **Capacity** (`capacity.rs`) changes at minute starts. A scheduled increase for
 //!   hour `h` is issued `allocation_delay` minutes before `h` and ready at `h`; a
 //!   decrease takes effect at `h` (busy environments finish first). Under target
 //!   tracking, capacity requested at `t` is ready at `t + delay` ([`policy`]).
-//! - **Billing** ([`billing`]): the engine's Lambda rules — requests, per-invocation
+//! - **Billing** (`billing.rs`): the engine's Lambda rules — requests, per-invocation
 //!   rounded duration at the on-demand or provisioned-duration price, init of on-demand
 //!   cold starts — plus provisioned concurrency per environment from enable (issue) to
 //!   disable, each interval rounded up to 5 minutes; Fargate task-seconds from launch
 //!   to stop, one-minute minimum. Monthly cost = window cost × 730 h / window length.
-//! - **Fargate** ([`fargate`]): FIFO queue over `tasks × per-task concurrency` slots.
+//! - **Fargate** (`fargate.rs`): FIFO queue over `tasks × per-task concurrency` slots.
 //! - **Output** ([`ReplayResult`]): per UTC hour and in total — cost by item,
 //!   invocations, served, cold starts, throttles, spillover, latency p50/p95/p99 from a
 //!   sketch within 0.79 % and exact max, peak concurrency — and per minute the ready
@@ -46,12 +48,12 @@
 //!   (and memory) meeting a cold-start and throttle SLO on the replayed trace itself,
 //!   by coordinate descent over exact replays: a strong heuristic, not a proof.
 
-pub mod billing;
-pub mod capacity;
+mod billing;
+mod capacity;
 pub mod draws;
 mod error;
-pub mod fargate;
-pub mod lambda;
+mod fargate;
+mod lambda;
 pub mod oracle;
 pub mod policy;
 pub mod result;

@@ -1,8 +1,8 @@
 //! What a replay reports, per UTC hour and over the window.
 //!
-//! The simulators fill one [`HourAcc`] per UTC hour the window touches with raw
+//! The simulators fill one `HourAcc` per UTC hour the window touches with raw
 //! quantities (billed milliseconds, environment-seconds, counts); prices are applied
-//! only when the result is assembled ([`crate::billing`]), so the oracle can splice
+//! only when the result is assembled (`billing.rs`), so the oracle can splice
 //! hours from different runs and cost them once.
 
 use adaptd_engine::telemetry::Minute;
@@ -107,9 +107,9 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Cold starts per served invocation.
+    /// Cold starts per invocation (the oracle's SLO measure, and the engine's).
     pub fn cold_start_rate(&self) -> f64 {
-        ratio(self.cold_starts, self.served)
+        ratio(self.cold_starts, self.invocations)
     }
 
     /// Throttles per invocation.
