@@ -8,7 +8,9 @@
 //! 1. replay with no provisioned concurrency; each hour of day's *upper* level is the
 //!    peak concurrency it reached (more provisioned environments than that are never
 //!    all busy, so they only add cost; at it there are no cold starts in that hour);
-//! 2. start from that replay if it meets the SLO, else from the upper schedule;
+//! 2. start from that replay if it meets the SLO (then every schedule does and each
+//!    hour below is a local search around its current level, up or down, for cost
+//!    alone), else from the upper schedule;
 //! 3. coordinate descent, hours ordered from the least utilised upper level (where
 //!    provisioned environments buy the fewest avoided cold starts per dollar, so they
 //!    get the cold-start budget first): for each hour, binary-search the lowest level
@@ -179,6 +181,7 @@ pub fn oracle(
             rates,
             budget,
             cache: HashMap::new(),
+            slo_free: false,
             evaluations: 0,
             hours_simulated: 0,
         };
@@ -246,6 +249,9 @@ struct Search<'a> {
     budget: Budget,
     /// Window cost of every schedule evaluated; `None` when it breaks the SLO.
     cache: HashMap<Hourly<u32>, Option<f64>>,
+    /// Whether every schedule meets the budget (the one without provisioned
+    /// concurrency does), so that only cost is searched.
+    slo_free: bool,
     evaluations: u64,
     hours_simulated: u64,
 }
@@ -365,7 +371,8 @@ impl Search<'_> {
             upper[hod] = upper[hod].max(zero.accs[h].peak.min(cap));
             served[hod] += zero.accs[h].served;
         }
-        let mut best = if self.meets(&zero.accs, usize::MAX) {
+        self.slo_free = self.meets(&zero.accs, usize::MAX);
+        let mut best = if self.slo_free {
             zero
         } else {
             let top = self.full(upper);
@@ -377,6 +384,7 @@ impl Search<'_> {
                 };
                 std::mem::swap(&mut self.budget, &mut relaxed);
                 self.cache.clear();
+                self.slo_free = true;
                 let best = self.descend(zero, &upper, &served);
                 self.budget = relaxed;
                 return (best, false);
@@ -428,8 +436,61 @@ impl Search<'_> {
             }
             Some(cost)
         };
-        // Lowest level that keeps the SLO.
-        let (mut lo, mut hi) = (0, best.schedule[hod]);
+        let f = |s: &mut Self, level: u32, found: &mut Option<Run>| -> f64 {
+            if let Some(&c) = s.cache.get(&with(level)) {
+                return c.unwrap_or(f64::INFINITY);
+            }
+            let run = s.eval(best, with(level));
+            consider(run, found).unwrap_or(f64::INFINITY)
+        };
+        // Cost falls from `from` one step up (or down): double the step until it rises
+        // again, then narrow the bracket by ternary search.
+        let line = |s: &mut Self, from: u32, up: bool, found: &mut Option<Run>| {
+            let room = if up { upper - from } else { from };
+            let level = |k: u32| if up { from + k } else { from - k };
+            let (mut a, mut prev, mut step) = (0u32, 1u32, 1u32);
+            let mut c_prev = f(s, level(1), found);
+            let b = loop {
+                let next = prev.saturating_add(step).min(room);
+                if next == prev {
+                    break prev;
+                }
+                let c_next = f(s, level(next), found);
+                if c_next >= c_prev {
+                    break next;
+                }
+                (a, prev, c_prev) = (prev, next, c_next);
+                step = step.saturating_mul(2);
+            };
+            let (mut a, mut b) = (a + 1, b);
+            while b - a > 2 {
+                let m1 = a + (b - a) / 3;
+                let m2 = b - (b - a) / 3;
+                let (c1, c2) = (f(s, level(m1), found), f(s, level(m2), found));
+                if c1 < c2 {
+                    b = m2 - 1;
+                } else if c1 > c2 {
+                    a = m1 + 1;
+                } else {
+                    (a, b) = (m1, m2);
+                }
+            }
+            for k in a..=b {
+                f(s, level(k), found);
+            }
+        };
+        let cur = best.schedule[hod];
+        if self.slo_free {
+            // Every level keeps the SLO: a local search around the current level.
+            if cur < upper && f(self, cur + 1, &mut found) < best.cost {
+                line(self, cur, true, &mut found);
+            } else if cur > 0 && f(self, cur - 1, &mut found) < best.cost {
+                line(self, cur, false, &mut found);
+            }
+            return found;
+        }
+        // Lowest level that keeps the SLO, then upwards while cost falls.
+        let (mut lo, mut hi) = (0, cur);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let feasible = match self.cache.get(&with(mid)) {
@@ -442,51 +503,13 @@ impl Search<'_> {
                 lo = mid + 1;
             }
         }
-        let f = |s: &mut Self, level: u32, found: &mut Option<Run>| -> f64 {
-            if let Some(&c) = s.cache.get(&with(level)) {
-                return c.unwrap_or(f64::INFINITY);
-            }
-            let run = s.eval(best, with(level));
-            consider(run, found).unwrap_or(f64::INFINITY)
-        };
-        let at_lo = if lo == best.schedule[hod] {
+        let at_lo = if lo == cur {
             best.cost
         } else {
             f(self, lo, &mut found)
         };
         if lo < upper && f(self, lo + 1, &mut found) < at_lo {
-            // Cost falls with more environments: double the step until it rises again,
-            // then narrow the bracket by ternary search.
-            let (mut a, mut prev, mut step) = (lo, lo + 1, 1);
-            let mut c_prev = f(self, prev, &mut found);
-            let b = loop {
-                let next = prev.saturating_add(step).min(upper);
-                if next == prev {
-                    break prev;
-                }
-                let c_next = f(self, next, &mut found);
-                if c_next >= c_prev {
-                    break next;
-                }
-                (a, prev, c_prev) = (prev, next, c_next);
-                step = step.saturating_mul(2);
-            };
-            let (mut a, mut b) = (a + 1, b);
-            while b - a > 2 {
-                let m1 = a + (b - a) / 3;
-                let m2 = b - (b - a) / 3;
-                let (c1, c2) = (f(self, m1, &mut found), f(self, m2, &mut found));
-                if c1 < c2 {
-                    b = m2 - 1;
-                } else if c1 > c2 {
-                    a = m1 + 1;
-                } else {
-                    (a, b) = (m1, m2);
-                }
-            }
-            for level in a..=b {
-                f(self, level, &mut found);
-            }
+            line(self, lo, true, &mut found);
         }
         found
     }
@@ -536,6 +559,7 @@ mod tests {
                 throttles: u64::MAX,
             },
             cache: HashMap::new(),
+            slo_free: true,
             evaluations: 0,
             hours_simulated: 0,
         };
