@@ -52,8 +52,10 @@ struct RowSearch {
     /// Most recent `(price, excess)` with usage at or below capacity.
     under: Option<(f64, f64)>,
     last_over: bool,
-    /// First price to try: the typical cost per unit of the row's usage.
+    /// The typical cost per unit of the row's usage (sets the first price to try).
     scale: f64,
+    /// Usage at the latest price (set by the caller before [`RowSearch::next`]).
+    demand: f64,
     /// A price at which removing the smallest unit of usage is worth more than every
     /// cost in the problem: higher prices cannot change any choice.
     ceiling: f64,
@@ -82,7 +84,13 @@ impl RowSearch {
                 Some(x) => x,
                 None => {
                     self.under = None;
-                    if mu <= 0.0 { self.scale } else { mu * 2.0 }
+                    if mu <= 0.0 {
+                        // If demand fell linearly to nothing at the typical unit cost,
+                        // this price would remove just the excess.
+                        self.scale * (excess / self.demand.max(excess)).clamp(1e-3, 1.0)
+                    } else {
+                        mu * 2.0
+                    }
                 }
             }
         } else if mu <= 0.0 || excess >= -slack {
@@ -375,21 +383,30 @@ pub(crate) fn solve(
     let nthreads = threads();
     let mut scratches: Vec<Scratch> = (0..nthreads).map(|_| Scratch::default()).collect();
     let items: Vec<usize> = (0..problem.items.len()).collect();
-    let data = par_map(items, &mut scratches, &|i, _| ItemData::new(&problem.items[i]));
+    let rows = problem.rows.len();
+    let data = par_map(items, &mut scratches, &|i, _| {
+        crate::validate::validate_item(i, &problem.items[i], rows)?;
+        Ok(ItemData::new(&problem.items[i]))
+    });
+    let data = data.into_iter().collect::<Result<Vec<ItemData>, SolveError>>()?;
     let lay = layout(problem, &data, config)?;
+    let mut seen = vec![usize::MAX; problem.rows.len()];
     let touched: Vec<Vec<u32>> = lay
         .units
         .iter()
-        .map(|u| {
+        .enumerate()
+        .map(|(u, unit)| {
             let mut t: Vec<u32> = Vec::new();
-            for &i in u.items() {
+            for &i in unit.items() {
                 for cb in &data[i].compact {
-                    t.extend(cb.base_usage.iter().map(|x| x.0).chain(cb.use_row.iter().copied()));
+                    for r in cb.base_usage.iter().map(|x| x.0).chain(cb.use_row.iter().copied()) {
+                        if lay.global[r as usize] && seen[r as usize] != u {
+                            seen[r as usize] = u;
+                            t.push(r);
+                        }
+                    }
                 }
             }
-            t.retain(|&r| lay.global[r as usize]);
-            t.sort_unstable();
-            t.dedup();
             t
         })
         .collect();
@@ -425,15 +442,8 @@ pub(crate) fn solve(
         },
     };
     let nr = problem.rows.len();
-    let scales = price_scales(&s.data, nr);
-    let ceilings = price_ceilings(&s.data, nr);
-    let mut search: Vec<RowSearch> = (0..nr)
-        .map(|r| RowSearch {
-            scale: scales[r].min(ceilings[r]),
-            ceiling: ceilings[r],
-            ..RowSearch::default()
-        })
-        .collect();
+    // Set up on the first price update (a problem whose rows never bind skips it).
+    let mut search: Vec<RowSearch> = Vec::new();
     let mut mu = vec![0.0; nr];
     let mut best_lb = f64::NEG_INFINITY;
     let mut best_mu = mu.clone();
@@ -476,12 +486,24 @@ pub(crate) fn solve(
         {
             break;
         }
+        if search.is_empty() {
+            let scales = price_scales(&s.data, nr);
+            let ceilings = price_ceilings(&s.data, nr);
+            search = (0..nr)
+                .map(|r| RowSearch {
+                    scale: scales[r].min(ceilings[r]),
+                    ceiling: ceilings[r],
+                    ..RowSearch::default()
+                })
+                .collect();
+        }
         let mut ch = vec![false; nr];
         let mut any = false;
         for &r in &s.global_rows {
             let cap = problem.rows[r].capacity;
             // Aim a little below capacity so that all rows at once end up feasible.
             let margin = TARGET_MARGIN * cap.abs() + row_tol(cap);
+            search[r].demand = d[r];
             let next = search[r].next(mu[r], d[r] - (cap - margin), 2.0 * margin);
             if next != mu[r] {
                 ch[r] = true;

@@ -23,6 +23,7 @@ use crate::compact::{CompactBase, RISK_TOL};
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     pub adj: Vec<f64>,
+    adjs: Vec<(f64, Vec<f64>)>,
     prev: Vec<f64>,
     cur: Vec<f64>,
     back: Vec<u32>,
@@ -470,15 +471,16 @@ pub(crate) fn solve_item(
 ) -> (ItemOutcome, Vec<Option<Vec<usize>>>) {
     // Unconstrained optimum per base (a lower bound) to visit bases cheapest first.
     let mut order: Vec<(f64, usize)> = Vec::with_capacity(bases.len());
-    let mut adjs: Vec<(f64, Vec<f64>)> = Vec::with_capacity(bases.len());
+    // Priced costs per base, in buffers kept across calls.
+    let mut adjs: Vec<(f64, Vec<f64>)> = std::mem::take(&mut sc.adjs);
+    adjs.resize_with(bases.len(), Default::default);
     let mut p0s: Vec<Option<(f64, Vec<usize>)>> = Vec::with_capacity(bases.len());
     for (b, cb) in bases.iter().enumerate() {
-        let mut adj = std::mem::take(&mut sc.adj);
-        let fixed = cb.adjust(mu, &mut adj);
+        let (fixed, adj) = &mut adjs[b];
+        *fixed = cb.adjust(mu, adj);
         let mut path = Vec::with_capacity(cb.slots);
-        let v = sweep(cb, &adj, (1.0, 0.0), None, sc, &mut path);
-        order.push((fixed + v, b));
-        adjs.push((fixed, adj));
+        let v = sweep(cb, adj, (1.0, 0.0), None, sc, &mut path);
+        order.push((*fixed + v, b));
         p0s.push(Some((v, path)));
     }
     order.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -532,9 +534,7 @@ pub(crate) fn solve_item(
             }
         }
     }
-    if let Some((_, adj)) = adjs.pop() {
-        sc.adj = adj;
-    }
+    sc.adjs = adjs;
     (out, paths)
 }
 

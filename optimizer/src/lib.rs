@@ -155,7 +155,7 @@ pub(crate) fn solve_with(
     config: &units::Config,
 ) -> Result<Solution, SolveError> {
     let start = Instant::now();
-    problem.validate()?;
+    problem.validate_shared()?;
     if !(options.mip_gap >= 0.0) {
         return Err(SolveError::InvalidProblem {
             what: format!("mip_gap must be non-negative, got {}", options.mip_gap),
@@ -173,6 +173,7 @@ pub(crate) fn solve_with(
     };
     let (choices, switches, lower_bound, mut row_prices, data) = match method {
         Method::Monolithic => {
+            problem.validate()?;
             let (c, s, lb, p) = monolithic(problem, options, deadline, &mut stats)?;
             (c, s, lb, p, None)
         }

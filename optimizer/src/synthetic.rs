@@ -58,7 +58,7 @@ impl FleetSpec {
             items,
             seed,
             budget_share: 0.6,
-            account_pressure: Some(0.85),
+            account_pressure: Some(0.7),
             databases: 8,
         }
     }
@@ -96,7 +96,7 @@ pub fn lambda_fleet(spec: &FleetSpec) -> Problem {
         let s = switches.len();
         switches.push(Switch {
             name: format!("RDS Proxy for db-{d}"),
-            cost: rng.range(15.0, 45.0),
+            cost: rng.range(30.0, 120.0),
             fixed: None,
         });
         rows.push(Row {
@@ -127,7 +127,7 @@ pub fn lambda_fleet(spec: &FleetSpec) -> Problem {
             conns.sort_by(f64::total_cmp);
             typical += conns[conns.len() / 2];
         }
-        rows[HOURS + d].capacity = (0.8 * typical).floor();
+        rows[HOURS + d].capacity = (0.9 * typical).floor();
     }
     let mut problem = Problem {
         items,
@@ -177,7 +177,7 @@ fn function(rng: &mut SplitMix64, i: usize, budget_share: f64) -> Item {
     let first = rng.below((memories.len() - nbases.div_ceil(2) + 1) as u64) as usize;
     let has_budget = rng.unit() < budget_share;
     let tightness = rng.range(0.15, 1.1);
-    let reserved = if rng.unit() < 0.1 { (rng.below(20) + 5) as f64 } else { 0.0 };
+    let reserved = if rng.unit() < 0.03 { (rng.below(8) + 2) as f64 } else { 0.0 };
     let guard_hour = (rng.unit() < 0.1).then(|| rng.below(HOURS as u64) as usize);
     let mut bases = Vec::with_capacity(nbases);
     for b in 0..nbases {

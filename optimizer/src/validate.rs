@@ -46,7 +46,13 @@ impl Problem {
     /// # Errors
     /// [`SolveError::InvalidProblem`] naming the first offending element.
     pub fn validate(&self) -> Result<(), SolveError> {
-        let rows = self.rows.len();
+        self.validate_shared()?;
+        self.validate_items()
+    }
+
+    /// Rows and switches only (the decomposed solver checks each item as it lays it
+    /// out, while its data is in cache anyway).
+    pub(crate) fn validate_shared(&self) -> Result<(), SolveError> {
         for (r, row) in self.rows.iter().enumerate() {
             if !row.capacity.is_finite() {
                 return Err(invalid(format!(
@@ -70,6 +76,11 @@ impl Problem {
                 format!("switch {s} ({:?}): cost", switch.name)
             })?;
         }
+        Ok(())
+    }
+
+    fn validate_items(&self) -> Result<(), SolveError> {
+        let rows = self.rows.len();
         // Items are independent and most of the input: check them on all cores, and
         // report the first offending item in order whatever thread found it.
         let threads = crate::par::threads();
@@ -101,7 +112,7 @@ impl Problem {
     }
 }
 
-fn validate_item(i: usize, item: &crate::problem::Item, rows: usize) -> Result<(), SolveError> {
+pub(crate) fn validate_item(i: usize, item: &crate::problem::Item, rows: usize) -> Result<(), SolveError> {
     if item.bases.is_empty() {
         return Err(invalid(format!("item {i} ({:?}) has no bases", item.name)));
     }
