@@ -199,16 +199,17 @@ pub fn summarize(t: &ComponentTelemetry, keep_alive_minutes: u32, parallelism: f
         }
     };
 
-    let mean_duration_ms = overall_duration(t, &norm).map(|q| q.mean());
-    let gap_minutes = i64::from(keep_alive_minutes)
-        + mean_duration_ms.map_or(0, |d| (d / 60_000.0).ceil() as i64);
+    let mean_duration_minutes = overall_duration(t, &norm).map_or(0.0, |q| q.mean() / 60_000.0);
+    let keep_alive = f64::from(keep_alive_minutes);
 
     let mut counts: Vec<Vec<f64>> = vec![Vec::new(); 24];
     let mut hours: Vec<HourProfile> = vec![HourProfile::default(); 24];
     let mut observed_minutes = 0u64;
     let mut total = 0.0;
     if let Some(series) = invocations {
-        let mut last_active: Option<Minute> = None;
+        // (minute, count) of the last active minute, and the first one's hour.
+        let mut last_active: Option<(Minute, f64)> = None;
+        let mut first_active_hour: Option<usize> = None;
         for m in lo..hi {
             let h = hour_of_day(m);
             match series.get(m) {
@@ -223,17 +224,37 @@ pub fn summarize(t: &ComponentTelemetry, keep_alive_minutes: u32, parallelism: f
                     counts[h].push(c);
                     if c > 0.0 {
                         hours[h].active_minutes += 1;
-                        let idle = match last_active {
-                            None => true,
-                            Some(prev) => m - prev > gap_minutes,
-                        };
-                        if idle {
-                            hours[h].idle_starts += 1.0;
+                        match last_active {
+                            Some((prev, prev_count)) => {
+                                hours[h].idle_starts += idle_start_weight(
+                                    m - prev,
+                                    prev_count,
+                                    c,
+                                    mean_duration_minutes,
+                                    keep_alive,
+                                );
+                            }
+                            // Idle since the window opened, long enough: known cold.
+                            None if m - lo > keep_alive_minutes as i64 => {
+                                hours[h].idle_starts += 1.0
+                            }
+                            None => first_active_hour = Some(h),
                         }
-                        last_active = Some(m);
+                        last_active = Some((m, c));
                     }
                 }
             }
+        }
+        // Activity right at the window's start follows an unknown gap: count it as
+        // cold as often as the rest of the history resumes cold.
+        if let Some(h) = first_active_hour {
+            let active: u32 = hours.iter().map(|x| x.active_minutes).sum();
+            let idle: f64 = hours.iter().map(|x| x.idle_starts).sum();
+            hours[h].idle_starts += if active > 1 {
+                idle / f64::from(active - 1)
+            } else {
+                1.0
+            };
         }
     } else {
         warnings.push("no invocation counts: traffic is unknown".to_owned());
@@ -291,6 +312,26 @@ pub fn summarize(t: &ComponentTelemetry, keep_alive_minutes: u32, parallelism: f
         keep_alive_minutes,
         warnings,
     }
+}
+
+/// How likely traffic resuming in a minute `gap` minutes after the previous active one
+/// finds every on-demand environment reclaimed.
+///
+/// The previous minute's last arrival sits on average at `c/(c+1)` of its minute, the
+/// resuming minute's first at `1/(c+1)` of its own, and the environment is busy for the
+/// mean duration first. Arrival instants within a minute are unknown, so the idle time
+/// is uncertain by about a minute: the weight ramps from 0 to 1 over the minute around
+/// the keep-alive.
+fn idle_start_weight(
+    gap: Minute,
+    prev_count: f64,
+    count: f64,
+    duration_minutes: f64,
+    keep_alive: f64,
+) -> f64 {
+    let idle =
+        gap as f64 + 1.0 / (count + 1.0) - prev_count / (prev_count + 1.0) - duration_minutes;
+    (idle - keep_alive + 0.5).clamp(0.0, 1.0)
 }
 
 /// Zero-count minutes get their own bin; non-zero ones are binned by quantile with finer
@@ -468,6 +509,16 @@ fn duration_from_minutes(
             points[i].1 = points[i - 1].1;
         }
     }
+    // Without a minimum the lower tail is unknown: place the 0th percentile so that the
+    // distribution's mean is the reported average (within [0, first point]), so billing
+    // from the distribution matches the source.
+    if let (Some(avg), Some(&(p1, v1))) = (mean, points.first()) {
+        if p1 > 0.0 {
+            let q = QuantileSet::new(points.clone(), None).ok()?;
+            let v0 = (v1 - 2.0 * (q.integral_mean() - avg) / p1).clamp(0.0, v1);
+            points.insert(0, (0.0, v0));
+        }
+    }
     QuantileSet::new(points, mean).ok()
 }
 
@@ -527,20 +578,24 @@ mod tests {
 
     #[test]
     fn idle_starts_follow_the_ordered_series() {
-        // A timer every 15 minutes for 3 hours: every run follows a 14-minute gap,
-        // longer than a 10-minute keep-alive, so every run is an idle start.
-        let counts: Vec<(Minute, f64)> = (0..180)
-            .map(|m| (m, if m % 15 == 0 { 1.0 } else { 0.0 }))
-            .collect();
-        let p = summarize(&telemetry_with_counts(&counts), 10, 1.0);
-        let idle: f64 = p.hours.iter().map(|h| h.idle_starts).sum();
-        assert_eq!(idle, 12.0);
-        // Every 5 minutes: only the first run is an idle start.
-        let counts: Vec<(Minute, f64)> = (0..180)
-            .map(|m| (m, if m % 5 == 0 { 1.0 } else { 0.0 }))
-            .collect();
-        let p = summarize(&telemetry_with_counts(&counts), 10, 1.0);
-        assert_eq!(p.hours.iter().map(|h| h.idle_starts).sum::<f64>(), 1.0);
+        let every = |n: i64| -> Vec<(Minute, f64)> {
+            (0..180)
+                .map(|m| (m, if m % n == 0 { 1.0 } else { 0.0 }))
+                .collect()
+        };
+        let idle = |n: i64| -> f64 {
+            let p = summarize(&telemetry_with_counts(&every(n)), 10, 1.0);
+            p.hours.iter().map(|h| h.idle_starts).sum()
+        };
+        // A timer every 15 minutes: every run follows a gap longer than a 10-minute
+        // keep-alive, so every run is an idle start (the first by extrapolation).
+        assert_eq!(idle(15), 12.0);
+        // Every 5 minutes: none is; the first follows an unknown gap and takes the
+        // others' share, zero.
+        assert_eq!(idle(5), 0.0);
+        // Every 10 minutes: a gap right at the keep-alive is cold half the time.
+        assert!((idle(10) - 9.0).abs() < 1e-9, "{}", idle(10));
+        let p = summarize(&telemetry_with_counts(&every(5)), 10, 1.0);
         assert_eq!(p.invocations, 36.0);
         assert_eq!(p.hours[0].active_minutes, 12);
     }
@@ -614,5 +669,29 @@ mod tests {
         assert!((duration_factor(1769.0, 3538.0, 1.0, 2.0) - 0.5).abs() < 1e-12);
         // Half CPU-bound: 1024 → 512 MB: 0.5·2 + 0.5 = 1.5.
         assert!((duration_factor(1024.0, 512.0, 0.5, 1.0) - 1.5).abs() < 1e-12);
+    }
+}
+
+#[cfg(test)]
+mod duration_fit_tests {
+    use super::*;
+
+    #[test]
+    fn the_lower_tail_is_placed_to_match_the_reported_average() {
+        let mut t = ComponentTelemetry::new("f");
+        for m in 0..60 {
+            t.record(m, Metric::Invocations, Stat::Sum, 10.0).unwrap();
+            t.record(m, Metric::DurationMs, Stat::P50, 100.0).unwrap();
+            t.record(m, Metric::DurationMs, Stat::P99, 300.0).unwrap();
+            t.record(m, Metric::DurationMs, Stat::Maximum, 500.0)
+                .unwrap();
+            t.record(m, Metric::DurationMs, Stat::Average, 140.0)
+                .unwrap();
+        }
+        let d = summarize(&t, 10, 1.0).duration_ms.unwrap();
+        assert!((d.mean() - 140.0).abs() < 1e-9, "{}", d.mean());
+        assert!((d.quantile(0.0) - 52.0).abs() < 1e-9);
+        assert_eq!(d.quantile(0.5), 100.0);
+        assert_eq!(d.quantile(0.99), 300.0);
     }
 }
