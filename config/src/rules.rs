@@ -112,11 +112,27 @@ pub struct SloObjectives {
     /// Share of invocations that may be throttled in any hour (0–1); 0 forbids
     /// throttling.
     pub max_throttle_rate: Option<f64>,
+    /// Hours over which the cold-start objective is judged (> 0; default 730, a
+    /// month). Shorter periods leave less room for chance.
+    pub period_hours: Option<f64>,
+    /// Probability with which adaptd plans to meet the cold-start objective in each
+    /// period (0.5–0.999; default 0.9).
+    pub confidence: Option<f64>,
 }
 
 impl SloObjectives {
     pub(crate) fn validate(&self, path: &str, ck: &mut Check<'_>) {
         ck.opt_num(&join(path, "p99_ms"), self.p99_ms, &[Bound::Gt(0.0)]);
+        ck.opt_num(
+            &join(path, "period_hours"),
+            self.period_hours,
+            &[Bound::Gt(0.0)],
+        );
+        ck.opt_num(
+            &join(path, "confidence"),
+            self.confidence,
+            &[Bound::Ge(0.5), Bound::Le(0.999)],
+        );
         for (key, v) in [
             ("max_cold_start_rate", self.max_cold_start_rate),
             ("max_throttle_rate", self.max_throttle_rate),
@@ -135,6 +151,12 @@ impl SloObjectives {
         }
         if self.max_throttle_rate.is_some() {
             slo.max_throttle_rate = self.max_throttle_rate;
+        }
+        if self.period_hours.is_some() {
+            slo.period_hours = self.period_hours;
+        }
+        if self.confidence.is_some() {
+            slo.confidence = self.confidence;
         }
     }
 }
@@ -156,6 +178,12 @@ pub struct SloRule {
     /// Share of invocations that may be throttled in any hour (0–1); 0 forbids
     /// throttling.
     pub max_throttle_rate: Option<f64>,
+    /// Hours over which the cold-start objective is judged (> 0; default 730, a
+    /// month). Shorter periods leave less room for chance.
+    pub period_hours: Option<f64>,
+    /// Probability with which adaptd plans to meet the cold-start objective in each
+    /// period (0.5–0.999; default 0.9).
+    pub confidence: Option<f64>,
 }
 
 impl SloRule {
@@ -165,6 +193,8 @@ impl SloRule {
             p99_ms: self.p99_ms,
             max_cold_start_rate: self.max_cold_start_rate,
             max_throttle_rate: self.max_throttle_rate,
+            period_hours: self.period_hours,
+            confidence: self.confidence,
         }
     }
 }

@@ -280,7 +280,7 @@ model = { cpu_bound_fraction = 0.8 }
     assert!(w.contains("memory_mb 1024 → 2048"), "{w}");
     assert!(w.contains("architecture x86_64 → arm64"), "{w}");
     assert!(
-        w.contains("provisioned_concurrency 4 → 6 in 12–13 h, 0 otherwise"),
+        w.contains("provisioned_concurrency 4 → 6 in 12–13 h; 0 otherwise"),
         "{w}"
     );
     assert!(!w.contains("reserved"), "{w}");

@@ -75,7 +75,7 @@ fn the_sample_config_loads_and_resolves() {
     assert_eq!(checkout.account, "main");
 
     assert_eq!(get("pdf-export").slo.max_cold_start_rate, Some(0.02));
-    assert_eq!(get("pdf-export").slo.p99_ms, Some(1000.0));
+    assert_eq!(get("pdf-export").slo.p99_ms, Some(4000.0));
     let resize = get("image-resize");
     assert_eq!(resize.slo.p99_ms, Some(2500.0));
     assert_eq!(

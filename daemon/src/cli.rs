@@ -24,6 +24,8 @@ pub enum Command {
     Recommend(RecommendArgs),
     /// Run `recommend` on the embedded sample (no files or cloud account needed).
     Demo(DemoArgs),
+    /// Replay the telemetry against what each policy would have deployed.
+    Backtest(BacktestArgs),
     /// Validate a config file; print every error with file:line:col.
     CheckConfig {
         /// The config file.
@@ -46,6 +48,41 @@ pub struct RecommendArgs {
     pub output: Format,
 }
 
+/// Arguments of `adaptd backtest`.
+#[derive(Debug, clap::Args)]
+pub struct BacktestArgs {
+    /// Config file (TOML). Without one, documented defaults apply.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Telemetry, as for `recommend`.
+    #[arg(long, short)]
+    pub telemetry: String,
+    /// Policies to compare (default: all five).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub policy: Vec<crate::backtest::PolicyKind>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub output: BacktestFormat,
+    /// Also list every component under every policy.
+    #[arg(long)]
+    pub per_component: bool,
+    /// Seed of the replay's arrival and duration draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Keep components without an SLO on demand under every policy but `current`.
+    #[arg(long)]
+    pub no_slo_on_demand: bool,
+}
+
+/// Output formats of `adaptd backtest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BacktestFormat {
+    /// Aligned text.
+    Table,
+    /// JSON.
+    Json,
+}
+
 /// Arguments of `adaptd demo`.
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -61,6 +98,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Recommend(args) => commands::recommend(&args),
         Command::Demo(args) => commands::demo(&args),
+        Command::Backtest(args) => commands::backtest(&args),
         Command::CheckConfig { file } => commands::check_config(&file),
     };
     match result {

@@ -66,14 +66,22 @@ pub fn settings(resolved: &Resolved) -> Settings {
     }
 }
 
+/// Everything a command may want from one run.
+#[derive(Debug)]
+pub struct Planned {
+    /// The resolved config.
+    pub resolved: Resolved,
+    /// Telemetry summaries by component.
+    pub profiles: BTreeMap<String, Profile>,
+    /// The recommendations.
+    pub recommendations: RecommendationSet,
+}
+
 /// Resolves, summarises and recommends.
-pub fn run(
-    config: &Config,
-    telemetry: &TelemetrySet,
-) -> Result<(Resolved, RecommendationSet), PipelineError> {
+pub fn run(config: &Config, telemetry: &TelemetrySet) -> Result<Planned, PipelineError> {
     let resolved = config.resolve(&discovered(telemetry))?;
     let profiles = profiles(&resolved, telemetry);
-    let mut set = recommend(
+    let mut recommendations = recommend(
         &resolved.components,
         &profiles,
         &resolved.databases,
@@ -81,6 +89,12 @@ pub fn run(
         &resolved.prices,
         &settings(&resolved),
     )?;
-    set.warnings.extend(resolved.warnings.iter().cloned());
-    Ok((resolved, set))
+    recommendations
+        .warnings
+        .extend(resolved.warnings.iter().cloned());
+    Ok(Planned {
+        resolved,
+        profiles,
+        recommendations,
+    })
 }

@@ -255,6 +255,25 @@ pub fn describe_schedule(h: &Hourly<u32>) -> String {
     format!("{}; {base} otherwise", parts.join("; "))
 }
 
+/// The largest Poisson mean `μ` with `P(N ≤ allowed) ≥ confidence` (bisection on the
+/// decreasing CDF).
+fn poisson_mean_for_confidence(allowed: f64, confidence: f64) -> f64 {
+    let k = allowed.max(0.0) as u64;
+    let (mut lo, mut hi) = (
+        0.0,
+        allowed.max(0.0) + 10.0 * (allowed.max(1.0)).sqrt() + 10.0,
+    );
+    for _ in 0..100 {
+        let mid = (lo + hi) / 2.0;
+        if crate::poisson::cdf(mid, k) >= confidence {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 /// Share of a component's requests whose hours may go unchecked by a p99 objective.
 ///
 /// A p99 over the two requests of a quiet night hour means nothing, and holding it to
@@ -298,9 +317,46 @@ pub struct Slo {
     /// Share of invocations that may be throttled in any hour (0–1); 0 forbids throttles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_throttle_rate: Option<f64>,
+    /// The period over which the cold-start objective is judged (hours; default a
+    /// 730-hour month). Shorter periods hold fewer invocations, so chance matters more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_hours: Option<f64>,
+    /// Probability with which adaptd plans to meet the cold-start objective in each
+    /// period (default 0.9): cold starts are random, and planning for the expected
+    /// count would miss half the periods whose budget it exactly fills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
 }
 
+/// The default SLO period: one billing month.
+pub const DEFAULT_SLO_PERIOD_HOURS: f64 = 730.0;
+/// The default probability of meeting the cold-start objective in a period.
+pub const DEFAULT_SLO_CONFIDENCE: f64 = 0.9;
+
 impl Slo {
+    /// Expected cold starts per month that meet `max_cold_start_rate` with the SLO's
+    /// confidence, for `invocations_per_month`.
+    ///
+    /// Cold starts in a period are modelled as Poisson: the period allows
+    /// `B = ⌊rate × invocations in the period⌋` of them, and the plan keeps the expected
+    /// count `μ` low enough that `P(N ≤ B) ≥ confidence`. For large budgets this is
+    /// about `B − 1.28·√B` at 90 %; for a function with fewer than `1/rate` invocations a
+    /// period it is `−ln(confidence)`, about 0.1.
+    pub fn cold_start_budget_per_month(&self, invocations_per_month: f64) -> Option<f64> {
+        let rate = self.max_cold_start_rate?;
+        let period = self
+            .period_hours
+            .unwrap_or(DEFAULT_SLO_PERIOD_HOURS)
+            .max(1e-6);
+        let confidence = self
+            .confidence
+            .unwrap_or(DEFAULT_SLO_CONFIDENCE)
+            .clamp(0.0, 0.999_999);
+        let per_period = invocations_per_month * period / DEFAULT_SLO_PERIOD_HOURS;
+        let allowed = (rate * per_period + 1e-9).floor();
+        Some(poisson_mean_for_confidence(allowed, confidence) * DEFAULT_SLO_PERIOD_HOURS / period)
+    }
+
     /// Whether any objective is set.
     pub fn is_set(&self) -> bool {
         self.p99_ms.is_some()
@@ -535,6 +591,26 @@ mod tests {
             describe_schedule(&busy),
             "8–12 by hour, peak 12 in 04–05 h, 09–10 h, 14–15 h, 19–20 h"
         );
+    }
+
+    #[test]
+    fn cold_start_budgets_leave_room_for_chance() {
+        let slo = Slo {
+            max_cold_start_rate: Some(0.01),
+            ..Slo::default()
+        };
+        // 100,000 invocations a month: 1,000 allowed, planned at about 1000 − 1.28·√1000.
+        let b = slo.cold_start_budget_per_month(100_000.0).unwrap();
+        assert!((b - (1000.0 - 1.2816 * 1000f64.sqrt())).abs() < 3.0, "{b}");
+        // 50 invocations in an 8-hour period: none allowed, so P(N = 0) ≥ 0.9.
+        let short = Slo {
+            period_hours: Some(8.0),
+            ..slo.clone()
+        };
+        let per_month = 50.0 * 730.0 / 8.0;
+        let b = short.cold_start_budget_per_month(per_month).unwrap();
+        assert!((b * 8.0 / 730.0 - (-(0.9f64).ln())).abs() < 1e-9, "{b}");
+        assert_eq!(Slo::default().cold_start_budget_per_month(1e6), None);
     }
 
     #[test]

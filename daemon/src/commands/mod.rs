@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use adaptd_config::Config;
+use adaptd_engine::telemetry::TelemetrySet;
 use anyhow::Context;
 
-use crate::cli::{DemoArgs, RecommendArgs};
+use crate::cli::{BacktestArgs, BacktestFormat, DemoArgs, RecommendArgs};
 use crate::output::{Format, render};
 use crate::pipeline::{PipelineError, run};
 
@@ -27,20 +28,65 @@ fn invalid(e: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_INVALID_INPUT)
 }
 
-/// `adaptd recommend`.
-pub fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
-    let config = match &args.config {
+/// Loads the config (or the defaults) and the telemetry; `Err(code)` when the user must
+/// fix an input.
+fn inputs(
+    config: Option<&Path>,
+    telemetry: &str,
+) -> anyhow::Result<Result<(Config, TelemetrySet), ExitCode>> {
+    let config = match config {
         Some(path) => match Config::load(path) {
             Ok(c) => c,
-            Err(e) => return Ok(invalid(&e)),
+            Err(e) => return Ok(Err(invalid(&e))),
         },
         None => Config::from_str("", "<defaults>").map_err(|e| anyhow::anyhow!("{e}"))?,
     };
-    let telemetry = match adaptd_collectors::load(&args.telemetry) {
-        Ok(t) => t,
-        Err(e) => return Ok(invalid(&e)),
+    match adaptd_collectors::load(telemetry) {
+        Ok(t) => Ok(Ok((config, t))),
+        Err(e) => Ok(Err(invalid(&e))),
+    }
+}
+
+/// `adaptd recommend`.
+pub fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
+    let (config, telemetry) = match inputs(args.config.as_deref(), &args.telemetry)? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
     };
     report(&config, &telemetry, args.output)
+}
+
+/// `adaptd backtest`.
+pub fn backtest(args: &BacktestArgs) -> anyhow::Result<ExitCode> {
+    let (config, telemetry) = match inputs(args.config.as_deref(), &args.telemetry)? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let planned = match run(&config, &telemetry) {
+        Ok(p) => p,
+        Err(PipelineError::Config(e)) => return Ok(invalid(&e)),
+        Err(e) => return Err(e.into()),
+    };
+    let mut options = crate::backtest::Options {
+        no_slo_on_demand: args.no_slo_on_demand,
+        ..Default::default()
+    };
+    options.params.seed = args.seed;
+    if !args.policy.is_empty() {
+        options.policies = args.policy.clone();
+    }
+    let report = crate::backtest::backtest(
+        &planned.resolved,
+        &telemetry,
+        &planned.profiles,
+        &planned.recommendations,
+        &options,
+    )?;
+    print(&match args.output {
+        BacktestFormat::Table => crate::backtest::render_table(&report, args.per_component),
+        BacktestFormat::Json => crate::backtest::render_json(&report)?,
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `adaptd demo`.
@@ -55,14 +101,10 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     report(&config, &telemetry, args.output)
 }
 
-fn report(
-    config: &Config,
-    telemetry: &adaptd_engine::telemetry::TelemetrySet,
-    format: Format,
-) -> anyhow::Result<ExitCode> {
+fn report(config: &Config, telemetry: &TelemetrySet, format: Format) -> anyhow::Result<ExitCode> {
     match run(config, telemetry) {
-        Ok((_, set)) => {
-            print(&render(&set, format)?)?;
+        Ok(planned) => {
+            print(&render(&planned.recommendations, format)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(PipelineError::Config(e)) => Ok(invalid(&e)),

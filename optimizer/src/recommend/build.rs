@@ -48,9 +48,10 @@ pub struct Built<'a> {
     pub warnings: Vec<String>,
 }
 
-/// The cold-start budget of a candidate under `slo` (cold starts per month).
+/// The cold-start budget of a candidate under `slo` (expected cold starts per month,
+/// with room for chance; see [`Slo::cold_start_budget_per_month`]).
 pub fn risk_budget(slo: &Slo, c: &Candidate) -> Option<f64> {
-    slo.max_cold_start_rate.map(|r| r * c.invocations_per_month)
+    slo.cold_start_budget_per_month(c.invocations_per_month)
 }
 
 /// Converts a candidate into a base: levels that break the SLO's p99 or throttle

@@ -35,10 +35,11 @@ const NEGLIGIBLE: f64 = 1e-12;
 
 /// Executions an arrival finds in flight, in a minute of `count` uniform arrivals of
 /// mean duration `d_min` minutes: the other arrivals of the same minute that overlap it,
-/// plus, for durations over a minute, those of earlier minutes (assumed as busy). A lone
-/// invocation finds nothing, which the plain `count × duration` would miss.
-fn occupancy_seen(count: f64, d_min: f64) -> f64 {
-    ((count - 1.0).max(0.0) * d_min.min(1.0) + count * (d_min - 1.0).max(0.0)).max(0.0)
+/// plus, for durations over a minute, those of the previous `d_min − 1` minutes at the
+/// hour's mean rate `mean_count` (a busy minute says nothing about the minutes before
+/// it). A lone invocation finds nothing, which the plain `count × duration` would miss.
+fn occupancy_seen(count: f64, mean_count: f64, d_min: f64) -> f64 {
+    ((count - 1.0).max(0.0) * d_min.min(1.0) + mean_count * (d_min - 1.0).max(0.0)).max(0.0)
 }
 
 /// Level-independent quantities of one hour of the day at one duration.
@@ -88,6 +89,7 @@ impl HourModel {
             return model;
         }
         let d_min = mean_duration_ms.max(0.0) / 60_000.0;
+        let mean_count = hour.invocations / minutes_observed;
 
         // 1–2: survival of the per-minute peak, mixed over bins; and, per level, the
         // invocation-weighted chance that an arrival finds that many busy (spillover,
@@ -97,7 +99,7 @@ impl HourModel {
         let total_weight: f64 = hour.count_bins.iter().map(|b| b.count * b.minutes).sum();
         for b in &hour.count_bins {
             let w = b.minutes / minutes_observed;
-            let l = occupancy_seen(b.count, d_min);
+            let l = occupancy_seen(b.count, mean_count, d_min);
             if b.count <= 0.0 {
                 continue;
             }
