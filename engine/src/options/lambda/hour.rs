@@ -33,13 +33,47 @@ use crate::profile::HourProfile;
 /// Survival below which a peak level is ignored.
 const NEGLIGIBLE: f64 = 1e-12;
 
-/// Executions an arrival finds in flight, in a minute of `count` uniform arrivals of
-/// mean duration `d_min` minutes: the other arrivals of the same minute that overlap it,
-/// plus, for durations over a minute, those of the previous `d_min − 1` minutes at the
-/// hour's mean rate `mean_count` (a busy minute says nothing about the minutes before
-/// it). A lone invocation finds nothing, which the plain `count × duration` would miss.
-fn occupancy_seen(count: f64, mean_count: f64, d_min: f64) -> f64 {
-    ((count - 1.0).max(0.0) * d_min.min(1.0) + mean_count * (d_min - 1.0).max(0.0)).max(0.0)
+/// What the occupancy model needs of the duration distribution (minutes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DurationMoments {
+    /// `E[D]`.
+    pub mean: f64,
+    /// `E[min(D, 1 minute)]`: how long a same-minute arrival stays in flight within the
+    /// minute. A one-minute burst of heavy-tailed work never reaches `rate × E[D]`.
+    pub within_minute: f64,
+    /// `E[(D − 1 minute)+]`: how far work spills into later minutes.
+    pub beyond_minute: f64,
+}
+
+impl DurationMoments {
+    /// Moments of a constant duration.
+    pub fn constant(ms: f64) -> Self {
+        let m = ms.max(0.0) / 60_000.0;
+        Self {
+            mean: m,
+            within_minute: m.min(1.0),
+            beyond_minute: (m - 1.0).max(0.0),
+        }
+    }
+
+    /// Moments of a distribution given in ms.
+    pub fn of(d: &crate::quantiles::QuantileSet) -> Self {
+        let to_min = 1.0 / 60_000.0;
+        Self {
+            mean: d.mean() * to_min,
+            within_minute: d.expect(400, |x| x.min(60_000.0)) * to_min,
+            beyond_minute: d.expect(400, |x| (x - 60_000.0).max(0.0)) * to_min,
+        }
+    }
+}
+
+/// Executions an arrival finds in flight, in a minute of `count` uniform arrivals: the
+/// other arrivals of the same minute that overlap it, plus work spilling over from
+/// earlier minutes at the hour's mean rate `mean_count` (a busy minute says nothing about
+/// the minutes before it). A lone invocation finds nothing, which the plain
+/// `count × duration` would miss.
+fn occupancy_seen(count: f64, mean_count: f64, d: &DurationMoments) -> f64 {
+    ((count - 1.0).max(0.0) * d.within_minute + mean_count * d.beyond_minute).max(0.0)
 }
 
 /// Level-independent quantities of one hour of the day at one duration.
@@ -62,11 +96,12 @@ pub struct HourModel {
 }
 
 impl HourModel {
-    /// Builds the model of `hour` for invocations of `mean_duration_ms` and a keep-alive
-    /// of `keep_alive_minutes`; the hour occurs `occurrences_per_month` times a month.
+    /// Builds the model of `hour` for invocations whose durations have `moments`, and a
+    /// keep-alive of `keep_alive_minutes`; the hour occurs `occurrences_per_month` times
+    /// a month.
     pub fn new(
         hour: &HourProfile,
-        mean_duration_ms: f64,
+        moments: &DurationMoments,
         keep_alive_minutes: u32,
         occurrences_per_month: f64,
     ) -> Self {
@@ -88,7 +123,6 @@ impl HourModel {
         if minutes_observed <= 0.0 || hour.invocations <= 0.0 {
             return model;
         }
-        let d_min = mean_duration_ms.max(0.0) / 60_000.0;
         let mean_count = hour.invocations / minutes_observed;
 
         // 1–2: survival of the per-minute peak, mixed over bins; and, per level, the
@@ -99,7 +133,7 @@ impl HourModel {
         let total_weight: f64 = hour.count_bins.iter().map(|b| b.count * b.minutes).sum();
         for b in &hour.count_bins {
             let w = b.minutes / minutes_observed;
-            let l = occupancy_seen(b.count, mean_count, d_min);
+            let l = occupancy_seen(b.count, mean_count, moments);
             if b.count <= 0.0 {
                 continue;
             }
@@ -251,7 +285,7 @@ mod tests {
     fn sparse_timer_is_cold_every_run_without_provisioned_concurrency() {
         // One run per hour for 7 days: 7 active minutes, all idle starts.
         let h = hour(&[(0.0, 413.0), (1.0, 7.0)], 7.0);
-        let m = HourModel::new(&h, 500.0, 10, 730.0 / 24.0);
+        let m = HourModel::new(&h, &DurationMoments::constant(500.0), 10, 730.0 / 24.0);
         let per_month = m.invocations_per_month;
         assert!((per_month - 730.0 / 24.0).abs() < 1e-9);
         // Every run is cold at P = 0 …
@@ -269,7 +303,7 @@ mod tests {
     fn busy_steady_traffic_rarely_goes_cold() {
         // 600 invocations a minute of 100 ms: L = 1 in flight on average.
         let h = hour(&[(600.0, 420.0)], 1.0);
-        let m = HourModel::new(&h, 100.0, 10, 30.0);
+        let m = HourModel::new(&h, &DurationMoments::constant(100.0), 10, 30.0);
         let rate = m.cold_starts_per_month(0) / m.invocations_per_month;
         assert!(rate < 1e-3, "cold start rate {rate}");
         // Four provisioned environments serve nearly everything at ~1 in flight.
@@ -289,7 +323,7 @@ mod tests {
             &[(0.0, 300.0), (5.0, 80.0), (40.0, 30.0), (200.0, 10.0)],
             20.0,
         );
-        let m = HourModel::new(&h, 800.0, 10, 30.0);
+        let m = HourModel::new(&h, &DurationMoments::constant(800.0), 10, 30.0);
         for p in 0..20 {
             assert!(m.cold_starts_per_month(p + 1) <= m.cold_starts_per_month(p) + 1e-12);
             assert!(m.potential_per_month(p + 1) <= m.potential_per_month(p) + 1e-12);
@@ -301,7 +335,7 @@ mod tests {
     #[test]
     fn reserved_concurrency_throttles_beyond_its_cap() {
         let h = hour(&[(600.0, 60.0)], 0.0);
-        let m = HourModel::new(&h, 1000.0, 10, 30.0); // 599 others × 1 s / 60 s in flight
+        let m = HourModel::new(&h, &DurationMoments::constant(1000.0), 10, 30.0); // 599 others × 1 s / 60 s in flight
         assert!((m.throttle_share(Some(10)) - poisson::sf(599.0 / 60.0, 10)).abs() < 1e-12);
         assert_eq!(m.throttle_share(None), 0.0);
     }

@@ -24,7 +24,7 @@ use crate::options::{
 use crate::quantiles::{QuantileSet, shifted_mixture_quantile};
 use crate::spec::{Architecture, Deployment, LambdaConfig, PlatformKind, Provisioned};
 
-use hour::HourModel;
+use hour::{DurationMoments, HourModel};
 use memory::{DurationLaw, init_duration, memory_candidates, memory_floor_mb};
 
 /// The Lambda platform.
@@ -81,9 +81,12 @@ impl Shape {
                 return None;
             }
             let mean = d.as_ref().map_or(0.0, QuantileSet::mean);
+            let moments = d
+                .as_ref()
+                .map_or(DurationMoments::constant(0.0), DurationMoments::of);
             hours.push(HourModel::new(
                 hp,
-                mean,
+                &moments,
                 ctx.spec.model.keep_alive_minutes,
                 occ,
             ));
