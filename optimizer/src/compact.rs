@@ -43,7 +43,13 @@ fn cut(base: &Base) -> usize {
     let pressure: Vec<f64> = base
         .slots
         .iter()
-        .map(|s| s.alternatives.iter().flatten().next().map_or(0.0, |a| a.risk))
+        .map(|s| {
+            s.alternatives
+                .iter()
+                .flatten()
+                .next()
+                .map_or(0.0, |a| a.risk)
+        })
         .collect();
     let n = pressure.len();
     if n < 2 {
@@ -73,7 +79,11 @@ impl CompactBase {
         let levels = if slots == 0 { 0 } else { base.levels.len() };
         let cells = slots * levels;
         let budgeted = base.risk_budget.is_some();
-        let rot = if base.cyclic && budgeted { cut(base) } else { 0 };
+        let rot = if base.cyclic && budgeted {
+            cut(base)
+        } else {
+            0
+        };
         let mut cost = Vec::with_capacity(cells);
         let mut risk = Vec::with_capacity(if budgeted { cells } else { 0 });
         let mut pot = Vec::with_capacity(if budgeted { cells } else { 0 });
@@ -130,7 +140,7 @@ impl CompactBase {
     }
 
     /// Levels per original slot, from a path in this layout's slot order.
-    pub fn to_original(&self, path: &[usize]) -> Vec<usize> {
+    pub fn levels_of(&self, path: &[usize]) -> Vec<usize> {
         let mut out = vec![0; path.len()];
         for (k, &l) in path.iter().enumerate() {
             out[(k + self.rot) % path.len()] = l;
@@ -139,8 +149,10 @@ impl CompactBase {
     }
 
     /// A path in this layout's slot order, from levels per original slot.
-    pub fn from_original(&self, levels: &[usize]) -> Vec<usize> {
-        (0..levels.len()).map(|k| levels[(k + self.rot) % levels.len()]).collect()
+    pub fn path_of(&self, levels: &[usize]) -> Vec<usize> {
+        (0..levels.len())
+            .map(|k| levels[(k + self.rot) % levels.len()])
+            .collect()
     }
 
     pub fn of_item(item: &Item) -> Vec<Self> {

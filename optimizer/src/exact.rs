@@ -17,9 +17,9 @@ fn completion(cb: &CompactBase, adj: &[f64], (wc, wr): (f64, f64)) -> Vec<f64> {
     for s in (0..ns.saturating_sub(1)).rev() {
         let next = (s + 1) * nl;
         let pot = &cb.pot[next..next + nl];
-        for l in 0..nl {
+        for (l, al) in a.iter_mut().enumerate() {
             let c = next + l;
-            a[l] = if cb.cost[c].is_finite() {
+            *al = if cb.cost[c].is_finite() {
                 wc * adj[c] + wr * cb.risk[c] + w[c]
             } else {
                 f64::INFINITY

@@ -96,7 +96,11 @@ fn sweep(
             let (mut m, mut arg) = (f64::INFINITY, 0);
             for l in 0..nl {
                 let c = s * nl + l;
-                let v = if cb.cost[c].is_finite() { wc * adj[c] } else { f64::INFINITY };
+                let v = if cb.cost[c].is_finite() {
+                    wc * adj[c]
+                } else {
+                    f64::INFINITY
+                };
                 if v < m {
                     m = v;
                     arg = l;
@@ -164,7 +168,9 @@ fn sweep(
     for l in 0..nl {
         let mut v = sc.prev[l];
         if let Some(a) = start {
-            v += wr * (cb.pot.get(a).copied().unwrap_or(0.0) - cb.pot.get(l).copied().unwrap_or(0.0)).max(0.0);
+            v += wr
+                * (cb.pot.get(a).copied().unwrap_or(0.0) - cb.pot.get(l).copied().unwrap_or(0.0))
+                    .max(0.0);
         }
         if v < best {
             best = v;
@@ -274,7 +280,7 @@ pub(crate) fn solve_base(
         (sweep(cb, adj, (1.0, 0.0), None, sc, &mut path), path)
     });
     let Some(budget) = cb.budget else {
-        let ub = (v0.is_finite()).then(|| (fixed + v0, path));
+        let ub = (v0.is_finite()).then_some((fixed + v0, path));
         return BaseOutcome {
             lb: fixed + v0,
             ub,
@@ -292,10 +298,7 @@ pub(crate) fn solve_base(
             nu: 0.0,
         };
     }
-    let (mr, mr_path) = st
-        .min_risk
-        .get_or_insert_with(|| min_risk(cb, sc))
-        .clone();
+    let (mr, mr_path) = st.min_risk.get_or_insert_with(|| min_risk(cb, sc)).clone();
     if mr > budget + RISK_TOL {
         return infeasible();
     }
@@ -326,7 +329,10 @@ pub(crate) fn solve_base(
             } else {
                 &mut hi
             };
-            if slot.as_ref().is_none_or(|s| line.at(nu0, budget) < s.at(nu0, budget)) {
+            if slot
+                .as_ref()
+                .is_none_or(|s| line.at(nu0, budget) < s.at(nu0, budget))
+            {
                 *slot = Some(line);
             }
         }
@@ -376,7 +382,9 @@ fn move_delta(cb: &CompactBase, adj: &[f64], path: &[usize], s: usize, l: usize)
     let old = path[s];
     let c_new = s * n + l;
     let c_old = s * n + old;
-    let into = |slot: usize, to: usize, from: usize| (cb.pot[slot * n + to] - cb.pot[slot * n + from]).max(0.0);
+    let into = |slot: usize, to: usize, from: usize| {
+        (cb.pot[slot * n + to] - cb.pot[slot * n + from]).max(0.0)
+    };
     let mut dr = cb.risk[c_new] - cb.risk[c_old];
     if s > 0 {
         dr += into(s, l, path[s - 1]) - into(s, old, path[s - 1]);
@@ -500,7 +508,15 @@ pub(crate) fn solve_item(
         }
         let (fixed, adj) = &adjs[b];
         let cutoff = if all_bases { f64::INFINITY } else { ub };
-        let o = solve_base(&bases[b], *fixed, adj, &mut states[b], sc, cutoff, p0s[b].take());
+        let o = solve_base(
+            &bases[b],
+            *fixed,
+            adj,
+            &mut states[b],
+            sc,
+            cutoff,
+            p0s[b].take(),
+        );
         out.bases[b] = (o.lb, o.ub_cost());
         out.lb = out.lb.min(o.lb);
         if let Some((c, p)) = o.ub {
@@ -522,8 +538,13 @@ pub(crate) fn solve_item(
             continue;
         }
         let (fixed, adj) = &adjs[b];
-        for start in [states[b].hi.clone(), states[b].lo.clone()].into_iter().flatten() {
-            let Some((c, p)) = improve(cb, *fixed, adj, budget, start) else { continue };
+        for start in [states[b].hi.clone(), states[b].lo.clone()]
+            .into_iter()
+            .flatten()
+        {
+            let Some((c, p)) = improve(cb, *fixed, adj, budget, start) else {
+                continue;
+            };
             if c < out.bases[b].1 {
                 out.bases[b].1 = c;
                 paths[b] = Some(p.clone());

@@ -128,7 +128,11 @@ pub(crate) fn feasibility_tol(problem: &Problem) -> f64 {
 pub(crate) fn binaries_exceed(problem: &Problem, limit: usize) -> bool {
     let mut n = problem.switches.len();
     for base in problem.items.iter().flat_map(|i| &i.bases) {
-        n += 1 + base.slots.iter().map(|s| s.alternatives.iter().flatten().count()).sum::<usize>();
+        n += 1 + base
+            .slots
+            .iter()
+            .map(|s| s.alternatives.iter().flatten().count())
+            .sum::<usize>();
         if n > limit {
             return true;
         }
@@ -156,14 +160,16 @@ pub(crate) fn solve_with(
 ) -> Result<Solution, SolveError> {
     let start = Instant::now();
     problem.validate_shared()?;
-    if !(options.mip_gap >= 0.0) {
+    if options.mip_gap.is_nan() || options.mip_gap < 0.0 {
         return Err(SolveError::InvalidProblem {
             what: format!("mip_gap must be non-negative, got {}", options.mip_gap),
         });
     }
     let deadline = start + options.time_limit;
     let method = match options.method {
-        Method::Auto if !binaries_exceed(problem, AUTO_MONOLITHIC_MAX_BINARIES) => Method::Monolithic,
+        Method::Auto if !binaries_exceed(problem, AUTO_MONOLITHIC_MAX_BINARIES) => {
+            Method::Monolithic
+        }
         Method::Auto => Method::Decomposed,
         m => m,
     };
@@ -186,7 +192,13 @@ pub(crate) fn solve_with(
             stats.priced_rows = o.priced_rows;
             stats.master_columns = o.master_columns;
             stats.fell_back_to_monolithic = o.fell_back;
-            (o.choices, o.switches, o.lower_bound, o.row_prices, Some(o.data))
+            (
+                o.choices,
+                o.switches,
+                o.lower_bound,
+                o.row_prices,
+                Some(o.data),
+            )
         }
     };
     let tol = feasibility_tol(problem);
@@ -196,7 +208,7 @@ pub(crate) fn solve_with(
             message: "the solver returned an assignment that breaks a constraint".into(),
         })?;
     zero_slack_prices(problem, &choices, &switches, &mut row_prices);
-    let risk_prices = risk_prices(problem, &choices, &row_prices, data);
+    let risk_prices = risk_prices(problem, &choices, &row_prices, data.as_deref());
     let lower_bound = lower_bound.min(cost);
     stats.wall_time = start.elapsed();
     Ok(Solution {
@@ -229,7 +241,8 @@ fn zero_slack_prices(problem: &Problem, choices: &[Choice], switches: &[bool], p
     }
     for (r, row) in problem.rows.iter().enumerate() {
         let lifted = row.lifted_by.is_some_and(|s| switches[s.0]);
-        let slack = usage[r] < row.capacity - 0.01 * row.capacity.abs() - decompose::row_tol(row.capacity);
+        let slack =
+            usage[r] < row.capacity - 0.01 * row.capacity.abs() - decompose::row_tol(row.capacity);
         if lifted || slack {
             prices[r] = 0.0;
         }
@@ -240,12 +253,11 @@ fn risk_prices(
     problem: &Problem,
     choices: &[Choice],
     row_prices: &[f64],
-    data: Option<Vec<units::ItemData>>,
+    data: Option<&[units::ItemData]>,
 ) -> Vec<f64> {
     let mu = row_prices.iter().any(|&p| p != 0.0).then_some(row_prices);
     let mut scratches: Vec<Scratch> = (0..par::threads()).map(|_| Scratch::default()).collect();
     let jobs: Vec<usize> = (0..problem.items.len()).collect();
-    let data = data.as_deref();
     par::par_map(jobs, &mut scratches, &|i, sc| {
         let c = &choices[i];
         let base = &problem.items[i].bases[c.base];
@@ -256,11 +268,11 @@ fn risk_prices(
             Some(d) => {
                 let mut st = d[i].states[c.base].clone();
                 let cb = &d[i].compact[c.base];
-                item::risk_price(cb, &mut st, mu, &cb.from_original(&c.levels), sc)
+                item::risk_price(cb, &mut st, mu, &cb.path_of(&c.levels), sc)
             }
             None => {
                 let cb = CompactBase::new(base);
-                let path = cb.from_original(&c.levels);
+                let path = cb.path_of(&c.levels);
                 item::risk_price(&cb, &mut BaseState::default(), mu, &path, sc)
             }
         }
@@ -301,7 +313,11 @@ fn monolithic(
         relax: false,
         elastic: false,
     };
-    let remaining = || deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+    let remaining = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+    };
     let cfg = RunConfig {
         rel_gap: options.mip_gap,
         abs_gap: 1e-9,
@@ -322,7 +338,10 @@ fn monolithic(
     if !problem.rows.is_empty() && remaining() > 0.0 {
         scope.relax = true;
         stats.highs_solves += 1;
-        let cfg = RunConfig { time_limit: remaining(), ..cfg };
+        let cfg = RunConfig {
+            time_limit: remaining(),
+            ..cfg
+        };
         if let Ok(lp) = milp::solve_scope(problem, &scope, &cfg) {
             for (r, p) in lp.row_prices {
                 prices[r] = p;
@@ -356,7 +375,11 @@ pub(crate) fn diagnose_rows(problem: &Problem, highs: &mut usize) -> SolveError 
     *highs += 1;
     match milp::solve_scope(problem, &scope, &cfg) {
         Ok(sol) if !sol.exceeded.is_empty() => SolveError::RowsInfeasible {
-            rows: sol.exceeded.iter().map(|&r| problem.rows[r].name.clone()).collect(),
+            rows: sol
+                .exceeded
+                .iter()
+                .map(|&r| problem.rows[r].name.clone())
+                .collect(),
         },
         Ok(_) => SolveError::Solver {
             message: "HiGHS reported the model infeasible but every row can be met".into(),
@@ -444,11 +467,19 @@ pub fn solve_item(item: &Item, options: &SolveOptions) -> Result<(Choice, f64), 
     problem.validate()?;
     let deadline = Instant::now() + options.time_limit;
     let o = decompose::solve(&problem, options, deadline, &units::Config::default())?;
-    let choice = o.choices.into_iter().next().ok_or_else(|| SolveError::Solver {
-        message: "no choice returned".into(),
-    })?;
+    let choice = o
+        .choices
+        .into_iter()
+        .next()
+        .ok_or_else(|| SolveError::Solver {
+            message: "no choice returned".into(),
+        })?;
     let cost = problem
-        .evaluate(std::slice::from_ref(&choice), &[], feasibility_tol(&problem))
+        .evaluate(
+            std::slice::from_ref(&choice),
+            &[],
+            feasibility_tol(&problem),
+        )
         .ok_or_else(|| SolveError::Solver {
             message: "the per-item solver returned an infeasible choice".into(),
         })?;

@@ -264,7 +264,8 @@ pub(crate) fn solve_scope(
                 let mut slot_max = vec![0.0f64; scope.rows.len()];
                 for (l, alt) in slot.alternatives.iter().enumerate() {
                     let Some(alt) = alt else { continue };
-                    let cost = alt.cost + alt.usage.iter().map(|&(r, u)| price(r.0) * u).sum::<f64>();
+                    let cost =
+                        alt.cost + alt.usage.iter().map(|&(r, u)| price(r.0) * u).sum::<f64>();
                     let (v, col) = m.binary(cost);
                     one.add_mul(1.0, v);
                     risk.add_mul(alt.risk, v);
@@ -353,10 +354,10 @@ pub(crate) fn solve_scope(
             slacks.push((r, sc));
         }
         let big_m = (row_max[e] - cap).max(0.0);
-        if let Some(y) = row.lifted_by.and_then(|s| switch_var[s.0]) {
-            if big_m > 0.0 {
-                expr.add_mul(-big_m, y);
-            }
+        if let Some(y) = row.lifted_by.and_then(|s| switch_var[s.0])
+            && big_m > 0.0
+        {
+            expr.add_mul(-big_m, y);
         }
         row_cons.push((r, m.constrain(expr.leq(cap))));
     }
@@ -459,7 +460,9 @@ pub(crate) fn select(
     let mut row_max = vec![0.0; rows.len()];
     let mut cols: Vec<Vec<(usize, usize)>> = Vec::with_capacity(units.len());
     for unit in units {
-        let allowed: Vec<usize> = (0..unit.len()).filter(|&k| unit[k].cost.is_finite()).collect();
+        let allowed: Vec<usize> = (0..unit.len())
+            .filter(|&k| unit[k].cost.is_finite())
+            .collect();
         let mut here = Vec::new();
         let mut umax = vec![0.0f64; rows.len()];
         match allowed.as_slice() {
@@ -543,7 +546,9 @@ pub(crate) fn select(
         .zip(&cols)
         .map(|(unit, here)| {
             if here.is_empty() {
-                (0..unit.len()).find(|&k| unit[k].cost.is_finite()).unwrap_or(0)
+                (0..unit.len())
+                    .find(|&k| unit[k].cost.is_finite())
+                    .unwrap_or(0)
             } else {
                 here.iter()
                     .max_by(|a, b| run.cols[a.1].total_cmp(&run.cols[b.1]))

@@ -4,7 +4,9 @@
 use crate::item::Scratch;
 
 pub(crate) fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
 }
 
 /// Runs `f` over `jobs` on all cores, one scratch per thread.
@@ -28,7 +30,9 @@ pub(crate) fn par_map<T: Send, R: Send>(
         let handles: Vec<_> = chunks
             .into_iter()
             .zip(scratches.iter_mut())
-            .map(|(chunk, sc)| s.spawn(move || chunk.into_iter().map(|j| f(j, sc)).collect::<Vec<R>>()))
+            .map(|(chunk, sc)| {
+                s.spawn(move || chunk.into_iter().map(|j| f(j, sc)).collect::<Vec<R>>())
+            })
             .collect();
         handles
             .into_iter()
@@ -36,4 +40,3 @@ pub(crate) fn par_map<T: Send, R: Send>(
             .collect()
     })
 }
-

@@ -152,17 +152,17 @@ impl Problem {
                 }
                 risk += base.transition_risk(s, &choice.levels);
             }
-            if let Some(b) = base.risk_budget {
-                if risk > b + tol {
-                    return None;
-                }
+            if let Some(b) = base.risk_budget
+                && risk > b + tol
+            {
+                return None;
             }
         }
         for (s, on) in self.switches.iter().zip(switches) {
-            if let Some(f) = s.fixed {
-                if f != *on {
-                    return None;
-                }
+            if let Some(f) = s.fixed
+                && f != *on
+            {
+                return None;
             }
             if *on {
                 cost += s.cost;

@@ -105,7 +105,11 @@ pub fn lambda_fleet(spec: &FleetSpec) -> Problem {
             lifted_by: Some(SwitchId(s)),
         });
         let n = 3 + rng.below(4) as usize;
-        db_members.push((0..n).map(|_| rng.below(spec.items.max(1) as u64) as usize).collect());
+        db_members.push(
+            (0..n)
+                .map(|_| rng.below(spec.items.max(1) as u64) as usize)
+                .collect(),
+        );
     }
     let mut items = Vec::with_capacity(spec.items);
     for i in 0..spec.items {
@@ -169,7 +173,10 @@ pub fn lambda_fleet(spec: &FleetSpec) -> Problem {
 
 fn function(rng: &mut SplitMix64, i: usize, budget_share: f64) -> Item {
     // Peak requests per second, long-tailed.
-    let peak_rps = (rng.range(-1.0, 4.0) * std::f64::consts::LN_10).exp().min(3000.0) / 10.0;
+    let peak_rps = (rng.range(-1.0, 4.0) * std::f64::consts::LN_10)
+        .exp()
+        .min(3000.0)
+        / 10.0;
     let duration_1gb = rng.range(0.05, 1.5);
     let max_level = rng.below(16) as u32;
     let nbases = 4 + rng.below(3) as usize;
@@ -177,7 +184,11 @@ fn function(rng: &mut SplitMix64, i: usize, budget_share: f64) -> Item {
     let first = rng.below((memories.len() - nbases.div_ceil(2) + 1) as u64) as usize;
     let has_budget = rng.unit() < budget_share;
     let tightness = rng.range(0.15, 1.1);
-    let reserved = if rng.unit() < 0.03 { (rng.below(8) + 2) as f64 } else { 0.0 };
+    let reserved = if rng.unit() < 0.03 {
+        (rng.below(8) + 2) as f64
+    } else {
+        0.0
+    };
     let guard_hour = (rng.unit() < 0.1).then(|| rng.below(HOURS as u64) as usize);
     let mut bases = Vec::with_capacity(nbases);
     for b in 0..nbases {
@@ -207,7 +218,11 @@ fn function(rng: &mut SplitMix64, i: usize, budget_share: f64) -> Item {
                 alternatives.push(allowed.then(|| Alt {
                     cost: lf * gb * PC_HOUR_MONTH_PER_GB * price,
                     risk: cold0 * decay,
-                    usage: if l > 0 { vec![(RowId(h), lf)] } else { Vec::new() },
+                    usage: if l > 0 {
+                        vec![(RowId(h), lf)]
+                    } else {
+                        Vec::new()
+                    },
                 }));
             }
             cold_total += cold0;
@@ -236,11 +251,18 @@ fn function(rng: &mut SplitMix64, i: usize, budget_share: f64) -> Item {
             let top: Vec<usize> = base
                 .slots
                 .iter()
-                .map(|s| s.alternatives.iter().rposition(Option::is_some).unwrap_or(0))
+                .map(|s| {
+                    s.alternatives
+                        .iter()
+                        .rposition(Option::is_some)
+                        .unwrap_or(0)
+                })
                 .collect();
             let floor: f64 = (0..HOURS)
                 .map(|h| {
-                    base.slots[h].alternatives[top[h]].as_ref().map_or(0.0, |a| a.risk)
+                    base.slots[h].alternatives[top[h]]
+                        .as_ref()
+                        .map_or(0.0, |a| a.risk)
                         + base.transition_risk(h, &top)
                 })
                 .sum();
@@ -255,6 +277,8 @@ fn function(rng: &mut SplitMix64, i: usize, budget_share: f64) -> Item {
 }
 
 fn invocations_cost(peak_rps: f64) -> f64 {
-    let monthly: f64 = (0..HOURS).map(|h| peak_rps * hour_shape(h) * 3600.0 * 30.0).sum();
+    let monthly: f64 = (0..HOURS)
+        .map(|h| peak_rps * hour_shape(h) * 3600.0 * 30.0)
+        .sum();
     monthly * 0.2 / 1e6
 }

@@ -60,15 +60,15 @@ impl Problem {
                     row.name, row.capacity
                 )));
             }
-            if let Some(s) = row.lifted_by {
-                if s.0 >= self.switches.len() {
-                    return Err(invalid(format!(
-                        "row {r} ({:?}): lifted by switch {} out of range ({} switches)",
-                        row.name,
-                        s.0,
-                        self.switches.len()
-                    )));
-                }
+            if let Some(s) = row.lifted_by
+                && s.0 >= self.switches.len()
+            {
+                return Err(invalid(format!(
+                    "row {r} ({:?}): lifted by switch {} out of range ({} switches)",
+                    row.name,
+                    s.0,
+                    self.switches.len()
+                )));
             }
         }
         for (s, switch) in self.switches.iter().enumerate() {
@@ -112,7 +112,11 @@ impl Problem {
     }
 }
 
-pub(crate) fn validate_item(i: usize, item: &crate::problem::Item, rows: usize) -> Result<(), SolveError> {
+pub(crate) fn validate_item(
+    i: usize,
+    item: &crate::problem::Item,
+    rows: usize,
+) -> Result<(), SolveError> {
     if item.bases.is_empty() {
         return Err(invalid(format!("item {i} ({:?}) has no bases", item.name)));
     }

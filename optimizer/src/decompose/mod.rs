@@ -13,8 +13,16 @@ use std::time::Instant;
 
 use crate::error::SolveError;
 use crate::item::Scratch;
+use crate::milp::{self, MilpError, RunConfig};
 use crate::par::{par_map, threads};
-use crate::milp::{self, MilpError, RunConfig, SelectCol, SelectRow};
+
+mod prices;
+mod primal;
+
+use prices::{RowSearch, price_ceilings, price_scales};
+
+/// Per unit at the best prices: lower bound, best priced cost, per-base bounds.
+type UnitBounds = (f64, f64, Vec<(f64, f64)>);
 use crate::problem::{Choice, Problem};
 use crate::units::{
     Column, Config, Counters, ItemData, Unit, UnitResult, group_row_prices, item_column, layout,
@@ -44,130 +52,12 @@ const MAX_ITERATIONS: usize = 60;
 /// Share of capacity the price search leaves free on priced rows.
 const TARGET_MARGIN: f64 = 0.001;
 
-/// One priced row's search for the price at which its usage meets its capacity.
-#[derive(Debug, Clone, Default)]
-struct RowSearch {
-    /// Most recent `(price, excess)` with usage above capacity.
-    over: Option<(f64, f64)>,
-    /// Most recent `(price, excess)` with usage at or below capacity.
-    under: Option<(f64, f64)>,
-    last_over: bool,
-    /// The typical cost per unit of the row's usage (sets the first price to try).
-    scale: f64,
-    /// Usage at the latest price (set by the caller before [`RowSearch::next`]).
-    demand: f64,
-    /// A price at which removing the smallest unit of usage is worth more than every
-    /// cost in the problem: higher prices cannot change any choice.
-    ceiling: f64,
-}
-
-impl RowSearch {
-    /// Next price given the excess (usage minus capacity) at price `mu`. `slack` is how
-    /// far below capacity usage may sit before a positive price is lowered.
-    fn next(&mut self, mu: f64, excess: f64, slack: f64) -> f64 {
-        let secant = |o: (f64, f64), u: (f64, f64)| {
-            if o.0 >= u.0 {
-                None
-            } else {
-                Some(o.0 + o.1 * (u.0 - o.0) / (o.1 - u.1))
-            }
-        };
-        if excess > 0.0 {
-            if self.last_over {
-                if let Some(u) = &mut self.under {
-                    u.1 *= 0.5;
-                }
-            }
-            self.over = Some((mu, excess));
-            self.last_over = true;
-            match self.under.and_then(|u| secant((mu, excess), u)) {
-                Some(x) => x,
-                None => {
-                    self.under = None;
-                    if mu <= 0.0 {
-                        // If demand fell linearly to nothing at the typical unit cost,
-                        // this price would remove just the excess.
-                        self.scale * (excess / self.demand.max(excess)).clamp(1e-3, 1.0)
-                    } else {
-                        mu * 2.0
-                    }
-                }
-            }
-        } else if mu <= 0.0 || excess >= -slack {
-            mu
-        } else {
-            if !self.last_over {
-                if let Some(o) = &mut self.over {
-                    o.1 *= 0.5;
-                }
-            }
-            self.under = Some((mu, excess));
-            self.last_over = false;
-            match self.over.and_then(|o| secant(o, (mu, excess))) {
-                Some(x) => x,
-                None => {
-                    self.over = None;
-                    if mu < self.scale * 1e-3 { 0.0 } else { mu * 0.5 }
-                }
-            }
-        }
-        .clamp(0.0, self.ceiling)
-    }
-}
-
-/// Typical cost per unit of usage of each row: where its price search starts.
-fn price_scales(data: &[ItemData], rows: usize) -> Vec<f64> {
-    let mut sum = vec![0.0; rows];
-    let mut n = vec![0.0; rows];
-    for d in data.iter().step_by((data.len() / 2000).max(1)) {
-        for cb in &d.compact {
-            for c in 0..cb.cost.len() {
-                if !cb.cost[c].is_finite() || cb.cost[c] <= 0.0 {
-                    continue;
-                }
-                for k in cb.use_start[c] as usize..cb.use_start[c + 1] as usize {
-                    let (r, u) = (cb.use_row[k] as usize, cb.use_amt[k]);
-                    if u > 0.0 {
-                        sum[r] += cb.cost[c] / u;
-                        n[r] += 1.0;
-                    }
-                }
-            }
-        }
-    }
-    sum.iter().zip(&n).map(|(s, n)| if *n > 0.0 { s / n } else { 1.0 }).collect()
-}
-
-/// Per row, the [`RowSearch::ceiling`]: the total of every item's most expensive choice
-/// divided by the row's smallest positive usage.
-fn price_ceilings(data: &[ItemData], rows: usize) -> Vec<f64> {
-    let mut total = 0.0;
-    let mut unit = vec![f64::INFINITY; rows];
-    for d in data {
-        let mut worst: f64 = 0.0;
-        for cb in &d.compact {
-            let mut c = cb.fixed_cost;
-            for s in 0..cb.slots {
-                let cells = &cb.cost[s * cb.levels..(s + 1) * cb.levels];
-                c += cells.iter().copied().filter(|x| x.is_finite()).fold(0.0, f64::max);
-            }
-            worst = worst.max(c);
-            let amounts = cb.base_usage.iter().map(|&(r, u)| (r, u));
-            let cells = cb.use_row.iter().copied().zip(cb.use_amt.iter().copied());
-            for (r, u) in amounts.chain(cells) {
-                if u > 0.0 {
-                    unit[r as usize] = unit[r as usize].min(u);
-                }
-            }
-        }
-        total += worst;
-    }
-    unit.iter()
-        .map(|&u| if u.is_finite() { (total + 1.0) / u } else { 0.0 })
-        .collect()
-}
-
-pub(crate) fn item_infeasible(problem: &Problem, i: usize, d: &ItemData, sc: &mut Scratch) -> SolveError {
+pub(crate) fn item_infeasible(
+    problem: &Problem,
+    i: usize,
+    d: &ItemData,
+    sc: &mut Scratch,
+) -> SolveError {
     let mut best: Option<(f64, f64)> = None;
     for cb in &d.compact {
         let (mr, _) = crate::item::min_risk(cb, sc);
@@ -198,6 +88,8 @@ struct Search<'p> {
     pool: Vec<Vec<Column>>,
     counters: Counters,
     cfg: RunConfig,
+    /// Cost paid whatever the assignment (switches fixed on outside every group).
+    fixed_cost: f64,
 }
 
 impl Search<'_> {
@@ -230,12 +122,17 @@ impl Search<'_> {
         for (u, r) in solved {
             let Some(r) = r else {
                 let i = self.units[u].items()[0];
-                return Err(item_infeasible(problem, i, &self.data[i], &mut self.scratches[0]));
+                return Err(item_infeasible(
+                    problem,
+                    i,
+                    &self.data[i],
+                    &mut self.scratches[0],
+                ));
             };
             self.results[u] = Some(r);
         }
-        for u in 0..self.units.len() {
-            if let (Unit::Group(g), true) = (&self.units[u], need[u]) {
+        for (u, &needed) in need.iter().enumerate() {
+            if let (Unit::Group(g), true) = (&self.units[u], needed) {
                 let r = solve_group(
                     problem,
                     global,
@@ -268,7 +165,10 @@ impl Search<'_> {
                 continue;
             };
             let pool = &mut self.pool[u];
-            match pool.iter().position(|c| c.choices == r.col.choices && c.switches == r.col.switches) {
+            match pool
+                .iter()
+                .position(|c| c.choices == r.col.choices && c.switches == r.col.switches)
+            {
                 Some(k) => idx.push(k),
                 None => {
                     pool.push(r.col.clone());
@@ -279,59 +179,14 @@ impl Search<'_> {
         idx
     }
 
-    /// Makes an assignment feasible on the priced rows by switching units to other
-    /// pooled columns, cheapest cost per unit of excess removed first, never pushing
-    /// another row over. `None` if excess remains.
-    fn repair(&self, mut pick: Vec<usize>, usage: &[f64]) -> Option<Vec<usize>> {
-        let caps: Vec<f64> = self.problem.rows.iter().map(|r| r.capacity + row_tol(r.capacity)).collect();
-        let mut d = usage.to_vec();
-        let over = |d: &[f64]| self.global_rows.iter().any(|&r| d[r] > caps[r]);
-        if !over(&d) {
-            return Some(pick);
-        }
-        for _round in 0..3 {
-            let excess: Vec<f64> = (0..d.len()).map(|r| (d[r] - caps[r]).max(0.0)).collect();
-            let mut moves: Vec<(f64, usize, usize)> = Vec::new();
-            for (u, pool) in self.pool.iter().enumerate() {
-                if pool.len() < 2 {
-                    continue;
-                }
-                let cur = &pool[pick[u]];
-                for (k, col) in pool.iter().enumerate() {
-                    if k == pick[u] {
-                        continue;
-                    }
-                    let gain = gain(cur, col, &excess);
-                    if gain > 0.0 {
-                        moves.push(((col.cost - cur.cost) / gain, u, k));
-                    }
-                }
-            }
-            moves.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for (_, u, k) in moves {
-                let excess: Vec<f64> = (0..d.len()).map(|r| (d[r] - caps[r]).max(0.0)).collect();
-                let (cur, col) = (&self.pool[u][pick[u]], &self.pool[u][k]);
-                if gain(cur, col, &excess) <= 0.0 {
-                    continue;
-                }
-                let mut next = d.clone();
-                for &(r, x) in &cur.usage {
-                    next[r as usize] -= x;
-                }
-                for &(r, x) in &col.usage {
-                    next[r as usize] += x;
-                }
-                let worse = self.global_rows.iter().any(|&r| next[r] > caps[r] && next[r] > d[r]);
-                if !worse {
-                    d = next;
-                    pick[u] = k;
-                    if !over(&d) {
-                        return Some(pick);
-                    }
-                }
-            }
-        }
-        None
+    /// True cost of an assignment given by pool indices.
+    fn cost(&self, pick: &[usize]) -> f64 {
+        self.fixed_cost
+            + pick
+                .iter()
+                .enumerate()
+                .map(|(u, &k)| self.pool[u][k].cost)
+                .sum::<f64>()
     }
 
     fn usage(&self, pick: &[usize]) -> Vec<f64> {
@@ -343,28 +198,6 @@ impl Search<'_> {
         }
         d
     }
-}
-
-/// Excess removed from rows over capacity by switching from column `cur` to `col`.
-fn gain(cur: &Column, col: &Column, excess: &[f64]) -> f64 {
-    let mut delta: Vec<(u32, f64)> = cur.usage.iter().map(|&(r, x)| (r, -x)).collect();
-    delta.extend_from_slice(&col.usage);
-    delta.sort_by_key(|e| e.0);
-    let mut g = 0.0;
-    let mut i = 0;
-    while i < delta.len() {
-        let r = delta[i].0;
-        let mut sum = 0.0;
-        while i < delta.len() && delta[i].0 == r {
-            sum += delta[i].1;
-            i += 1;
-        }
-        let e = excess[r as usize];
-        if e > 0.0 {
-            g += (-sum).clamp(0.0, e);
-        }
-    }
-    g
 }
 
 /// Feasibility slack on rows, absolute.
@@ -388,7 +221,9 @@ pub(crate) fn solve(
         crate::validate::validate_item(i, &problem.items[i], rows)?;
         Ok(ItemData::new(&problem.items[i]))
     });
-    let data = data.into_iter().collect::<Result<Vec<ItemData>, SolveError>>()?;
+    let data = data
+        .into_iter()
+        .collect::<Result<Vec<ItemData>, SolveError>>()?;
     let lay = layout(problem, &data, config)?;
     let mut seen = vec![usize::MAX; problem.rows.len()];
     let touched: Vec<Vec<u32>> = lay
@@ -399,7 +234,12 @@ pub(crate) fn solve(
             let mut t: Vec<u32> = Vec::new();
             for &i in unit.items() {
                 for cb in &data[i].compact {
-                    for r in cb.base_usage.iter().map(|x| x.0).chain(cb.use_row.iter().copied()) {
+                    for r in cb
+                        .base_usage
+                        .iter()
+                        .map(|x| x.0)
+                        .chain(cb.use_row.iter().copied())
+                    {
                         if lay.global[r as usize] && seen[r as usize] != u {
                             seen[r as usize] = u;
                             t.push(r);
@@ -421,9 +261,18 @@ pub(crate) fn solve(
             }
         }
     }
-    let remaining = || deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+    let remaining = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64()
+    };
     let nunits = lay.units.len();
-    let groups = lay.units.iter().filter(|u| matches!(u, Unit::Group(_))).count();
+    let fixed_cost = lay.fixed_cost;
+    let groups = lay
+        .units
+        .iter()
+        .filter(|u| matches!(u, Unit::Group(_)))
+        .count();
     let mut s = Search {
         problem,
         units: lay.units,
@@ -435,6 +284,7 @@ pub(crate) fn solve(
         results: vec![None; nunits],
         pool: vec![Vec::new(); nunits],
         counters: Counters::default(),
+        fixed_cost,
         cfg: RunConfig {
             rel_gap: target * 0.05,
             abs_gap: 1e-9,
@@ -447,7 +297,7 @@ pub(crate) fn solve(
     let mut mu = vec![0.0; nr];
     let mut best_lb = f64::NEG_INFINITY;
     let mut best_mu = mu.clone();
-    let mut best_units: Vec<(f64, f64, Vec<(f64, f64)>)> = Vec::new();
+    let mut best_units: Vec<UnitBounds> = Vec::new();
     let mut best_ub: Option<(f64, Vec<usize>)> = None;
     let mut changed: Option<Vec<bool>> = None;
     let mut iterations = 0;
@@ -456,11 +306,15 @@ pub(crate) fn solve(
         iterations += 1;
         s.cfg.time_limit = remaining();
         s.solve_units(&mu, changed.as_deref())?;
-        let mut lb = 0.0;
+        let mut lb = fixed_cost;
         for u in 0..nunits {
             lb += s.result(u)?.lb;
         }
-        lb -= s.global_rows.iter().map(|&r| mu[r] * problem.rows[r].capacity).sum::<f64>();
+        lb -= s
+            .global_rows
+            .iter()
+            .map(|&r| mu[r] * problem.rows[r].capacity)
+            .sum::<f64>();
         if lb > best_lb {
             best_lb = lb;
             best_mu.clone_from(&mu);
@@ -474,7 +328,7 @@ pub(crate) fn solve(
         let pick = s.pool_current();
         let d = s.usage(&pick);
         if let Some(pick) = s.repair(pick, &d) {
-            let cost: f64 = pick.iter().enumerate().map(|(u, &k)| s.pool[u][k].cost).sum();
+            let cost = s.cost(&pick);
             if best_ub.as_ref().is_none_or(|b| cost < b.0) {
                 best_ub = Some((cost, pick));
             }
@@ -523,7 +377,10 @@ pub(crate) fn solve(
         best_ub.as_ref().is_none_or(|b| !gap_ok(b.0, lb))
     };
     if gap_now(&best_ub, best_lb) && !best_units.is_empty() {
-        let mu_opt = best_mu.iter().any(|&m| m != 0.0).then_some(best_mu.as_slice());
+        let mu_opt = best_mu
+            .iter()
+            .any(|&m| m != 0.0)
+            .then_some(best_mu.as_slice());
         let ub_est = best_ub.as_ref().map_or(best_lb.abs(), |b| b.0.abs());
         let allowance = 0.5 * target * ub_est;
         let mut order: Vec<usize> = (0..nunits).collect();
@@ -541,7 +398,10 @@ pub(crate) fn solve(
         };
         for u in order {
             let gap_u = best_units[u].1 - best_units[u].0;
-            if total <= allowance || gap_u <= 1e-9 * (1.0 + best_units[u].1.abs()) || remaining() <= 0.0 {
+            if total <= allowance
+                || gap_u <= 1e-9 * (1.0 + best_units[u].1.abs())
+                || remaining() <= 0.0
+            {
                 break;
             }
             s.counters.refined += 1;
@@ -550,21 +410,34 @@ pub(crate) fn solve(
                     let i = *i;
                     // Re-solve at the best prices before closing the gap there.
                     let d = &mut s.data[i];
-                    let Some(mut r) = solve_item_unit(problem, &s.global, d, mu_opt, &mut s.scratches[0]) else {
+                    let Some(mut r) =
+                        solve_item_unit(problem, &s.global, d, mu_opt, &mut s.scratches[0])
+                    else {
                         return Err(item_infeasible(problem, i, d, &mut s.scratches[0]));
                     };
-                    let hard = refine_item_unit(problem, &s.global, d, mu_opt, &mut s.scratches[0], &mut r);
+                    let hard = refine_item_unit(
+                        problem,
+                        &s.global,
+                        d,
+                        mu_opt,
+                        &mut s.scratches[0],
+                        &mut r,
+                    );
                     let _ = d;
                     for b in hard {
                         s.counters.highs += 1;
-                        let cfg = RunConfig { rel_gap: 0.0, abs_gap: 1e-9, time_limit: remaining() };
+                        let cfg = RunConfig {
+                            rel_gap: 0.0,
+                            abs_gap: 1e-9,
+                            time_limit: remaining(),
+                        };
                         let (lb_b, best) = milp_base(problem, &s.global, i, b, mu_opt, &cfg)?;
                         r.bases[b].0 = lb_b;
-                        if let Some((c, choice)) = best {
-                            if c < r.ub {
-                                r.ub = c;
-                                r.col = item_column(problem, &s.global, &s.data[i], choice);
-                            }
+                        if let Some((c, choice)) = best
+                            && c < r.ub
+                        {
+                            r.ub = c;
+                            r.col = item_column(problem, &s.global, &s.data[i], choice);
                         }
                         r.lb = r.bases.iter().map(|x| x.0).fold(f64::INFINITY, f64::min);
                     }
@@ -573,8 +446,15 @@ pub(crate) fn solve(
                 Unit::Group(g) => {
                     let g = g.clone();
                     let r = solve_group(
-                        problem, &s.global, &g, &mut s.data, mu_opt, &s.cfg, true,
-                        &mut s.scratches[0], &mut s.counters,
+                        problem,
+                        &s.global,
+                        &g,
+                        &mut s.data,
+                        mu_opt,
+                        &s.cfg,
+                        true,
+                        &mut s.scratches[0],
+                        &mut s.counters,
                     )?;
                     (r.lb, r.col)
                 }
@@ -586,7 +466,10 @@ pub(crate) fn solve(
                 best_units[u].0 = new_lb;
             }
             let pool = &mut s.pool[u];
-            candidate[u] = match pool.iter().position(|c| c.choices == col.choices && c.switches == col.switches) {
+            candidate[u] = match pool
+                .iter()
+                .position(|c| c.choices == col.choices && c.switches == col.switches)
+            {
                 Some(k) => k,
                 None => {
                     pool.push(col);
@@ -596,8 +479,11 @@ pub(crate) fn solve(
         }
         best_lb = best_lb.max(refined_lb);
         let d = s.usage(&candidate);
-        if s.global_rows.iter().all(|&r| d[r] <= problem.rows[r].capacity + row_tol(problem.rows[r].capacity)) {
-            let cost: f64 = candidate.iter().enumerate().map(|(u, &k)| s.pool[u][k].cost).sum();
+        if s.global_rows
+            .iter()
+            .all(|&r| d[r] <= problem.rows[r].capacity + row_tol(problem.rows[r].capacity))
+        {
+            let cost = s.cost(&candidate);
             if best_ub.as_ref().is_none_or(|b| cost < b.0) {
                 best_ub = Some((cost, candidate));
             }
@@ -605,80 +491,27 @@ pub(crate) fn solve(
     }
     // Restricted master over the pooled columns.
     if gap_now(&best_ub, best_lb) && !s.global_rows.is_empty() && remaining() > 0.0 {
-        let threshold = best_ub.as_ref().map_or(f64::INFINITY, |b| b.0 - best_lb);
-        let mut kept: Vec<Vec<usize>> = Vec::with_capacity(nunits);
-        for u in 0..nunits {
-            let lb_u = best_units.get(u).map_or(f64::NEG_INFINITY, |x| x.0);
-            let mut k: Vec<usize> = (0..s.pool[u].len())
-                .filter(|&k| s.pool[u][k].priced(&best_mu) - lb_u <= threshold + 1e-9 * (1.0 + threshold.abs().min(1e12)))
-                .collect();
-            if let Some((_, pick)) = &best_ub {
-                if !k.contains(&pick[u]) {
-                    k.push(pick[u]);
-                }
-            }
-            if k.is_empty() {
-                k = (0..s.pool[u].len()).collect();
-            }
-            kept.push(k);
-        }
-        let gidx: Vec<Option<usize>> = {
-            let mut v = vec![None; nr];
-            for (k, &r) in s.global_rows.iter().enumerate() {
-                v[r] = Some(k);
-            }
-            v
-        };
-        let units: Vec<Vec<SelectCol>> = kept
-            .iter()
-            .enumerate()
-            .map(|(u, ks)| {
-                ks.iter()
-                    .map(|&k| {
-                        let c = &s.pool[u][k];
-                        SelectCol {
-                            cost: c.cost,
-                            usage: c.usage.iter().filter_map(|&(r, x)| gidx[r as usize].map(|g| (g, x))).collect(),
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
-        master_columns = kept.iter().filter(|k| k.len() > 1).map(Vec::len).sum();
-        let rows: Vec<SelectRow> = s
-            .global_rows
-            .iter()
-            .map(|&r| SelectRow {
-                capacity: problem.rows[r].capacity,
-                lifted_by: None,
-            })
-            .collect();
-        let init: Option<Vec<usize>> = best_ub.as_ref().map(|(_, pick)| {
-            kept.iter().enumerate().map(|(u, ks)| ks.iter().position(|&k| k == pick[u]).unwrap_or(0)).collect()
-        });
-        let ub_est = best_ub.as_ref().map_or(best_lb, |b| b.0).abs();
-        let cfg = RunConfig {
-            rel_gap: target * 0.1,
-            abs_gap: (0.25 * target * ub_est).max(1e-9),
-            time_limit: remaining(),
-        };
-        s.counters.highs += 1;
-        match milp::select(&units, &rows, &[], &cfg, init.as_ref().map(|p| (p.as_slice(), &[][..])), false) {
-            Ok(sel) => {
-                let pick: Vec<usize> = sel.pick.iter().enumerate().map(|(u, &k)| kept[u][k]).collect();
-                let cost: f64 = pick.iter().enumerate().map(|(u, &k)| s.pool[u][k].cost).sum();
-                let d = s.usage(&pick);
-                let ok = s.global_rows.iter().all(|&r| d[r] <= problem.rows[r].capacity + row_tol(problem.rows[r].capacity));
-                if ok && best_ub.as_ref().is_none_or(|b| cost < b.0) {
-                    best_ub = Some((cost, pick));
-                }
-            }
-            Err(MilpError::Infeasible | MilpError::NoSolution) => {}
-            Err(MilpError::Solver(message)) => return Err(SolveError::Solver { message }),
-        }
+        master_columns = s.master(
+            &best_mu,
+            &best_units,
+            &mut best_ub,
+            best_lb,
+            target,
+            remaining(),
+        )?;
     }
-    let mut choices: Vec<Choice> = vec![Choice { base: 0, levels: Vec::new() }; problem.items.len()];
-    let mut switches: Vec<bool> = problem.switches.iter().map(|s| s.fixed.unwrap_or(false)).collect();
+    let mut choices: Vec<Choice> = vec![
+        Choice {
+            base: 0,
+            levels: Vec::new()
+        };
+        problem.items.len()
+    ];
+    let mut switches: Vec<bool> = problem
+        .switches
+        .iter()
+        .map(|s| s.fixed.unwrap_or(false))
+        .collect();
     if let Some((_, pick)) = &best_ub {
         for (u, &k) in pick.iter().enumerate() {
             let c = &s.pool[u][k];
@@ -691,7 +524,10 @@ pub(crate) fn solve(
         }
     }
     // Last resort for small instances: the monolithic model, warm-started.
-    if gap_now(&best_ub, best_lb) && remaining() > 0.0 && !crate::binaries_exceed(problem, FALLBACK_MAX_BINARIES) {
+    if gap_now(&best_ub, best_lb)
+        && remaining() > 0.0
+        && !crate::binaries_exceed(problem, FALLBACK_MAX_BINARIES)
+    {
         fell_back = true;
         s.counters.highs += 1;
         let all: Vec<usize> = (0..problem.items.len()).collect();
@@ -707,7 +543,11 @@ pub(crate) fn solve(
             relax: false,
             elastic: false,
         };
-        let cfg = RunConfig { rel_gap: target, abs_gap: 1e-9, time_limit: remaining() };
+        let cfg = RunConfig {
+            rel_gap: target,
+            abs_gap: 1e-9,
+            time_limit: remaining(),
+        };
         match milp::solve_scope(problem, &scope, &cfg) {
             Ok(sol) => {
                 let mut on = switches.clone();
@@ -719,15 +559,17 @@ pub(crate) fn solve(
                 if cost.is_some_and(|c| (c - sol.objective).abs() <= 1e-6 * c.abs().max(1.0)) {
                     best_lb = best_lb.max(sol.bound);
                 }
-                if let Some(cost) = cost {
-                    if best_ub.as_ref().is_none_or(|b| cost < b.0) {
-                        best_ub = Some((cost, Vec::new()));
-                        choices = sol.choices;
-                        switches = on;
-                    }
+                if let Some(cost) = cost
+                    && best_ub.as_ref().is_none_or(|b| cost < b.0)
+                {
+                    best_ub = Some((cost, Vec::new()));
+                    choices = sol.choices;
+                    switches = on;
                 }
             }
-            Err(MilpError::Infeasible) => return Err(crate::diagnose_rows(problem, &mut s.counters.highs)),
+            Err(MilpError::Infeasible) => {
+                return Err(crate::diagnose_rows(problem, &mut s.counters.highs));
+            }
             Err(MilpError::NoSolution) => {}
             Err(MilpError::Solver(message)) => return Err(SolveError::Solver { message }),
         }
@@ -739,11 +581,21 @@ pub(crate) fn solve(
     for &r in &s.global_rows {
         row_prices[r] = best_mu[r];
     }
-    let mu_opt = best_mu.iter().any(|&m| m != 0.0).then_some(best_mu.as_slice());
+    let mu_opt = best_mu
+        .iter()
+        .any(|&m| m != 0.0)
+        .then_some(best_mu.as_slice());
     for unit in &s.units {
         let Unit::Group(g) = unit else { continue };
         // Prices are a by-product: a failed LP costs them, not the assignment.
-        let prices = group_row_prices(problem, g, &mut s.data, mu_opt, &mut s.scratches[0], &mut s.counters);
+        let prices = group_row_prices(
+            problem,
+            g,
+            &mut s.data,
+            mu_opt,
+            &mut s.scratches[0],
+            &mut s.counters,
+        );
         for (r, p) in prices.unwrap_or_default() {
             row_prices[r] = p;
         }

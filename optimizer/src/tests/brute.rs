@@ -65,7 +65,11 @@ fn options(p: &Problem, i: usize, tol: f64) -> Vec<Opt> {
             })
         })
         .collect();
-    out.into_iter().zip(keep).filter(|x| x.1).map(|x| x.0).collect()
+    out.into_iter()
+        .zip(keep)
+        .filter(|x| x.1)
+        .map(|x| x.0)
+        .collect()
 }
 
 /// Whether item `i` has any option that meets its budget, rows aside.
@@ -82,12 +86,24 @@ pub fn brute_force(p: &Problem) -> Option<(f64, Vec<Choice>, Vec<bool>)> {
     }
     let ns = p.switches.len();
     let mut best: Option<(f64, Vec<Choice>, Vec<bool>)> = None;
+    // Best cost so far, over all switch settings: prunes every later search.
+    let mut bound = f64::INFINITY;
     for mask in 0..(1u32 << ns) {
         let on: Vec<bool> = (0..ns).map(|s| mask & (1 << s) != 0).collect();
-        if p.switches.iter().zip(&on).any(|(s, &v)| s.fixed.is_some_and(|f| f != v)) {
+        if p.switches
+            .iter()
+            .zip(&on)
+            .any(|(s, &v)| s.fixed.is_some_and(|f| f != v))
+        {
             continue;
         }
-        let sw_cost: f64 = p.switches.iter().zip(&on).filter(|x| *x.1).map(|x| x.0.cost).sum();
+        let sw_cost: f64 = p
+            .switches
+            .iter()
+            .zip(&on)
+            .filter(|x| *x.1)
+            .map(|x| x.0.cost)
+            .sum();
         let binding: Vec<bool> = p
             .rows
             .iter()
@@ -95,12 +111,27 @@ pub fn brute_force(p: &Problem) -> Option<(f64, Vec<Choice>, Vec<bool>)> {
             .collect();
         let mut pick = vec![0usize; opts.len()];
         let mut usage = vec![0.0; p.rows.len()];
-        dfs(p, &opts, &binding, tol, 0, sw_cost, &mut usage, &mut pick, &mut |cost, pick| {
-            if best.as_ref().is_none_or(|b| cost < b.0) {
-                let choices = pick.iter().enumerate().map(|(i, &k)| opts[i][k].choice.clone()).collect();
-                best = Some((cost, choices, on.clone()));
-            }
-        }, &mut f64::INFINITY);
+        dfs(
+            p,
+            &opts,
+            &binding,
+            tol,
+            0,
+            sw_cost,
+            &mut usage,
+            &mut pick,
+            &mut |cost, pick| {
+                if best.as_ref().is_none_or(|b| cost < b.0) {
+                    let choices = pick
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &k)| opts[i][k].choice.clone())
+                        .collect();
+                    best = Some((cost, choices, on.clone()));
+                }
+            },
+            &mut bound,
+        );
     }
     best
 }
@@ -139,7 +170,18 @@ fn dfs(
             .all(|((r, &u), &b)| !b || u <= r.capacity + tol);
         if ok {
             pick[i] = k;
-            dfs(p, opts, binding, tol, i + 1, cost + o.cost, usage, pick, found, bound);
+            dfs(
+                p,
+                opts,
+                binding,
+                tol,
+                i + 1,
+                cost + o.cost,
+                usage,
+                pick,
+                found,
+                bound,
+            );
         }
         for (u, x) in usage.iter_mut().zip(&o.usage) {
             *u -= x;

@@ -55,11 +55,20 @@ fn all_paths(cb: &CompactBase) -> Vec<(Vec<usize>, f64, f64, f64)> {
                 l
             })
             .collect();
-        if path.iter().enumerate().any(|(s, &l)| !cb.cost[s * nl + l].is_finite()) {
+        if path
+            .iter()
+            .enumerate()
+            .any(|(s, &l)| !cb.cost[s * nl + l].is_finite())
+        {
             continue;
         }
         let (r, w) = cb.path_risk(&path);
-        out.push((path.clone(), cb.path_cost(cb.fixed_cost, &cb.cost, &path), r, w));
+        out.push((
+            path.clone(),
+            cb.path_cost(cb.fixed_cost, &cb.cost, &path),
+            r,
+            w,
+        ));
     }
     out
 }
@@ -80,14 +89,23 @@ fn sweep_matches_brute_force_on_chain_and_cycle() {
         for nu in [0.0, 0.5, 2.0] {
             let chain = sweep(&cb, &cb.cost, (1.0, nu), None, &mut sc, &mut path);
             let want = min_of(paths.iter().map(|p| p.1 - cb.fixed_cost + nu * p.2));
-            assert!((chain - want).abs() < 1e-9 || chain == want, "chain {chain} vs {want}");
+            assert!(
+                (chain - want).abs() < 1e-9 || chain == want,
+                "chain {chain} vs {want}"
+            );
             let cyc = sweep_mode(&cb, &cb.cost, (1.0, nu), true, &mut sc, &mut path);
             let want = min_of(paths.iter().map(|p| p.1 - cb.fixed_cost + nu * (p.2 + p.3)));
-            assert!((cyc - want).abs() < 1e-9 || cyc == want, "cycle {cyc} vs {want}");
+            assert!(
+                (cyc - want).abs() < 1e-9 || cyc == want,
+                "cycle {cyc} vs {want}"
+            );
             if cyc.is_finite() {
                 let (r, w) = cb.path_risk(&path);
                 let got = cb.path_cost(0.0, &cb.cost, &path) + nu * (r + w);
-                assert!((got - cyc).abs() < 1e-9, "returned path does not have the value");
+                assert!(
+                    (got - cyc).abs() < 1e-9,
+                    "returned path does not have the value"
+                );
             }
         }
     }
@@ -100,8 +118,8 @@ fn compact_layout_preserves_risk_and_transitions_including_the_wrap() {
         let base = random_base(&mut rng, true);
         let cb = CompactBase::new(&base);
         for (path, cost, r, w) in all_paths(&cb) {
-            let levels = cb.to_original(&path);
-            assert_eq!(cb.from_original(&levels), path);
+            let levels = cb.levels_of(&path);
+            assert_eq!(cb.path_of(&levels), path);
             let mut risk = 0.0;
             let mut want_cost = base.cost;
             for (s, slot) in base.slots.iter().enumerate() {
@@ -120,7 +138,14 @@ fn wrap_transition_counts_when_level_drops_at_midnight() {
     // Two slots, levels 0..2, potential 4, 2, 0 in slot 0: going from level 2 at the
     // last slot to level 0 at slot 0 costs 4 - 0 = 4, the other way round nothing.
     let slot = |g: Vec<f64>| Slot {
-        alternatives: vec![Some(Alt { cost: 0.0, risk: 0.0, usage: Vec::new() }); 3],
+        alternatives: vec![
+            Some(Alt {
+                cost: 0.0,
+                risk: 0.0,
+                usage: Vec::new()
+            });
+            3
+        ],
         potential: g,
     };
     let base = Base {
@@ -135,10 +160,13 @@ fn wrap_transition_counts_when_level_drops_at_midnight() {
     assert_eq!(base.transition_risk(0, &[0, 2]), 4.0);
     assert_eq!(base.transition_risk(0, &[2, 0]), 0.0);
     assert_eq!(base.transition_risk(1, &[0, 2]), 0.0);
-    let linear = Base { cyclic: false, ..base.clone() };
+    let linear = Base {
+        cyclic: false,
+        ..base.clone()
+    };
     assert_eq!(linear.transition_risk(0, &[0, 2]), 0.0);
     let cb = CompactBase::new(&base);
-    let path = cb.from_original(&[0, 2]);
+    let path = cb.path_of(&[0, 2]);
     let (r, w) = cb.path_risk(&path);
     assert_eq!(r + w, 4.0);
 }
@@ -158,7 +186,15 @@ fn dual_search_brackets_the_constrained_optimum() {
         );
         let mut st = BaseState::default();
         let mut sc = Scratch::default();
-        let o = solve_base(&cb, cb.fixed_cost, &cb.cost, &mut st, &mut sc, f64::INFINITY, None);
+        let o = solve_base(
+            &cb,
+            cb.fixed_cost,
+            &cb.cost,
+            &mut st,
+            &mut sc,
+            f64::INFINITY,
+            None,
+        );
         assert!(o.lb <= opt + 1e-9, "bound {} above optimum {opt}", o.lb);
         match &o.ub {
             Some((c, p)) => {
@@ -170,9 +206,14 @@ fn dual_search_brackets_the_constrained_optimum() {
             None => assert!(opt.is_infinite(), "feasible optimum {opt} but no path"),
         }
         // Closing the gap lands exactly on the optimum.
-        let e = exact_outcome(&cb, None, &mut st, &mut sc, f64::INFINITY, 1_000_000).expect("labels");
+        let e =
+            exact_outcome(&cb, None, &mut st, &mut sc, f64::INFINITY, 1_000_000).expect("labels");
         if opt.is_finite() {
-            assert!((e.ub_cost() - opt).abs() < 1e-9, "exact {} vs {opt}", e.ub_cost());
+            assert!(
+                (e.ub_cost() - opt).abs() < 1e-9,
+                "exact {} vs {opt}",
+                e.ub_cost()
+            );
             assert!((e.lb - opt).abs() < 1e-9);
         } else {
             assert!(e.ub.is_none());
@@ -204,7 +245,13 @@ fn multiplier_prices_the_binding_budget() {
         slots: vec![Slot {
             alternatives: [(0.0, 4.0), (1.0, 2.0), (3.0, 0.0)]
                 .iter()
-                .map(|&(cost, risk)| Some(Alt { cost, risk, usage: Vec::new() }))
+                .map(|&(cost, risk)| {
+                    Some(Alt {
+                        cost,
+                        risk,
+                        usage: Vec::new(),
+                    })
+                })
                 .collect(),
             potential: Vec::new(),
         }],
@@ -212,13 +259,35 @@ fn multiplier_prices_the_binding_budget() {
         risk_budget: Some(2.0),
     };
     let cb = CompactBase::new(&base);
-    let o = solve_base(&cb, 0.0, &cb.cost, &mut BaseState::default(), &mut Scratch::default(), f64::INFINITY, None);
-    assert_eq!(o.ub.as_ref().map(|u| (u.0, u.1.clone())), Some((1.0, vec![1])));
+    let o = solve_base(
+        &cb,
+        0.0,
+        &cb.cost,
+        &mut BaseState::default(),
+        &mut Scratch::default(),
+        f64::INFINITY,
+        None,
+    );
+    assert_eq!(
+        o.ub.as_ref().map(|u| (u.0, u.1.clone())),
+        Some((1.0, vec![1]))
+    );
     assert!((o.lb - 1.0).abs() < 1e-12);
     assert!((0.5..=1.0).contains(&o.nu), "multiplier {}", o.nu);
-    let slack = Base { risk_budget: Some(4.0), ..base };
+    let slack = Base {
+        risk_budget: Some(4.0),
+        ..base
+    };
     let cb = CompactBase::new(&slack);
-    let o = solve_base(&cb, 0.0, &cb.cost, &mut BaseState::default(), &mut Scratch::default(), f64::INFINITY, None);
+    let o = solve_base(
+        &cb,
+        0.0,
+        &cb.cost,
+        &mut BaseState::default(),
+        &mut Scratch::default(),
+        f64::INFINITY,
+        None,
+    );
     assert_eq!(o.nu, 0.0);
     assert_eq!(o.ub_cost(), 0.0);
 }
@@ -246,8 +315,20 @@ fn warm_started_search_stays_valid_when_prices_move() {
                     .filter(|p| p.2 + p.3 <= budget + 1e-9)
                     .map(|p| cb.path_cost(cb.fixed_cost, &adj, &p.0)),
             );
-            let o = solve_base(&cb, cb.fixed_cost, &adj, &mut st, &mut sc, f64::INFINITY, None);
-            assert!(o.lb <= opt + 1e-9, "round {round}: bound {} above {opt}", o.lb);
+            let o = solve_base(
+                &cb,
+                cb.fixed_cost,
+                &adj,
+                &mut st,
+                &mut sc,
+                f64::INFINITY,
+                None,
+            );
+            assert!(
+                o.lb <= opt + 1e-9,
+                "round {round}: bound {} above {opt}",
+                o.lb
+            );
             assert!(o.ub_cost() >= opt - 1e-9);
         }
     }

@@ -77,7 +77,8 @@ fn random_problem(seed: u64, base_rows: bool) -> Problem {
                     potential,
                 });
             }
-            let risk_budget = (rng.unit() < 0.6).then(|| half(&mut rng, (total_risk * 0.6) as u64 + 1));
+            let risk_budget =
+                (rng.unit() < 0.6).then(|| half(&mut rng, (total_risk * 0.6) as u64 + 1));
             let mut usage = Vec::new();
             for r in 0..nrows {
                 if rng.unit() < 0.4 {
@@ -139,8 +140,16 @@ fn check(p: &Problem, method: Method, config: &Config) -> Result<(), TestCaseErr
             let tol = 1e-6 * opt.abs().max(1.0);
             let eval = p.evaluate(&sol.choices, &sol.switches, crate::feasibility_tol(p));
             prop_assert_eq!(eval, Some(sol.cost));
-            prop_assert!((sol.cost - opt).abs() <= tol, "cost {} vs optimum {opt}", sol.cost);
-            prop_assert!(sol.lower_bound <= opt + tol, "bound {} above optimum {opt}", sol.lower_bound);
+            prop_assert!(
+                (sol.cost - opt).abs() <= tol,
+                "cost {} vs optimum {opt}",
+                sol.cost
+            );
+            prop_assert!(
+                sol.lower_bound <= opt + tol,
+                "bound {} above optimum {opt}",
+                sol.lower_bound
+            );
             prop_assert!(sol.gap <= 1e-6, "gap {}", sol.gap);
         }
     }
@@ -168,5 +177,3 @@ proptest! {
         check(&random_problem(seed, base_rows), Method::Decomposed, &config)?;
     }
 }
-
-

@@ -22,7 +22,10 @@ fn chooser(name: &str, c: f64) -> Item {
             usage: Vec::new(),
             levels: vec![0, 1],
             slots: vec![Slot {
-                alternatives: vec![alt(c, 0.0, Vec::new()), alt(0.0, 0.0, vec![(RowId(0), 1.0)])],
+                alternatives: vec![
+                    alt(c, 0.0, Vec::new()),
+                    alt(0.0, 0.0, vec![(RowId(0), 1.0)]),
+                ],
                 potential: Vec::new(),
             }],
             cyclic: false,
@@ -58,14 +61,22 @@ fn binding_row_is_priced_at_the_marginal_saving() {
     let mono = solve(&p, &options(Method::Monolithic)).expect("solves");
     assert_eq!(mono.cost, 3.0);
     assert_eq!(mono.choices[1].levels, vec![1]);
-    assert!((mono.row_prices[0] - 3.0).abs() < 1e-6, "price {}", mono.row_prices[0]);
+    assert!(
+        (mono.row_prices[0] - 3.0).abs() < 1e-6,
+        "price {}",
+        mono.row_prices[0]
+    );
     let priced = Config {
         local_row_max_items: 0,
         group_max_items: 0,
     };
     let dec = solve_with(&p, &options(Method::Decomposed), &priced).expect("solves");
     assert_eq!(dec.cost, 3.0);
-    assert!((3.0..=5.0).contains(&dec.row_prices[0]), "price {}", dec.row_prices[0]);
+    assert!(
+        (3.0..=5.0).contains(&dec.row_prices[0]),
+        "price {}",
+        dec.row_prices[0]
+    );
     assert!(dec.stats.priced_rows == 1 && dec.stats.groups == 0);
     // With room for both, the row is slack and free.
     let loose = solve(&two_choosers(5.0), &options(Method::Monolithic)).expect("solves");
@@ -84,7 +95,11 @@ fn switch_lifts_a_row_when_cheaper_than_living_with_it() {
     // Without the switch: 3 + 5 = 8; with it: 4.
     for method in [Method::Monolithic, Method::Decomposed] {
         let s = solve(&p, &options(method)).expect("solves");
-        assert_eq!((s.cost, s.switches.clone()), (4.0, vec![true]), "{method:?}");
+        assert_eq!(
+            (s.cost, s.switches.clone()),
+            (4.0, vec![true]),
+            "{method:?}"
+        );
     }
     p.switches[0].fixed = Some(false);
     let s = solve(&p, &options(Method::Decomposed)).expect("solves");
@@ -100,7 +115,9 @@ fn infeasible_rows_are_named() {
     }
     for method in [Method::Monolithic, Method::Decomposed] {
         match solve(&p, &options(method)) {
-            Err(SolveError::RowsInfeasible { rows }) => assert_eq!(rows, vec!["shared".to_string()]),
+            Err(SolveError::RowsInfeasible { rows }) => {
+                assert_eq!(rows, vec!["shared".to_string()]);
+            }
             other => panic!("{method:?}: {other:?}"),
         }
     }
@@ -140,7 +157,9 @@ fn infeasible_item_reports_its_smallest_risk() {
     };
     for method in [Method::Monolithic, Method::Decomposed] {
         match solve(&p, &options(method)) {
-            Err(SolveError::ItemInfeasible { item: 1, min_risk, .. }) => assert_eq!(min_risk, 3.0),
+            Err(SolveError::ItemInfeasible {
+                item: 1, min_risk, ..
+            }) => assert_eq!(min_risk, 3.0),
             other => panic!("{method:?}: {other:?}"),
         }
     }
@@ -167,7 +186,11 @@ fn validation_names_the_offending_element() {
     };
     let msg = |p: &Problem| p.validate().expect_err("invalid").to_string();
     assert_eq!(
-        msg(&with(&|b| b.slots[0].alternatives.pop().map(drop).unwrap_or(()))),
+        msg(&with(&|b| b.slots[0]
+            .alternatives
+            .pop()
+            .map(drop)
+            .unwrap_or(()))),
         "invalid problem: item 0 (\"f\") base 0 (\"only\") slot 0: 1 alternatives for 2 levels"
     );
     assert_eq!(
@@ -183,7 +206,9 @@ fn validation_names_the_offending_element() {
         "invalid problem: item 0 (\"f\") base 0 (\"only\"): cost must be finite and non-negative, got NaN"
     );
     assert_eq!(
-        msg(&with(&|b| b.slots[0].alternatives[1] = alt(-1.0, 0.0, Vec::new()))),
+        msg(&with(
+            &|b| b.slots[0].alternatives[1] = alt(-1.0, 0.0, Vec::new())
+        )),
         "invalid problem: item 0 (\"f\") base 0 (\"only\") slot 0 level 1: cost must be finite and non-negative, got -1"
     );
     assert_eq!(
@@ -196,13 +221,19 @@ fn validation_names_the_offending_element() {
     );
     let mut p = with(&|_| {});
     p.rows[0].lifted_by = Some(SwitchId(0));
-    assert_eq!(msg(&p), "invalid problem: row 0 (\"r\"): lifted by switch 0 out of range (0 switches)");
+    assert_eq!(
+        msg(&p),
+        "invalid problem: row 0 (\"r\"): lifted by switch 0 out of range (0 switches)"
+    );
     p.items[0].bases.clear();
     p.rows[0].lifted_by = None;
     assert_eq!(msg(&p), "invalid problem: item 0 (\"f\") has no bases");
     assert!(with(&|_| {}).validate().is_ok());
     // solve validates too.
-    assert!(matches!(solve(&p, &SolveOptions::default()), Err(SolveError::InvalidProblem { .. })));
+    assert!(matches!(
+        solve(&p, &SolveOptions::default()),
+        Err(SolveError::InvalidProblem { .. })
+    ));
 }
 
 #[test]
@@ -219,7 +250,10 @@ fn solve_item_ignores_rows_and_meets_the_budget() {
             rows: p.rows.clone(),
             switches: p.switches.clone(),
         };
-        assert_eq!(alone.evaluate(&[choice], &[], crate::feasibility_tol(&alone)), Some(cost));
+        assert_eq!(
+            alone.evaluate(&[choice], &[], crate::feasibility_tol(&alone)),
+            Some(cost)
+        );
     }
 }
 
@@ -241,5 +275,10 @@ fn methods_agree_on_a_small_fleet_with_binding_rows() {
     assert_eq!(dec.stats.method, Method::Decomposed);
     assert_eq!(mono.stats.method, Method::Monolithic);
     assert_eq!(dec.risk_prices.len(), p.items.len());
-    assert!(dec.risk_prices.iter().chain(&dec.row_prices).all(|&x| x >= 0.0 && x.is_finite()));
+    assert!(
+        dec.risk_prices
+            .iter()
+            .chain(&dec.row_prices)
+            .all(|&x| x >= 0.0 && x.is_finite())
+    );
 }

@@ -9,8 +9,12 @@
 use crate::compact::CompactBase;
 use crate::error::SolveError;
 use crate::item::{BaseState, Scratch, exact_outcome, solve_item};
-use crate::milp::{self, MilpError, RunConfig, Scope, SelectCol, SelectRow, SelectSwitch};
+use crate::milp::{self, MilpError, RunConfig, Scope};
 use crate::problem::{Choice, Problem};
+
+mod groups;
+
+pub(crate) use groups::{group_row_prices, solve_group};
 
 /// Labels the exact per-base search may keep before it hands over to HiGHS.
 pub(crate) const MAX_LABELS: usize = 200_000;
@@ -91,6 +95,8 @@ pub(crate) struct Layout {
     /// Per row: priced (true) or not.
     pub global: Vec<bool>,
     pub global_rows: Vec<usize>,
+    /// Cost of switches outside every group that are fixed on (paid whatever happens).
+    pub fixed_cost: f64,
 }
 
 fn find(parent: &mut [usize], mut x: usize) -> usize {
@@ -101,24 +107,98 @@ fn find(parent: &mut [usize], mut x: usize) -> usize {
     x
 }
 
+/// Per row, the largest usage any assignment can reach (each item at its heaviest base
+/// and levels for that row).
+fn most_usage(data: &[ItemData], rows: usize) -> Vec<f64> {
+    let mut most = vec![0.0; rows];
+    let mut item = vec![0.0f64; rows];
+    let mut base = vec![0.0f64; rows];
+    let mut slot = vec![0.0f64; rows];
+    let mut touched: Vec<usize> = Vec::new();
+    for d in data {
+        touched.clear();
+        for cb in &d.compact {
+            for &(r, u) in &cb.base_usage {
+                base[r as usize] += u;
+                touched.push(r as usize);
+            }
+            for s in 0..cb.slots {
+                let cells = s * cb.levels..(s + 1) * cb.levels;
+                let (a, b) = (
+                    cb.use_start[cells.start] as usize,
+                    cb.use_start[cells.end] as usize,
+                );
+                // Per row, the heaviest level of this slot (usage of one cell summed).
+                for c in cells {
+                    let range = cb.use_start[c] as usize..cb.use_start[c + 1] as usize;
+                    for k in range.clone() {
+                        let r = cb.use_row[k] as usize;
+                        let cell: f64 = range
+                            .clone()
+                            .filter(|&j| cb.use_row[j] as usize == r)
+                            .map(|j| cb.use_amt[j])
+                            .sum();
+                        slot[r] = slot[r].max(cell);
+                    }
+                }
+                for k in a..b {
+                    let r = cb.use_row[k] as usize;
+                    base[r] += slot[r];
+                    slot[r] = 0.0;
+                    touched.push(r);
+                }
+            }
+            for &r in &touched {
+                item[r] = item[r].max(base[r]);
+                base[r] = 0.0;
+            }
+        }
+        for &r in &touched {
+            most[r] += item[r];
+            item[r] = 0.0;
+        }
+    }
+    most
+}
+
 /// Splits the problem. Rows nobody uses and no switch lifts are dropped (a negative
 /// capacity there is infeasible).
-pub(crate) fn layout(problem: &Problem, data: &[ItemData], cfg: &Config) -> Result<Layout, SolveError> {
-    let (ni, ns, nr) = (problem.items.len(), problem.switches.len(), problem.rows.len());
+pub(crate) fn layout(
+    problem: &Problem,
+    data: &[ItemData],
+    cfg: &Config,
+) -> Result<Layout, SolveError> {
+    let (ni, ns, nr) = (
+        problem.items.len(),
+        problem.switches.len(),
+        problem.rows.len(),
+    );
     let mut row_items: Vec<Vec<usize>> = vec![Vec::new(); nr];
     let mut alt_use = vec![false; nr];
     let mut seen = vec![usize::MAX; nr];
+    let most = most_usage(data, nr);
     for (i, d) in data.iter().enumerate() {
         for cb in &d.compact {
             for &r in &cb.use_row {
                 alt_use[r as usize] = true;
             }
-            for r in cb.base_usage.iter().map(|x| x.0).chain(cb.use_row.iter().copied()) {
+            for r in cb
+                .base_usage
+                .iter()
+                .map(|x| x.0)
+                .chain(cb.use_row.iter().copied())
+            {
                 if seen[r as usize] != i {
                     seen[r as usize] = i;
                     row_items[r as usize].push(i);
                 }
             }
+        }
+    }
+    // A row no assignment can exceed constrains nothing: drop it (its price is 0).
+    for (r, items) in row_items.iter_mut().enumerate() {
+        if most[r] <= problem.rows[r].capacity {
+            items.clear();
         }
     }
     // Nodes: items, then switches.
@@ -134,6 +214,9 @@ pub(crate) fn layout(problem: &Problem, data: &[ItemData], cfg: &Config) -> Resu
     };
     let mut optional: Vec<usize> = Vec::new();
     for (r, row) in problem.rows.iter().enumerate() {
+        if row_items[r].is_empty() && row.capacity >= 0.0 {
+            continue;
+        }
         if let Some(s) = row.lifted_by {
             local[r] = true;
             for &i in &row_items[r] {
@@ -197,13 +280,26 @@ pub(crate) fn layout(problem: &Problem, data: &[ItemData], cfg: &Config) -> Resu
             None => units.push(Unit::Item(i)),
         }
     }
+    let mut grouped = vec![false; ns];
+    for g in groups.values() {
+        for &s in &g.switches {
+            grouped[s] = true;
+        }
+    }
+    let fixed_cost = (0..ns)
+        .filter(|&s| !grouped[s] && problem.switches[s].fixed == Some(true))
+        .map(|s| problem.switches[s].cost)
+        .sum();
     units.extend(groups.into_values().map(Unit::Group));
-    let global: Vec<bool> = (0..nr).map(|r| !local[r] && !row_items[r].is_empty()).collect();
+    let global: Vec<bool> = (0..nr)
+        .map(|r| !local[r] && !row_items[r].is_empty())
+        .collect();
     let global_rows = (0..nr).filter(|&r| global[r]).collect();
     Ok(Layout {
         units,
         global,
         global_rows,
+        fixed_cost,
     })
 }
 
@@ -240,7 +336,7 @@ pub(crate) struct UnitResult {
     pub bases: Vec<(f64, f64)>,
 }
 
-fn column_for(
+pub(crate) fn column_for(
     data: &[&ItemData],
     choices: Vec<Choice>,
     switches: Vec<(usize, bool)>,
@@ -251,9 +347,13 @@ fn column_for(
     let mut usage: Vec<(u32, f64)> = Vec::new();
     for (d, c) in data.iter().zip(&choices) {
         let cb = &d.compact[c.base];
-        let path = cb.from_original(&c.levels);
+        let path = cb.path_of(&c.levels);
         cost += cb.path_cost(cb.fixed_cost, &cb.cost, &path);
-        usage.extend(cb.usage_of(&path).into_iter().filter(|&(r, _)| global[r as usize]));
+        usage.extend(
+            cb.usage_of(&path)
+                .into_iter()
+                .filter(|&(r, _)| global[r as usize]),
+        );
     }
     cost += switches
         .iter()
@@ -279,86 +379,13 @@ fn column_for(
 }
 
 /// The column of one item's choice.
-pub(crate) fn item_column(problem: &Problem, global: &[bool], d: &ItemData, choice: Choice) -> Column {
-    column_for(&[d], vec![choice], Vec::new(), problem, global)
-}
-
-/// Shadow prices of a group's rows under prices `mu` on the others: the duals of the
-/// group model's LP relaxation (of the base selection when the group reduces to it).
-pub(crate) fn group_row_prices(
+pub(crate) fn item_column(
     problem: &Problem,
-    g: &Group,
-    data: &mut [ItemData],
-    mu: Option<&[f64]>,
-    sc: &mut Scratch,
-    counters: &mut Counters,
-) -> Result<Vec<(usize, f64)>, SolveError> {
-    let cfg = RunConfig {
-        rel_gap: 0.0,
-        abs_gap: 1e-9,
-        time_limit: 60.0,
-    };
-    counters.highs += 1;
-    if !g.by_base {
-        let scope = Scope {
-            items: &g.items,
-            only_base: None,
-            rows: &g.rows,
-            outside: None,
-            switches: &g.switches,
-            mu,
-            relax: true,
-            elastic: false,
-        };
-        return milp::solve_scope(problem, &scope, &cfg)
-            .map(|s| s.row_prices)
-            .map_err(|e| milp_error(problem, e, &g.rows));
-    }
-    let mut units = Vec::with_capacity(g.items.len());
-    for &i in &g.items {
-        let d = &mut data[i];
-        let (o, _) = solve_item(&d.compact, mu, &mut d.states, sc, true);
-        units.push(
-            o.bases
-                .iter()
-                .enumerate()
-                .map(|(b, &(_, ub))| SelectCol {
-                    cost: ub,
-                    usage: problem.items[i].bases[b]
-                        .usage
-                        .iter()
-                        .filter_map(|&(r, u)| g.rows.iter().position(|&x| x == r.0).map(|k| (k, u)))
-                        .collect(),
-                })
-                .collect::<Vec<_>>(),
-        );
-    }
-    let (rows, switches) = select_shape(problem, g);
-    let sel = milp::select(&units, &rows, &switches, &cfg, None, true)
-        .map_err(|e| milp_error(problem, e, &g.rows))?;
-    Ok(g.rows.iter().copied().zip(sel.row_prices).collect())
-}
-
-fn select_shape(problem: &Problem, g: &Group) -> (Vec<SelectRow>, Vec<SelectSwitch>) {
-    let rows = g
-        .rows
-        .iter()
-        .map(|&r| SelectRow {
-            capacity: problem.rows[r].capacity,
-            lifted_by: problem.rows[r]
-                .lifted_by
-                .and_then(|s| g.switches.iter().position(|&x| x == s.0)),
-        })
-        .collect();
-    let switches = g
-        .switches
-        .iter()
-        .map(|&s| SelectSwitch {
-            cost: problem.switches[s].cost,
-            fixed: problem.switches[s].fixed,
-        })
-        .collect();
-    (rows, switches)
+    global: &[bool],
+    d: &ItemData,
+    choice: Choice,
+) -> Column {
+    column_for(&[d], vec![choice], Vec::new(), problem, global)
 }
 
 /// A single item under prices; `None` when no base is feasible.
@@ -371,8 +398,14 @@ pub(crate) fn solve_item_unit(
 ) -> Option<UnitResult> {
     let (o, _) = solve_item(&d.compact, mu, &mut d.states, sc, false);
     let (base, levels, ub) = o.best?;
-    let levels = d.compact[base].to_original(&levels);
-    let col = column_for(&[&*d], vec![Choice { base, levels }], Vec::new(), problem, global);
+    let levels = d.compact[base].levels_of(&levels);
+    let col = column_for(
+        &[&*d],
+        vec![Choice { base, levels }],
+        Vec::new(),
+        problem,
+        global,
+    );
     Some(UnitResult {
         lb: o.lb,
         ub,
@@ -402,20 +435,20 @@ pub(crate) fn refine_item_unit(
         match exact_outcome(&d.compact[b], mu, &mut d.states[b], sc, res.ub, MAX_LABELS) {
             Ok(o) => {
                 res.bases[b] = (o.lb, o.ub_cost());
-                if let Some((c, levels)) = o.ub {
-                    if c < res.ub {
-                        res.ub = c;
-                        res.col = column_for(
-                            &[&*d],
-                            vec![Choice {
-                                base: b,
-                                levels: d.compact[b].to_original(&levels),
-                            }],
-                            Vec::new(),
-                            problem,
-                            global,
-                        );
-                    }
+                if let Some((c, levels)) = o.ub
+                    && c < res.ub
+                {
+                    res.ub = c;
+                    res.col = column_for(
+                        &[&*d],
+                        vec![Choice {
+                            base: b,
+                            levels: d.compact[b].levels_of(&levels),
+                        }],
+                        Vec::new(),
+                        problem,
+                        global,
+                    );
                 }
             }
             Err(()) => hard.push(b),
@@ -473,155 +506,4 @@ pub(crate) fn milp_base(
 pub(crate) struct Counters {
     pub highs: usize,
     pub refined: usize,
-}
-
-/// A group under prices. With `refine`, every base is closed exactly first, so the
-/// group's bound meets its cost.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn solve_group(
-    problem: &Problem,
-    global: &[bool],
-    g: &Group,
-    data: &mut [ItemData],
-    mu: Option<&[f64]>,
-    cfg: &RunConfig,
-    refine: bool,
-    sc: &mut Scratch,
-    counters: &mut Counters,
-) -> Result<UnitResult, SolveError> {
-    if !g.by_base {
-        let cfg = if refine { exact_cfg(cfg) } else { cfg.clone() };
-        return solve_group_milp(problem, global, g, data, mu, &cfg, counters);
-    }
-    let mut costs: Vec<Vec<(f64, f64)>> = Vec::with_capacity(g.items.len());
-    let mut paths: Vec<Vec<Option<Vec<usize>>>> = Vec::with_capacity(g.items.len());
-    for &i in &g.items {
-        let d = &mut data[i];
-        let (o, mut p) = solve_item(&d.compact, mu, &mut d.states, sc, true);
-        let mut bases = o.bases;
-        if refine {
-            counters.refined += 1;
-            for b in 0..bases.len() {
-                let (lb, ub) = bases[b];
-                if ub - lb <= 1e-9 * (1.0 + ub.abs()) {
-                    continue;
-                }
-                match exact_outcome(&d.compact[b], mu, &mut d.states[b], sc, f64::INFINITY, MAX_LABELS) {
-                    Ok(o) => {
-                        bases[b] = (o.lb, o.ub_cost());
-                        p[b] = o.ub.map(|u| u.1);
-                    }
-                    Err(()) => {
-                        counters.highs += 1;
-                        let (lb, best) = milp_base(problem, global, i, b, mu, &exact_cfg(cfg))?;
-                        bases[b] = (lb, best.as_ref().map_or(f64::INFINITY, |x| x.0));
-                        p[b] = best.map(|x| d.compact[b].from_original(&x.1.levels));
-                    }
-                }
-            }
-        }
-        costs.push(bases);
-        paths.push(p);
-    }
-    let (rows, switches) = select_shape(problem, g);
-    let local_usage = |i: usize, b: usize| -> Vec<(usize, f64)> {
-        problem.items[i].bases[b]
-            .usage
-            .iter()
-            .filter_map(|&(r, u)| g.rows.iter().position(|&x| x == r.0).map(|k| (k, u)))
-            .collect()
-    };
-    let units = |pick_lb: bool| -> Vec<Vec<SelectCol>> {
-        g.items
-            .iter()
-            .zip(&costs)
-            .map(|(&i, bases)| {
-                bases
-                    .iter()
-                    .enumerate()
-                    .map(|(b, &(lb, ub))| SelectCol {
-                        cost: if pick_lb { lb } else { ub },
-                        usage: local_usage(i, b),
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    counters.highs += 1;
-    let sel = milp::select(&units(false), &rows, &switches, cfg, None, false)
-        .map_err(|e| milp_error(problem, e, &g.rows))?;
-    let mut choices = Vec::with_capacity(g.items.len());
-    for (k, &b) in sel.pick.iter().enumerate() {
-        let Some(levels) = paths[k][b].clone() else {
-            return Err(SolveError::Solver {
-                message: format!("group selection picked an infeasible base of item {}", g.items[k]),
-            });
-        };
-        let levels = data[g.items[k]].compact[b].to_original(&levels);
-        choices.push(Choice { base: b, levels });
-    }
-    let on: Vec<(usize, bool)> = g.switches.iter().copied().zip(sel.switches.iter().copied()).collect();
-    let refs: Vec<&ItemData> = g.items.iter().map(|&i| &data[i]).collect();
-    let col = column_for(&refs, choices, on, problem, global);
-    let fixed_on: f64 = switches.iter().filter(|s| s.fixed == Some(true)).map(|s| s.cost).sum();
-    let cheap: f64 = costs
-        .iter()
-        .map(|b| b.iter().map(|x| x.0).fold(f64::INFINITY, f64::min))
-        .sum::<f64>()
-        + fixed_on;
-    let lb = if sel.objective - cheap <= 1e-9 * (1.0 + sel.objective.abs()) {
-        cheap
-    } else {
-        counters.highs += 1;
-        match milp::select(&units(true), &rows, &switches, cfg, None, false) {
-            Ok(s) => s.bound.max(cheap),
-            Err(MilpError::Infeasible) => f64::INFINITY,
-            Err(_) => cheap,
-        }
-    };
-    Ok(UnitResult {
-        lb: lb.min(sel.objective),
-        ub: sel.objective,
-        col,
-        bases: Vec::new(),
-    })
-}
-
-fn exact_cfg(cfg: &RunConfig) -> RunConfig {
-    RunConfig {
-        rel_gap: 0.0,
-        abs_gap: 1e-9,
-        time_limit: cfg.time_limit,
-    }
-}
-
-fn solve_group_milp(
-    problem: &Problem,
-    global: &[bool],
-    g: &Group,
-    data: &[ItemData],
-    mu: Option<&[f64]>,
-    cfg: &RunConfig,
-    counters: &mut Counters,
-) -> Result<UnitResult, SolveError> {
-    let scope = Scope {
-        items: &g.items,
-        only_base: None,
-        rows: &g.rows,
-        outside: None,
-        switches: &g.switches,
-        mu,
-        relax: false,
-        elastic: false,
-    };
-    counters.highs += 1;
-    let sol = milp::solve_scope(problem, &scope, cfg).map_err(|e| milp_error(problem, e, &g.rows))?;
-    let refs: Vec<&ItemData> = g.items.iter().map(|&i| &data[i]).collect();
-    let col = column_for(&refs, sol.choices, sol.switches, problem, global);
-    Ok(UnitResult {
-        lb: sol.bound,
-        ub: sol.objective,
-        col,
-        bases: Vec::new(),
-    })
 }

@@ -1,0 +1,148 @@
+//! The dual side: one price search per priced row, and where those searches start and
+//! stop.
+//!
+//! An hour's price mostly moves that hour's usage, so each row runs its own safeguarded
+//! secant search on `usage(mu) = capacity` (Illinois-style, most recent bracket) rather
+//! than a subgradient step on the whole vector: far fewer evaluations in practice.
+
+use super::ItemData;
+
+/// One priced row's search for the price at which its usage meets its capacity.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RowSearch {
+    /// Most recent `(price, excess)` with usage above capacity.
+    pub(super) over: Option<(f64, f64)>,
+    /// Most recent `(price, excess)` with usage at or below capacity.
+    pub(super) under: Option<(f64, f64)>,
+    pub(super) last_over: bool,
+    /// The typical cost per unit of the row's usage (sets the first price to try).
+    pub(super) scale: f64,
+    /// Usage at the latest price (set by the caller before [`RowSearch::next`]).
+    pub(super) demand: f64,
+    /// A price at which removing the smallest unit of usage is worth more than every
+    /// cost in the problem: higher prices cannot change any choice.
+    pub(super) ceiling: f64,
+}
+
+impl RowSearch {
+    /// Next price given the excess (usage minus capacity) at price `mu`. `slack` is how
+    /// far below capacity usage may sit before a positive price is lowered.
+    pub(super) fn next(&mut self, mu: f64, excess: f64, slack: f64) -> f64 {
+        let secant = |o: (f64, f64), u: (f64, f64)| {
+            if o.0 >= u.0 {
+                None
+            } else {
+                Some(o.0 + o.1 * (u.0 - o.0) / (o.1 - u.1))
+            }
+        };
+        if excess > 0.0 {
+            if self.last_over
+                && let Some(u) = &mut self.under
+            {
+                u.1 *= 0.5;
+            }
+            self.over = Some((mu, excess));
+            self.last_over = true;
+            match self.under.and_then(|u| secant((mu, excess), u)) {
+                Some(x) => x,
+                None => {
+                    self.under = None;
+                    if mu <= 0.0 {
+                        // If demand fell linearly to nothing at the typical unit cost,
+                        // this price would remove just the excess.
+                        self.scale * (excess / self.demand.max(excess)).clamp(1e-3, 1.0)
+                    } else {
+                        mu * 2.0
+                    }
+                }
+            }
+        } else if mu <= 0.0 || excess >= -slack {
+            mu
+        } else {
+            if !self.last_over
+                && let Some(o) = &mut self.over
+            {
+                o.1 *= 0.5;
+            }
+            self.under = Some((mu, excess));
+            self.last_over = false;
+            match self.over.and_then(|o| secant(o, (mu, excess))) {
+                Some(x) => x,
+                None => {
+                    self.over = None;
+                    if mu < self.scale * 1e-3 {
+                        0.0
+                    } else {
+                        mu * 0.5
+                    }
+                }
+            }
+        }
+        .clamp(0.0, self.ceiling)
+    }
+}
+
+/// Typical cost per unit of usage of each row: where its price search starts.
+pub(super) fn price_scales(data: &[ItemData], rows: usize) -> Vec<f64> {
+    let mut sum = vec![0.0; rows];
+    let mut n = vec![0.0; rows];
+    for d in data.iter().step_by((data.len() / 2000).max(1)) {
+        for cb in &d.compact {
+            for c in 0..cb.cost.len() {
+                if !cb.cost[c].is_finite() || cb.cost[c] <= 0.0 {
+                    continue;
+                }
+                for k in cb.use_start[c] as usize..cb.use_start[c + 1] as usize {
+                    let (r, u) = (cb.use_row[k] as usize, cb.use_amt[k]);
+                    if u > 0.0 {
+                        sum[r] += cb.cost[c] / u;
+                        n[r] += 1.0;
+                    }
+                }
+            }
+        }
+    }
+    sum.iter()
+        .zip(&n)
+        .map(|(s, n)| if *n > 0.0 { s / n } else { 1.0 })
+        .collect()
+}
+
+/// Per row, the [`RowSearch::ceiling`]: the total of every item's most expensive choice
+/// divided by the row's smallest positive usage.
+pub(super) fn price_ceilings(data: &[ItemData], rows: usize) -> Vec<f64> {
+    let mut total = 0.0;
+    let mut unit = vec![f64::INFINITY; rows];
+    for d in data {
+        let mut worst: f64 = 0.0;
+        for cb in &d.compact {
+            let mut c = cb.fixed_cost;
+            for s in 0..cb.slots {
+                let cells = &cb.cost[s * cb.levels..(s + 1) * cb.levels];
+                c += cells
+                    .iter()
+                    .copied()
+                    .filter(|x| x.is_finite())
+                    .fold(0.0, f64::max);
+            }
+            worst = worst.max(c);
+            let amounts = cb.base_usage.iter().map(|&(r, u)| (r, u));
+            let cells = cb.use_row.iter().copied().zip(cb.use_amt.iter().copied());
+            for (r, u) in amounts.chain(cells) {
+                if u > 0.0 {
+                    unit[r as usize] = unit[r as usize].min(u);
+                }
+            }
+        }
+        total += worst;
+    }
+    unit.iter()
+        .map(|&u| {
+            if u.is_finite() {
+                (total + 1.0) / u
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
