@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use adaptd_config::{Config, ConfigErrors, Discovered, Resolved};
-use adaptd_engine::profile::{Profile, summarize};
+use adaptd_engine::profile::{Profile, summarize_with};
 use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_optimizer::recommend::{RecommendError, RecommendationSet, Settings, recommend};
 use adaptd_optimizer::{Method, SolveOptions};
@@ -43,7 +43,12 @@ pub fn profiles(resolved: &Resolved, telemetry: &TelemetrySet) -> BTreeMap<Strin
             let t = telemetry.components.get(&spec.name)?;
             Some((
                 spec.name.clone(),
-                summarize(t, spec.model.keep_alive_minutes, spec.model.parallelism),
+                summarize_with(
+                    t,
+                    spec.model.keep_alive_minutes,
+                    spec.model.parallelism,
+                    spec.trigger.as_deref() == Some("timer"),
+                ),
             ))
         })
         .collect()

@@ -12,6 +12,7 @@ use crate::quantiles::QuantileSet;
 use crate::telemetry::{ComponentTelemetry, Metric, Minute, Stat, hour_of_day};
 
 /// 1,769 MB of Lambda memory buys one vCPU (AWS documentation).
+pub const MAX_ACTIVE_CELLS: usize = 64;
 pub const MB_PER_VCPU: f64 = 1769.0;
 
 /// One bin of the per-minute invocation-count histogram.
@@ -21,6 +22,23 @@ pub struct CountBin {
     pub count: f64,
     /// Minutes in the bin.
     pub minutes: f64,
+}
+
+/// Active minutes of an hour grouped by their own invocations and by the busiest minute
+/// among the keep-alive window before them, which together decide how many
+/// environments they find warm.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ActiveCell {
+    /// Invocations in the minute (the cell's mean).
+    pub count: f64,
+    /// Largest count among the previous keep-alive minutes (the cell's mean; 0 when
+    /// all were idle).
+    pub previous_peak_count: f64,
+    /// Minutes in the cell.
+    pub minutes: f64,
+    /// Of those, how many (fractionally) follow a gap long enough for every on-demand
+    /// environment to be reclaimed.
+    pub idle_starts: f64,
 }
 
 /// What one hour of the day looks like, over all observed days.
@@ -41,6 +59,10 @@ pub struct HourProfile {
     pub idle_starts: f64,
     /// Histogram of per-minute invocation counts (zero-count minutes in their own bin).
     pub count_bins: Vec<CountBin>,
+    /// Active minutes by (count, busiest preceding minute): the ordered series' account
+    /// of which bursts find a warm pool, at most [`MAX_ACTIVE_CELLS`] cells.
+    #[serde(default)]
+    pub active_cells: Vec<ActiveCell>,
     /// Duration of this hour's invocations at the current memory, when per-minute
     /// percentiles exist; else the component-wide distribution applies.
     pub duration_ms: Option<QuantileSet>,
@@ -130,6 +152,9 @@ pub struct Profile {
     pub cpu_bound: Option<CpuBoundEstimate>,
     /// The keep-alive window used to count idle starts (minutes).
     pub keep_alive_minutes: u32,
+    /// Whether invocations come on a clock (timers) rather than at random instants.
+    #[serde(default)]
+    pub periodic: bool,
     /// Data-quality findings, for explanations and reports.
     pub warnings: Vec<String>,
 }
@@ -169,6 +194,18 @@ pub fn duration_factor(from_mb: f64, to_mb: f64, cpu_bound_fraction: f64, parall
 
 /// Summarises `t`. `keep_alive_minutes` decides which resumptions count as idle starts.
 pub fn summarize(t: &ComponentTelemetry, keep_alive_minutes: u32, parallelism: f64) -> Profile {
+    let periodic = t.attributes.get("trigger").is_some_and(|v| v == "timer");
+    summarize_with(t, keep_alive_minutes, parallelism, periodic)
+}
+
+/// Summarises `t`; `periodic` says that invocations come on a clock (timers) rather
+/// than at random instants, which decides whether a gap near the keep-alive is cold.
+pub fn summarize_with(
+    t: &ComponentTelemetry,
+    keep_alive_minutes: u32,
+    parallelism: f64,
+    periodic: bool,
+) -> Profile {
     let mut warnings = Vec::new();
     let invocations = t.invocations();
     let (lo, hi) = t.covered().unwrap_or((0, 0));
@@ -203,7 +240,9 @@ pub fn summarize(t: &ComponentTelemetry, keep_alive_minutes: u32, parallelism: f
     let keep_alive = f64::from(keep_alive_minutes);
 
     let mut counts: Vec<Vec<f64>> = vec![Vec::new(); 24];
+    let mut actives: Vec<Vec<ActiveCell>> = vec![Vec::new(); 24];
     let mut hours: Vec<HourProfile> = vec![HourProfile::default(); 24];
+    let window = i64::from(keep_alive_minutes.max(1));
     let mut observed_minutes = 0u64;
     let mut total = 0.0;
     if let Some(series) = invocations {
@@ -223,20 +262,35 @@ pub fn summarize(t: &ComponentTelemetry, keep_alive_minutes: u32, parallelism: f
                     counts[h].push(c);
                     if c > 0.0 {
                         hours[h].active_minutes += 1;
-                        hours[h].idle_starts += match last_active {
-                            Some((prev, prev_count)) => idle_start_weight(
+                        let idle = match last_active {
+                            Some((prev, prev_count)) if !periodic => idle_start_weight(
                                 m - prev,
                                 prev_count,
                                 c,
                                 mean_duration_minutes,
                                 keep_alive,
                             ),
+                            // On a clock the gap is exact: idle from the end of the
+                            // previous run to the next one.
+                            Some((prev, _)) => f64::from(u8::from(
+                                (m - prev) as f64 - mean_duration_minutes > keep_alive,
+                            )),
                             // What preceded the history is unknown: the first activity
                             // is taken as cold. Over a week this is one start among
                             // thousands; over a short trace it is what a replay that
                             // starts with no warm environment sees.
                             None => 1.0,
                         };
+                        hours[h].idle_starts += idle;
+                        let previous_peak_count = (m - window..m)
+                            .filter_map(|x| series.get(x))
+                            .fold(0.0, f64::max);
+                        actives[h].push(ActiveCell {
+                            count: c,
+                            previous_peak_count,
+                            minutes: 1.0,
+                            idle_starts: idle,
+                        });
                         last_active = Some((m, c));
                     }
                 }
@@ -254,6 +308,9 @@ pub fn summarize(t: &ComponentTelemetry, keep_alive_minutes: u32, parallelism: f
     }
     for (h, c) in counts.iter_mut().enumerate() {
         hours[h].count_bins = bin_counts(c);
+    }
+    for (h, a) in actives.iter_mut().enumerate() {
+        hours[h].active_cells = cell_actives(a);
     }
 
     // Per-hour durations and concurrency from per-minute stats when present.
@@ -296,6 +353,7 @@ pub fn summarize(t: &ComponentTelemetry, keep_alive_minutes: u32, parallelism: f
             .and_then(|s| s.observed().map(|(_, v)| v).reduce(f64::max)),
         cpu_bound,
         keep_alive_minutes,
+        periodic,
         warnings,
     }
 }
@@ -318,6 +376,72 @@ fn idle_start_weight(
     let idle =
         gap as f64 + 1.0 / (count + 1.0) - prev_count / (prev_count + 1.0) - duration_minutes;
     (idle - keep_alive + 0.5).clamp(0.0, 1.0)
+}
+
+/// Groups active minutes into at most [`MAX_ACTIVE_CELLS`] cells: exact when few
+/// distinct (count, previous peak) pairs exist, else by quantiles of the count (the
+/// busiest minute alone) and, within those, of the previous peak (idle ones apart).
+fn cell_actives(minutes: &mut [ActiveCell]) -> Vec<ActiveCell> {
+    let merge = |group: &[ActiveCell]| -> ActiveCell {
+        let n: f64 = group.iter().map(|a| a.minutes).sum();
+        ActiveCell {
+            count: group.iter().map(|a| a.count * a.minutes).sum::<f64>() / n,
+            previous_peak_count: group
+                .iter()
+                .map(|a| a.previous_peak_count * a.minutes)
+                .sum::<f64>()
+                / n,
+            minutes: n,
+            idle_starts: group.iter().map(|a| a.idle_starts).sum(),
+        }
+    };
+    minutes.sort_by(|a, b| {
+        a.count
+            .total_cmp(&b.count)
+            .then(a.previous_peak_count.total_cmp(&b.previous_peak_count))
+    });
+    let mut exact: Vec<ActiveCell> = Vec::new();
+    for a in minutes.iter() {
+        match exact.last_mut() {
+            Some(e) if e.count == a.count && e.previous_peak_count == a.previous_peak_count => {
+                e.minutes += a.minutes;
+                e.idle_starts += a.idle_starts;
+            }
+            _ => exact.push(*a),
+        }
+        if exact.len() > MAX_ACTIVE_CELLS {
+            break;
+        }
+    }
+    if exact.len() <= MAX_ACTIVE_CELLS {
+        return exact;
+    }
+    const COUNT_EDGES: [f64; 8] = [0.25, 0.5, 0.7, 0.85, 0.95, 0.99, 0.999, 1.0];
+    let n = minutes.len();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for e in COUNT_EDGES {
+        let end = ((e * n as f64).round() as usize).clamp(start, n - 1);
+        if end > start {
+            let group = &mut minutes[start..end];
+            group.sort_by(|a, b| a.previous_peak_count.total_cmp(&b.previous_peak_count));
+            let idle = group.partition_point(|a| a.previous_peak_count <= 0.0);
+            if idle > 0 {
+                out.push(merge(&group[..idle]));
+            }
+            let rest = &group[idle..];
+            let parts = 6.min(rest.len());
+            for i in 0..parts {
+                let (a, b) = (i * rest.len() / parts, (i + 1) * rest.len() / parts);
+                if b > a {
+                    out.push(merge(&rest[a..b]));
+                }
+            }
+            start = end;
+        }
+    }
+    out.push(merge(&minutes[n - 1..]));
+    out
 }
 
 /// Zero-count minutes get their own bin; non-zero ones are binned by quantile with finer

@@ -29,6 +29,7 @@
 
 use crate::poisson;
 use crate::profile::HourProfile;
+use crate::quantiles::QuantileSet;
 
 /// Survival below which a peak level is ignored.
 const NEGLIGIBLE: f64 = 1e-12;
@@ -72,8 +73,58 @@ impl DurationMoments {
 /// earlier minutes at the hour's mean rate `mean_count` (a busy minute says nothing about
 /// the minutes before it). A lone invocation finds nothing, which the plain
 /// `count × duration` would miss.
-fn occupancy_seen(count: f64, mean_count: f64, d: &DurationMoments) -> f64 {
-    ((count - 1.0).max(0.0) * d.within_minute + mean_count * d.beyond_minute).max(0.0)
+fn occupancy_seen(
+    count: f64,
+    mean_count: f64,
+    d: &DurationMoments,
+    periodic: Option<&QuantileSet>,
+) -> f64 {
+    match periodic {
+        None => ((count - 1.0).max(0.0) * d.within_minute + mean_count * d.beyond_minute).max(0.0),
+        Some(dist) => periodic_occupancy(count, mean_count, dist),
+    }
+}
+
+/// On a clock, invocations are evenly spaced: an arrival finds the `i`-th previous one
+/// still running with probability `P(D > i·spacing)`. The spacing is the minute's own
+/// (`1/count`) when it holds several runs, else the hour's (`1/mean_count`, at least a
+/// minute). Summed, this is the mean of the occupancy an arrival finds.
+fn periodic_occupancy(count: f64, mean_count: f64, dist: &QuantileSet) -> f64 {
+    let spacing_ms = 60_000.0
+        * if count >= 2.0 {
+            1.0 / count
+        } else if mean_count > 0.0 {
+            (1.0 / mean_count).max(1.0)
+        } else {
+            return 0.0;
+        };
+    let mut total = 0.0;
+    for i in 1..100_000u32 {
+        let p = 1.0 - dist.cdf(f64::from(i) * spacing_ms);
+        if p < 1e-9 {
+            break;
+        }
+        total += p;
+    }
+    total
+}
+
+/// `P(X ≥ j)` for the busiest instant `X` of a minute with `count` uniform arrivals that
+/// each find Poisson occupancy with the given table (see the module doc, step 2); stops
+/// once negligible. `S(0) = S(1) = 1`.
+fn peak_survival(count: f64, pmf: &[f64], tail: &[f64]) -> Vec<f64> {
+    let mut out = vec![1.0, 1.0];
+    let mut j = 2usize;
+    loop {
+        let start = tail.get(j).copied().unwrap_or(0.0);
+        let reach = 1.0 - (-count * pmf.get(j - 1).copied().unwrap_or(0.0)).exp();
+        let s = 1.0 - (1.0 - start) * (1.0 - reach);
+        if s < NEGLIGIBLE {
+            return out;
+        }
+        out.push(s);
+        j += 1;
+    }
 }
 
 /// Level-independent quantities of one hour of the day at one duration.
@@ -96,12 +147,13 @@ pub struct HourModel {
 }
 
 impl HourModel {
-    /// Builds the model of `hour` for invocations whose durations have `moments`, and a
-    /// keep-alive of `keep_alive_minutes`; the hour occurs `occurrences_per_month` times
-    /// a month.
+    /// Builds the model of `hour` for invocations whose durations have `moments` (and,
+    /// when they come on a clock, the distribution `periodic`), and a keep-alive of
+    /// `keep_alive_minutes`; the hour occurs `occurrences_per_month` times a month.
     pub fn new(
         hour: &HourProfile,
         moments: &DurationMoments,
+        periodic: Option<&QuantileSet>,
         keep_alive_minutes: u32,
         occurrences_per_month: f64,
     ) -> Self {
@@ -133,7 +185,7 @@ impl HourModel {
         let total_weight: f64 = hour.count_bins.iter().map(|b| b.count * b.minutes).sum();
         for b in &hour.count_bins {
             let w = b.minutes / minutes_observed;
-            let l = occupancy_seen(b.count, mean_count, moments);
+            let l = occupancy_seen(b.count, mean_count, moments, periodic);
             if b.count <= 0.0 {
                 continue;
             }
@@ -146,23 +198,15 @@ impl HourModel {
             for (j, t) in tail.iter().enumerate() {
                 busy_sf[j] += if j == 0 { 0.0 } else { iw * t };
             }
-            let mut j = 1usize;
-            loop {
-                let s = if j == 1 {
-                    1.0
-                } else {
-                    let start = tail.get(j).copied().unwrap_or(0.0);
-                    let reach = 1.0 - (-b.count * pmf.get(j - 1).copied().unwrap_or(0.0)).exp();
-                    1.0 - (1.0 - start) * (1.0 - reach)
-                };
-                if s < NEGLIGIBLE {
-                    break;
-                }
+            for (j, v) in peak_survival(b.count, &pmf, &tail)
+                .iter()
+                .enumerate()
+                .skip(1)
+            {
                 if sf.len() <= j {
                     sf.push(0.0);
                 }
-                sf[j] += w * s;
-                j += 1;
+                sf[j] += w * v;
             }
         }
         busy_sf[0] = 1.0;
@@ -172,27 +216,64 @@ impl HourModel {
         let cdf = |j: usize| 1.0 - s_at(j + 1);
         let k = f64::from(keep_alive_minutes.max(1));
 
-        // 3: cold starts per minute for every P by suffix sums.
-        let pi0 = if hour.active_minutes > 0 {
-            (hour.idle_starts / f64::from(hour.active_minutes)).clamp(0.0, 1.0)
-        } else {
-            1.0
-        };
-        let f0k = cdf(0).powf(k);
-        let g_cond = |j: usize| -> f64 {
-            if j == 0 {
-                0.0
-            } else if 1.0 - f0k < 1e-12 {
-                1.0
-            } else {
-                ((cdf(j).powf(k) - f0k) / (1.0 - f0k)).clamp(0.0, 1.0)
-            }
-        };
+        // 3: cold starts per minute for every P by suffix sums: from the ordered
+        // series' cells when the profile has them, else from independent minutes.
         let mut cold = vec![0.0; top + 1];
         let mut potential = vec![0.0; top + 1];
         for p in (0..top).rev() {
-            cold[p] = cold[p + 1] + s_at(p + 1) * (pi0 + (1.0 - pi0) * g_cond(p));
             potential[p] = potential[p + 1] + (1.0 - cdf(p).powf(k));
+        }
+        if hour.active_cells.is_empty() {
+            let pi0 = if hour.active_minutes > 0 {
+                (hour.idle_starts / f64::from(hour.active_minutes)).clamp(0.0, 1.0)
+            } else {
+                1.0
+            };
+            let f0k = cdf(0).powf(k);
+            let g_cond = |j: usize| -> f64 {
+                if j == 0 {
+                    0.0
+                } else if 1.0 - f0k < 1e-12 {
+                    1.0
+                } else {
+                    ((cdf(j).powf(k) - f0k) / (1.0 - f0k)).clamp(0.0, 1.0)
+                }
+            };
+            for p in (0..top).rev() {
+                cold[p] = cold[p + 1] + s_at(p + 1) * (pi0 + (1.0 - pi0) * g_cond(p));
+            }
+        } else {
+            let survival = |count: f64| -> Vec<f64> {
+                if count <= 0.0 {
+                    return vec![1.0];
+                }
+                let l = occupancy_seen(count, mean_count, moments, periodic);
+                let pmf = poisson::pmf_table(l, poisson::table_len(l));
+                let tail = poisson::sf_table(&pmf);
+                peak_survival(count, &pmf, &tail)
+            };
+            for cell in &hour.active_cells {
+                let w = cell.minutes / minutes_observed;
+                let idle = (cell.idle_starts / cell.minutes).clamp(0.0, 1.0);
+                let mine = survival(cell.count);
+                let before = survival(cell.previous_peak_count);
+                let warm_cdf = |j: usize| 1.0 - before.get(j + 1).copied().unwrap_or(0.0);
+                if cold.len() < mine.len() + 1 {
+                    cold.resize(mine.len() + 1, 0.0);
+                }
+                // Σ_{j ≥ P} S(j+1)·(idle + (1 − idle)·P(W ≤ j)), accumulated downwards.
+                let mut acc = 0.0;
+                for p in (0..mine.len()).rev() {
+                    let s_next = mine.get(p + 1).copied().unwrap_or(0.0);
+                    let pool = if cell.previous_peak_count > 0.0 {
+                        warm_cdf(p)
+                    } else {
+                        1.0
+                    };
+                    acc += s_next * (idle + (1.0 - idle) * pool);
+                    cold[p] += w * acc;
+                }
+            }
         }
         // Cold starts cannot exceed invocations.
         let per_minute_invocations = per_day / 60.0;
@@ -285,7 +366,13 @@ mod tests {
     fn sparse_timer_is_cold_every_run_without_provisioned_concurrency() {
         // One run per hour for 7 days: 7 active minutes, all idle starts.
         let h = hour(&[(0.0, 413.0), (1.0, 7.0)], 7.0);
-        let m = HourModel::new(&h, &DurationMoments::constant(500.0), 10, 730.0 / 24.0);
+        let m = HourModel::new(
+            &h,
+            &DurationMoments::constant(500.0),
+            None,
+            10,
+            730.0 / 24.0,
+        );
         let per_month = m.invocations_per_month;
         assert!((per_month - 730.0 / 24.0).abs() < 1e-9);
         // Every run is cold at P = 0 …
@@ -303,7 +390,7 @@ mod tests {
     fn busy_steady_traffic_rarely_goes_cold() {
         // 600 invocations a minute of 100 ms: L = 1 in flight on average.
         let h = hour(&[(600.0, 420.0)], 1.0);
-        let m = HourModel::new(&h, &DurationMoments::constant(100.0), 10, 30.0);
+        let m = HourModel::new(&h, &DurationMoments::constant(100.0), None, 10, 30.0);
         let rate = m.cold_starts_per_month(0) / m.invocations_per_month;
         assert!(rate < 1e-3, "cold start rate {rate}");
         // Four provisioned environments serve nearly everything at ~1 in flight.
@@ -323,7 +410,7 @@ mod tests {
             &[(0.0, 300.0), (5.0, 80.0), (40.0, 30.0), (200.0, 10.0)],
             20.0,
         );
-        let m = HourModel::new(&h, &DurationMoments::constant(800.0), 10, 30.0);
+        let m = HourModel::new(&h, &DurationMoments::constant(800.0), None, 10, 30.0);
         for p in 0..20 {
             assert!(m.cold_starts_per_month(p + 1) <= m.cold_starts_per_month(p) + 1e-12);
             assert!(m.potential_per_month(p + 1) <= m.potential_per_month(p) + 1e-12);
@@ -335,8 +422,54 @@ mod tests {
     #[test]
     fn reserved_concurrency_throttles_beyond_its_cap() {
         let h = hour(&[(600.0, 60.0)], 0.0);
-        let m = HourModel::new(&h, &DurationMoments::constant(1000.0), 10, 30.0); // 599 others × 1 s / 60 s in flight
+        let m = HourModel::new(&h, &DurationMoments::constant(1000.0), None, 10, 30.0); // 599 others × 1 s / 60 s in flight
         assert!((m.throttle_share(Some(10)) - poisson::sf(599.0 / 60.0, 10)).abs() < 1e-12);
         assert_eq!(m.throttle_share(None), 0.0);
+    }
+}
+
+#[cfg(test)]
+mod ordered_tests {
+    use super::*;
+    use crate::profile::summarize;
+    use crate::telemetry::{ComponentTelemetry, Metric, Stat};
+
+    fn model(counts: &[f64]) -> HourModel {
+        let mut t = ComponentTelemetry::new("f");
+        for (m, &c) in counts.iter().enumerate() {
+            t.record(m as i64, Metric::Invocations, Stat::Sum, c)
+                .unwrap();
+        }
+        let p = summarize(&t, 10, 1.0);
+        HourModel::new(
+            &p.hours[0],
+            &DurationMoments::constant(30_000.0),
+            None,
+            10,
+            1.0,
+        )
+    }
+
+    #[test]
+    fn a_burst_right_after_another_finds_the_pool_warm() {
+        // Two 40-invocation bursts of 30 s work: back to back, the second reuses the
+        // first's environments; an hour apart... (within the hour: 30 minutes apart),
+        // each builds its own pool.
+        let mut together = vec![0.0; 60];
+        together[5] = 40.0;
+        together[6] = 40.0;
+        let mut apart = vec![0.0; 60];
+        apart[5] = 40.0;
+        apart[35] = 40.0;
+        let (t, a) = (model(&together), model(&apart));
+        assert!(
+            a.cold_starts_per_month(0) > 1.6 * t.cold_starts_per_month(0),
+            "{} vs {}",
+            a.cold_starts_per_month(0),
+            t.cold_starts_per_month(0)
+        );
+        // Provisioning the burst's peak removes nearly all of them either way.
+        let peak = a.peak_quantile(1e-3);
+        assert!(a.cold_starts_per_month(peak + 2) < 0.05 * a.cold_starts_per_month(0));
     }
 }

@@ -84,9 +84,11 @@ impl Shape {
             let moments = d
                 .as_ref()
                 .map_or(DurationMoments::constant(0.0), DurationMoments::of);
+            let periodic = ctx.profile.periodic || ctx.spec.trigger.as_deref() == Some("timer");
             hours.push(HourModel::new(
                 hp,
                 &moments,
+                d.as_ref().filter(|_| periodic),
                 ctx.spec.model.keep_alive_minutes,
                 occ,
             ));

@@ -23,6 +23,7 @@ pub(crate) fn flat_profile(
             count: per_minute,
             minutes: 60.0,
         }],
+        active_cells: vec![],
         duration_ms: None,
         peak_concurrency_observed: None,
     };
@@ -42,6 +43,7 @@ pub(crate) fn flat_profile(
         peak_concurrency_observed: None,
         cpu_bound: None,
         keep_alive_minutes: 10,
+        periodic: false,
         warnings: vec![],
     }
 }
