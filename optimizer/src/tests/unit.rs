@@ -244,7 +244,7 @@ fn solve_item_ignores_rows_and_meets_the_budget() {
         ..FleetSpec::new(20, 3)
     });
     for item in &p.items {
-        let (choice, cost) = solve_item(item, &options(Method::Auto)).expect("feasible");
+        let (choice, cost) = solve_item(item, &SolveOptions::default()).expect("feasible");
         let alone = Problem {
             items: vec![item.clone()],
             rows: p.rows.clone(),
@@ -260,8 +260,8 @@ fn solve_item_ignores_rows_and_meets_the_budget() {
 #[test]
 fn methods_agree_on_a_small_fleet_with_binding_rows() {
     let p = lambda_fleet(&FleetSpec {
-        databases: 2,
-        ..FleetSpec::new(6, 5)
+        databases: 1,
+        ..FleetSpec::new(4, 5)
     });
     let opts = |method| SolveOptions {
         mip_gap: 1e-4,

@@ -22,7 +22,8 @@ pub(crate) const MAX_LABELS: usize = 200_000;
 /// Where the decomposition draws the line between local and priced rows.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    /// Rows touched by at most this many items are kept exact (grouped).
+    /// Rows without a switch, used by bases only and touched by at most this many
+    /// items are kept exact (grouped); other rows without a switch are priced.
     pub local_row_max_items: usize,
     /// Optional rows are not merged into groups beyond this many items.
     pub group_max_items: usize,
@@ -228,7 +229,10 @@ pub(crate) fn layout(
                     rows: vec![row.name.clone()],
                 });
             }
-        } else if row_items[r].len() <= cfg.local_row_max_items {
+        } else if row_items[r].len() <= cfg.local_row_max_items && !alt_use[r] {
+            // Only rows used by bases alone stay exact: their groups reduce to choosing
+            // bases. A row levels use would need the full model of every level of
+            // every member, which is what the decomposition exists to avoid.
             optional.push(r);
         }
     }
