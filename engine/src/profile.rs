@@ -34,6 +34,12 @@ pub struct ActiveCell {
     /// Largest count among the previous keep-alive minutes (the cell's mean; 0 when
     /// all were idle).
     pub previous_peak_count: f64,
+    /// Active minutes among the previous keep-alive minutes (the cell's mean).
+    #[serde(default)]
+    pub previous_active_minutes: f64,
+    /// Mean count of those active minutes (the cell's mean).
+    #[serde(default)]
+    pub previous_mean_count: f64,
     /// Minutes in the cell.
     pub minutes: f64,
     /// Of those, how many (fractionally) follow a gap long enough for every on-demand
@@ -282,12 +288,20 @@ pub fn summarize_with(
                             None => 1.0,
                         };
                         hours[h].idle_starts += idle;
-                        let previous_peak_count = (m - window..m)
+                        let (mut peak, mut active, mut sum) = (0.0f64, 0.0, 0.0);
+                        for v in (m - window..m)
                             .filter_map(|x| series.get(x))
-                            .fold(0.0, f64::max);
+                            .filter(|&v| v > 0.0)
+                        {
+                            peak = peak.max(v);
+                            active += 1.0;
+                            sum += v;
+                        }
                         actives[h].push(ActiveCell {
                             count: c,
-                            previous_peak_count,
+                            previous_peak_count: peak,
+                            previous_active_minutes: active,
+                            previous_mean_count: if active > 0.0 { sum / active } else { 0.0 },
                             minutes: 1.0,
                             idle_starts: idle,
                         });
@@ -391,6 +405,16 @@ fn cell_actives(minutes: &mut [ActiveCell]) -> Vec<ActiveCell> {
                 .map(|a| a.previous_peak_count * a.minutes)
                 .sum::<f64>()
                 / n,
+            previous_active_minutes: group
+                .iter()
+                .map(|a| a.previous_active_minutes * a.minutes)
+                .sum::<f64>()
+                / n,
+            previous_mean_count: group
+                .iter()
+                .map(|a| a.previous_mean_count * a.minutes)
+                .sum::<f64>()
+                / n,
             minutes: n,
             idle_starts: group.iter().map(|a| a.idle_starts).sum(),
         }
@@ -403,7 +427,12 @@ fn cell_actives(minutes: &mut [ActiveCell]) -> Vec<ActiveCell> {
     let mut exact: Vec<ActiveCell> = Vec::new();
     for a in minutes.iter() {
         match exact.last_mut() {
-            Some(e) if e.count == a.count && e.previous_peak_count == a.previous_peak_count => {
+            Some(e)
+                if e.count == a.count
+                    && e.previous_peak_count == a.previous_peak_count
+                    && e.previous_active_minutes == a.previous_active_minutes
+                    && e.previous_mean_count == a.previous_mean_count =>
+            {
                 e.minutes += a.minutes;
                 e.idle_starts += a.idle_starts;
             }

@@ -86,9 +86,9 @@ pub struct Outcome {
     pub meets_slo: bool,
     /// Replayed p99 latency (ms).
     pub p99_ms: Option<f64>,
-    /// The engine's prediction of the window cost, for the `adaptd` policy.
+    /// The engine's prediction of the window cost, for fixed deployments.
     pub predicted_window_usd: Option<f64>,
-    /// The engine's prediction of the cold-start rate, for the `adaptd` policy.
+    /// The engine's prediction of the cold-start rate, for fixed deployments.
     pub predicted_cold_start_rate: Option<f64>,
 }
 

@@ -167,9 +167,9 @@ pub fn run(job: &Job<'_>, prices: &PriceSheet, options: &Options) -> Result<Vec<
             .max_cold_start_rate
             .is_none_or(|r| t.cold_starts as f64 <= r * t.invocations as f64 + 1e-9)
             && t.throttles as f64 <= slo.max_throttle_rate * t.invocations as f64 + 1e-9;
-        let (predicted_window_usd, predicted_cold_start_rate) = match (&static_deployment, policy) {
-            (Some(d), PolicyKind::Adaptd) => predict_window(&ctx, d, job.profile).unzip(),
-            _ => (None, None),
+        let (predicted_window_usd, predicted_cold_start_rate) = match &static_deployment {
+            Some(d) => predict_window(&ctx, d, job.profile).unzip(),
+            None => (None, None),
         };
         out.push(Outcome {
             component: spec.name.clone(),

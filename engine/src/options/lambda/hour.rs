@@ -58,7 +58,7 @@ impl DurationMoments {
     }
 
     /// Moments of a distribution given in ms.
-    pub fn of(d: &crate::quantiles::QuantileSet) -> Self {
+    pub fn of(d: &QuantileSet) -> Self {
         let to_min = 1.0 / 60_000.0;
         Self {
             mean: d.mean() * to_min,
@@ -68,45 +68,56 @@ impl DurationMoments {
     }
 }
 
-/// Executions an arrival finds in flight, in a minute of `count` uniform arrivals: the
-/// other arrivals of the same minute that overlap it, plus work spilling over from
-/// earlier minutes at the hour's mean rate `mean_count` (a busy minute says nothing about
-/// the minutes before it). A lone invocation finds nothing, which the plain
-/// `count × duration` would miss.
-fn occupancy_seen(
+/// Distribution of the executions an arrival finds in flight, in a minute of `count`
+/// arrivals. At random instants it is Poisson with mean: the other arrivals of the same
+/// minute that overlap it, plus work spilling over from earlier minutes at the hour's
+/// mean rate `mean_count` (a busy minute says nothing about the minutes before it); a
+/// lone invocation finds nothing, which the plain `count × duration` would miss. On a
+/// clock (`periodic`) see [`periodic_occupancy_pmf`].
+fn occupancy_pmf(
     count: f64,
     mean_count: f64,
     d: &DurationMoments,
     periodic: Option<&QuantileSet>,
-) -> f64 {
+) -> Vec<f64> {
     match periodic {
-        None => ((count - 1.0).max(0.0) * d.within_minute + mean_count * d.beyond_minute).max(0.0),
-        Some(dist) => periodic_occupancy(count, mean_count, dist),
+        None => {
+            let l =
+                ((count - 1.0).max(0.0) * d.within_minute + mean_count * d.beyond_minute).max(0.0);
+            poisson::pmf_table(l, poisson::table_len(l))
+        }
+        Some(dist) => periodic_occupancy_pmf(count, mean_count, dist),
     }
 }
 
 /// On a clock, invocations are evenly spaced: an arrival finds the `i`-th previous one
-/// still running with probability `P(D > i·spacing)`. The spacing is the minute's own
-/// (`1/count`) when it holds several runs, else the hour's (`1/mean_count`, at least a
-/// minute). Summed, this is the mean of the occupancy an arrival finds.
-fn periodic_occupancy(count: f64, mean_count: f64, dist: &QuantileSet) -> f64 {
+/// still running with probability `P(D > i·spacing)`, independently, so the occupancy it
+/// finds is a sum of Bernoulli variables (Poisson-binomial), computed exactly. The
+/// spacing is the minute's own (`1/count`) when it holds several runs, else the hour's
+/// (`1/mean_count`, at least a minute).
+fn periodic_occupancy_pmf(count: f64, mean_count: f64, dist: &QuantileSet) -> Vec<f64> {
     let spacing_ms = 60_000.0
         * if count >= 2.0 {
             1.0 / count
         } else if mean_count > 0.0 {
             (1.0 / mean_count).max(1.0)
         } else {
-            return 0.0;
+            return vec![1.0];
         };
-    let mut total = 0.0;
+    let mut pmf = vec![1.0];
     for i in 1..100_000u32 {
         let p = 1.0 - dist.cdf(f64::from(i) * spacing_ms);
         if p < 1e-9 {
             break;
         }
-        total += p;
+        pmf.push(0.0);
+        for j in (0..pmf.len()).rev() {
+            let stay = pmf[j] * (1.0 - p);
+            let from_below = if j > 0 { pmf[j - 1] * p } else { 0.0 };
+            pmf[j] = stay + from_below;
+        }
     }
-    total
+    pmf
 }
 
 /// `P(X ≥ j)` for the busiest instant `X` of a minute with `count` uniform arrivals that
@@ -185,11 +196,10 @@ impl HourModel {
         let total_weight: f64 = hour.count_bins.iter().map(|b| b.count * b.minutes).sum();
         for b in &hour.count_bins {
             let w = b.minutes / minutes_observed;
-            let l = occupancy_seen(b.count, mean_count, moments, periodic);
             if b.count <= 0.0 {
                 continue;
             }
-            let pmf = poisson::pmf_table(l, poisson::table_len(l));
+            let pmf = occupancy_pmf(b.count, mean_count, moments, periodic);
             let tail = poisson::sf_table(&pmf);
             let iw = b.count * b.minutes / total_weight;
             if busy_sf.len() < tail.len() {
@@ -247,8 +257,7 @@ impl HourModel {
                 if count <= 0.0 {
                     return vec![1.0];
                 }
-                let l = occupancy_seen(count, mean_count, moments, periodic);
-                let pmf = poisson::pmf_table(l, poisson::table_len(l));
+                let pmf = occupancy_pmf(count, mean_count, moments, periodic);
                 let tail = poisson::sf_table(&pmf);
                 peak_survival(count, &pmf, &tail)
             };
@@ -256,8 +265,17 @@ impl HourModel {
                 let w = cell.minutes / minutes_observed;
                 let idle = (cell.idle_starts / cell.minutes).clamp(0.0, 1.0);
                 let mine = survival(cell.count);
-                let before = survival(cell.previous_peak_count);
-                let warm_cdf = |j: usize| 1.0 - before.get(j + 1).copied().unwrap_or(0.0);
+                // The warm pool is the busiest instant of the previous keep-alive
+                // minutes: the largest of one draw at the busiest minute's count and
+                // one per other active minute at their mean count.
+                let busiest = survival(cell.previous_peak_count);
+                let others = survival(cell.previous_mean_count);
+                let n_others = (cell.previous_active_minutes - 1.0).max(0.0);
+                let warm_cdf = |j: usize| {
+                    let a = 1.0 - busiest.get(j + 1).copied().unwrap_or(0.0);
+                    let b = 1.0 - others.get(j + 1).copied().unwrap_or(0.0);
+                    a * b.powf(n_others)
+                };
                 if cold.len() < mine.len() + 1 {
                     cold.resize(mine.len() + 1, 0.0);
                 }
