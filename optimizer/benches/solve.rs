@@ -35,7 +35,23 @@ fn run(name: &str, spec: &FleetSpec, method: Method, runs: usize) {
     }
     times.sort();
     let Some(s) = last else { return };
-    let binding = s.row_prices.iter().take(24).filter(|&&p| p > 0.0).count();
+    // Hour rows the answer fills to within 0.5 % of capacity, and those with a price.
+    let mut usage = vec![0.0; problem.rows.len()];
+    for (item, c) in problem.items.iter().zip(&s.choices) {
+        let base = &item.bases[c.base];
+        for &(r, u) in &base.usage {
+            usage[r.0] += u;
+        }
+        for (slot, &l) in base.slots.iter().zip(&c.levels) {
+            for &(r, u) in slot.alternatives[l].iter().flat_map(|a| &a.usage) {
+                usage[r.0] += u;
+            }
+        }
+    }
+    let full = (0..24.min(problem.rows.len()))
+        .filter(|&r| usage[r] >= 0.995 * problem.rows[r].capacity)
+        .count();
+    let priced = s.row_prices.iter().take(24).filter(|&&p| p > 0.0).count();
     println!(
         "{name:<34} items {:>6}  median {:>8.3} s  (min {:.3}, max {:.3}, runs {runs}, built in {:.1} s)",
         spec.items,
@@ -45,7 +61,7 @@ fn run(name: &str, spec: &FleetSpec, method: Method, runs: usize) {
         built.as_secs_f64(),
     );
     println!(
-        "{:<34} cost {:.2}  bound {:.2}  gap {:.4}%  method {:?}  HiGHS solves {}  iterations {}  refined {}  groups {}  priced rows {} (binding {binding})  master columns {}  fallback {}",
+        "{:<34} cost {:.2}  bound {:.2}  gap {:.4}%  method {:?}  HiGHS solves {}  iterations {}  refined {}  groups {}  priced rows {} (hours at capacity {full}, with a price {priced})  master columns {}  fallback {}",
         "",
         s.cost,
         s.lower_bound,

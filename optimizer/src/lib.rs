@@ -7,9 +7,11 @@
 //! Two methods solve the same model. [`Method::Monolithic`] hands the whole MILP to
 //! HiGHS: exact and simple, but its size grows with items times levels times slots.
 //! [`Method::Decomposed`] exploits that items are nearly independent: each item is a
-//! shortest-path problem with one budget (solved in pure Rust, see `item`), rows shared
-//! by many items are priced by Lagrangian relaxation, rows shared by few stay exact in
-//! small group models, and a restricted master MILP repairs the final assignment.
+//! shortest-path problem with one budget (solved in pure Rust, see `item`), rows that
+//! levels use (account concurrency per hour) are priced by Lagrangian relaxation, rows
+//! a switch lifts or that few items use through their bases (database connections)
+//! stay exact in small group models, and a greedy repair or a restricted master MILP
+//! turns the priced answers into an assignment that meets every row.
 
 mod compact;
 mod decompose;
@@ -43,6 +45,7 @@ pub struct SolveOptions {
     pub mip_gap: f64,
     /// Wall-clock limit; the best assignment found by then is returned.
     pub time_limit: Duration,
+    /// Which algorithm; [`Method::Auto`] picks by size.
     pub method: Method,
 }
 
@@ -73,6 +76,7 @@ pub enum Method {
 pub struct SolveStats {
     /// The method that actually ran (never `Auto`).
     pub method: Method,
+    /// From the call to the answer, validation included.
     pub wall_time: Duration,
     /// MILP/LP solves handed to HiGHS.
     pub highs_solves: usize,
@@ -93,7 +97,9 @@ pub struct SolveStats {
 /// An assignment with its certificate of quality.
 #[derive(Debug, Clone)]
 pub struct Solution {
+    /// Per item, its base and per-slot levels.
     pub choices: Vec<Choice>,
+    /// Per switch, whether it is on.
     pub switches: Vec<bool>,
     /// Objective of the returned assignment (`problem.evaluate(...)`).
     pub cost: f64,
@@ -105,6 +111,7 @@ pub struct Solution {
     pub row_prices: Vec<f64>,
     /// Per item, USD per unit of risk its chosen base's budget costs (0 when slack).
     pub risk_prices: Vec<f64>,
+    /// How the solve went.
     pub stats: SolveStats,
 }
 

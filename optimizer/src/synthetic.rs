@@ -9,10 +9,12 @@ use crate::problem::{Alt, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchI
 pub struct SplitMix64(u64);
 
 impl SplitMix64 {
+    /// A generator whose whole future is fixed by `seed`.
     pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -40,7 +42,9 @@ impl SplitMix64 {
 /// What kind of fleet to generate.
 #[derive(Debug, Clone)]
 pub struct FleetSpec {
+    /// Number of functions.
     pub items: usize,
+    /// Same seed, same fleet.
     pub seed: u64,
     /// Share of functions with a cold-start budget.
     pub budget_share: f64,
@@ -53,6 +57,8 @@ pub struct FleetSpec {
 }
 
 impl FleetSpec {
+    /// The bench's defaults: 60 % of functions with a budget, an account limit that
+    /// binds in business hours, eight shared databases.
     pub fn new(items: usize, seed: u64) -> Self {
         Self {
             items,

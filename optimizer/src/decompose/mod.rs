@@ -299,6 +299,8 @@ pub(crate) fn solve(
     let mut mu = vec![0.0; nr];
     let mut best_lb = f64::NEG_INFINITY;
     let mut best_mu = mu.clone();
+    // The latest prices and their bound: the search's estimate of market-clearing prices.
+    let mut last: (f64, Vec<f64>) = (f64::NEG_INFINITY, mu.clone());
     let mut best_units: Vec<UnitBounds> = Vec::new();
     let mut best_ub: Option<(f64, Vec<usize>)> = None;
     let mut changed: Option<Vec<bool>> = None;
@@ -317,6 +319,7 @@ pub(crate) fn solve(
             .iter()
             .map(|&r| mu[r] * problem.rows[r].capacity)
             .sum::<f64>();
+        last = (lb, mu.clone());
         if lb > best_lb {
             best_lb = lb;
             best_mu.clone_from(&mu);
@@ -579,9 +582,18 @@ pub(crate) fn solve(
     if best_ub.is_none() {
         return Err(crate::no_assignment(problem, options.time_limit));
     }
+    // Report the latest prices when their bound is as good as the best one up to a tenth
+    // of the gap budget: they clear the rows the search aimed at, while the best bound
+    // is often reached at zero prices when rows barely bind.
+    let tolerance = 0.1 * target * best_ub.as_ref().map_or(0.0, |b| b.0.abs());
+    let prices = if last.0 >= best_lb - tolerance {
+        &last.1
+    } else {
+        &best_mu
+    };
     let mut row_prices = vec![0.0; nr];
     for &r in &s.global_rows {
-        row_prices[r] = best_mu[r];
+        row_prices[r] = prices[r];
     }
     let mu_opt = best_mu
         .iter()
