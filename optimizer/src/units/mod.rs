@@ -115,13 +115,29 @@ fn most_usage(data: &[ItemData], rows: usize) -> Vec<f64> {
     let mut item = vec![0.0f64; rows];
     let mut base = vec![0.0f64; rows];
     let mut slot = vec![0.0f64; rows];
-    let mut touched: Vec<usize> = Vec::new();
-    for d in data {
-        touched.clear();
+    // Rows seen in the current item / base, each listed once.
+    let mut in_item = vec![usize::MAX; rows];
+    let mut in_base = vec![usize::MAX; rows];
+    let (mut item_rows, mut base_rows): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
+    let mut key = 0;
+    for (i, d) in data.iter().enumerate() {
+        item_rows.clear();
         for cb in &d.compact {
+            key += 1;
+            base_rows.clear();
+            let mut note = |r: usize, base_rows: &mut Vec<usize>| {
+                if in_base[r] != key {
+                    in_base[r] = key;
+                    base_rows.push(r);
+                }
+                if in_item[r] != i {
+                    in_item[r] = i;
+                    item_rows.push(r);
+                }
+            };
             for &(r, u) in &cb.base_usage {
                 base[r as usize] += u;
-                touched.push(r as usize);
+                note(r as usize, &mut base_rows);
             }
             for s in 0..cb.slots {
                 let cells = s * cb.levels..(s + 1) * cb.levels;
@@ -129,7 +145,7 @@ fn most_usage(data: &[ItemData], rows: usize) -> Vec<f64> {
                     cb.use_start[cells.start] as usize,
                     cb.use_start[cells.end] as usize,
                 );
-                // Per row, the heaviest level of this slot (usage of one cell summed).
+                // Per row, the heaviest level of this slot (a cell's entries summed).
                 for c in cells {
                     let range = cb.use_start[c] as usize..cb.use_start[c + 1] as usize;
                     for k in range.clone() {
@@ -146,15 +162,15 @@ fn most_usage(data: &[ItemData], rows: usize) -> Vec<f64> {
                     let r = cb.use_row[k] as usize;
                     base[r] += slot[r];
                     slot[r] = 0.0;
-                    touched.push(r);
+                    note(r, &mut base_rows);
                 }
             }
-            for &r in &touched {
+            for &r in &base_rows {
                 item[r] = item[r].max(base[r]);
                 base[r] = 0.0;
             }
         }
-        for &r in &touched {
+        for &r in &item_rows {
             most[r] += item[r];
             item[r] = 0.0;
         }
