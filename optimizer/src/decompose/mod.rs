@@ -300,7 +300,7 @@ pub(crate) fn solve(
     let mut best_lb = f64::NEG_INFINITY;
     let mut best_mu = mu.clone();
     // The latest prices and their bound: the search's estimate of market-clearing prices.
-    let mut last: (f64, Vec<f64>) = (f64::NEG_INFINITY, mu.clone());
+    let mut last: (f64, Vec<f64>);
     let mut best_units: Vec<UnitBounds> = Vec::new();
     let mut best_ub: Option<(f64, Vec<usize>)> = None;
     let mut changed: Option<Vec<bool>> = None;
