@@ -146,3 +146,55 @@ pub(super) fn price_ceilings(data: &[ItemData], rows: usize) -> Vec<f64> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RowSearch;
+
+    /// A step-free demand curve: the search must settle inside the slack band below
+    /// capacity within a handful of evaluations, from a poor first guess.
+    #[test]
+    fn secant_search_settles_just_below_capacity() {
+        for (scale, cap) in [(1.0, 50.0), (0.05, 90.0), (20.0, 10.0)] {
+            let demand = |mu: f64| 100.0 / (1.0 + 3.0 * mu);
+            let mut search = RowSearch {
+                scale,
+                ceiling: 1e6,
+                ..RowSearch::default()
+            };
+            let slack = 0.01 * cap;
+            let mut mu = 0.0;
+            let mut steps = 0;
+            loop {
+                let d = demand(mu);
+                search.demand = d;
+                let next = search.next(mu, d - cap, slack);
+                steps += 1;
+                if next == mu {
+                    break;
+                }
+                assert!(steps < 40, "no convergence from scale {scale}");
+                mu = next;
+            }
+            let d = demand(mu);
+            assert!(d <= cap && d >= cap - slack, "usage {d} for capacity {cap}");
+        }
+    }
+
+    #[test]
+    fn slack_rows_stay_free_and_prices_respect_the_ceiling() {
+        let mut search = RowSearch {
+            scale: 1.0,
+            ceiling: 4.0,
+            ..RowSearch::default()
+        };
+        assert_eq!(search.next(0.0, -5.0, 1.0), 0.0);
+        // Usage that never falls: prices climb to the ceiling and stop there.
+        let mut mu = 0.0;
+        for _ in 0..20 {
+            search.demand = 10.0;
+            mu = search.next(mu, 5.0, 1.0);
+        }
+        assert_eq!(mu, 4.0);
+    }
+}

@@ -282,3 +282,27 @@ fn methods_agree_on_a_small_fleet_with_binding_rows() {
             .all(|&x| x >= 0.0 && x.is_finite())
     );
 }
+
+#[test]
+fn decomposition_alone_meets_the_gap_on_a_fleet() {
+    let p = lambda_fleet(&FleetSpec::new(80, 9));
+    let s = solve(&p, &SolveOptions::default()).expect("solves");
+    assert_eq!(s.stats.method, Method::Decomposed);
+    assert!(!s.stats.fell_back_to_monolithic, "{:?}", s.stats);
+    assert!(s.gap <= 0.005, "gap {}", s.gap);
+    assert_eq!(s.stats.priced_rows, 24);
+    assert!(s.stats.groups > 0);
+    assert_eq!(
+        p.evaluate(&s.choices, &s.switches, crate::feasibility_tol(&p)),
+        Some(s.cost)
+    );
+    // No time at all: either an answer with a valid bound, or a clean time-limit error.
+    let rushed = SolveOptions {
+        time_limit: Duration::ZERO,
+        ..SolveOptions::default()
+    };
+    match solve(&p, &rushed) {
+        Ok(r) => assert!(r.lower_bound <= s.cost * (1.0 + 1e-9) && r.cost >= s.lower_bound),
+        Err(e) => assert!(matches!(e, SolveError::TimeLimit { .. }), "{e}"),
+    }
+}
