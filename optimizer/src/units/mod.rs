@@ -598,7 +598,8 @@ mod tests {
         let data: Vec<ItemData> = p.items.iter().map(ItemData::new).collect();
         let lay = layout(&p, &data, &Config::default()).expect("valid");
         assert_eq!(lay.global_rows, vec![0]);
-        let mut groups: Vec<(Vec<usize>, Vec<usize>, Vec<usize>, bool)> = lay
+        type Shape = (Vec<usize>, Vec<usize>, Vec<usize>, bool);
+        let mut groups: Vec<Shape> = lay
             .units
             .iter()
             .filter_map(|u| match u {
