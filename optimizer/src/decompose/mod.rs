@@ -428,16 +428,15 @@ pub(crate) fn solve(
                         &mut s.scratches[0],
                         &mut r,
                     );
-                    let _ = d;
                     for b in hard {
                         s.counters.highs += 1;
                         let cfg = RunConfig {
-                            rel_gap: 0.0,
+                            rel_gap: 0.1 * target,
                             abs_gap: 1e-9,
                             time_limit: remaining(),
                         };
-                        let (lb_b, best) = milp_base(problem, &s.global, i, b, mu_opt, &cfg)?;
-                        r.bases[b].0 = lb_b;
+                        let (lb_b, best) = milp_base(problem, i, b, mu_opt, &cfg)?;
+                        r.bases[b].0 = r.bases[b].0.max(lb_b);
                         if let Some((c, choice)) = best
                             && c < r.ub
                         {

@@ -132,9 +132,14 @@ pub(crate) fn solve_group(
                     }
                     Err(()) => {
                         counters.highs += 1;
-                        let (lb, best) = milp_base(problem, global, i, b, mu, &exact_cfg(cfg))?;
-                        bases[b] = (lb, best.as_ref().map_or(f64::INFINITY, |x| x.0));
-                        p[b] = best.map(|x| d.compact[b].path_of(&x.1.levels));
+                        let (lb, best) = milp_base(problem, i, b, mu, &exact_cfg(cfg))?;
+                        bases[b].0 = bases[b].0.max(lb);
+                        if let Some((c, choice)) = best
+                            && c < bases[b].1
+                        {
+                            bases[b].1 = c;
+                            p[b] = Some(d.compact[b].path_of(&choice.levels));
+                        }
                     }
                 }
             }

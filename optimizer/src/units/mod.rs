@@ -490,11 +490,10 @@ pub(crate) fn milp_error(problem: &Problem, e: MilpError, rows: &[usize]) -> Sol
     }
 }
 
-/// Solves one base of one item exactly with HiGHS under prices (label search gave up).
-/// Returns its lower bound and best column (if any).
+/// Solves one base of one item with HiGHS under prices (the label search gave up).
+/// Returns a lower bound on the base and its best choice with priced cost, if any.
 pub(crate) fn milp_base(
     problem: &Problem,
-    global: &[bool],
     item: usize,
     base: usize,
     mu: Option<&[f64]>,
@@ -510,13 +509,14 @@ pub(crate) fn milp_base(
         relax: false,
         elastic: false,
     };
-    let _ = global;
     match milp::solve_scope(problem, &scope, cfg) {
         Ok(sol) => {
             let choice = sol.choices.into_iter().next();
             Ok((sol.bound, choice.map(|c| (sol.objective, c))))
         }
         Err(MilpError::Infeasible) => Ok((f64::INFINITY, None)),
+        // Out of time: nothing learnt, the caller keeps what it had.
+        Err(MilpError::NoSolution) => Ok((f64::NEG_INFINITY, None)),
         Err(e) => Err(milp_error(problem, e, &[])),
     }
 }
