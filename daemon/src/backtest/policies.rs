@@ -159,7 +159,7 @@ pub fn run(job: &Job<'_>, prices: &PriceSheet, options: &Options) -> Result<Vec<
                 };
                 let o = oracle(&workload, &slo, &space, &options.params, prices)
                     .map_err(|e| e.to_string())?;
-                (o.deployment.describe(), o.result, None)
+                (o.deployment.describe(), o.result, Some(o.deployment))
             }
         };
         let t = &result.total;

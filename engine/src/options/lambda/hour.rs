@@ -120,6 +120,34 @@ fn periodic_occupancy_pmf(count: f64, mean_count: f64, dist: &QuantileSet) -> Ve
     pmf
 }
 
+/// Erlang-B blocking `B(n, a)` for `n = 0..` until negligible, by the stable recurrence
+/// `B(n) = a·B(n−1) / (n + a·B(n−1))`.
+fn erlang_b_table(offered: f64) -> Vec<f64> {
+    let mut out = vec![1.0];
+    if offered <= 0.0 {
+        out.push(0.0);
+        return out;
+    }
+    let mut b = 1.0;
+    for n in 1..100_000u32 {
+        b = offered * b / (f64::from(n) + offered * b);
+        out.push(b);
+        if b < 1e-15 {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[test]
+fn erlang_b_matches_tables() {
+    // Textbook: B(1, 1) = 1/2, B(2, 1) = 1/5, B(10, 5) ≈ 0.01838.
+    let t = erlang_b_table(1.0);
+    assert!((t[1] - 0.5).abs() < 1e-12 && (t[2] - 0.2).abs() < 1e-12);
+    assert!((erlang_b_table(5.0)[10] - 0.018_385).abs() < 1e-5);
+}
+
 /// `P(X ≥ j)` for the busiest instant `X` of a minute with `count` uniform arrivals that
 /// each find Poisson occupancy with the given table (see the module doc, step 2); stops
 /// once negligible. `S(0) = S(1) = 1`.
@@ -151,8 +179,9 @@ pub struct HourModel {
     cold_per_minute: Vec<f64>,
     /// Transition potential per hour start (one per day) for each `P`.
     potential_per_start: Vec<f64>,
-    /// `P(an arrival finds ≥ j busy)` for `j = 0..`, invocation-weighted over bins.
-    busy_sf: Vec<f64>,
+    /// Erlang-B blocking for `j = 0..` servers, invocation-weighted over bins: the share
+    /// of invocations that find `j` provisioned (or reserved) environments all busy.
+    blocking: Vec<f64>,
     /// Occurrences of this hour in a month.
     occurrences_per_month: f64,
 }
@@ -180,7 +209,7 @@ impl HourModel {
             peak_sf: vec![1.0],
             cold_per_minute: vec![0.0],
             potential_per_start: vec![0.0],
-            busy_sf: vec![1.0],
+            blocking: vec![1.0],
             occurrences_per_month,
         };
         if minutes_observed <= 0.0 || hour.invocations <= 0.0 {
@@ -192,7 +221,7 @@ impl HourModel {
         // invocation-weighted chance that an arrival finds that many busy (spillover,
         // throttles), accumulated from each bin's Poisson table.
         let mut sf: Vec<f64> = vec![1.0];
-        let mut busy_sf: Vec<f64> = vec![1.0];
+        let mut blocking: Vec<f64> = vec![0.0];
         let total_weight: f64 = hour.count_bins.iter().map(|b| b.count * b.minutes).sum();
         for b in &hour.count_bins {
             let w = b.minutes / minutes_observed;
@@ -202,11 +231,13 @@ impl HourModel {
             let pmf = occupancy_pmf(b.count, mean_count, moments, periodic);
             let tail = poisson::sf_table(&pmf);
             let iw = b.count * b.minutes / total_weight;
-            if busy_sf.len() < tail.len() {
-                busy_sf.resize(tail.len(), 0.0);
+            let offered: f64 = pmf.iter().enumerate().map(|(j, p)| j as f64 * p).sum();
+            let blocked = erlang_b_table(offered);
+            if blocking.len() < blocked.len() {
+                blocking.resize(blocked.len(), 0.0);
             }
-            for (j, t) in tail.iter().enumerate() {
-                busy_sf[j] += if j == 0 { 0.0 } else { iw * t };
+            for (j, v) in blocked.iter().enumerate() {
+                blocking[j] += iw * v;
             }
             for (j, v) in peak_survival(b.count, &pmf, &tail)
                 .iter()
@@ -219,8 +250,8 @@ impl HourModel {
                 sf[j] += w * v;
             }
         }
-        busy_sf[0] = 1.0;
-        model.busy_sf = busy_sf;
+        blocking[0] = 1.0;
+        model.blocking = blocking;
         let top = sf.len(); // S(j) = 0 for j ≥ top
         let s_at = |j: usize| sf.get(j).copied().unwrap_or(0.0);
         let cdf = |j: usize| 1.0 - s_at(j + 1);
@@ -320,21 +351,25 @@ impl HourModel {
             * self.occurrences_per_month
     }
 
-    /// Share of invocations served by one of `p` provisioned environments: those that
-    /// find fewer than `p` busy.
+    /// Share of invocations served by one of `p` provisioned environments. Arrivals take
+    /// a free provisioned environment first and overflow to on-demand ones, so the
+    /// provisioned environments form an Erlang loss system: the share is `1 − B(p, a)`
+    /// for offered load `a` (insensitive to the duration distribution). Counting the
+    /// arrivals that find fewer than `p` in flight instead would ignore that provisioned
+    /// environments are refilled the moment they free up.
     pub fn provisioned_share(&self, p: u32) -> f64 {
         if p == 0 || self.invocations_per_month <= 0.0 {
             return 0.0;
         }
-        1.0 - self.busy_sf.get(p as usize).copied().unwrap_or(0.0)
+        1.0 - self.blocking.get(p as usize).copied().unwrap_or(0.0)
     }
 
-    /// Share of invocations throttled by a reserved-concurrency cap: those that find
-    /// all `r` busy.
+    /// Share of invocations throttled by a reserved-concurrency cap: Erlang-B blocking
+    /// of `r` environments.
     pub fn throttle_share(&self, reserved: Option<u32>) -> f64 {
         match reserved {
             Some(r) if self.invocations_per_month > 0.0 => {
-                self.busy_sf.get(r as usize).copied().unwrap_or(0.0)
+                self.blocking.get(r as usize).copied().unwrap_or(0.0)
             }
             _ => 0.0,
         }
@@ -411,12 +446,10 @@ mod tests {
         let m = HourModel::new(&h, &DurationMoments::constant(100.0), None, 10, 30.0);
         let rate = m.cold_starts_per_month(0) / m.invocations_per_month;
         assert!(rate < 1e-3, "cold start rate {rate}");
-        // Four provisioned environments serve nearly everything at ~1 in flight.
+        // Four provisioned environments serve nearly everything at ~1 in flight:
+        // Erlang B(4, 0.998) = 0.0153 overflows.
         let share = m.provisioned_share(4);
-        assert!(
-            (share - poisson::cdf(599.0 / 600.0, 3)).abs() < 1e-12 && share > 0.98,
-            "{share}"
-        );
+        assert!((share - (1.0 - 0.015_307)).abs() < 1e-5, "{share}");
         // The busiest minute in 10,000 reaches about 10 in flight, not 600.
         let q = m.peak_quantile(1e-4);
         assert!((6..=11).contains(&q), "{q}");
@@ -440,8 +473,13 @@ mod tests {
     #[test]
     fn reserved_concurrency_throttles_beyond_its_cap() {
         let h = hour(&[(600.0, 60.0)], 0.0);
-        let m = HourModel::new(&h, &DurationMoments::constant(1000.0), None, 10, 30.0); // 599 others × 1 s / 60 s in flight
-        assert!((m.throttle_share(Some(10)) - poisson::sf(599.0 / 60.0, 10)).abs() < 1e-12);
+        // 599 others × 1 s / 60 s ≈ 9.98 in flight on 10 environments: Erlang B = 0.2138.
+        let m = HourModel::new(&h, &DurationMoments::constant(1000.0), None, 10, 30.0);
+        assert!(
+            (m.throttle_share(Some(10)) - 0.2138).abs() < 5e-4,
+            "{}",
+            m.throttle_share(Some(10))
+        );
         assert_eq!(m.throttle_share(None), 0.0);
     }
 }
