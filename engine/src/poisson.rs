@@ -256,3 +256,78 @@ mod table_tests {
         }
     }
 }
+
+/// `P(K = k)` for `K ~ Binomial(n, q)`, `k = 0..=n`, by recurrence outward from the mode
+/// (no underflow for large `n`). Terms below `f64`'s range are zero.
+pub fn binomial_pmf_table(n: u64, q: f64) -> Vec<f64> {
+    let len = usize::try_from(n).unwrap_or(usize::MAX - 1) + 1;
+    let mut t = vec![0.0; len];
+    if q <= 0.0 {
+        t[0] = 1.0;
+        return t;
+    }
+    if q >= 1.0 {
+        t[len - 1] = 1.0;
+        return t;
+    }
+    let nf = n as f64;
+    let mode = (((nf + 1.0) * q).floor() as usize).min(len - 1);
+    let m = mode as f64;
+    t[mode] = (ln_gamma(nf + 1.0) - ln_gamma(m + 1.0) - ln_gamma(nf - m + 1.0)
+        + m * q.ln()
+        + (nf - m) * (1.0 - q).ln())
+    .exp();
+    let odds = q / (1.0 - q);
+    for k in (mode + 1)..len {
+        t[k] = t[k - 1] * (nf - (k - 1) as f64) / k as f64 * odds;
+    }
+    for k in (0..mode).rev() {
+        t[k] = t[k + 1] * (k + 1) as f64 / (nf - k as f64) / odds;
+    }
+    t
+}
+
+/// The distribution of the sum of two independent counts.
+pub fn convolve(a: &[f64], b: &[f64]) -> Vec<f64> {
+    if a.is_empty() || b.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![0.0; a.len() + b.len() - 1];
+    for (i, &x) in a.iter().enumerate() {
+        if x < 1e-18 {
+            continue;
+        }
+        for (j, &y) in b.iter().enumerate() {
+            out[i + j] += x * y;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod binomial_tests {
+    use super::*;
+
+    #[test]
+    fn binomial_sums_to_one_with_the_right_mean() {
+        for (n, q) in [(0u64, 0.3), (1, 0.5), (10, 0.25), (400, 0.9), (5000, 0.5)] {
+            let t = binomial_pmf_table(n, q);
+            let total: f64 = t.iter().sum();
+            let mean: f64 = t.iter().enumerate().map(|(k, p)| k as f64 * p).sum();
+            assert!((total - 1.0).abs() < 1e-9, "n={n} q={q} total={total}");
+            assert!(
+                (mean - n as f64 * q).abs() < 1e-6 * (1.0 + n as f64),
+                "n={n} q={q} mean={mean}"
+            );
+        }
+        // Exact small case: Binomial(2, 0.5) = 1/4, 1/2, 1/4.
+        let t = binomial_pmf_table(2, 0.5);
+        assert!(
+            (t[0] - 0.25).abs() < 1e-12
+                && (t[1] - 0.5).abs() < 1e-12
+                && (t[2] - 0.25).abs() < 1e-12
+        );
+        let c = convolve(&[0.5, 0.5], &[0.5, 0.5]);
+        assert_eq!(c, vec![0.25, 0.5, 0.25]);
+    }
+}

@@ -82,9 +82,23 @@ fn occupancy_pmf(
 ) -> Vec<f64> {
     match periodic {
         None => {
-            let l =
-                ((count - 1.0).max(0.0) * d.within_minute + mean_count * d.beyond_minute).max(0.0);
-            poisson::pmf_table(l, poisson::table_len(l))
+            // Each other arrival of the minute is still running with probability
+            // `q = E[min(D, 1 min)] / 1 min`: a binomial count, which, unlike a Poisson
+            // one, cannot exceed the minute's arrivals. Work spilling over from earlier
+            // minutes adds a Poisson count.
+            let others = (count - 1.0).max(0.0).round();
+            let q = d.within_minute.clamp(0.0, 1.0);
+            let carry = (mean_count * d.beyond_minute).max(0.0);
+            if q < 0.05 || others < 1.0 {
+                let l = others * q + carry;
+                return poisson::pmf_table(l, poisson::table_len(l));
+            }
+            let same = poisson::binomial_pmf_table(others as u64, q);
+            if carry < 1e-6 {
+                return same;
+            }
+            let spill = poisson::pmf_table(carry, poisson::table_len(carry));
+            poisson::convolve(&same, &spill)
         }
         Some(dist) => periodic_occupancy_pmf(count, mean_count, dist),
     }
