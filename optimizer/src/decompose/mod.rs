@@ -179,6 +179,51 @@ impl Search<'_> {
         idx
     }
 
+    /// The Lagrangian bound at `mu` from the units' current results (solved at `mu`).
+    fn bound(&self, mu: &[f64]) -> Result<f64, SolveError> {
+        let mut lb = self.fixed_cost;
+        for u in 0..self.units.len() {
+            lb += self.result(u)?.lb;
+        }
+        Ok(lb
+            - self
+                .global_rows
+                .iter()
+                .map(|&r| mu[r] * self.problem.rows[r].capacity)
+                .sum::<f64>())
+    }
+
+    /// Looks for a proof that the priced rows cannot all hold: prices so high on a set
+    /// of rows (all rows still exceeded, then each alone) that the bound passes the
+    /// largest cost any assignment can have.
+    fn prove_rows_infeasible(
+        &mut self,
+        exceeded: &[usize],
+        deadline: Instant,
+    ) -> Result<Option<Vec<usize>>, SolveError> {
+        let nr = self.problem.rows.len();
+        let (ceilings, total) = price_ceilings(&self.data, nr);
+        let worst = total + self.problem.switches.iter().map(|x| x.cost).sum::<f64>();
+        let mut sets: Vec<Vec<usize>> = vec![exceeded.to_vec()];
+        if exceeded.len() > 1 {
+            sets.extend(exceeded.iter().map(|&r| vec![r]));
+        }
+        for set in sets {
+            if Instant::now() >= deadline {
+                break;
+            }
+            let mut mu = vec![0.0; nr];
+            for &r in &set {
+                mu[r] = ceilings[r];
+            }
+            self.solve_units(&mu, None)?;
+            if self.bound(&mu)? > worst * (1.0 + 1e-9) + 1e-9 {
+                return Ok(Some(set));
+            }
+        }
+        Ok(None)
+    }
+
     /// True cost of an assignment given by pool indices.
     fn cost(&self, pick: &[usize]) -> f64 {
         self.fixed_cost
@@ -296,6 +341,10 @@ pub(crate) fn solve(
     let nr = problem.rows.len();
     // Set up on the first price update (a problem whose rows never bind skips it).
     let mut search: Vec<RowSearch> = Vec::new();
+    // Largest cost any assignment can have (known once prices are set up): a bound above
+    // it proves that no assignment meets the rows.
+    let mut worst = f64::INFINITY;
+    let mut last_usage: Vec<f64> = Vec::new();
     let mut mu = vec![0.0; nr];
     let mut best_lb = f64::NEG_INFINITY;
     let mut best_mu = mu.clone();
@@ -310,15 +359,7 @@ pub(crate) fn solve(
         iterations += 1;
         s.cfg.time_limit = remaining();
         s.solve_units(&mu, changed.as_deref())?;
-        let mut lb = fixed_cost;
-        for u in 0..nunits {
-            lb += s.result(u)?.lb;
-        }
-        lb -= s
-            .global_rows
-            .iter()
-            .map(|&r| mu[r] * problem.rows[r].capacity)
-            .sum::<f64>();
+        let lb = s.bound(&mu)?;
         last = (lb, mu.clone());
         if lb > best_lb {
             best_lb = lb;
@@ -332,6 +373,16 @@ pub(crate) fn solve(
         }
         let pick = s.pool_current();
         let d = s.usage(&pick);
+        last_usage.clone_from(&d);
+        if lb > worst * (1.0 + 1e-9) + 1e-9 {
+            let rows = s
+                .global_rows
+                .iter()
+                .filter(|&&r| d[r] > problem.rows[r].capacity + row_tol(problem.rows[r].capacity))
+                .map(|&r| problem.rows[r].name.clone())
+                .collect();
+            return Err(SolveError::RowsInfeasible { rows });
+        }
         if let Some(pick) = s.repair(pick, &d) {
             let cost = s.cost(&pick);
             if best_ub.as_ref().is_none_or(|b| cost < b.0) {
@@ -347,7 +398,8 @@ pub(crate) fn solve(
         }
         if search.is_empty() {
             let scales = price_scales(&s.data, nr);
-            let ceilings = price_ceilings(&s.data, nr);
+            let (ceilings, total) = price_ceilings(&s.data, nr);
+            worst = total + problem.switches.iter().map(|x| x.cost).sum::<f64>();
             search = (0..nr)
                 .map(|r| RowSearch {
                     scale: scales[r].min(ceilings[r]),
@@ -579,6 +631,28 @@ pub(crate) fn solve(
         }
     }
     if best_ub.is_none() {
+        let exceeded: Vec<usize> = s
+            .global_rows
+            .iter()
+            .copied()
+            .filter(|&r| {
+                last_usage[r] > problem.rows[r].capacity + row_tol(problem.rows[r].capacity)
+            })
+            .collect();
+        if !exceeded.is_empty()
+            && let Some(rows) = s.prove_rows_infeasible(&exceeded, deadline)?
+        {
+            return Err(SolveError::RowsInfeasible {
+                rows: rows.iter().map(|&r| problem.rows[r].name.clone()).collect(),
+            });
+        }
+        if remaining() > 0.0 {
+            return Err(SolveError::Solver {
+                message: format!(
+                    "the decomposition found no assignment that meets every row after {iterations} price updates, and the problem is too large for the exact model"
+                ),
+            });
+        }
         return Err(crate::no_assignment(problem, options.time_limit));
     }
     // Report the latest prices when their bound is as good as the best one up to a tenth

@@ -22,12 +22,48 @@ pub(super) struct RowSearch {
     /// A price at which removing the smallest unit of usage is worth more than every
     /// cost in the problem: higher prices cannot change any choice.
     pub(super) ceiling: f64,
+    /// Largest move of the next update (0 until the first positive price).
+    pub(super) step: f64,
+    /// Sign of the latest excess that called for a move (+1 over, -1 under, 0 none).
+    pub(super) last_sign: i8,
 }
 
 impl RowSearch {
     /// Next price given the excess (usage minus capacity) at price `mu`. `slack` is how
     /// far below capacity usage may sit before a positive price is lowered.
     pub(super) fn next(&mut self, mu: f64, excess: f64, slack: f64) -> f64 {
+        let proposal = self.propose(mu, excess, slack);
+        // Rows are coupled (a price moves usage into neighbouring hours), so brackets go
+        // stale and a pure secant search can oscillate. Each row therefore also keeps a
+        // trust step: it grows while the excess keeps its sign and halves when it flips.
+        let sign = if excess > 0.0 {
+            1
+        } else if mu > 0.0 && excess < -slack {
+            -1
+        } else {
+            0
+        };
+        if sign != 0 && sign == -self.last_sign {
+            self.step *= 0.5;
+        } else if sign != 0 && sign == self.last_sign {
+            self.step *= 1.5;
+        }
+        if sign != 0 {
+            self.last_sign = sign;
+        }
+        let next = if mu > 0.0 && self.step > 0.0 {
+            proposal.clamp(mu - self.step, mu + self.step)
+        } else {
+            if self.step <= 0.0 && proposal > 0.0 {
+                self.step = proposal;
+            }
+            proposal
+        };
+        next.clamp(0.0, self.ceiling)
+    }
+
+    /// The safeguarded secant proposal.
+    fn propose(&mut self, mu: f64, excess: f64, slack: f64) -> f64 {
         let secant = |o: (f64, f64), u: (f64, f64)| {
             if o.0 >= u.0 {
                 None
@@ -78,7 +114,6 @@ impl RowSearch {
                 }
             }
         }
-        .clamp(0.0, self.ceiling)
     }
 }
 
@@ -109,8 +144,9 @@ pub(super) fn price_scales(data: &[ItemData], rows: usize) -> Vec<f64> {
 }
 
 /// Per row, the [`RowSearch::ceiling`]: the total of every item's most expensive choice
-/// divided by the row's smallest positive usage.
-pub(super) fn price_ceilings(data: &[ItemData], rows: usize) -> Vec<f64> {
+/// divided by the row's smallest positive usage. Also returns that total, an upper
+/// bound on the cost of any assignment (base costs and levels; switches aside).
+pub(super) fn price_ceilings(data: &[ItemData], rows: usize) -> (Vec<f64>, f64) {
     let mut total = 0.0;
     let mut unit = vec![f64::INFINITY; rows];
     for d in data {
@@ -136,7 +172,8 @@ pub(super) fn price_ceilings(data: &[ItemData], rows: usize) -> Vec<f64> {
         }
         total += worst;
     }
-    unit.iter()
+    let ceilings = unit
+        .iter()
         .map(|&u| {
             if u.is_finite() {
                 (total + 1.0) / u
@@ -144,7 +181,8 @@ pub(super) fn price_ceilings(data: &[ItemData], rows: usize) -> Vec<f64> {
                 0.0
             }
         })
-        .collect()
+        .collect();
+    (ceilings, total)
 }
 
 #[cfg(test)]

@@ -306,3 +306,30 @@ fn decomposition_alone_meets_the_gap_on_a_fleet() {
         Err(e) => assert!(matches!(e, SolveError::TimeLimit { .. }), "{e}"),
     }
 }
+
+#[test]
+fn decomposition_proves_rows_infeasible_without_the_exact_model() {
+    // Every base of every function needs one unit of a row with no room at all: far too
+    // many binaries for the monolithic fallback, so the bound must prove it.
+    let mut p = lambda_fleet(&FleetSpec {
+        databases: 0,
+        account_pressure: None,
+        ..FleetSpec::new(30, 4)
+    });
+    let row = RowId(p.rows.len());
+    p.rows.push(Row {
+        name: "no room".into(),
+        capacity: 0.0,
+        lifted_by: None,
+    });
+    for item in &mut p.items {
+        for base in &mut item.bases {
+            base.usage.push((row, 1.0));
+        }
+    }
+    assert!(crate::binaries_exceed(&p, 20_000));
+    match solve(&p, &SolveOptions::default()) {
+        Err(SolveError::RowsInfeasible { rows }) => assert_eq!(rows, vec!["no room".to_string()]),
+        other => panic!("{other:?}"),
+    }
+}
