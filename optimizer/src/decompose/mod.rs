@@ -25,8 +25,8 @@ use prices::{RowSearch, price_ceilings, price_scales};
 type UnitBounds = (f64, f64, Vec<(f64, f64)>);
 use crate::problem::{Choice, Problem};
 use crate::units::{
-    Column, Config, Counters, ItemData, Unit, UnitResult, group_row_prices, item_column, layout,
-    milp_base, refine_item_unit, solve_group, solve_item_unit,
+    Column, Config, Counters, ItemData, Unit, UnitResult, group_row_prices, layout, solve_group,
+    solve_item_unit,
 };
 
 /// How the decomposed solve went, besides its answer.
@@ -191,37 +191,6 @@ impl Search<'_> {
                 .iter()
                 .map(|&r| mu[r] * self.problem.rows[r].capacity)
                 .sum::<f64>())
-    }
-
-    /// Looks for a proof that the priced rows cannot all hold: prices so high on a set
-    /// of rows (all rows still exceeded, then each alone) that the bound passes the
-    /// largest cost any assignment can have.
-    fn prove_rows_infeasible(
-        &mut self,
-        exceeded: &[usize],
-        deadline: Instant,
-    ) -> Result<Option<Vec<usize>>, SolveError> {
-        let nr = self.problem.rows.len();
-        let (ceilings, total) = price_ceilings(&self.data, nr);
-        let worst = total + self.problem.switches.iter().map(|x| x.cost).sum::<f64>();
-        let mut sets: Vec<Vec<usize>> = vec![exceeded.to_vec()];
-        if exceeded.len() > 1 {
-            sets.extend(exceeded.iter().map(|&r| vec![r]));
-        }
-        for set in sets {
-            if Instant::now() >= deadline {
-                break;
-            }
-            let mut mu = vec![0.0; nr];
-            for &r in &set {
-                mu[r] = ceilings[r];
-            }
-            self.solve_units(&mu, None)?;
-            if self.bound(&mu)? > worst * (1.0 + 1e-9) + 1e-9 {
-                return Ok(Some(set));
-            }
-        }
-        Ok(None)
     }
 
     /// True cost of an assignment given by pool indices.
@@ -434,116 +403,14 @@ pub(crate) fn solve(
         best_ub.as_ref().is_none_or(|b| !gap_ok(b.0, lb))
     };
     if gap_now(&best_ub, best_lb) && !best_units.is_empty() {
-        let mu_opt = best_mu
-            .iter()
-            .any(|&m| m != 0.0)
-            .then_some(best_mu.as_slice());
-        let ub_est = best_ub.as_ref().map_or(best_lb.abs(), |b| b.0.abs());
-        let allowance = 0.5 * target * ub_est;
-        let mut order: Vec<usize> = (0..nunits).collect();
-        order.sort_by(|&a, &b| {
-            let ga = best_units[a].1 - best_units[a].0;
-            let gb = best_units[b].1 - best_units[b].0;
-            gb.total_cmp(&ga)
-        });
-        let mut total: f64 = best_units.iter().map(|x| x.1 - x.0).sum();
-        let mut refined_lb = best_lb;
-        // The assignment refined columns are swapped into (checked against the rows).
-        let mut candidate: Vec<usize> = match &best_ub {
-            Some((_, pick)) => pick.clone(),
-            None => s.pool_current(),
-        };
-        for u in order {
-            let gap_u = best_units[u].1 - best_units[u].0;
-            if total <= allowance
-                || gap_u <= 1e-9 * (1.0 + best_units[u].1.abs())
-                || remaining() <= 0.0
-            {
-                break;
-            }
-            s.counters.refined += 1;
-            let (new_lb, col) = match &s.units[u] {
-                Unit::Item(i) => {
-                    let i = *i;
-                    // Re-solve at the best prices before closing the gap there.
-                    let d = &mut s.data[i];
-                    let Some(mut r) =
-                        solve_item_unit(problem, &s.global, d, mu_opt, &mut s.scratches[0])
-                    else {
-                        return Err(item_infeasible(problem, i, d, &mut s.scratches[0]));
-                    };
-                    let hard = refine_item_unit(
-                        problem,
-                        &s.global,
-                        d,
-                        mu_opt,
-                        &mut s.scratches[0],
-                        &mut r,
-                    );
-                    for b in hard {
-                        s.counters.highs += 1;
-                        let cfg = RunConfig {
-                            rel_gap: 0.1 * target,
-                            abs_gap: 1e-9,
-                            time_limit: remaining(),
-                        };
-                        let (lb_b, best) = milp_base(problem, i, b, mu_opt, &cfg)?;
-                        r.bases[b].0 = r.bases[b].0.max(lb_b);
-                        if let Some((c, choice)) = best
-                            && c < r.ub
-                        {
-                            r.ub = c;
-                            r.col = item_column(problem, &s.global, &s.data[i], choice);
-                        }
-                        r.lb = r.bases.iter().map(|x| x.0).fold(f64::INFINITY, f64::min);
-                    }
-                    (r.lb, r.col)
-                }
-                Unit::Group(g) => {
-                    let g = g.clone();
-                    let r = solve_group(
-                        problem,
-                        &s.global,
-                        &g,
-                        &mut s.data,
-                        mu_opt,
-                        &s.cfg,
-                        true,
-                        &mut s.scratches[0],
-                        &mut s.counters,
-                    )?;
-                    (r.lb, r.col)
-                }
-            };
-            let old = best_units[u].0;
-            if new_lb > old {
-                refined_lb += new_lb - old;
-                total -= new_lb - old;
-                best_units[u].0 = new_lb;
-            }
-            let pool = &mut s.pool[u];
-            candidate[u] = match pool
-                .iter()
-                .position(|c| c.choices == col.choices && c.switches == col.switches)
-            {
-                Some(k) => k,
-                None => {
-                    pool.push(col);
-                    pool.len() - 1
-                }
-            };
-        }
-        best_lb = best_lb.max(refined_lb);
-        let d = s.usage(&candidate);
-        if s.global_rows
-            .iter()
-            .all(|&r| d[r] <= problem.rows[r].capacity + row_tol(problem.rows[r].capacity))
-        {
-            let cost = s.cost(&candidate);
-            if best_ub.as_ref().is_none_or(|b| cost < b.0) {
-                best_ub = Some((cost, candidate));
-            }
-        }
+        best_lb = s.refine(
+            &best_mu,
+            &mut best_units,
+            &mut best_ub,
+            best_lb,
+            target,
+            deadline,
+        )?;
     }
     // Restricted master over the pooled columns.
     if gap_now(&best_ub, best_lb) && !s.global_rows.is_empty() && remaining() > 0.0 {

@@ -5,7 +5,10 @@
 //! secant search on `usage(mu) = capacity` (Illinois-style, most recent bracket) rather
 //! than a subgradient step on the whole vector: far fewer evaluations in practice.
 
-use super::ItemData;
+use std::time::Instant;
+
+use super::{ItemData, Search};
+use crate::error::SolveError;
 
 /// One priced row's search for the price at which its usage meets its capacity.
 #[derive(Debug, Clone, Default)]
@@ -183,6 +186,39 @@ pub(super) fn price_ceilings(data: &[ItemData], rows: usize) -> (Vec<f64>, f64) 
         })
         .collect();
     (ceilings, total)
+}
+
+impl Search<'_> {
+    /// Looks for a proof that the priced rows cannot all hold: prices so high on a set
+    /// of rows (all rows still exceeded, then each alone) that the bound passes the
+    /// largest cost any assignment can have.
+    pub(super) fn prove_rows_infeasible(
+        &mut self,
+        exceeded: &[usize],
+        deadline: Instant,
+    ) -> Result<Option<Vec<usize>>, SolveError> {
+        let nr = self.problem.rows.len();
+        let (ceilings, total) = price_ceilings(&self.data, nr);
+        let worst = total + self.problem.switches.iter().map(|x| x.cost).sum::<f64>();
+        let mut sets: Vec<Vec<usize>> = vec![exceeded.to_vec()];
+        if exceeded.len() > 1 {
+            sets.extend(exceeded.iter().map(|&r| vec![r]));
+        }
+        for set in sets {
+            if Instant::now() >= deadline {
+                break;
+            }
+            let mut mu = vec![0.0; nr];
+            for &r in &set {
+                mu[r] = ceilings[r];
+            }
+            self.solve_units(&mu, None)?;
+            if self.bound(&mu)? > worst * (1.0 + 1e-9) + 1e-9 {
+                return Ok(Some(set));
+            }
+        }
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,141 @@
-//! The primal side: turning the columns the price search produced into an assignment
-//! that meets the priced rows, by a greedy repair and by a restricted master MILP.
+//! The primal side: closing unit gaps exactly at the best prices, and turning the
+//! columns the price search produced into an assignment that meets the priced rows, by
+//! a greedy repair and by a restricted master MILP.
 
-use super::{Search, UnitBounds, row_tol};
+use std::time::Instant;
+
+use super::{Search, UnitBounds, item_infeasible, row_tol};
 use crate::error::SolveError;
 use crate::milp::{self, MilpError, RunConfig, SelectCol, SelectRow};
-use crate::units::Column;
+use crate::units::{
+    Column, Unit, item_column, milp_base, refine_item_unit, solve_group, solve_item_unit,
+};
 
 impl Search<'_> {
+    /// Closes unit gaps at the best prices, largest first, until their sum fits half the
+    /// gap budget: each refined unit raises the bound by what it closes, and its exact
+    /// column is swapped into the incumbent if the rows still hold. Returns the bound.
+    pub(super) fn refine(
+        &mut self,
+        best_mu: &[f64],
+        best_units: &mut [UnitBounds],
+        best_ub: &mut Option<(f64, Vec<usize>)>,
+        best_lb: f64,
+        target: f64,
+        deadline: Instant,
+    ) -> Result<f64, SolveError> {
+        let problem = self.problem;
+        let mu_opt = best_mu.iter().any(|&m| m != 0.0).then_some(best_mu);
+        let ub_est = best_ub.as_ref().map_or(best_lb.abs(), |b| b.0.abs());
+        let allowance = 0.5 * target * ub_est;
+        let mut order: Vec<usize> = (0..self.units.len()).collect();
+        order.sort_by(|&a, &b| {
+            let ga = best_units[a].1 - best_units[a].0;
+            let gb = best_units[b].1 - best_units[b].0;
+            gb.total_cmp(&ga)
+        });
+        let mut total: f64 = best_units.iter().map(|x| x.1 - x.0).sum();
+        let mut refined_lb = best_lb;
+        // The assignment refined columns are swapped into (checked against the rows).
+        let mut candidate: Vec<usize> = match &*best_ub {
+            Some((_, pick)) => pick.clone(),
+            None => self.pool_current(),
+        };
+        for u in order {
+            let gap_u = best_units[u].1 - best_units[u].0;
+            if total <= allowance
+                || gap_u <= 1e-9 * (1.0 + best_units[u].1.abs())
+                || Instant::now() >= deadline
+            {
+                break;
+            }
+            self.counters.refined += 1;
+            let (new_lb, col) = match &self.units[u] {
+                Unit::Item(i) => {
+                    let i = *i;
+                    // Re-solve at the best prices before closing the gap there.
+                    let d = &mut self.data[i];
+                    let Some(mut r) =
+                        solve_item_unit(problem, &self.global, d, mu_opt, &mut self.scratches[0])
+                    else {
+                        return Err(item_infeasible(problem, i, d, &mut self.scratches[0]));
+                    };
+                    let hard = refine_item_unit(
+                        problem,
+                        &self.global,
+                        d,
+                        mu_opt,
+                        &mut self.scratches[0],
+                        &mut r,
+                    );
+                    for b in hard {
+                        self.counters.highs += 1;
+                        let cfg = RunConfig {
+                            rel_gap: 0.1 * target,
+                            abs_gap: 1e-9,
+                            time_limit: deadline
+                                .saturating_duration_since(Instant::now())
+                                .as_secs_f64(),
+                        };
+                        let (lb_b, best) = milp_base(problem, i, b, mu_opt, &cfg)?;
+                        r.bases[b].0 = r.bases[b].0.max(lb_b);
+                        if let Some((c, choice)) = best
+                            && c < r.ub
+                        {
+                            r.ub = c;
+                            r.col = item_column(problem, &self.global, &self.data[i], choice);
+                        }
+                        r.lb = r.bases.iter().map(|x| x.0).fold(f64::INFINITY, f64::min);
+                    }
+                    (r.lb, r.col)
+                }
+                Unit::Group(g) => {
+                    let g = g.clone();
+                    let r = solve_group(
+                        problem,
+                        &self.global,
+                        &g,
+                        &mut self.data,
+                        mu_opt,
+                        &self.cfg,
+                        true,
+                        &mut self.scratches[0],
+                        &mut self.counters,
+                    )?;
+                    (r.lb, r.col)
+                }
+            };
+            let old = best_units[u].0;
+            if new_lb > old {
+                refined_lb += new_lb - old;
+                total -= new_lb - old;
+                best_units[u].0 = new_lb;
+            }
+            let pool = &mut self.pool[u];
+            candidate[u] = match pool
+                .iter()
+                .position(|c| c.choices == col.choices && c.switches == col.switches)
+            {
+                Some(k) => k,
+                None => {
+                    pool.push(col);
+                    pool.len() - 1
+                }
+            };
+        }
+
+        let d = self.usage(&candidate);
+        if self.global_rows.iter().all(|&r| {
+            d[r] <= self.problem.rows[r].capacity + row_tol(self.problem.rows[r].capacity)
+        }) {
+            let cost = self.cost(&candidate);
+            if best_ub.as_ref().is_none_or(|b| cost < b.0) {
+                *best_ub = Some((cost, candidate));
+            }
+        }
+        Ok(best_lb.max(refined_lb))
+    }
+
     /// Makes an assignment feasible on the priced rows by switching units to other
     /// pooled columns, cheapest cost per unit of excess removed first, never pushing
     /// another row over. `None` if excess remains.
