@@ -17,6 +17,7 @@ mod compact;
 mod decompose;
 mod error;
 mod exact;
+mod improve;
 mod item;
 mod milp;
 mod par;
