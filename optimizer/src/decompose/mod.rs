@@ -49,6 +49,9 @@ pub(crate) struct Outcome {
 /// decomposition cannot close the gap (a duality gap on tiny instances).
 const FALLBACK_MAX_BINARIES: usize = 20_000;
 const MAX_ITERATIONS: usize = 60;
+/// Share of the time limit kept for what follows the price search (refinement, the
+/// restricted master, the exact model on small problems).
+const LOOP_SHARE_LEFT: f64 = 0.4;
 /// Share of capacity the price search leaves free on priced rows.
 const TARGET_MARGIN: f64 = 0.001;
 
@@ -361,7 +364,7 @@ pub(crate) fn solve(
         if best_ub.as_ref().is_some_and(|b| gap_ok(b.0, best_lb))
             || s.global_rows.is_empty()
             || iterations >= MAX_ITERATIONS
-            || remaining() <= 0.0
+            || remaining() <= LOOP_SHARE_LEFT * options.time_limit.as_secs_f64()
         {
             break;
         }
