@@ -6,6 +6,11 @@
 //! Run: `cargo bench -p adaptd --bench decision_quality` (add `-- --per-component` for
 //! every function). Prints one table per SLO scope and the model's validation.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool: its output is the point"
+)]
+
 use std::time::Instant;
 
 use adaptd::backtest::{Options, backtest, render_table};

@@ -5,6 +5,11 @@
 //! prints, for each constant provisioned concurrency PC at MEMORY_MB, the predicted and
 //! replayed window cost and cold starts.
 
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line tool: its output is the point"
+)]
+
 use adaptd::backtest::{Options, PolicyKind, backtest};
 use adaptd::pipeline::run;
 use adaptd_config::Config;

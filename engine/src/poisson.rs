@@ -260,14 +260,18 @@ mod table_tests {
 /// `P(K = k)` for `K ~ Binomial(n, q)`, `k = 0..=n`, by recurrence outward from the mode
 /// (no underflow for large `n`). Terms below `f64`'s range are zero.
 pub fn binomial_pmf_table(n: u64, q: f64) -> Vec<f64> {
-    let len = usize::try_from(n).unwrap_or(usize::MAX - 1) + 1;
+    // Beyond mean + 12 sd (plus a margin) the mass is below 1e-16: not stored.
+    let sd = (n as f64 * q * (1.0 - q)).sqrt();
+    let reach = (n as f64 * q + 12.0 * sd + 24.0).ceil() as u64;
+    let len = usize::try_from(n.min(reach)).unwrap_or(usize::MAX - 1) + 1;
     let mut t = vec![0.0; len];
     if q <= 0.0 {
         t[0] = 1.0;
         return t;
     }
     if q >= 1.0 {
-        t[len - 1] = 1.0;
+        let mut t = vec![0.0; usize::try_from(n).unwrap_or(usize::MAX - 1) + 1];
+        t[usize::try_from(n).unwrap_or(0)] = 1.0;
         return t;
     }
     let nf = n as f64;

@@ -148,6 +148,62 @@ impl QuantileSet {
             / n
     }
 
+    /// `E[min(X, cap)]`, exactly (piecewise-linear integration with the crossing point
+    /// of each segment).
+    pub fn expected_min(&self, cap: f64) -> f64 {
+        let pts = &self.points;
+        let mut total = pts[0].0 * pts[0].1.min(cap);
+        for w in pts.windows(2) {
+            let ((p0, v0), (p1, v1)) = (w[0], w[1]);
+            let dp = p1 - p0;
+            if v1 <= cap {
+                total += dp * (v0 + v1) / 2.0;
+            } else if v0 >= cap {
+                total += dp * cap;
+            } else {
+                let t = (cap - v0) / (v1 - v0);
+                total += dp * t * (v0 + cap) / 2.0 + dp * (1.0 - t) * cap;
+            }
+        }
+        let last = pts[pts.len() - 1];
+        total + (1.0 - last.0) * last.1.min(cap)
+    }
+
+    /// `E[(X − cap)+]`, exactly.
+    pub fn expected_excess(&self, cap: f64) -> f64 {
+        (self.integral_mean() - self.expected_min(cap)).max(0.0)
+    }
+
+    /// `E[⌈X / unit⌉ · unit]` with at least one unit: the mean billed amount when each
+    /// draw is rounded up. Segments much wider than a unit round up by half a unit on
+    /// average; narrow ones are integrated numerically.
+    pub fn expected_rounded_up(&self, unit: f64) -> f64 {
+        let unit = unit.max(1e-12);
+        let billed = |x: f64| (x / unit).ceil().max(1.0) * unit;
+        let pts = &self.points;
+        let mut total = pts[0].0 * billed(pts[0].1);
+        for w in pts.windows(2) {
+            let ((p0, v0), (p1, v1)) = (w[0], w[1]);
+            let dp = p1 - p0;
+            if dp <= 0.0 {
+                continue;
+            }
+            if v1 - v0 >= 20.0 * unit && v0 >= unit {
+                total += dp * ((v0 + v1) / 2.0 + unit / 2.0);
+            } else {
+                const STEPS: usize = 32;
+                let mut acc = 0.0;
+                for i in 0..STEPS {
+                    let t = (i as f64 + 0.5) / STEPS as f64;
+                    acc += billed(v0 + t * (v1 - v0));
+                }
+                total += dp * acc / STEPS as f64;
+            }
+        }
+        let last = pts[pts.len() - 1];
+        total + (1.0 - last.0) * billed(last.1)
+    }
+
     /// The same distribution with every value multiplied by `factor` (> 0).
     pub fn scaled(&self, factor: f64) -> Self {
         Self {
@@ -249,6 +305,41 @@ mod tests {
         let base = QuantileSet::new(vec![(0.0, 100.0), (1.0, 100.0)], None).unwrap();
         assert!((shifted_mixture_quantile(&base, 0.005, 600.0, 0.99) - 100.0).abs() < 1e-6);
         assert!((shifted_mixture_quantile(&base, 0.02, 600.0, 0.99) - 700.0).abs() < 1e-6);
+    }
+}
+
+#[cfg(test)]
+mod expectation_tests {
+    use super::*;
+
+    #[test]
+    fn exact_expectations_match_numeric_integration() {
+        let q = QuantileSet::new(
+            vec![
+                (0.0, 10.0),
+                (0.01, 12.0),
+                (0.5, 30.0),
+                (0.99, 200.0),
+                (1.0, 400.0),
+            ],
+            None,
+        )
+        .unwrap();
+        for cap in [5.0, 11.0, 30.0, 100.0, 250.0, 1000.0] {
+            let numeric = q.expect(200_000, |x| x.min(cap));
+            assert!((q.expected_min(cap) - numeric).abs() < 1e-3, "cap={cap}");
+            assert!(
+                (q.expected_excess(cap) - q.expect(200_000, |x| (x - cap).max(0.0))).abs() < 1e-3
+            );
+        }
+        let billed = q.expect(200_000, |x| x.ceil().max(1.0));
+        assert!(
+            (q.expected_rounded_up(1.0) - billed).abs() < 0.02,
+            "{} vs {billed}",
+            q.expected_rounded_up(1.0)
+        );
+        // Sub-unit durations are billed one unit.
+        assert!((QuantileSet::constant(0.4).expected_rounded_up(1.0) - 1.0).abs() < 1e-12);
     }
 }
 

@@ -605,7 +605,7 @@ mod tests {
         // 50 invocations in an 8-hour period: none allowed, so P(N = 0) ≥ 0.9.
         let short = Slo {
             period_hours: Some(8.0),
-            ..slo.clone()
+            ..slo
         };
         let per_month = 50.0 * 730.0 / 8.0;
         let b = short.cold_start_budget_per_month(per_month).unwrap();

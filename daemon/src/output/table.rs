@@ -77,11 +77,11 @@ pub fn render(set: &RecommendationSet) -> String {
     }
     for r in &set.components {
         let _ = writeln!(out, "\n{} — {}", r.component, r.explanation.summary);
-        if let (Some(now), Some(rec)) = (&r.current, &r.recommended) {
-            if now.description != rec.description {
-                let _ = writeln!(out, "  now:  {}", now.description);
-                let _ = writeln!(out, "  rec:  {}", rec.description);
-            }
+        if let (Some(now), Some(rec)) = (&r.current, &r.recommended)
+            && now.description != rec.description
+        {
+            let _ = writeln!(out, "  now:  {}", now.description);
+            let _ = writeln!(out, "  rec:  {}", rec.description);
         }
         for b in &r.explanation.binding {
             let _ = writeln!(out, "  why:  {b}");

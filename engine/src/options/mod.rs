@@ -33,6 +33,48 @@ pub struct Context<'a> {
     /// Marginal on-demand Lambda duration price per architecture (x86_64, arm64): the
     /// tier the account's total usage falls in.
     pub lambda_duration_usd_per_gb_second: [f64; 2],
+    /// Models already built for this component, shared between candidate generation and
+    /// evaluations (building one is the expensive step).
+    pub cache: Option<&'a ModelCache>,
+}
+
+/// Per-component cache of Lambda shapes keyed by (memory, architecture, reserved
+/// concurrency). Only valid for one component and one set of prices.
+#[derive(Debug, Default)]
+pub struct ModelCache {
+    shapes: std::sync::Mutex<Vec<CachedShape>>,
+}
+
+/// (memory MB, architecture, reserved concurrency).
+type ShapeKey = (u32, Architecture, Option<u32>);
+type CachedShape = (ShapeKey, std::sync::Arc<lambda::Shape>);
+
+impl ModelCache {
+    /// The cached shape for `key`, or the one `build` makes (cached when it succeeds).
+    pub(crate) fn shape(
+        &self,
+        key: ShapeKey,
+        build: impl FnOnce() -> Option<lambda::Shape>,
+    ) -> Option<std::sync::Arc<lambda::Shape>> {
+        if let Some(s) = self
+            .lock()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| s.clone())
+        {
+            return Some(s);
+        }
+        let shape = std::sync::Arc::new(build()?);
+        self.lock().push((key, shape.clone()));
+        Some(shape)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<CachedShape>> {
+        // A panic while holding the lock leaves a valid (possibly shorter) vector.
+        self.shapes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl<'a> Context<'a> {
@@ -50,6 +92,15 @@ impl<'a> Context<'a> {
                     .lambda
                     .duration_usd_per_gb_second(Architecture::Arm64),
             ],
+            cache: None,
+        }
+    }
+
+    /// The same context with a model cache (valid for this component and these prices).
+    pub fn with_cache(self, cache: &'a ModelCache) -> Self {
+        Self {
+            cache: Some(cache),
+            ..self
         }
     }
 
@@ -303,7 +354,8 @@ pub(crate) fn monthly_quantile(parts: &[MixturePart<'_>], p: f64) -> f64 {
         .iter()
         .map(|m| m.dist.max() + m.shift_ms)
         .fold(0.0, f64::max);
-    for _ in 0..60 {
+    // 40 halvings: a trillionth of the range, far below a millisecond.
+    for _ in 0..40 {
         let mid = (lo + hi) / 2.0;
         if cdf(mid) >= p {
             hi = mid;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use adaptd_engine::options::{Candidate, Context, Evaluation, platform, platforms};
+use adaptd_engine::options::{Candidate, Context, Evaluation, ModelCache, platform, platforms};
 use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;
 use adaptd_engine::rds_proxy;
@@ -95,14 +95,14 @@ pub fn to_base(
                         return None;
                     }
                     let mut alt_usage = Vec::new();
-                    if o.account_concurrency > 0 {
-                        if let Some(rows) = account_rows {
-                            alt_usage.extend(
-                                slot.hours
-                                    .iter()
-                                    .map(|&h| (rows[h], f64::from(o.account_concurrency))),
-                            );
-                        }
+                    if o.account_concurrency > 0
+                        && let Some(rows) = account_rows
+                    {
+                        alt_usage.extend(
+                            slot.hours
+                                .iter()
+                                .map(|&h| (rows[h], f64::from(o.account_concurrency))),
+                        );
                     }
                     Some(Alt {
                         cost: o.usd_per_month,
@@ -153,6 +153,7 @@ pub fn build<'a>(
     databases: &[DatabaseSpec],
     accounts: &[AccountSpec],
     prices: &'a PriceSheet,
+    caches: &'a [ModelCache],
 ) -> Built<'a> {
     let mut warnings = Vec::new();
     let mut problem = Problem::default();
@@ -223,15 +224,24 @@ pub fn build<'a>(
         .collect();
     apply_duration_tiers(&mut prepared, prices, &mut warnings);
 
-    for p in &mut prepared {
-        let Some(ctx) = p.ctx.as_ref() else { continue };
-        if p.current.is_none() || !ctx.profile.has_traffic_data() {
-            continue;
+    // Shapes built from here on are priced at the marginal tier: cache them.
+    for (p, cache) in prepared.iter_mut().zip(caches) {
+        if let Some(ctx) = p.ctx.as_mut() {
+            *ctx = ctx.with_cache(cache);
         }
-        p.candidates = platforms()
-            .iter()
-            .flat_map(|pl| pl.candidates(ctx))
-            .collect();
+    }
+    let candidates = super::par::map(prepared.len(), |i| {
+        let p = &prepared[i];
+        match p.ctx.as_ref() {
+            Some(ctx) if p.current.is_some() && ctx.profile.has_traffic_data() => platforms()
+                .iter()
+                .flat_map(|pl| pl.candidates(ctx))
+                .collect(),
+            _ => Vec::new(),
+        }
+    });
+    for (p, c) in prepared.iter_mut().zip(candidates) {
+        p.candidates = c;
     }
 
     // Components left out hold what they hold now.

@@ -2,7 +2,7 @@
 
 use adaptd_engine::options::lambda::memory::memory_floor_mb;
 use adaptd_engine::options::{Candidate, Evaluation, platform};
-use adaptd_engine::spec::{Deployment, PlatformKind, Provisioned, Slo};
+use adaptd_engine::spec::{Deployment, Provisioned, Slo};
 
 use super::build::{Built, Prepared, min_risk, risk_budget, to_base};
 use super::model::{Alternative, Confidence, Explanation, Predicted, meets};
@@ -46,19 +46,19 @@ pub fn explain(
             binding.push(s);
         }
     }
-    if let (Some(t), Some(u)) = (slo.p99_ms, unconstrained.as_ref()) {
-        if u.worst_hour_p99_ms > t {
-            let inv: Vec<f64> = u.hours.iter().map(|h| h.invocations_per_month).collect();
-            let checked = adaptd_engine::spec::p99_checked_hours(&inv);
-            let hours: Vec<usize> = (0..24)
-                .filter(|&h| checked[h] && u.hours[h].p99_ms > t)
-                .collect();
-            binding.push(format!(
-                "p99 ≤ {t:.0} ms binds in {} (the cheapest setting would reach {:.0} ms)",
-                hour_ranges(&hours),
-                u.worst_hour_p99_ms
-            ));
-        }
+    if let (Some(t), Some(u)) = (slo.p99_ms, unconstrained.as_ref())
+        && u.worst_hour_p99_ms > t
+    {
+        let inv: Vec<f64> = u.hours.iter().map(|h| h.invocations_per_month).collect();
+        let checked = adaptd_engine::spec::p99_checked_hours(&inv);
+        let hours: Vec<usize> = (0..24)
+            .filter(|&h| checked[h] && u.hours[h].p99_ms > t)
+            .collect();
+        binding.push(format!(
+            "p99 ≤ {t:.0} ms binds in {} (the cheapest setting would reach {:.0} ms)",
+            hour_ranges(&hours),
+            u.worst_hour_p99_ms
+        ));
     }
     if let (Deployment::Lambda(l), Some(ctx)) = (&recommended.deployment, p.ctx.as_ref()) {
         match (memory_floor_mb(ctx), ctx.profile.max_memory_used_mb) {
@@ -66,25 +66,24 @@ pub fn explain(
                 binding.push(format!(
                     "memory floor {floor} MB: largest use {used:.0} MB + {:.0} % headroom",
                     100.0 * spec.model.memory_headroom
-                ))
+                ));
             }
             (None, _) => binding
                 .push("memory use unknown: memory is not lowered below the deployed size".into()),
             _ => {}
         }
     }
-    if let Some(best) = alternatives.iter().find(|a| a.meets_slo) {
-        if let Some(g) = best
+    if let Some(best) = alternatives.iter().find(|a| a.meets_slo)
+        && let Some(g) = best
             .excluded_by
             .as_ref()
             .filter(|_| best.usd_per_month < recommended.usd_per_month)
-        {
-            binding.push(format!(
-                "guardrail {g} forbids {}, which would cost {}/month",
-                best.description,
-                usd(best.usd_per_month)
-            ));
-        }
+    {
+        binding.push(format!(
+            "guardrail {g} forbids {}, which would cost {}/month",
+            best.description,
+            usd(best.usd_per_month)
+        ));
     }
     if let Some(rows) = built.account_rows.get(&spec.account) {
         let hours: Vec<usize> = (0..24)
@@ -100,13 +99,13 @@ pub fn explain(
         }
     }
     for db in &spec.databases {
-        if let Some((_, sw)) = built.db_rows.get(db) {
-            if solution.switches[sw.0] {
-                binding.push(format!(
-                    "{db} would run out of connections: an RDS Proxy ({}/month) pools them",
-                    usd(built.problem.switches[sw.0].cost)
-                ));
-            }
+        if let Some((_, sw)) = built.db_rows.get(db)
+            && solution.switches[sw.0]
+        {
+            binding.push(format!(
+                "{db} would run out of connections: an RDS Proxy ({}/month) pools them",
+                usd(built.problem.switches[sw.0].cost)
+            ));
         }
     }
     if binding.is_empty() {
@@ -131,8 +130,8 @@ pub fn explain(
     }
 }
 
-/// The cheapest deployment of candidate `c` under `slo`, if any meets it.
-fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
+/// The cheapest levels of candidate `c` under `slo` and their cost, if any meet it.
+fn cheapest_levels(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
     let base = to_base(c, slo, None, &[], None, risk_budget(slo, c));
     let r = min_risk(&base)?;
     if base.risk_budget.is_some_and(|b| r > b + 1e-9) {
@@ -142,8 +141,14 @@ fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
         name: p.spec.name.clone(),
         bases: vec![base],
     };
-    let (choice, _) = solve_item(&item, &crate::SolveOptions::default()).ok()?;
-    let d = c.deployment(&choice.levels);
+    let (choice, cost) = solve_item(&item, &crate::SolveOptions::default()).ok()?;
+    Some((choice.levels, cost))
+}
+
+/// The cheapest deployment of candidate `c` under `slo`, if any meets it.
+fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
+    let (levels, _) = cheapest_levels(p, c, slo)?;
+    let d = c.deployment(&levels);
     platform(d.platform()).evaluate(p.ctx.as_ref()?, &d)
 }
 
@@ -151,74 +156,112 @@ fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
 /// concurrency, arm64, Fargate), cheapest first, without the recommendation itself.
 fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
     let slo = &p.spec.slo;
-    let mut all: Vec<Alternative> = Vec::new();
-    for c in &p.candidates {
-        let excluded_by = c.excluded.as_ref().map(|e| {
-            if e.rules.is_empty() {
-                e.guardrail.clone()
-            } else {
-                format!("{} (rule {})", e.guardrail, e.rules.join(", "))
-            }
-        });
-        let mut push = |e: &Evaluation| {
-            all.push(Alternative {
-                kind: kind(&e.deployment),
-                description: e.deployment.describe(),
-                usd_per_month: e.usd_per_month,
-                meets_slo: meets(e, slo),
-                worst_hour_p99_ms: e.worst_hour_p99_ms,
-                cold_start_rate: e.cold_start_rate,
-                excluded_by: excluded_by.clone(),
-            });
-        };
-        match cheapest(p, c, slo) {
-            Some(e) => push(&e),
+    let Some(ctx) = p.ctx.as_ref() else {
+        return Vec::new();
+    };
+    // Price every option from the candidates' slot outcomes (cheap), keep the cheapest
+    // of each kind, and only evaluate those shown (a full evaluation is not cheap).
+    struct Option_ {
+        cost: f64,
+        meets: bool,
+        candidate: usize,
+        levels: Vec<usize>,
+    }
+    let mut options: Vec<Option_> = Vec::new();
+    for (i, c) in p.candidates.iter().enumerate() {
+        match cheapest_levels(p, c, slo) {
+            Some((levels, cost)) => options.push(Option_ {
+                cost,
+                meets: true,
+                candidate: i,
+                levels,
+            }),
             None => {
-                if let Some(e) = cheapest(p, c, &Slo::default()) {
-                    push(&e);
+                if let Some((levels, cost)) = cheapest_levels(p, c, &Slo::default()) {
+                    options.push(Option_ {
+                        cost,
+                        meets: false,
+                        candidate: i,
+                        levels,
+                    });
                 }
             }
         }
-        // The same size on demand only, and with one constant level, for Lambda.
-        if let (Deployment::Lambda(_), Some(ctx)) = (&c.template, p.ctx.as_ref()) {
-            if c.slots.iter().all(|s| s.levels[0].is_some()) {
-                let d = c.deployment(&vec![0; c.slots.len()]);
-                if let Some(e) = platform(PlatformKind::Lambda).evaluate(ctx, &d) {
-                    push(&e);
-                }
+        if !matches!(c.template, Deployment::Lambda(_)) {
+            continue;
+        }
+        // The same size on demand only, and with the cheapest constant level.
+        let budget = risk_budget(slo, c);
+        let base = to_base(c, slo, None, &[], None, budget);
+        let level_cost = |l: usize| -> Option<(f64, f64, bool)> {
+            let mut cost = c.fixed_usd_per_month;
+            let mut risk = 0.0;
+            let mut ok = true;
+            for (slot, filtered) in c.slots.iter().zip(&base.slots) {
+                let o = slot.levels.get(l)?.as_ref()?;
+                cost += o.usd_per_month;
+                risk += o.cold_starts_per_month;
+                ok &= filtered.alternatives[l].is_some();
             }
-            if c.slots.len() == 24 {
-                let constant = (1..c.levels.len()).find_map(|l| {
-                    if c.slots.iter().any(|s| s.levels[l].is_none()) {
-                        return None;
-                    }
-                    let e = platform(PlatformKind::Lambda)
-                        .evaluate(ctx, &c.deployment(&vec![l; 24]))?;
-                    meets(&e, slo).then_some(e)
+            Some((cost, risk, ok && budget.is_none_or(|b| risk <= b + 1e-9)))
+        };
+        if let Some((cost, _, ok)) = level_cost(0) {
+            options.push(Option_ {
+                cost,
+                meets: ok,
+                candidate: i,
+                levels: vec![0; c.slots.len()],
+            });
+        }
+        if c.slots.len() == 24 {
+            let constant = (1..c.levels.len())
+                .filter_map(|l| level_cost(l).filter(|x| x.2).map(|x| (l, x.0)))
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((l, cost)) = constant {
+                options.push(Option_ {
+                    cost,
+                    meets: true,
+                    candidate: i,
+                    levels: vec![l; 24],
                 });
-                if let Some(e) = constant {
-                    push(&e);
-                }
             }
         }
     }
-    all.retain(|a| a.description != recommended.description);
-    all.sort_by(|a, b| {
-        b.meets_slo
-            .cmp(&a.meets_slo)
-            .then(a.usd_per_month.total_cmp(&b.usd_per_month))
-    });
-    let mut seen_kinds = Vec::new();
+    options.sort_by(|a, b| b.meets.cmp(&a.meets).then(a.cost.total_cmp(&b.cost)));
+    let mut seen = Vec::new();
     let mut out = Vec::new();
-    for a in all {
-        let key = (a.kind.clone(), a.excluded_by.is_some());
-        if !seen_kinds.contains(&key) {
-            seen_kinds.push(key);
-            out.push(a);
+    for o in options {
+        let c = &p.candidates[o.candidate];
+        let d = c.deployment(&o.levels);
+        let description = d.describe();
+        let key = (kind(&d), c.excluded.is_some());
+        if description == recommended.description || seen.contains(&key) {
+            continue;
+        }
+        seen.push(key.clone());
+        let Some(e) = platform(d.platform()).evaluate(ctx, &d) else {
+            continue;
+        };
+        out.push(Alternative {
+            kind: key.0,
+            description,
+            usd_per_month: e.usd_per_month,
+            meets_slo: meets(&e, slo),
+            worst_hour_p99_ms: e.worst_hour_p99_ms,
+            cold_start_rate: e.cold_start_rate,
+            excluded_by: c.excluded.as_ref().map(|e| {
+                if e.rules.is_empty() {
+                    e.guardrail.clone()
+                } else {
+                    format!("{} (rule {})", e.guardrail, e.rules.join(", "))
+                }
+            }),
+        });
+        if out.len() == 5 {
+            break;
         }
     }
     out.sort_by(|a, b| a.usd_per_month.total_cmp(&b.usd_per_month));
-    out.truncate(5);
     out
 }
 

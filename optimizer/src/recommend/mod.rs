@@ -7,11 +7,12 @@ mod build;
 mod explain;
 pub mod frontier;
 pub mod model;
+mod par;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use adaptd_engine::options::{Candidate, Evaluation, platform};
+use adaptd_engine::options::{Candidate, Evaluation, ModelCache, platform};
 use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;
 use adaptd_engine::spec::{
@@ -58,15 +59,18 @@ pub fn recommend(
     settings: &Settings,
 ) -> Result<RecommendationSet, RecommendError> {
     let started = Instant::now();
-    let built = build::build(specs, profiles, databases, accounts, prices);
+    let caches: Vec<ModelCache> = specs.iter().map(|_| ModelCache::default()).collect();
+    let built = build::build(specs, profiles, databases, accounts, prices, &caches);
+    let models_ms = started.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let solution = solve(&built.problem, &settings.solve)?;
     let solve_ms = t.elapsed().as_secs_f64() * 1e3;
     let rows_bind = solution.row_prices.iter().any(|&p| p > 1e-9);
+    let t = Instant::now();
 
-    let mut components = Vec::with_capacity(specs.len());
-    for p in &built.prepared {
-        let rec = match p.item {
+    let mut components = par::map(built.prepared.len(), |i| {
+        let p = &built.prepared[i];
+        match p.item {
             None => no_data(p),
             Some(item) => {
                 let choice = &solution.choices[item];
@@ -77,12 +81,12 @@ pub fn recommend(
                     .evaluate(ctx, &deployment)
                     .expect("candidates evaluate");
                 let risk_price = solution.risk_prices.get(item).copied().unwrap_or(0.0);
-                decide(p, cand, chosen, risk_price, rows_bind, &built, &solution)
+                decide(p, cand, &chosen, risk_price, rows_bind, &built, &solution)
             }
-        };
-        components.push(rec);
-    }
+        }
+    });
     components.sort_by(|a, b| a.component.cmp(&b.component));
+    let explain_ms = t.elapsed().as_secs_f64() * 1e3;
 
     let companions: Vec<Companion> = built
         .db_rows
@@ -132,13 +136,13 @@ pub fn recommend(
     summary.saving_usd_per_month =
         summary.current_usd_per_month - summary.recommended_usd_per_month;
 
-    if let Some(budget) = settings.budget_usd_per_month {
-        if summary.recommended_usd_per_month > budget {
-            return Err(RecommendError::OverBudget {
-                minimum: summary.recommended_usd_per_month,
-                budget,
-            });
-        }
+    if let Some(budget) = settings.budget_usd_per_month
+        && summary.recommended_usd_per_month > budget
+    {
+        return Err(RecommendError::OverBudget {
+            minimum: summary.recommended_usd_per_month,
+            budget,
+        });
     }
 
     let shared_limits = shared_limits(&built, &solution, &components);
@@ -167,7 +171,9 @@ pub fn recommend(
             gap: solution.gap,
             objective_usd_per_month: solution.cost,
             lower_bound_usd_per_month: solution.lower_bound,
+            models_ms,
             solve_ms,
+            explain_ms,
             total_ms: started.elapsed().as_secs_f64() * 1e3,
             items,
             bases,
@@ -220,7 +226,7 @@ const MIN_SAVING_SHARE: f64 = 0.02;
 fn decide(
     p: &build::Prepared<'_>,
     cand: &Candidate,
-    chosen: Evaluation,
+    chosen: &Evaluation,
     risk_price: f64,
     rows_bind: bool,
     built: &build::Built<'_>,
@@ -232,8 +238,8 @@ fn decide(
         .as_ref()
         .expect("optimised components have a current evaluation");
     let current = Predicted::from_evaluation(current_eval, &spec.slo);
-    let mut recommended = Predicted::from_evaluation(&chosen, &spec.slo);
-    let mut final_eval = &chosen;
+    let mut recommended = Predicted::from_evaluation(chosen, &spec.slo);
+    let mut final_eval = chosen;
     let saving = current.usd_per_month - recommended.usd_per_month;
     let small =
         saving.abs() < MIN_SAVING_USD_PER_MONTH.max(MIN_SAVING_SHARE * current.usd_per_month);

@@ -324,8 +324,14 @@ pub struct SolverReport {
     pub objective_usd_per_month: f64,
     /// See `objective_usd_per_month`.
     pub lower_bound_usd_per_month: f64,
+    /// Wall time of building the candidates with the engine's models (ms).
+    #[serde(default)]
+    pub models_ms: f64,
     /// Wall time of the solve (ms).
     pub solve_ms: f64,
+    /// Wall time of evaluating and explaining the choices (ms).
+    #[serde(default)]
+    pub explain_ms: f64,
     /// Wall time of the whole recommendation, models included (ms).
     pub total_ms: f64,
     /// Components, bases and alternatives in the problem.

@@ -62,8 +62,8 @@ impl DurationMoments {
         let to_min = 1.0 / 60_000.0;
         Self {
             mean: d.mean() * to_min,
-            within_minute: d.expect(400, |x| x.min(60_000.0)) * to_min,
-            beyond_minute: d.expect(400, |x| (x - 60_000.0).max(0.0)) * to_min,
+            within_minute: d.expected_min(60_000.0) * to_min,
+            beyond_minute: d.expected_excess(60_000.0) * to_min,
         }
     }
 }
@@ -298,13 +298,21 @@ impl HourModel {
                 cold[p] = cold[p + 1] + s_at(p + 1) * (pi0 + (1.0 - pi0) * g_cond(p));
             }
         } else {
-            let survival = |count: f64| -> Vec<f64> {
-                if count <= 0.0 {
-                    return vec![1.0];
+            // Cells share counts (previous minutes' means repeat): one table per count.
+            let mut tables: Vec<(f64, std::rc::Rc<Vec<f64>>)> = Vec::new();
+            let mut survival = |count: f64| -> std::rc::Rc<Vec<f64>> {
+                if let Some((_, t)) = tables.iter().find(|(c, _)| *c == count) {
+                    return t.clone();
                 }
-                let pmf = occupancy_pmf(count, mean_count, moments, periodic);
-                let tail = poisson::sf_table(&pmf);
-                peak_survival(count, &pmf, &tail)
+                let t = std::rc::Rc::new(if count <= 0.0 {
+                    vec![1.0]
+                } else {
+                    let pmf = occupancy_pmf(count, mean_count, moments, periodic);
+                    let tail = poisson::sf_table(&pmf);
+                    peak_survival(count, &pmf, &tail)
+                });
+                tables.push((count, t.clone()));
+                t
             };
             for cell in &hour.active_cells {
                 let w = cell.minutes / minutes_observed;

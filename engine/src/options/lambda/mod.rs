@@ -71,20 +71,29 @@ impl Shape {
         let mut hours = Vec::with_capacity(24);
         let mut durations = Vec::with_capacity(24);
         let mut billed_ms = Vec::with_capacity(24);
+        let periodic = ctx.profile.periodic || ctx.spec.trigger.as_deref() == Some("timer");
+        // Hours usually share one distribution (trace files, or no per-hour data): its
+        // moments and billing are computed once.
+        let mut last: Option<(&QuantileSet, QuantileSet, DurationMoments, f64)> = None;
         for h in 0..24 {
             let hp = &ctx.profile.hours[h];
-            let d = ctx
-                .profile
-                .duration_for_hour(h)
-                .map(|q| law.at(q, f64::from(memory_mb), architecture));
-            if d.is_none() && hp.invocations > 0.0 {
+            let observed = ctx.profile.duration_for_hour(h);
+            if observed.is_none() && hp.invocations > 0.0 {
                 return None;
             }
-            let mean = d.as_ref().map_or(0.0, QuantileSet::mean);
-            let moments = d
-                .as_ref()
-                .map_or(DurationMoments::constant(0.0), DurationMoments::of);
-            let periodic = ctx.profile.periodic || ctx.spec.trigger.as_deref() == Some("timer");
+            let (d, moments, billed) = match observed {
+                None => (None, DurationMoments::constant(0.0), 0.0),
+                Some(q) => {
+                    if last.as_ref().is_none_or(|l| !std::ptr::eq(l.0, q)) {
+                        let scaled = law.at(q, f64::from(memory_mb), architecture);
+                        let moments = DurationMoments::of(&scaled);
+                        let billed = scaled.expected_rounded_up(rounding);
+                        last = Some((q, scaled, moments, billed));
+                    }
+                    let l = last.as_ref().expect("just set");
+                    (Some(l.1.clone()), l.2, l.3)
+                }
+            };
             hours.push(HourModel::new(
                 hp,
                 &moments,
@@ -92,10 +101,7 @@ impl Shape {
                 ctx.spec.model.keep_alive_minutes,
                 occ,
             ));
-            billed_ms.push(d.as_ref().map_or(0.0, |q| {
-                let excess = q.expect(200, |x| (x / rounding).ceil().max(1.0) * rounding - x);
-                mean + excess
-            }));
+            billed_ms.push(billed);
             durations.push(d);
         }
         Some(Self {
@@ -205,6 +211,21 @@ impl Shape {
             .max()
             .unwrap_or(0)
             + 1
+    }
+}
+
+/// The shape, from the context's cache when it has one.
+fn shape_of(
+    ctx: &Context<'_>,
+    law: &DurationLaw,
+    memory_mb: u32,
+    arch: Architecture,
+    reserved: Option<u32>,
+) -> Option<std::sync::Arc<Shape>> {
+    let build = || Shape::new(ctx, law, memory_mb, arch, reserved);
+    match ctx.cache {
+        Some(cache) => cache.shape((memory_mb, arch, reserved), build),
+        None => build().map(std::sync::Arc::new),
     }
 }
 
@@ -319,7 +340,7 @@ impl Platform for Lambda {
                 {
                     continue;
                 }
-                let Some(shape) = Shape::new(ctx, &law, mem, arch, reserved) else {
+                let Some(shape) = shape_of(ctx, &law, mem, arch, reserved) else {
                     continue;
                 };
                 let cap = reserved
@@ -341,7 +362,7 @@ impl Platform for Lambda {
             return None;
         };
         let law = DurationLaw::of(ctx);
-        let shape = Shape::new(
+        let shape = shape_of(
             ctx,
             &law,
             cfg.memory_mb,
