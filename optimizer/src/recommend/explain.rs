@@ -73,11 +73,12 @@ pub fn explain(
             _ => {}
         }
     }
+    // A guardrail is worth citing when what it forbids would save real money.
     if let Some(best) = alternatives.iter().find(|a| a.meets_slo)
-        && let Some(g) = best
-            .excluded_by
-            .as_ref()
-            .filter(|_| best.usd_per_month < recommended.usd_per_month)
+        && let Some(g) = best.excluded_by.as_ref().filter(|_| {
+            recommended.usd_per_month - best.usd_per_month
+                >= 1.0_f64.max(0.05 * recommended.usd_per_month)
+        })
     {
         binding.push(format!(
             "guardrail {g} forbids {}, which would cost {}/month",
