@@ -25,6 +25,7 @@ mod fargate;
 mod model;
 mod optimizer;
 mod prices;
+mod report;
 mod resolve;
 mod resources;
 mod rules;
@@ -48,6 +49,10 @@ pub use fargate::{
 pub use model::ModelSection;
 pub use optimizer::{OptimizerMethod, OptimizerSettings};
 pub use prices::{DEFAULT_REGION, PricesSection};
+pub use report::{
+    Cron, CronError, ReportFormat, ReportSection, WebhookSection, cron::civil_from_days,
+    cron::days_from_civil, next_run_after,
+};
 pub use resolve::Resolved;
 pub use resources::{Account, DEFAULT_ACCOUNT, DEFAULT_CONCURRENCY_LIMIT, Database};
 pub use rules::{Facts, GuardrailRule, Match, SloObjectives, SloRule};
@@ -77,6 +82,8 @@ pub struct Config {
     pub guardrails: Vec<GuardrailRule>,
     /// Components with what telemetry cannot tell.
     pub components: Vec<Component>,
+    /// The weekly report: schedule, period, formats, delivery.
+    pub report: ReportSection,
     /// Where the config came from, for positions in later errors.
     #[serde(skip)]
     source: Source,
@@ -266,5 +273,6 @@ impl Config {
         rules::validate_slo_rules(&self.slo, ck);
         rules::validate_guardrail_rules(&self.guardrails, ck);
         self.validate_components(ck);
+        self.report.validate("report", ck);
     }
 }

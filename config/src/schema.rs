@@ -75,6 +75,8 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ("## `[[components]]`", fields::<Component>()),
         ("### `current`", fields::<Current>()),
         ("### `slo` (per component)", fields::<SloObjectives>()),
+        ("## `[report]`", fields::<ReportSection>()),
+        ("### `[report.webhook]`", fields::<WebhookSection>()),
     ]
 }
 

@@ -63,7 +63,7 @@ fn unknown_keys_suggest_the_closest_field() {
     );
     assert_eq!(
         only("[modle]\n"),
-        "1:2: modle: unknown key, did you mean `model`? (expected one of: model, prices, optimizer, defaults, accounts, databases, slo, guardrails, components)"
+        "1:2: modle: unknown key, did you mean `model`? (expected one of: model, prices, optimizer, defaults, accounts, databases, slo, guardrails, components, report)"
     );
     // Nothing close: no suggestion.
     let e = only("[model]\nwibble = 1\n");
