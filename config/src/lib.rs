@@ -16,6 +16,7 @@
 //! module, one field of [`Config`] and one line in `Config::validate`.
 
 mod check;
+mod collectors;
 mod components;
 mod current;
 mod de;
@@ -39,6 +40,10 @@ use adaptd_engine::prices::PriceSheet;
 use serde::Deserialize;
 use toml::de::DeTable;
 
+pub use collectors::{
+    CloudWatchAccount, CloudWatchSection, CollectorsSection, PromPreset, PromSource,
+    PrometheusSection, ProvisionedMetrics, parse_series_key,
+};
 pub use components::{Component, DEFAULT_MEMORY_MB, DefaultsSection};
 pub use current::{Current, LAMBDA_MEMORY_MB, Schedule};
 pub use discovered::Discovered;
@@ -82,6 +87,8 @@ pub struct Config {
     pub guardrails: Vec<GuardrailRule>,
     /// Components with what telemetry cannot tell.
     pub components: Vec<Component>,
+    /// Live telemetry sources: CloudWatch, Prometheus.
+    pub collectors: CollectorsSection,
     /// The weekly report: schedule, period, formats, delivery.
     pub report: ReportSection,
     /// Where the config came from, for positions in later errors.
@@ -273,6 +280,7 @@ impl Config {
         rules::validate_slo_rules(&self.slo, ck);
         rules::validate_guardrail_rules(&self.guardrails, ck);
         self.validate_components(ck);
+        self.collectors.validate("collectors", ck);
         self.report.validate("report", ck);
     }
 }

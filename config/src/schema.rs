@@ -75,6 +75,22 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ("## `[[components]]`", fields::<Component>()),
         ("### `current`", fields::<Current>()),
         ("### `slo` (per component)", fields::<SloObjectives>()),
+        (
+            "### `[collectors.cloudwatch]`",
+            fields::<CloudWatchSection>(),
+        ),
+        (
+            "### `[[collectors.cloudwatch.accounts]]`",
+            fields::<CloudWatchAccount>(),
+        ),
+        (
+            "### `[collectors.prometheus]`",
+            fields::<PrometheusSection>(),
+        ),
+        (
+            "### `[[collectors.prometheus.sources]]`",
+            fields::<PromSource>(),
+        ),
         ("## `[report]`", fields::<ReportSection>()),
         ("### `[report.webhook]`", fields::<WebhookSection>()),
     ]
