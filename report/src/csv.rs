@@ -1,0 +1,162 @@
+//! CSV for spreadsheets and finance: one file of components, one of changes. Numbers
+//! are plain (no currency signs or separators) so they sum where they land; empty
+//! cells mean "not known", never zero.
+
+use std::fmt::Write;
+
+use crate::input::ChangeState;
+use crate::model::Report;
+
+/// RFC 4180 quoting, only where needed.
+fn cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| format!("{}", (v * 1e4).round() / 1e4))
+}
+
+fn row(out: &mut String, cells: &[String]) {
+    let line: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+    let _ = writeln!(out, "{}", line.join(","));
+}
+
+/// `components.csv`: one row per component, largest saving first.
+pub fn components(r: &Report) -> String {
+    let mut out = String::new();
+    row(
+        &mut out,
+        &[
+            "component",
+            "status",
+            "current",
+            "recommended",
+            "current_usd_per_month",
+            "recommended_usd_per_month",
+            "saving_usd_per_month",
+            "previous_saving_usd_per_month",
+            "confidence",
+            "slo_p99_ms",
+            "predicted_p99_ms_current",
+            "predicted_p99_ms_recommended",
+            "observed_p99_ms",
+            "predicted_cold_start_rate_current",
+            "predicted_cold_start_rate_recommended",
+            "observed_cold_start_rate",
+            "changes",
+            "warnings",
+        ]
+        .map(String::from),
+    );
+    for c in &r.components {
+        let status = serde_json::to_value(c.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let changes: Vec<String> = c
+            .changes
+            .iter()
+            .map(|ch| format!("{}: {} -> {}", ch.field, ch.from, ch.to))
+            .collect();
+        row(
+            &mut out,
+            &[
+                c.component.clone(),
+                status,
+                c.current.clone().unwrap_or_default(),
+                c.recommended.clone().unwrap_or_default(),
+                num(c.current_usd_per_month),
+                num(c.recommended_usd_per_month),
+                num(Some(c.saving_usd_per_month)),
+                num(c.previous_saving_usd_per_month),
+                c.confidence.clone(),
+                num(c.slo_p99_ms),
+                num(c.predicted_p99_ms_current),
+                num(c.predicted_p99_ms_recommended),
+                num(c.observed_p99_ms),
+                num(c.predicted_cold_start_rate_current),
+                num(c.predicted_cold_start_rate_recommended),
+                num(c.observed_cold_start_rate),
+                changes.join("; "),
+                c.warnings.join("; "),
+            ],
+        );
+    }
+    out
+}
+
+/// `changes.csv`: one row per applied or rolled-back change, with its measured saving.
+pub fn changes(r: &Report) -> String {
+    let mut out = String::new();
+    row(
+        &mut out,
+        &[
+            "component",
+            "state",
+            "applied_at",
+            "rolled_back_at",
+            "before",
+            "after",
+            "predicted_saving_usd_per_month",
+            "realised_saving_usd_per_month",
+            "error_usd_per_month",
+            "relative_error",
+            "measured_from",
+            "measured_to",
+            "invocations",
+            "not_measured",
+        ]
+        .map(String::from),
+    );
+    for c in &r.changes {
+        let state = match c.state {
+            ChangeState::Applied => "applied",
+            ChangeState::Live => "live",
+            ChangeState::RolledBack => "rolled_back",
+        };
+        let m = c.realised.as_ref();
+        row(
+            &mut out,
+            &[
+                c.change.component.clone(),
+                state.to_owned(),
+                crate::text::rfc3339(c.change.applied_at_minute),
+                c.change
+                    .rolled_back_at_minute
+                    .map(crate::text::rfc3339)
+                    .unwrap_or_default(),
+                c.change.before.describe(),
+                c.change.after.describe(),
+                num(Some(c.change.predicted_saving_usd_per_month)),
+                num(m.map(|m| m.saving_usd_per_month)),
+                num(m.map(|m| m.error_usd_per_month)),
+                num(m.and_then(|m| m.relative_error)),
+                m.map(|m| crate::text::rfc3339(m.from_minute))
+                    .unwrap_or_default(),
+                m.map(|m| crate::text::rfc3339(m.to_minute))
+                    .unwrap_or_default(),
+                m.map(|m| m.invocations.to_string()).unwrap_or_default(),
+                c.not_measured.clone().unwrap_or_default(),
+            ],
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_quoted_only_when_needed() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a, b"), "\"a, b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(num(None), "");
+        assert_eq!(num(Some(1.234_567)), "1.2346");
+    }
+}
