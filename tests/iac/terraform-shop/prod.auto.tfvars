@@ -1,0 +1,1 @@
+image_resize_memory = 1536
