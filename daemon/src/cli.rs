@@ -26,6 +26,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Replay the telemetry against what each policy would have deployed.
     Backtest(BacktestArgs),
+    /// Write the weekly report (HTML, Markdown, JSON, CSV) and optionally announce it.
+    Report(commands::report::ReportArgs),
     /// Validate a config file; print every error with file:line:col.
     CheckConfig {
         /// The config file.
@@ -99,6 +101,7 @@ pub fn main() -> ExitCode {
         Command::Recommend(args) => commands::recommend(&args),
         Command::Demo(args) => commands::demo(&args),
         Command::Backtest(args) => commands::backtest(&args),
+        Command::Report(args) => commands::report::report(&args),
         Command::CheckConfig { file } => commands::check_config(&file),
     };
     match result {

@@ -8,3 +8,4 @@ pub mod commands;
 pub mod embedded;
 pub mod output;
 pub mod pipeline;
+pub mod report;

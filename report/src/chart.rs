@@ -87,7 +87,7 @@ impl Area {
         Self {
             x0: 52.0,
             x1: width - if right_axis { 48.0 } else { 16.0 },
-            y0: 28.0,
+            y0: 46.0,
             y1: height - 34.0,
         }
     }
@@ -144,7 +144,7 @@ fn y_axis(out: &mut String, a: &Area, top: f64, ticks: &[f64], label: &str, righ
         out,
         r#"<text x="{}" y="{}" text-anchor="{anchor}" class="axis">{}</text>"#,
         n(x),
-        n(a.y0 - 12.0),
+        n(a.y0 - 10.0),
         esc(label)
     );
 }
@@ -209,7 +209,7 @@ fn legend(out: &mut String, x: f64, y: f64, kind: &str, colour: &str, text: &str
         n(y),
         esc(text)
     );
-    x + 26.0 + 6.2 * text.chars().count() as f64
+    x + 30.0 + 7.0 * text.chars().count() as f64
 }
 
 /// A step line over 24 hour bands.
@@ -227,7 +227,7 @@ fn step_path(values: &[f64], a: &Area, top: f64) -> String {
 /// Traffic by hour (mean bars, p99 ticks) with the provisioned-concurrency or task
 /// schedule in place and recommended overlaid on a right axis.
 pub fn traffic(hours: &[HourPoint], level_now: &str, level_rec: &str, title: &str) -> String {
-    let (w, h) = (680.0, 230.0);
+    let (w, h) = (960.0, 250.0);
     let levels = hours
         .iter()
         .any(|p| p.current_level > 0 || p.recommended_level > 0);
@@ -265,8 +265,8 @@ pub fn traffic(hours: &[HourPoint], level_now: &str, level_rec: &str, title: &st
     }
     hour_axis(&mut out, &a);
     let mut lx = a.x0;
-    lx = legend(&mut out, lx, 14.0, "bar", TRAFFIC, "mean");
-    lx = legend(&mut out, lx, 14.0, "line", TRAFFIC_P99, "p99 minute");
+    lx = legend(&mut out, lx, 16.0, "bar", TRAFFIC, "mean");
+    lx = legend(&mut out, lx, 16.0, "line", TRAFFIC_P99, "p99 minute");
     if levels {
         let now: Vec<f64> = hours.iter().map(|p| f64::from(p.current_level)).collect();
         let rec: Vec<f64> = hours
@@ -285,13 +285,13 @@ pub fn traffic(hours: &[HourPoint], level_now: &str, level_rec: &str, title: &st
             r#"<path d="{}" fill="none" stroke="{RECOMMENDED}" stroke-width="2.5"/>"#,
             step_path(&rec, &a, ltop)
         );
-        lx = legend(&mut out, lx, 14.0, "dash", NOW, level_now);
-        legend(&mut out, lx, 14.0, "line", RECOMMENDED, level_rec);
+        lx = legend(&mut out, lx, 16.0, "dash", NOW, level_now);
+        legend(&mut out, lx, 16.0, "line", RECOMMENDED, level_rec);
     } else {
         legend(
             &mut out,
             lx,
-            14.0,
+            16.0,
             "line",
             "#ffffff",
             "no provisioned capacity now or recommended",
@@ -327,7 +327,7 @@ fn line_path(values: &[Option<f64>], a: &Area, top: f64) -> String {
 /// Predicted p99 (in place and recommended) against observed p99 execution time, per
 /// hour, with the SLO target.
 pub fn latency(hours: &[HourPoint], slo_p99_ms: Option<f64>, title: &str) -> String {
-    let (w, h) = (680.0, 230.0);
+    let (w, h) = (960.0, 250.0);
     let a = Area::new(w, h, false);
     let mut out = String::new();
     open(&mut out, w, h, title);
@@ -383,18 +383,18 @@ pub fn latency(hours: &[HourPoint], slo_p99_ms: Option<f64>, title: &str) -> Str
         }
     }
     let mut lx = a.x0;
-    lx = legend(&mut out, lx, 14.0, "dash", NOW, "predicted now");
+    lx = legend(&mut out, lx, 16.0, "dash", NOW, "predicted now");
     lx = legend(
         &mut out,
         lx,
-        14.0,
+        16.0,
         "line",
         RECOMMENDED,
         "predicted recommended",
     );
-    lx = legend(&mut out, lx, 14.0, "line", OBSERVED, "observed (execution)");
+    lx = legend(&mut out, lx, 16.0, "line", OBSERVED, "observed (execution)");
     if slo_p99_ms.is_some() {
-        legend(&mut out, lx, 14.0, "dash", SLO, "SLO target");
+        legend(&mut out, lx, 16.0, "dash", SLO, "SLO target");
     }
     out.push_str("</svg>");
     out
@@ -414,7 +414,7 @@ pub fn cost_parts(c: &CostParts) -> [(&'static str, &'static str, f64); 6] {
 
 /// Two stacked horizontal bars, cost in place and recommended, by part.
 pub fn cost(now: &CostParts, rec: &CostParts, title: &str) -> String {
-    let (w, h) = (680.0, 132.0);
+    let (w, h) = (960.0, 132.0);
     let (x0, x1) = (110.0, w - 90.0);
     let mut out = String::new();
     open(&mut out, w, h, title);
@@ -473,7 +473,7 @@ pub fn frontier(
     slo_p99_ms: Option<f64>,
     title: &str,
 ) -> String {
-    let (w, h) = (680.0, 250.0);
+    let (w, h) = (960.0, 270.0);
     let mut a = Area::new(w, h, false);
     a.x0 = 64.0;
     let mut out = String::new();
@@ -567,15 +567,15 @@ pub fn frontier(
     lx = legend(
         &mut out,
         lx,
-        14.0,
+        16.0,
         "line",
         "#6366f1",
         "frontier (cheapest at each p99)",
     );
-    lx = legend(&mut out, lx, 14.0, "dot", NOW, "now");
-    lx = legend(&mut out, lx, 14.0, "dot", RECOMMENDED, "recommended");
+    lx = legend(&mut out, lx, 16.0, "dot", NOW, "now");
+    lx = legend(&mut out, lx, 16.0, "dot", RECOMMENDED, "recommended");
     if slo_p99_ms.is_some() {
-        legend(&mut out, lx, 14.0, "dash", SLO, "SLO target");
+        legend(&mut out, lx, 16.0, "dash", SLO, "SLO target");
     }
     out.push_str("</svg>");
     out
@@ -584,7 +584,7 @@ pub fn frontier(
 /// Monthly cost in place and recommended for the components with the largest savings,
 /// as paired horizontal bars.
 pub fn fleet_costs(rows: &[(String, f64, f64)], title: &str) -> String {
-    let w = 680.0;
+    let w = 960.0;
     let row_h = 30.0;
     let h = 40.0 + row_h * rows.len() as f64 + 10.0;
     let (x0, x1) = (150.0, w - 80.0);
@@ -649,7 +649,7 @@ mod tests {
 
     #[test]
     fn gaps_break_the_observed_line() {
-        let a = Area::new(680.0, 230.0, false);
+        let a = Area::new(960.0, 250.0, false);
         let d = line_path(&[Some(1.0), None, Some(2.0), Some(3.0)], &a, 4.0);
         assert_eq!(d.matches('M').count(), 2, "{d}");
         assert_eq!(d.matches('L').count(), 1, "{d}");

@@ -44,9 +44,9 @@ section.component{background:#fff;border:1px solid var(--line);border-radius:10p
 .facts div{background:var(--bg);border-radius:6px;padding:6px 10px;font-size:13px}
 .facts b{display:block;font-size:15px}
 .charts{display:grid;grid-template-columns:1fr;gap:6px}
-svg.chart{max-width:100%;height:auto;font:12px system-ui,"DejaVu Sans",sans-serif}
-svg .tick{fill:#4b5563;font-size:11px}svg .axis{fill:#6b7280;font-size:11px}
-svg .legend{fill:#374151;font-size:12px}svg .value{fill:#111827;font-size:11px;font-weight:600}
+svg.chart{width:100%;height:auto;font:12px system-ui,"DejaVu Sans",sans-serif;margin:4px 0}
+svg .tick{fill:#4b5563;font-size:12px}svg .axis{fill:#6b7280;font-size:12px}
+svg .legend{fill:#374151;font-size:13px}svg .value{fill:#111827;font-size:12px;font-weight:600}
 details{margin:8px 0}summary{cursor:default;color:var(--muted)}
 code{font-size:13px;background:#f1f5f9;padding:0 4px;border-radius:4px}
 footer{margin-top:36px;color:var(--muted);font-size:13px}

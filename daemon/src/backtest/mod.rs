@@ -17,7 +17,7 @@
 //! the window; the engine's predictions for the recommendation are compared with the
 //! replay over the same window (the model's validation).
 
-mod policies;
+pub(crate) mod policies;
 mod report;
 
 use std::collections::BTreeMap;

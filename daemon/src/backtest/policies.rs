@@ -200,7 +200,7 @@ fn replay_static(
 }
 
 /// The replay workload, with the same duration law and init time the engine assumed.
-fn workload(job: &Job<'_>, ctx: &Context<'_>) -> Result<Workload, String> {
+pub(crate) fn workload(job: &Job<'_>, ctx: &Context<'_>) -> Result<Workload, String> {
     let spec = job.spec;
     let mut opts = WorkloadOptions::from_model(&spec.model);
     if let Some(est) = &job.profile.cpu_bound {

@@ -1,6 +1,8 @@
 //! One function per subcommand. They print to stdout (results) and stderr (errors) and
 //! return the process exit code.
 
+pub mod report;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
