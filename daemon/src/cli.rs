@@ -26,6 +26,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Replay the telemetry against what each policy would have deployed.
     Backtest(BacktestArgs),
+    /// The cost–latency frontier of one component (cheapest configuration per p99).
+    Frontier(FrontierArgs),
     /// Write the weekly report (HTML, Markdown, JSON, CSV) and optionally announce it.
     Report(commands::report::ReportArgs),
     /// Validate a config file; print every error with file:line:col.
@@ -76,7 +78,27 @@ pub struct BacktestArgs {
     pub no_slo_on_demand: bool,
 }
 
-/// Output formats of `adaptd backtest`.
+/// Arguments of `adaptd frontier`.
+#[derive(Debug, clap::Args)]
+pub struct FrontierArgs {
+    /// Config file (TOML). Without one, documented defaults apply.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Telemetry, as for `recommend`.
+    #[arg(long, short)]
+    pub telemetry: String,
+    /// The component.
+    #[arg(long)]
+    pub component: String,
+    /// Most points to compute.
+    #[arg(long, default_value_t = 12)]
+    pub points: usize,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "table")]
+    pub output: BacktestFormat,
+}
+
+/// Output formats of `adaptd backtest` and `adaptd frontier`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum BacktestFormat {
     /// Aligned text.
@@ -101,6 +123,7 @@ pub fn main() -> ExitCode {
         Command::Recommend(args) => commands::recommend(&args),
         Command::Demo(args) => commands::demo(&args),
         Command::Backtest(args) => commands::backtest(&args),
+        Command::Frontier(args) => commands::frontier(&args),
         Command::Report(args) => commands::report::report(&args),
         Command::CheckConfig { file } => commands::check_config(&file),
     };

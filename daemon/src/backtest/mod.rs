@@ -118,6 +118,10 @@ pub struct PolicySummary {
 pub struct Validation {
     /// Components compared (with traffic).
     pub components: usize,
+    /// Median and p90 of |predicted − replayed| monthly cost (USD).
+    pub cost_abs_error_usd_per_month_median: f64,
+    /// See `cost_abs_error_usd_per_month_median`.
+    pub cost_abs_error_usd_per_month_p90: f64,
     /// Median and p90 of |predicted − replayed| / replayed cost.
     pub cost_relative_error_median: f64,
     /// See `cost_relative_error_median`.

@@ -67,6 +67,17 @@ pub fn validate(outcomes: &[Outcome]) -> Option<Validation> {
         .filter(|o| o.window_usd > 0.0)
         .map(|o| (o.predicted_window_usd.unwrap_or(0.0) - o.window_usd).abs() / o.window_usd)
         .collect();
+    let window_to_month = |o: &Outcome| {
+        if o.window_usd > 0.0 {
+            o.usd_per_month / o.window_usd
+        } else {
+            0.0
+        }
+    };
+    let abs_err: Vec<f64> = rows
+        .iter()
+        .map(|o| (o.predicted_window_usd.unwrap_or(0.0) - o.window_usd).abs() * window_to_month(o))
+        .collect();
     let cold_err: Vec<f64> = rows
         .iter()
         .map(|o| {
@@ -77,6 +88,8 @@ pub fn validate(outcomes: &[Outcome]) -> Option<Validation> {
         .collect();
     Some(Validation {
         components: rows.len(),
+        cost_abs_error_usd_per_month_median: quantile(abs_err.clone(), 0.5),
+        cost_abs_error_usd_per_month_p90: quantile(abs_err, 0.9),
         cost_relative_error_median: quantile(cost_err.clone(), 0.5),
         cost_relative_error_p90: quantile(cost_err, 0.9),
         cold_start_rate_abs_error_median: quantile(cold_err.clone(), 0.5),
@@ -118,9 +131,11 @@ pub fn render_table(r: &Report, per_component: bool) -> String {
     if let Some(v) = &r.validation {
         let _ = writeln!(
             out,
-            "\nmodel vs replay ({} components, adaptd's configuration): cost error median {:.1}% p90 {:.1}%; cold-start rate error median {:.2} pp p90 {:.2} pp; total predicted {} vs replayed {}",
+            "\nmodel vs replay ({} components, adaptd's configuration): cost error median {} ({:.1}%) p90 {} ({:.1}%) per month; cold-start rate error median {:.2} pp p90 {:.2} pp; total predicted {} vs replayed {}",
             v.components,
+            usd(v.cost_abs_error_usd_per_month_median),
             100.0 * v.cost_relative_error_median,
+            usd(v.cost_abs_error_usd_per_month_p90),
             100.0 * v.cost_relative_error_p90,
             100.0 * v.cold_start_rate_abs_error_median,
             100.0 * v.cold_start_rate_abs_error_p90,

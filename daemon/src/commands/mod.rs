@@ -11,7 +11,7 @@ use adaptd_config::Config;
 use adaptd_engine::telemetry::TelemetrySet;
 use anyhow::Context;
 
-use crate::cli::{BacktestArgs, BacktestFormat, DemoArgs, RecommendArgs};
+use crate::cli::{BacktestArgs, BacktestFormat, DemoArgs, FrontierArgs, RecommendArgs};
 use crate::output::{Format, render};
 use crate::pipeline::{PipelineError, run};
 
@@ -113,6 +113,59 @@ fn report(config: &Config, telemetry: &TelemetrySet, format: Format) -> anyhow::
         Err(PipelineError::Telemetry(e)) => Ok(invalid(&e)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `adaptd frontier`.
+pub fn frontier(args: &FrontierArgs) -> anyhow::Result<ExitCode> {
+    let (config, telemetry) = match inputs(args.config.as_deref(), &args.telemetry)? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let resolved = match config.resolve(&crate::pipeline::discovered(&telemetry)) {
+        Ok(r) => r,
+        Err(e) => return Ok(invalid(&e)),
+    };
+    let Some(spec) = resolved
+        .components
+        .iter()
+        .find(|c| c.name == args.component)
+    else {
+        return Ok(invalid(&format!(
+            "no component `{}` in the config or the telemetry",
+            args.component
+        )));
+    };
+    let profiles = crate::pipeline::profiles(&resolved, &telemetry);
+    let Some(profile) = profiles.get(&spec.name) else {
+        return Ok(invalid(&format!("no telemetry for `{}`", spec.name)));
+    };
+    let points = adaptd_optimizer::recommend::frontier::frontier(
+        spec,
+        profile,
+        &resolved.prices,
+        args.points,
+    );
+    let text = match args.output {
+        BacktestFormat::Json => serde_json::to_string_pretty(&points)? + "\n",
+        BacktestFormat::Table => {
+            let mut t = format!(
+                "{:>14}  {:>12}  {:>10}  CONFIGURATION\n",
+                "$/MONTH", "P99 (WORST H)", "COLD"
+            );
+            for p in &points {
+                t.push_str(&format!(
+                    "{:>14}  {:>10.0} ms  {:>10}  {}\n",
+                    crate::output::usd(p.usd_per_month),
+                    p.worst_hour_p99_ms,
+                    crate::output::pct(p.cold_start_rate),
+                    p.description
+                ));
+            }
+            t
+        }
+    };
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `adaptd check-config`.

@@ -46,7 +46,10 @@ pub fn frontier(
         .collect();
     let mut out: Vec<FrontierPoint> = Vec::new();
     let mut target = f64::INFINITY;
-    while out.len() < max_points {
+    // Per-hour p99 filters and the evaluated worst hour can differ (transitions between
+    // hours add cold starts); a step that does not improve is retried a little lower.
+    let mut misses = 0;
+    while out.len() < max_points && misses < 5 {
         let slo = Slo {
             p99_ms: target.is_finite().then_some(target),
             ..spec.slo.clone()
@@ -79,8 +82,11 @@ pub fn frontier(
             .last()
             .is_some_and(|l| e.worst_hour_p99_ms >= l.worst_hour_p99_ms)
         {
-            break;
+            misses += 1;
+            target *= 1.0 - STEP;
+            continue;
         }
+        misses = 0;
         target = e.worst_hour_p99_ms * (1.0 - STEP);
         out.push(FrontierPoint {
             description: d.describe(),

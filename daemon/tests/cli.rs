@@ -1,0 +1,264 @@
+//! The `adaptd` binary end to end: the demo, recommendations on the Azure sample, config
+//! and telemetry errors with their exit codes, backtests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn adaptd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_adaptd"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("adaptd runs")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("adaptd-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+const COMPONENTS: [&str; 12] = [
+    "audit-log-writer",
+    "auth-token",
+    "checkout-api",
+    "email-sender",
+    "image-resize",
+    "nightly-etl",
+    "orders-api",
+    "pdf-export",
+    "report-generator",
+    "search-api",
+    "thumbnail-worker",
+    "webhook-ingest",
+];
+
+#[test]
+fn the_demo_explains_every_sample_component() {
+    let o = adaptd(&["demo"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for c in COMPONENTS {
+        assert!(
+            out.contains(&format!("\n{c} — ")),
+            "no explanation for {c}:\n{out}"
+        );
+    }
+    assert!(out.contains("why:"), "{out}");
+    assert!(out.contains("add rds proxy for orders-db"), "{out}");
+}
+
+fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                out.insert(k.clone());
+                keys(v, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_json_document_is_versioned_and_every_key_is_documented() {
+    let o = adaptd(&["demo", "--output", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(doc["schema_version"], 1);
+    let components = doc["components"].as_array().expect("components");
+    assert_eq!(components.len(), 12);
+    for c in components {
+        assert!(
+            !c["explanation"]["summary"]
+                .as_str()
+                .unwrap_or("")
+                .is_empty(),
+            "{c}"
+        );
+        assert_eq!(c["hours"].as_array().map(Vec::len), Some(24));
+    }
+    let search = components
+        .iter()
+        .find(|c| c["component"] == "search-api")
+        .expect("search-api");
+    assert_eq!(
+        search["recommended"]["deployment"]["platform"], "fargate",
+        "Fargate should win for search-api"
+    );
+    let checkout = components
+        .iter()
+        .find(|c| c["component"] == "checkout-api")
+        .expect("checkout-api");
+    assert_eq!(checkout["current"]["meets_slo"], false);
+    assert_eq!(checkout["recommended"]["meets_slo"], true);
+    let docs = std::fs::read_to_string(repo().join("docs/recommendations.md")).expect("docs");
+    let mut all = std::collections::BTreeSet::new();
+    keys(&doc, &mut all);
+    let missing: Vec<&String> = all
+        .iter()
+        .filter(|k| !docs.contains(&format!("`{k}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "undocumented keys in docs/recommendations.md: {missing:?}"
+    );
+}
+
+#[test]
+fn recommend_covers_all_500_functions_of_the_azure_sample() {
+    let o = adaptd(&[
+        "recommend",
+        "--telemetry",
+        "azure2019:tests/data/azure2019-500",
+        "--output",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let components = doc["components"].as_array().expect("components");
+    assert_eq!(components.len(), 500);
+    assert!(
+        components.iter().all(|c| c["status"] != "no_data"),
+        "every function has data"
+    );
+}
+
+#[test]
+fn csv_and_markdown_outputs_have_one_row_per_component() {
+    let csv = adaptd(&["demo", "--output", "csv"]);
+    assert!(csv.status.success());
+    let text = stdout(&csv);
+    assert!(text.starts_with("component,status,"));
+    assert_eq!(text.lines().count(), 13);
+    let md = adaptd(&["demo", "--output", "markdown"]);
+    assert!(md.status.success());
+    let text = stdout(&md);
+    assert!(text.starts_with("# adaptd recommendations"));
+    assert!(
+        COMPONENTS
+            .iter()
+            .all(|c| text.contains(&format!("| {c} |")))
+    );
+}
+
+#[test]
+fn config_errors_are_all_reported_with_positions_and_exit_code_2() {
+    let dir = scratch("config");
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "[optimizer]\nmip_gap = 2.0\n\n[[components]]\nname = \"a\"\ncurrent = { memory_mb = 64 }\nsurprise = 1\n",
+    )
+    .expect("write");
+    let o = adaptd(&["check-config", path.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("bad.toml:2:"), "{err}");
+    assert!(err.contains("optimizer.mip_gap"), "{err}");
+    assert!(err.contains("components[0].current.memory_mb"), "{err}");
+    assert!(err.contains("surprise"), "{err}");
+    assert!(err.lines().count() >= 3, "all errors at once: {err}");
+
+    let ok = adaptd(&["check-config", "examples/adaptd.toml"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+}
+
+#[test]
+fn malformed_telemetry_names_the_file_and_line_and_exits_2() {
+    let dir = scratch("telemetry");
+    let path = dir.join("t.csv");
+    std::fs::write(
+        &path,
+        "timestamp,component,metric,stat,value\n2026-11-16T08:00:00Z,f,invocations,sum,3\n2026-11-16T08:01:00Z,f,latency,sum,3\n",
+    )
+    .expect("write");
+    let o = adaptd(&["recommend", "--telemetry", path.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("t.csv:3"), "{err}");
+    assert!(err.contains("latency"), "{err}");
+}
+
+/// A day of synthetic telemetry in the long format: a steady API (20 invocations a
+/// minute of ~120 ms) and a rare job (one invocation every 40 minutes).
+fn small_telemetry(dir: &Path) -> PathBuf {
+    let mut csv = String::from("timestamp,component,metric,stat,value\n");
+    csv.push_str("2026-11-16T00:00:00Z,api,attribute,trigger,http\n");
+    csv.push_str("2026-11-16T00:00:00Z,rare,attribute,trigger,http\n");
+    let start = 1_794_787_200i64; // 2026-11-16T00:00:00Z
+    for m in 0..1440i64 {
+        let t = start + 60 * m;
+        let api = 18 + (m * 7 % 5);
+        csv.push_str(&format!("{t},api,invocations,sum,{api}\n{t},api,duration_ms,avg,120\n{t},api,duration_ms,p99,300\n{t},api,max_memory_used_mb,max,90\n"));
+        let rare = u8::from(m % 40 == 0);
+        csv.push_str(&format!("{t},rare,invocations,sum,{rare}\n"));
+        if rare == 1 {
+            csv.push_str(&format!(
+                "{t},rare,duration_ms,avg,800\n{t},rare,max_memory_used_mb,max,150\n"
+            ));
+        }
+    }
+    let path = dir.join("small.csv");
+    std::fs::write(&path, csv).expect("write");
+    path
+}
+
+#[test]
+fn backtest_replays_current_and_recommended_configurations() {
+    let dir = scratch("backtest");
+    let telemetry = small_telemetry(&dir);
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        "[defaults]\nmemory_mb = 1024\n[[slo]]\nname = \"http\"\nmatch = { trigger = \"http\" }\nmax_cold_start_rate = 0.01\n",
+    )
+    .expect("write");
+    let o = adaptd(&[
+        "backtest",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--telemetry",
+        telemetry.to_str().expect("utf-8"),
+        "--policy",
+        "current,adaptd,oracle",
+        "--output",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let policies = r["policies"].as_array().expect("policies");
+    assert_eq!(policies.len(), 3);
+    let get =
+        |p: &str, k: &str| policies.iter().find(|x| x["policy"] == p).expect("policy")[k].clone();
+    // The rare job is cold every time as deployed; adaptd provisions for it.
+    assert_eq!(get("current", "slo_met"), 1, "{r}");
+    assert_eq!(get("adaptd", "slo_met"), 2, "{r}");
+    assert_eq!(get("oracle", "slo_met"), 2, "{r}");
+    // Lower memory than 1,024 MB for work using 90–150 MB: cheaper than today.
+    assert!(
+        get("adaptd", "usd_per_month").as_f64() < get("current", "usd_per_month").as_f64(),
+        "{r}"
+    );
+    let v = &r["validation"];
+    assert!(
+        v["cost_relative_error_median"].as_f64().expect("number") < 0.10,
+        "{v}"
+    );
+}
