@@ -164,7 +164,6 @@ pub(crate) fn fargate_migration(rec: &Recommendation, f: &FargateConfig, options
             .replace("@MEMORY@", &f.memory_mb.to_string())
             .replace("@ARCH@", &arch)
             .replace("@TASKS@", &hcl_list(&f.tasks))
-            .replace("@PER_TASK@", &f.per_task_concurrency.to_string())
     );
     let main = format!("{head}\n{}", include_str!("generate/fargate_main.tf"));
     let outputs = format!("{head}\n{}", include_str!("generate/fargate_outputs.tf"));
@@ -173,7 +172,8 @@ pub(crate) fn fargate_migration(rec: &Recommendation, f: &FargateConfig, options
         .replace("@DIR@", &dir)
         .replace("@DESC@", &rec.recommended.as_ref().map_or(String::new(), |p| p.description.clone()))
         .replace("@SAVING@", &format!("{:.2}", rec.saving_usd_per_month))
-        .replace("@IDENT@", &ident(&rec.component));
+        .replace("@IDENT@", &ident(&rec.component))
+        .replace("@PER_TASK@", &f.per_task_concurrency.to_string());
     for (file, text) in [("variables.tf", variables), ("main.tf", main), ("outputs.tf", outputs), ("README.md", readme)] {
         plan.generated.push(GeneratedFile {
             path: format!("{dir}/{file}"),
@@ -213,7 +213,8 @@ pub(crate) fn rds_proxy_migration(c: &Companion, engine: Option<&str>, options: 
         c.usd_per_month
     );
     let fill = |t: &str| {
-        t.replace("@DB@", &c.database)
+        t.replace("@DB_IDENT@", &ident(&c.database))
+            .replace("@DB@", &c.database)
             .replace("@FAMILY@", family)
             .replace("@DIR@", &dir)
             .replace("@COMPONENTS@", &c.components.join(", "))

@@ -40,9 +40,10 @@ pub fn demo() -> RecommendationSet {
     serde_json::from_str(&text).unwrap()
 }
 
-/// Compares `got` with the golden file `tests/iac/NAME`; `UPDATE_GOLDEN=1` rewrites it.
+/// Compares `got` with the golden file `tests/iac/golden/NAME`; `UPDATE_GOLDEN=1`
+/// rewrites it.
 pub fn golden(name: &str, got: &str) {
-    let path = iac_dir().join(name);
+    let path = iac_dir().join("golden").join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, got).unwrap();
         return;
@@ -55,8 +56,11 @@ pub fn golden(name: &str, got: &str) {
     }
 }
 
+/// A fresh folder per call: tests run in parallel threads of one process.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("adaptd-iac-{}-{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("adaptd-iac-{}-{name}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -120,4 +124,51 @@ pub fn cfn_lint(files: &[(String, String)]) {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+use adaptd_iac::Recommendation;
+use adaptd_engine::spec::{Architecture, Deployment, FargateConfig, LambdaConfig, Provisioned};
+
+/// A Lambda deployment.
+pub fn lambda(memory_mb: u32, arch: Architecture, provisioned: Provisioned) -> Deployment {
+    Deployment::Lambda(LambdaConfig {
+        memory_mb,
+        architecture: arch,
+        provisioned,
+        reserved_concurrency: None,
+    })
+}
+
+/// A Fargate deployment with a constant task count.
+pub fn fargate(vcpu: f64, memory_mb: u32, arch: Architecture, tasks: [u32; 24]) -> Deployment {
+    Deployment::Fargate(FargateConfig {
+        vcpu,
+        memory_mb,
+        architecture: arch,
+        tasks,
+        per_task_concurrency: 8,
+    })
+}
+
+/// A recommendation to move `component` from `from` to `to` (the rest borrowed from
+/// the demo, so it is a real document).
+pub fn rec(component: &str, from: Deployment, to: Deployment) -> Recommendation {
+    let mut r = demo().components[0].clone();
+    r.component = component.to_owned();
+    let cur = r.current.as_mut().unwrap();
+    cur.description = from.describe();
+    cur.deployment = from;
+    let new = r.recommended.as_mut().unwrap();
+    new.description = to.describe();
+    new.deployment = to;
+    r.saving_usd_per_month = 12.5;
+    r
+}
+
+/// A document with these recommendations and no companions.
+pub fn set(components: Vec<Recommendation>) -> RecommendationSet {
+    let mut s = demo();
+    s.components = components;
+    s.companions.clear();
+    s
 }

@@ -231,7 +231,7 @@ impl Tf {
             range: start..end,
             text: String::new(),
             via: Vec::new(),
-            was: text[span.clone()].lines().next().unwrap_or("").to_owned(),
+            was: format!("{}, now removed", inst.address),
         })
     }
 }
