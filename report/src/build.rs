@@ -44,7 +44,12 @@ pub fn build(inputs: &Inputs) -> Report {
         .filter(|c| c.state != ChangeState::RolledBack);
     let measured: Vec<_> = in_place
         .clone()
-        .filter_map(|c| c.realised.as_ref())
+        .filter_map(|c| {
+            Some((
+                c.change.predicted_saving_usd_per_month,
+                c.realised.as_ref()?,
+            ))
+        })
         .collect();
     let summary = Summary {
         components: set.summary.components,
@@ -67,9 +72,20 @@ pub fn build(inputs: &Inputs) -> Report {
         predicted_savings_applied_usd_per_month: in_place
             .clone()
             .map(|c| c.change.predicted_saving_usd_per_month)
-            .sum(),
-        realised_savings_usd_per_month: measured.iter().map(|r| r.saving_usd_per_month).sum(),
-        realised_error_usd_per_month: measured.iter().map(|r| r.error_usd_per_month).sum(),
+            .sum::<f64>()
+            + 0.0,
+        // `+ 0.0`: an empty f64 sum is -0.0, which JSON would show as such.
+        realised_savings_usd_per_month: measured
+            .iter()
+            .map(|r| r.1.saving_usd_per_month)
+            .sum::<f64>()
+            + 0.0,
+        predicted_savings_measured_usd_per_month: measured.iter().map(|r| r.0).sum::<f64>() + 0.0,
+        realised_error_usd_per_month: measured
+            .iter()
+            .map(|r| r.1.error_usd_per_month)
+            .sum::<f64>()
+            + 0.0,
         changes_not_measured: in_place.filter(|c| c.realised.is_none()).count(),
         slo_risks: slo_risks.len(),
         data_quality_warnings: data_quality.len(),

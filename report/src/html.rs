@@ -112,8 +112,8 @@ fn cards(o: &mut String, r: &Report) {
         "no changes applied yet".to_owned()
     } else {
         let mut d = format!(
-            "predicted {}, error {}",
-            usd0(s.predicted_savings_applied_usd_per_month),
+            "vs {} predicted, error {}",
+            usd0(s.predicted_savings_measured_usd_per_month),
             usd_signed(s.realised_error_usd_per_month)
         );
         if s.changes_not_measured > 0 {

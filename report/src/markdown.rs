@@ -34,11 +34,16 @@ pub fn render(r: &Report) -> String {
     o.push_str("|---:|---:|---:|---:|\n");
     let _ = writeln!(
         o,
-        "| {}/mo{trend} | {}/mo (predicted {}, error {}) | {} | {} |\n",
+        "| {}/mo{trend} | {}/mo vs {} predicted (error {}){} | {} | {} |\n",
         usd0(s.available_savings_usd_per_month),
         usd0(s.realised_savings_usd_per_month),
-        usd0(s.predicted_savings_applied_usd_per_month),
+        usd0(s.predicted_savings_measured_usd_per_month),
         usd_signed(s.realised_error_usd_per_month),
+        if s.changes_not_measured > 0 {
+            format!("; {} not measured", s.changes_not_measured)
+        } else {
+            String::new()
+        },
         s.slo_risks,
         s.data_quality_warnings
     );
@@ -165,6 +170,15 @@ fn md(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Invocations per minute: `13,347`, `42.5`.
+fn rate(x: f64) -> String {
+    if x >= 100.0 {
+        usd0(x).trim_start_matches('$').to_owned()
+    } else {
+        format!("{x:.1}")
+    }
+}
+
 /// Eight-level bars for 24 hourly values.
 fn sparkline(values: &[f64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -264,9 +278,9 @@ fn component(o: &mut String, c: &ComponentReport) {
         let rec: Vec<u32> = c.hours.iter().map(|h| h.recommended_level).collect();
         let _ = writeln!(
             o,
-            "\nTraffic by hour (UTC, 00–23): `{}` peak {:.1}/min at {peak_hour:02}h  ",
+            "\nTraffic by hour (UTC, 00–23): `{}` peak {}/min at {peak_hour:02}h  ",
             sparkline(&traffic),
-            peak
+            rate(peak)
         );
         let _ = writeln!(
             o,

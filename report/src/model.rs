@@ -77,6 +77,9 @@ pub struct Summary {
     pub changes_rolled_back: usize,
     /// Savings predicted for the applied changes (live and applied, measured or not).
     pub predicted_savings_applied_usd_per_month: f64,
+    /// Savings predicted for the changes whose saving was measured: what
+    /// `realised_savings_usd_per_month` compares with.
+    pub predicted_savings_measured_usd_per_month: f64,
     /// Savings measured for the changes still in place.
     pub realised_savings_usd_per_month: f64,
     /// Realised minus predicted, over the changes that could be measured.

@@ -74,7 +74,7 @@ pub fn message(r: &Report, link: &str, top_items: usize) -> Value {
         json!({"type": "header", "text": {"type": "plain_text", "text": shorten(&format!("{} — {period}", r.title), 150)}}),
         json!({"type": "section", "fields": [
             {"type": "mrkdwn", "text": format!("*Savings available*\n{}/month{}", usd0(s.available_savings_usd_per_month), esc(&trend))},
-            {"type": "mrkdwn", "text": format!("*Realised savings*\n{}/month (predicted {}, error {})", usd0(s.realised_savings_usd_per_month), usd0(s.predicted_savings_applied_usd_per_month), usd_signed(s.realised_error_usd_per_month))},
+            {"type": "mrkdwn", "text": format!("*Realised savings*\n{}/month (vs {} predicted, error {})", usd0(s.realised_savings_usd_per_month), usd0(s.predicted_savings_measured_usd_per_month), usd_signed(s.realised_error_usd_per_month))},
             {"type": "mrkdwn", "text": format!("*SLO risks*\n{}", s.slo_risks)},
             {"type": "mrkdwn", "text": format!("*Data-quality warnings*\n{}", s.data_quality_warnings)},
         ]}),
