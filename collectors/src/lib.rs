@@ -5,11 +5,15 @@
 //! textual spec so that configs and command lines can name a source in one string.
 
 pub mod azure2019;
+pub mod cloudwatch;
 pub mod file;
 mod input;
 pub mod problems;
+pub mod prometheus;
 mod records;
+pub mod shutdown;
 pub mod timestamp;
+pub mod watermarks;
 
 use std::path::Path;
 

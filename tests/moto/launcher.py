@@ -21,6 +21,14 @@ behaves like AWS for everything adaptd's collectors and actuator call:
 
 Usage: launcher.py [--indexed-metrics] [moto_server arguments, e.g. -H 127.0.0.1 -p PORT]
 
+Fault injection, for tests of failure handling (environment variables):
+- `ADAPTD_MOTO_DENY_ROLES=ARN,...`: STS AssumeRole of these roles answers AccessDenied;
+- `ADAPTD_MOTO_FAIL_FUNCTIONS=NAME,...`: GetFunction of these answers HTTP 500
+  ServiceException (every time, so retries run out);
+- `ADAPTD_MOTO_THROTTLE_METRIC_DATA=N`: the first N GetMetricData calls answer HTTP 400
+  `Throttling`, as CloudWatch does past its rate limit;
+- `ADAPTD_MOTO_STOCK_PERCENTILES=1`: leave moto's percentile handling (HTTP 500).
+
 Provisioned concurrency is allocated at once (Status READY), as the collector and
 actuator tests want a deterministic state; `ADAPTD_MOTO_PC_STATUS=IN_PROGRESS` makes
 new configs report IN_PROGRESS with nothing allocated instead.
@@ -280,6 +288,60 @@ def get_account_settings(self):
     return 200, {"Content-Type": "application/json"}, json.dumps(out)
 
 
+def _names(var: str) -> set[str]:
+    return {n for n in os.environ.get(var, "").split(",") if n}
+
+
+def install_faults() -> None:
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.sts.exceptions import STSClientError
+    from moto.sts.models import STSBackend
+
+    denied = _names("ADAPTD_MOTO_DENY_ROLES")
+    if denied:
+        original_assume = STSBackend.assume_role
+
+        def assume_role(self, *args, **kwargs):
+            role_arn = kwargs.get("role_arn", args[2] if len(args) > 2 else None)
+            if role_arn in denied:
+                raise STSClientError(
+                    "AccessDenied",
+                    f"User: arn:aws:iam::123456789012:user/test is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                )
+            return original_assume(self, *args, **kwargs)
+
+        STSBackend.assume_role = assume_role
+
+    failing = _names("ADAPTD_MOTO_FAIL_FUNCTIONS")
+    if failing:
+        original_get = LambdaResponse.get_function
+
+        def get_function(self):
+            if unquote(self.path.rsplit("/", 1)[-1]) in failing:
+                return AwsError(500, "ServiceException", "injected failure").response()
+            return original_get(self)
+
+        LambdaResponse.get_function = get_function
+
+    throttle = [int(os.environ.get("ADAPTD_MOTO_THROTTLE_METRIC_DATA", "0") or 0)]
+    if throttle[0] > 0:
+        original_gmd = CloudWatchResponse.get_metric_data
+
+        def get_metric_data(self):
+            if throttle[0] > 0:
+                throttle[0] -= 1
+                body = (
+                    '<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/">'
+                    "<Error><Type>Sender</Type><Code>Throttling</Code>"
+                    "<Message>Rate exceeded</Message></Error>"
+                    "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+                )
+                return 400, {"status": 400, "Content-Type": "text/xml"}, body
+            return original_gmd(self)
+
+        CloudWatchResponse.get_metric_data = get_metric_data
+
+
 def install_lambda() -> None:
     for method in (
         put_provisioned_concurrency_config,
@@ -430,7 +492,11 @@ def main() -> None:
     indexed = "--indexed-metrics" in argv
     argv = [a for a in argv if a != "--indexed-metrics"]
     install_lambda()
-    install_percentiles()
+    # ADAPTD_MOTO_STOCK_PERCENTILES=1 keeps moto's own behaviour (HTTP 500 on a
+    # percentile query), to test the error users get from such an endpoint.
+    if not os.environ.get("ADAPTD_MOTO_STOCK_PERCENTILES"):
+        install_percentiles()
+    install_faults()
     if indexed:
         install_indexed_metrics()
     from moto.server import main as moto_main

@@ -1,0 +1,405 @@
+//! The CloudWatch collector: Lambda functions discovered through the Lambda API,
+//! their deployment read as attributes, their 1-minute metrics fetched
+//! incrementally through GetMetricData, at a bounded cost.
+//!
+//! A collection runs in two phases. Discovery lists and describes the functions of
+//! every account and region (accounts and regions in parallel; one that fails is
+//! reported and the others go on). Then each function that has at least
+//! `cycle_minutes` of new complete history gets its planned queries over
+//! `[watermark, now − settle)`; a function seen for the first time gets the lookback.
+//! The caller owns the [`Watermarks`] and persists them; a function's watermark moves
+//! only when its telemetry is in the report.
+//!
+//! See `docs/collectors.md` for the IAM permissions and the cost arithmetic.
+
+mod client;
+mod config;
+mod cost;
+mod discover;
+mod error;
+mod fetch;
+mod plan;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use adaptd_config::CloudWatchSection;
+use adaptd_engine::telemetry::{Minute, TelemetrySet};
+use tokio::task::JoinSet;
+
+use self::client::Clients;
+pub use self::config::{AccountTarget, RETENTION_MINUTES, Settings};
+use self::cost::Meter;
+pub use self::cost::{ObservationCost, USD_PER_METRIC_REQUESTED};
+use self::discover::Found;
+pub use self::error::{ApiErrorKind, Error, Scope};
+use self::fetch::Job;
+use crate::shutdown::Shutdown;
+use crate::watermarks::Watermarks;
+
+/// Progress of a collection, for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Discovery finished: functions found, and how many are due for metrics.
+    Discovered {
+        /// Functions selected in all accounts and regions.
+        functions: usize,
+        /// Functions whose metrics will be fetched now.
+        due: usize,
+    },
+    /// A GetMetricData batch finished.
+    Metrics {
+        /// Batches done.
+        done: usize,
+        /// Batches in all (of one account and region).
+        total: usize,
+    },
+}
+
+/// The account limits GetAccountSettings reported for one account and region.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AccountLimits {
+    /// Account key.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// The regional concurrent-executions quota.
+    pub concurrency_limit: i32,
+    /// What is left unreserved.
+    pub unreserved_concurrency: Option<i32>,
+}
+
+/// The outcome of one collection.
+#[derive(Debug, Default)]
+pub struct CollectReport {
+    /// Every function discovered (attributes), with the metrics fetched this time.
+    pub telemetry: TelemetrySet,
+    /// Failures; the rest of the collection went on without the failed scope.
+    pub errors: Vec<Error>,
+    /// Things a user should know that are not failures (metrics the budget left out,
+    /// history lost to retention).
+    pub notes: Vec<String>,
+    /// What this collection asked AWS for.
+    pub cost: ObservationCost,
+    /// Functions selected by the filters.
+    pub functions_discovered: usize,
+    /// Functions whose metrics were fetched and are in `telemetry`.
+    pub functions_fetched: usize,
+    /// Functions with less than `cycle_minutes` of new history, not fetched.
+    pub functions_not_due: usize,
+    /// Account limits, where the endpoint reports them.
+    pub accounts: Vec<AccountLimits>,
+    /// Whether shutdown interrupted the collection.
+    pub stopped: bool,
+}
+
+/// The CloudWatch collector. Cheap to clone; one instance serves every cycle.
+#[derive(Clone)]
+pub struct CloudWatchCollector {
+    settings: Arc<Settings>,
+    progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for CloudWatchCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudWatchCollector")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The current minute.
+fn now_minute() -> Minute {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(secs / 60).unwrap_or(i64::MAX)
+}
+
+/// One account and region after discovery.
+struct Target {
+    account: String,
+    clients: Clients,
+    found: Vec<Found>,
+}
+
+impl CloudWatchCollector {
+    /// A collector for a validated `[collectors.cloudwatch]` section.
+    pub fn new(section: &CloudWatchSection) -> Result<Self, Error> {
+        Ok(Self::from_settings(Settings::from_section(section)?))
+    }
+
+    /// A collector for resolved settings.
+    pub fn from_settings(settings: Settings) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            progress: None,
+        }
+    }
+
+    /// Reports progress to `f` (called from the collection's tasks).
+    pub fn with_progress(mut self, f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Collects up to the current minute.
+    pub async fn collect(&self, state: &mut Watermarks, shutdown: Shutdown) -> CollectReport {
+        self.collect_at(state, now_minute(), shutdown).await
+    }
+
+    /// Collects as if the current minute were `now` (tests, replays of a schedule).
+    pub async fn collect_at(
+        &self,
+        state: &mut Watermarks,
+        now: Minute,
+        shutdown: Shutdown,
+    ) -> CollectReport {
+        let meter = Arc::new(Meter::default());
+        let mut report = CollectReport::default();
+        let mut targets = self.discover(&meter, &mut report).await;
+        self.check_names(&mut targets, &mut report);
+
+        let end = now - self.settings.settle_minutes;
+        // The oldest minute CloudWatch still holds at 1-minute resolution, with a
+        // minute's margin for the time the collection takes.
+        let floor = now - RETENTION_MINUTES + 1;
+        let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
+        let mut planned: Vec<(Target, Vec<Job>, Vec<String>)> = Vec::new();
+        let mut due = 0;
+        for target in targets {
+            let mut jobs = Vec::new();
+            let mut arns = Vec::new();
+            for f in &target.found {
+                let component = report.telemetry.component_mut(&f.component);
+                component.attributes = f.attributes.clone();
+                let first = end - self.settings.lookback_minutes;
+                let mark = state.get(&f.arn).unwrap_or(first);
+                let start = mark.max(floor);
+                if mark < floor {
+                    report.notes.push(format!(
+                        "{}: {} minutes of history expired in CloudWatch before they were collected",
+                        f.component,
+                        floor - mark
+                    ));
+                }
+                if end - start < self.settings.cycle_minutes {
+                    report.functions_not_due += 1;
+                    continue;
+                }
+                let plan = plan::plan(&f.facts, &self.settings.plan);
+                for d in plan.dropped {
+                    *dropped.entry(d).or_default() += 1;
+                }
+                jobs.push(Job {
+                    component: f.component.clone(),
+                    function: f.facts.name.clone(),
+                    queries: plan.queries,
+                    start,
+                    end,
+                    provisioned_total: f.facts.provisioned.iter().map(|p| p.executions).sum(),
+                });
+                arns.push(f.arn.clone());
+            }
+            due += jobs.len();
+            planned.push((target, jobs, arns));
+        }
+        for (metric, n) in dropped {
+            report.notes.push(format!(
+                "{metric} left out for {n} function(s) to stay within \
+                 max_metrics_per_function_per_day"
+            ));
+        }
+        if let Some(p) = &self.progress {
+            p(Progress::Discovered {
+                functions: report.functions_discovered,
+                due,
+            });
+        }
+
+        let mut tasks = JoinSet::new();
+        for (target, jobs, arns) in planned {
+            if jobs.is_empty() {
+                continue;
+            }
+            let scope = Scope {
+                account: target.account.clone(),
+                region: Some(target.clients.region.clone()),
+                function: None,
+            };
+            let progress = self.progress.clone().map(|p| {
+                Arc::new(move |done, total| p(Progress::Metrics { done, total }))
+                    as fetch::ProgressFn
+            });
+            let (meter, shutdown) = (meter.clone(), shutdown.clone());
+            let concurrency = self.settings.max_concurrent_requests;
+            tasks.spawn(async move {
+                let r = fetch::fetch(
+                    &target.clients,
+                    jobs,
+                    &scope,
+                    concurrency,
+                    &meter,
+                    shutdown,
+                    progress,
+                )
+                .await;
+                (arns, r)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((arns, (done, errors, stopped))) = joined else {
+                continue;
+            };
+            report.stopped |= stopped;
+            report.errors.extend(errors);
+            for (j, t) in done {
+                state.advance(&arns[j], t.window.map_or(end, |w| w.1));
+                let c = report.telemetry.component_mut(&t.name);
+                c.series = t.series;
+                c.window = t.window;
+                report.functions_fetched += 1;
+            }
+        }
+        report.cost = meter.take();
+        report
+    }
+
+    /// Phase one: every account and region, in parallel.
+    async fn discover(&self, meter: &Arc<Meter>, report: &mut CollectReport) -> Vec<Target> {
+        let mut tasks = JoinSet::new();
+        for account in &self.settings.accounts {
+            let regions: Vec<Option<String>> = if account.regions.is_empty() {
+                vec![None]
+            } else {
+                account.regions.iter().cloned().map(Some).collect()
+            };
+            for region in regions {
+                let (settings, meter, account) =
+                    (self.settings.clone(), meter.clone(), account.clone());
+                tasks.spawn(async move {
+                    discover_target(&settings, &account, region.as_deref(), &meter).await
+                });
+            }
+        }
+        let mut targets = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((target, limits, errors)) => {
+                    report.errors.extend(errors);
+                    report.accounts.extend(limits);
+                    if let Some(t) = target {
+                        report.functions_discovered += t.found.len();
+                        report
+                            .telemetry
+                            .sources
+                            .push(format!("cloudwatch:{}/{}", t.account, t.clients.region));
+                        targets.push(t);
+                    }
+                }
+                Err(e) => report
+                    .errors
+                    .push(Error::Settings(format!("discovery task failed: {e}"))),
+            }
+        }
+        targets
+            .sort_by(|a, b| (&a.account, &a.clients.region).cmp(&(&b.account, &b.clients.region)));
+        report.telemetry.sources.sort();
+        report
+            .accounts
+            .sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+        targets
+    }
+
+    /// Two functions may not share a component name: the second one is dropped and
+    /// reported, rather than mixing two functions' metrics.
+    fn check_names(&self, targets: &mut [Target], report: &mut CollectReport) {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for t in targets.iter_mut() {
+            let mut kept = Vec::with_capacity(t.found.len());
+            for f in std::mem::take(&mut t.found) {
+                if let Some(other) = seen.get(&f.component) {
+                    report.errors.push(Error::NameCollision {
+                        scope: Scope {
+                            account: t.account.clone(),
+                            region: Some(t.clients.region.clone()),
+                            function: Some(f.facts.name.clone()),
+                        },
+                        name: f.component.clone(),
+                        other: other.clone(),
+                    });
+                    report.functions_discovered -= 1;
+                } else {
+                    seen.insert(f.component.clone(), f.arn.clone());
+                    kept.push(f);
+                }
+            }
+            t.found = kept;
+        }
+    }
+}
+
+/// Discovery in one account and region: its clients, the functions selected and
+/// their deployment, the account limits; errors of this scope only.
+async fn discover_target(
+    settings: &Arc<Settings>,
+    account: &AccountTarget,
+    region: Option<&str>,
+    meter: &Arc<Meter>,
+) -> (Option<Target>, Option<AccountLimits>, Vec<Error>) {
+    let clients = Clients::new(settings, account, region).await;
+    let scope = Scope {
+        account: account.name.clone(),
+        region: Some(clients.region.clone()),
+        function: None,
+    };
+    let mut errors = Vec::new();
+    if region.is_none() && clients.region == client::NO_REGION {
+        errors.push(Error::Settings(format!(
+            "{scope}: no region: set collectors.cloudwatch.regions, or AWS_REGION, or a region in the profile"
+        )));
+        return (None, None, errors);
+    }
+    let limits = match clients.lambda.get_account_settings().send().await {
+        Ok(out) => {
+            meter.call("GetAccountSettings");
+            out.account_limit().map(|l| AccountLimits {
+                account: account.name.clone(),
+                region: clients.region.clone(),
+                concurrency_limit: l.concurrent_executions(),
+                unreserved_concurrency: l.unreserved_concurrent_executions(),
+            })
+        }
+        Err(e) => {
+            errors.push(error::api_error("GetAccountSettings", &scope, &e, None));
+            None
+        }
+    };
+    let triggers = match discover::triggers(&clients, &scope, meter).await {
+        Ok(t) => t,
+        Err(e) => {
+            errors.push(e);
+            Default::default()
+        }
+    };
+    let listed = match discover::list(&clients, settings, &scope, meter).await {
+        Ok(l) => l,
+        Err(e) => {
+            errors.push(e);
+            return (None, limits, errors);
+        }
+    };
+    let (found, errs) =
+        discover::describe_all(&clients, settings, &account.name, listed, &triggers, meter).await;
+    errors.extend(errs);
+    (
+        Some(Target {
+            account: account.name.clone(),
+            clients,
+            found,
+        }),
+        limits,
+        errors,
+    )
+}
