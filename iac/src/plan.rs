@@ -169,6 +169,8 @@ pub(crate) fn build(set: &RecommendationSet, repo: &Repo, options: &Options) -> 
     let ctx = TfCtx::new(&tf, options);
     ctx.check_mappings(options)?;
     templates.check_mappings(options)?;
+    // Migration modules are Terraform: a repository without any gets suggestions.
+    let terraform = !tf.modules.is_empty();
     let mut plan = Plan {
         originals: repo.files.clone(),
         notes: tf.remote_modules(),
@@ -192,7 +194,11 @@ pub(crate) fn build(set: &RecommendationSet, repo: &Repo, options: &Options) -> 
             });
         }
         if let (Deployment::Lambda(_), Deployment::Fargate(f)) = (&cur.deployment, &new.deployment) {
-            generate::fargate_migration(rec, f, options, &mut plan);
+            if terraform {
+                generate::fargate_migration(rec, f, options, &mut plan);
+            } else {
+                plan.suggestions.push(no_terraform(&rec.component, "platform", &cur.description, &new.description));
+            }
         }
         plan.components.push(ComponentSummary {
             component: rec.component.clone(),
@@ -206,11 +212,29 @@ pub(crate) fn build(set: &RecommendationSet, repo: &Repo, options: &Options) -> 
         });
     }
     for companion in &set.companions {
-        if companion.kind == "rds_proxy" {
+        if companion.kind != "rds_proxy" {
+            continue;
+        }
+        if terraform {
             let engine = ctx.database_engine(&companion.database);
             generate::rds_proxy_migration(companion, engine.as_deref(), options, &mut plan);
+        } else {
+            plan.suggestions.push(no_terraform(&companion.database, "rds_proxy", "no proxy", "RDS Proxy"));
         }
     }
     plan.patched()?;
     Ok(plan)
+}
+
+fn no_terraform(component: &str, field: &str, from: &str, to: &str) -> Suggestion {
+    Suggestion {
+        component: component.to_owned(),
+        field: field.to_owned(),
+        kind: SuggestionKind::Migration,
+        from: from.to_owned(),
+        to: to.to_owned(),
+        reason: "the repository has no Terraform, and adaptd writes migration modules only as \
+                 Terraform: plan this change by hand"
+            .to_owned(),
+    }
 }

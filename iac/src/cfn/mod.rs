@@ -311,9 +311,16 @@ impl Template {
         match node.map(|n| &n.kind) {
             Some(Kind::Seq(items)) if items.len() == 1 => {
                 let inherited = self.property(id, "Architectures").is_none();
+                // SAM appends a function's lists to the Globals lists, so a function
+                // cannot override an inherited Architectures.
                 if inherited && self.inheriting("Architectures") > 1 {
-                    let v = text::Value::List(vec![arch.to_owned()]);
-                    return self.insert_entry(self.resource(id).and_then(|r| r.get("Properties")), "Architectures", &v, self.json);
+                    return Err(format!(
+                        "Architectures comes from Globals.Function, which {} functions share, \
+                         and SAM appends a function's list to the global one instead of \
+                         replacing it; move Architectures from Globals into each function, \
+                         then run adaptd again",
+                        self.inheriting("Architectures")
+                    ));
                 }
                 self.value_change(&items[0], arch, true)
             }
