@@ -60,6 +60,7 @@ pub fn render(r: &Report) -> String {
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
          <title>{} — {}</title><style>{CSS}</style></head><body><main>",
         esc(&r.title),
         human_range(r.period.start_minute, r.period.end_minute)
