@@ -641,24 +641,7 @@ fn duration_from_minutes(
     if points.is_empty() {
         return mean.map(QuantileSet::constant);
     }
-    // Averaged percentiles can cross by rounding; keep them monotone.
-    points.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for i in 1..points.len() {
-        if points[i].1 < points[i - 1].1 {
-            points[i].1 = points[i - 1].1;
-        }
-    }
-    // Without a minimum the lower tail is unknown: place the 0th percentile so that the
-    // distribution's mean is the reported average (within [0, first point]), so billing
-    // from the distribution matches the source.
-    if let (Some(avg), Some(&(p1, v1))) = (mean, points.first())
-        && p1 > 0.0
-    {
-        let q = QuantileSet::new(points.clone(), None).ok()?;
-        let v0 = (v1 - 2.0 * (q.integral_mean() - avg) / p1).clamp(0.0, v1);
-        points.insert(0, (0.0, v0));
-    }
-    QuantileSet::new(points, mean).ok()
+    crate::quantiles::from_stats(points, mean).ok().flatten()
 }
 
 fn hour_duration(

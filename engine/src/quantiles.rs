@@ -218,6 +218,36 @@ impl QuantileSet {
     }
 }
 
+/// The distribution a source's summary statistics describe: percentile points
+/// `(probability, value)` (any order; rounding may make them cross by a hair, which is
+/// smoothed) and a reported mean. Without a 0th percentile the lower tail is unknown: it
+/// is placed so that the distribution's mean is the reported one (within `[0, first
+/// point]`), so that billing from the distribution matches the source. A lone mean
+/// becomes a constant. Every consumer (the engine's profile, the replay) reads sources
+/// through this one rule.
+pub fn from_stats(
+    mut points: Vec<(f64, f64)>,
+    mean: Option<f64>,
+) -> Result<Option<QuantileSet>, QuantileError> {
+    if points.is_empty() {
+        return Ok(mean.map(QuantileSet::constant));
+    }
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for i in 1..points.len() {
+        if points[i].1 < points[i - 1].1 {
+            points[i].1 = points[i - 1].1;
+        }
+    }
+    if let (Some(avg), Some(&(p1, v1))) = (mean, points.first())
+        && p1 > 0.0
+    {
+        let q = QuantileSet::new(points.clone(), None)?;
+        let v0 = (v1 - 2.0 * (q.integral_mean() - avg) / p1).clamp(0.0, v1);
+        points.insert(0, (0.0, v0));
+    }
+    QuantileSet::new(points, mean).map(Some)
+}
+
 /// Quantile `p` of a mixture: with probability `1 - w` a draw from `base`, with
 /// probability `w` a draw from `base` plus `shift`. Found by bisection on the mixture's
 /// CDF, which is what "p99 including cold starts" means.

@@ -421,18 +421,13 @@ fn minute_distribution(
         .get(Metric::DurationMs, Stat::Average)
         .and_then(|s| s.get(m))
         .map(|v| v * norm);
-    let mut points: Vec<(f64, f64)> = PERCENTILES
+    let points: Vec<(f64, f64)> = PERCENTILES
         .iter()
         .filter_map(|&(s, p)| Some((p, t.get(Metric::DurationMs, s)?.get(m)? * norm)))
         .collect();
-    if points.is_empty() {
-        return Ok(mean.map(QuantileSet::constant));
-    }
-    // Stats rounded independently can cross by a hair; keep them monotone.
-    for i in 1..points.len() {
-        points[i].1 = points[i].1.max(points[i - 1].1);
-    }
-    QuantileSet::new(points, mean).map(Some)
+    // The engine's rule for turning summary statistics into a distribution, so the
+    // replay and the model read a source the same way.
+    adaptd_engine::quantiles::from_stats(points, mean)
 }
 
 /// (first minute, MB) at each change of the configured memory.
