@@ -93,6 +93,21 @@ fn start(
     ready_path: &str,
     command: impl Fn(u16, &Path) -> Command,
 ) -> Server {
+    start_when(
+        name,
+        timeout,
+        |port, _| http_get_status(port, ready_path) == Some(200),
+        command,
+    )
+}
+
+/// [`start`] with any readiness check (`ready(port, log text)`).
+fn start_when(
+    name: &str,
+    timeout: Duration,
+    ready: impl Fn(u16, &str) -> bool,
+    command: impl Fn(u16, &Path) -> Command,
+) -> Server {
     let mut last = String::new();
     for _ in 0..3 {
         let port = free_port();
@@ -121,7 +136,7 @@ fn start(
                 last = format!("{name} exited with {status}:\n{}", server.log_text());
                 break;
             }
-            if http_get_status(port, ready_path) == Some(200) {
+            if ready(port, &server.log_text()) {
                 return server;
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -186,6 +201,31 @@ pub fn prometheus(data: &Path) -> Server {
                 .arg("--storage.tsdb.retention.time=3650d")
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
                 .arg(format!("--web.external-url=http://127.0.0.1:{port}/"));
+            c
+        },
+    )
+}
+
+/// Prometheus serving HTTPS with the `tls_server_config` of `web_config`; ready when
+/// it says so in its log (a plain-HTTP probe cannot ask it).
+pub fn prometheus_tls(data: &Path, web_config: &Path) -> Server {
+    start_when(
+        "prometheus-tls",
+        Duration::from_secs(60),
+        |_, log| log.contains("Server is ready to receive web requests"),
+        |port, dir| {
+            let config = dir.join("prometheus.yml");
+            std::fs::write(
+                &config,
+                "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
+            )
+            .unwrap();
+            let mut c = Command::new("prometheus");
+            c.arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.tsdb.path={}", data.display()))
+                .arg("--storage.tsdb.retention.time=3650d")
+                .arg(format!("--web.config.file={}", web_config.display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"));
             c
         },
     )
