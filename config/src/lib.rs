@@ -32,7 +32,9 @@ mod resources;
 mod rules;
 #[cfg(test)]
 mod schema;
+mod service;
 mod spans;
+mod store;
 
 use std::path::Path;
 
@@ -61,6 +63,8 @@ pub use report::{
 pub use resolve::Resolved;
 pub use resources::{Account, DEFAULT_ACCOUNT, DEFAULT_CONCURRENCY_LIMIT, Database};
 pub use rules::{Facts, GuardrailRule, Match, SloObjectives, SloRule};
+pub use service::ServiceSection;
+pub use store::StoreSection;
 
 use check::{Check, Problem};
 use spans::{Lines, Pos, SpanIndex};
@@ -91,6 +95,10 @@ pub struct Config {
     pub collectors: CollectorsSection,
     /// The weekly report: schedule, period, formats, delivery.
     pub report: ReportSection,
+    /// `adaptd serve`: listen address, cycle interval, API token, shutdown.
+    pub service: ServiceSection,
+    /// Where the service keeps its state: SQLite (default) or PostgreSQL.
+    pub store: StoreSection,
     /// Where the config came from, for positions in later errors.
     #[serde(skip)]
     source: Source,
@@ -282,5 +290,7 @@ impl Config {
         self.validate_components(ck);
         self.collectors.validate("collectors", ck);
         self.report.validate("report", ck);
+        self.service.validate("service", ck);
+        self.store.validate("store", ck);
     }
 }

@@ -93,6 +93,8 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ),
         ("## `[report]`", fields::<ReportSection>()),
         ("### `[report.webhook]`", fields::<WebhookSection>()),
+        ("## `[service]`", fields::<ServiceSection>()),
+        ("## `[store]`", fields::<StoreSection>()),
     ]
 }
 

@@ -1,0 +1,169 @@
+//! `[service]`: how `adaptd serve` runs — where it listens, how often it cycles, how
+//! it authenticates mutations and how long it may take to stop.
+//!
+//! The bearer token is never a value in this file (configs get committed): it is named
+//! by an environment variable or a file, like the collectors' secrets.
+
+use std::net::SocketAddr;
+
+use serde::Deserialize;
+
+use crate::check::{Bound, Check};
+use crate::spans::join;
+
+/// The `[service]` section. Every key is optional.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceSection {
+    /// Address the HTTP API and `/metrics` listen on (default `"127.0.0.1:8080"`:
+    /// loopback only, so exposing the API is a deliberate choice).
+    pub bind: String,
+    /// Time between the starts of two cycles, in seconds (>= 1; default 3600).
+    pub interval_seconds: u64,
+    /// Random delay added to each interval, in seconds (0 to `interval_seconds`;
+    /// default 60), so that replicas and fleets do not call AWS in lockstep.
+    pub jitter_seconds: u64,
+    /// Days of telemetry summaries the optimiser reads, ending now (1–3650;
+    /// default 14). Older summaries are deleted.
+    pub lookback_days: u32,
+    /// Time allowed for a graceful stop after SIGTERM/SIGINT, in seconds (> 0;
+    /// default 30): a running cycle is asked to stop, requests in flight finish, then
+    /// the process exits whatever is left.
+    pub shutdown_deadline_seconds: f64,
+    /// Environment variable holding the bearer token that mutating endpoints
+    /// (approve, reject) require.
+    pub token_env: Option<String>,
+    /// File holding the bearer token (read at each mutating request, so it may
+    /// rotate). Without `token_env` and `token_file`, mutations are refused.
+    pub token_file: Option<String>,
+    /// Local telemetry read each cycle, besides `[collectors]`: a long-format file or
+    /// directory, or `azure2019:DIR` (relative paths are relative to the config file).
+    /// Only minutes newer than what was already read are taken.
+    pub telemetry: Option<String>,
+    /// Most components exported with per-component series on `/metrics`, largest
+    /// current cost first (0–100000; default 1000), so a large fleet cannot flood
+    /// Prometheus. Totals always cover every component.
+    pub metrics_max_components: u32,
+    /// How often a replica that does not lead tries to take over, and the leader
+    /// checks it still leads, in seconds (> 0; default 5).
+    pub leader_poll_seconds: f64,
+}
+
+impl Default for ServiceSection {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".to_owned(),
+            interval_seconds: 3600,
+            jitter_seconds: 60,
+            lookback_days: 14,
+            shutdown_deadline_seconds: 30.0,
+            token_env: None,
+            token_file: None,
+            telemetry: None,
+            metrics_max_components: 1000,
+            leader_poll_seconds: 5.0,
+        }
+    }
+}
+
+impl ServiceSection {
+    pub(crate) fn validate(&self, path: &str, ck: &mut Check<'_>) {
+        let p = |k: &str| join(path, k);
+        if self.bind.parse::<SocketAddr>().is_err() {
+            ck.err(
+                &p("bind"),
+                format!(
+                    "not an IP address and port (got \"{}\", expected e.g. \"127.0.0.1:8080\" or \"[::]:8080\")",
+                    self.bind
+                ),
+            );
+        }
+        let interval_ok = ck.num(
+            &p("interval_seconds"),
+            self.interval_seconds as f64,
+            &[Bound::Ge(1.0)],
+        );
+        if interval_ok && self.jitter_seconds > self.interval_seconds {
+            ck.err(
+                &p("jitter_seconds"),
+                format!(
+                    "must be <= interval_seconds ({}) (got {})",
+                    self.interval_seconds, self.jitter_seconds
+                ),
+            );
+        }
+        ck.num(
+            &p("lookback_days"),
+            f64::from(self.lookback_days),
+            &[Bound::Ge(1.0), Bound::Le(3650.0)],
+        );
+        ck.num(
+            &p("shutdown_deadline_seconds"),
+            self.shutdown_deadline_seconds,
+            &[Bound::Gt(0.0)],
+        );
+        if let Some(v) = &self.token_env
+            && (v.is_empty() || v.contains(['=', '\0']))
+        {
+            ck.err(
+                &p("token_env"),
+                format!("not an environment variable name (got \"{v}\")"),
+            );
+        }
+        if self.token_file.as_deref() == Some("") {
+            ck.err(&p("token_file"), "must not be empty");
+        }
+        if self.telemetry.as_deref() == Some("") {
+            ck.err(&p("telemetry"), "must not be empty");
+        }
+        ck.num(
+            &p("metrics_max_components"),
+            f64::from(self.metrics_max_components),
+            &[Bound::Ge(0.0), Bound::Le(100_000.0)],
+        );
+        ck.num(
+            &p("leader_poll_seconds"),
+            self.leader_poll_seconds,
+            &[Bound::Gt(0.0)],
+        );
+    }
+
+    /// The listen address (validated).
+    pub fn bind_addr(&self) -> SocketAddr {
+        self.bind
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    #[test]
+    fn defaults_listen_on_loopback() {
+        let c = Config::from_str("", "t.toml").unwrap();
+        assert_eq!(c.service.bind_addr().to_string(), "127.0.0.1:8080");
+        assert_eq!(c.service.interval_seconds, 3600);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_with_its_position() {
+        let text = "[service]\nbind = \"localhost\"\ninterval_seconds = 10\njitter_seconds = 20\nlookback_days = 0\nshutdown_deadline_seconds = -1\ntoken_env = \"\"\nleader_poll_seconds = 0\n";
+        let e = Config::from_str(text, "t.toml").unwrap_err().to_string();
+        for want in [
+            "t.toml:2:8: service.bind: not an IP address and port",
+            "t.toml:4:18: service.jitter_seconds: must be <= interval_seconds (10) (got 20)",
+            "t.toml:5:17: service.lookback_days: must be between 1 and 3650 (got 0)",
+            "t.toml:6:29: service.shutdown_deadline_seconds: must be > 0 (got -1)",
+            "t.toml:7:13: service.token_env: not an environment variable name",
+            "t.toml:8:23: service.leader_poll_seconds: must be > 0 (got 0)",
+        ] {
+            assert!(e.contains(want), "missing `{want}` in:\n{e}");
+        }
+        let e = Config::from_str("[service]\nbnid = 1\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean `bind`?"), "{e}");
+    }
+}
