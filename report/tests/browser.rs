@@ -162,5 +162,5 @@ fn the_html_report_renders_in_chromium_without_console_errors() {
         "screenshot is {} bytes: is the page blank?",
         shot.len()
     );
-    println!("screenshot: {}", png.display());
+    eprintln!("screenshot: {}", png.display());
 }
