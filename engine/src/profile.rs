@@ -281,11 +281,11 @@ pub fn summarize_with(
                             Some((prev, _)) => f64::from(u8::from(
                                 (m - prev) as f64 - mean_duration_minutes > keep_alive,
                             )),
-                            // What preceded the history is unknown: the first activity
-                            // is taken as cold. Over a week this is one start among
-                            // thousands; over a short trace it is what a replay that
-                            // starts with no warm environment sees.
-                            None => 1.0,
+                            // What preceded the history is unknown. Activity within the
+                            // first keep-alive minutes is taken as the continuation of
+                            // traffic that ran before (steady state: warm); later first
+                            // activity follows an idle stretch the history shows (cold).
+                            None => f64::from(u8::from(m - lo >= window)),
                         };
                         hours[h].idle_starts += idle;
                         let (mut peak, mut active, mut sum) = (0.0f64, 0.0, 0.0);
@@ -710,13 +710,13 @@ mod tests {
             p.hours.iter().map(|h| h.idle_starts).sum()
         };
         // A timer every 15 minutes: every run follows a gap longer than a 10-minute
-        // keep-alive, so every run is an idle start (the first because nothing is
-        // known before it).
-        assert_eq!(idle(15), 12.0);
-        // Every 5 minutes: only the first is.
-        assert_eq!(idle(5), 1.0);
+        // keep-alive, so every run is an idle start but the first, which continues
+        // whatever ran before the history (steady state).
+        assert_eq!(idle(15), 11.0);
+        // Every 5 minutes: none is.
+        assert_eq!(idle(5), 0.0);
         // Every 10 minutes: a gap right at the keep-alive is cold half the time.
-        assert!((idle(10) - 9.5).abs() < 1e-9, "{}", idle(10));
+        assert!((idle(10) - 8.5).abs() < 1e-9, "{}", idle(10));
         let p = summarize(&telemetry_with_counts(&every(5)), 10, 1.0);
         assert_eq!(p.invocations, 36.0);
         assert_eq!(p.hours[0].active_minutes, 12);

@@ -171,6 +171,8 @@ pub(crate) struct LambdaSim<'a> {
     pub rounding_ms: f64,
     pub granularity_seconds: u32,
     pub record_latency: bool,
+    /// Start with the on-demand environments the first minutes' traffic implies.
+    pub warm_start: bool,
     pub control: Control,
     /// Window minutes [from, to) of each UTC hour the window touches.
     pub spans: Vec<(usize, usize)>,
@@ -192,14 +194,31 @@ pub(crate) fn hour_spans(start: Minute, n: usize) -> Vec<(usize, usize)> {
 
 impl LambdaSim<'_> {
     /// The state at the window start: the first hour's provisioned environments (or
-    /// the tracking minimum) ready, no on-demand environment.
+    /// the tracking minimum) ready, and, with `warm_start`, warm on-demand environments
+    /// as many as the busiest of the first keep-alive minutes has invocations.
     pub fn initial_state(&self) -> LambdaState {
         let initial = match &self.control {
             Control::Schedule(levels) => levels[hour_of_day(self.w.start)],
             Control::Tracking(rule) => rule.min,
         };
+        let mut pool = Pool::default();
+        if self.warm_start {
+            // As if the window's traffic had been running before it: the busiest of the
+            // first keep-alive minutes finds that many environments warm (unused ones are
+            // free and reclaimed after the keep-alive).
+            let minutes = (self.keep_alive_ms / crate::draws::MINUTE_MS).ceil() as usize;
+            let warm = self
+                .w
+                .counts
+                .iter()
+                .take(minutes)
+                .copied()
+                .max()
+                .unwrap_or(0);
+            pool.idle.extend(std::iter::repeat_n(0.0, warm as usize));
+        }
         LambdaState {
-            pool: Pool::default(),
+            pool,
             cap: Capacity::new(
                 initial,
                 crate::capacity::Rounding::provisioned(self.granularity_seconds),

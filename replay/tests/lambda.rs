@@ -246,3 +246,26 @@ fn memory_and_architecture_rescale_durations_by_the_engines_law() {
     // 1024 → 512 MB doubles a fully CPU-bound duration; arm64 × 0.8: 1,600 ms.
     assert_eq!(r.total.latency.unwrap().max_ms, 1600.0);
 }
+
+#[test]
+fn a_warm_start_spares_the_first_minutes_their_cold_starts() {
+    // One invocation at minute 3 and one at minute 20 of the window: with a warm start
+    // the first finds the environment the same traffic would have left (idle 3 minutes);
+    // the second follows a 17-minute gap and is cold either way.
+    let w = constant(counts(30, &[(3, 1), (20, 1)]), 100.0);
+    let p = lambda(Provisioned::None, None);
+    let prices = PriceSheet::us_east_1();
+    let cold = replay(&w, &p, &Params::default(), &prices).unwrap();
+    assert_eq!(cold.total.cold_starts, 2);
+    let warm = replay(
+        &w,
+        &p,
+        &Params {
+            warm_start: true,
+            ..Params::default()
+        },
+        &prices,
+    )
+    .unwrap();
+    assert_eq!(warm.total.cold_starts, 1);
+}

@@ -52,7 +52,12 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             policies: PolicyKind::ALL.to_vec(),
-            params: Params::default(),
+            // A backtest judges steady state: the window starts warm, as the engine's
+            // model of a history's first activity assumes.
+            params: Params {
+                warm_start: true,
+                ..Params::default()
+            },
             target_tracking_min_capacity: 1,
             no_slo_on_demand: false,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
