@@ -30,6 +30,8 @@ pub enum Command {
     Frontier(FrontierArgs),
     /// Write the weekly report (HTML, Markdown, JSON, CSV) and optionally announce it.
     Report(commands::report::ReportArgs),
+    /// Collect telemetry from CloudWatch and Prometheus into a telemetry file.
+    Collect(commands::collect::CollectArgs),
     /// Validate a config file; print every error with file:line:col.
     CheckConfig {
         /// The config file.
@@ -125,6 +127,7 @@ pub fn main() -> ExitCode {
         Command::Backtest(args) => commands::backtest(&args),
         Command::Frontier(args) => commands::frontier(&args),
         Command::Report(args) => commands::report::report(&args),
+        Command::Collect(args) => commands::collect::collect(&args),
         Command::CheckConfig { file } => commands::check_config(&file),
     };
     match result {

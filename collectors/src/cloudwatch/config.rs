@@ -165,6 +165,13 @@ impl Settings {
         self
     }
 
+    /// Fetches `minutes` of history for functions seen for the first time (the
+    /// CLI's `--since`), capped by CloudWatch's retention of 1-minute data.
+    pub fn with_lookback_minutes(mut self, minutes: i64) -> Self {
+        self.lookback_minutes = minutes.clamp(1, RETENTION_MINUTES - 1);
+        self
+    }
+
     /// Whether a function is selected by name (tags are checked once known).
     pub(crate) fn selects_name(&self, name: &str) -> bool {
         self.include.as_ref().is_none_or(|g| g.is_match(name)) && !self.exclude.is_match(name)

@@ -175,7 +175,12 @@ fn credentials_failure(err: &(dyn std::error::Error + 'static)) -> Option<(Strin
         }
         cur = e.source();
     }
-    credentials.then(|| ("CredentialsError".to_owned(), DisplayErrorContext(err).to_string()))
+    credentials.then(|| {
+        (
+            "CredentialsError".to_owned(),
+            DisplayErrorContext(err).to_string(),
+        )
+    })
 }
 
 fn classify(

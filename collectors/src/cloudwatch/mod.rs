@@ -184,7 +184,11 @@ impl CloudWatchCollector {
                         floor - mark
                     ));
                 }
-                if end - start < self.settings.cycle_minutes {
+                // A function seen for the first time is fetched whatever the window
+                // (a short `--since` included); afterwards, once a cycle's worth of
+                // history has accumulated.
+                let seen = state.get(&f.arn).is_some();
+                if end <= start || (seen && end - start < self.settings.cycle_minutes) {
                     report.functions_not_due += 1;
                     continue;
                 }

@@ -48,6 +48,7 @@ pub struct PromReport {
 pub struct PrometheusCollector {
     settings: PrometheusSection,
     client: Client,
+    lookback_minutes: i64,
 }
 
 /// One range query of a source.
@@ -79,7 +80,15 @@ impl PrometheusCollector {
         Ok(Self {
             client: Client::new(section)?,
             settings: section.clone(),
+            lookback_minutes: i64::from(section.lookback_days.max(1)) * 1440,
         })
+    }
+
+    /// Fetches `minutes` of history for sources queried for the first time (the
+    /// CLI's `--since`).
+    pub fn with_lookback_minutes(mut self, minutes: i64) -> Self {
+        self.lookback_minutes = minutes.max(1);
+        self
     }
 
     /// The watermark key of a source: what it queries, not its position alone, so
@@ -118,7 +127,7 @@ impl PrometheusCollector {
         for (i, source) in s.sources.iter().enumerate() {
             let start = state
                 .get(&self.key(i))
-                .unwrap_or(end - i64::from(s.lookback_days) * 1440);
+                .unwrap_or(end - self.lookback_minutes);
             if end - start < step {
                 report.sources_not_due += 1;
                 continue;
