@@ -560,22 +560,112 @@ pub fn parse_series_key(
 /// The first `{…}` in `template` that is not a known placeholder. PromQL's own
 /// braces (`{job="x"}`, `by (le)`) contain `=` or `"`, so only bare `{word}` counts.
 fn unknown_placeholder(template: &str) -> Option<String> {
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('}') else { break };
-        let inner = &after[..end];
-        if !inner.is_empty()
-            && inner
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        {
-            let p = format!("{{{inner}}}");
+    for (i, _) in template.match_indices('{') {
+        let after = &template[i + 1..];
+        let word = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if word > 0 && after[word..].starts_with('}') {
+            let p = format!("{{{}}}", &after[..word]);
             if !PROM_PLACEHOLDERS.contains(&p.as_str()) {
                 return Some(p);
             }
         }
-        rest = &after[end + 1..];
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Config;
+
+    fn errors(text: &str) -> String {
+        match Config::from_str(text, "a.toml") {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_complete_section_is_valid() {
+        let text = r#"
+[collectors.cloudwatch]
+endpoint_url = "http://127.0.0.1:5000"
+regions = ["us-east-1"]
+functions = ["orders-*"]
+exclude_functions = ["*-test"]
+tags = { team = "pay*" }
+component_name = "{account}-{function}"
+duration_percentiles = ["p50", "p99.9"]
+provisioned_metrics = "full"
+
+[[collectors.cloudwatch.accounts]]
+name = "prod"
+role_arn = "arn:aws:iam::111122223333:role/adaptd-read"
+regions = ["eu-west-1"]
+
+[collectors.prometheus]
+url = "https://prom:9090"
+headers = { "X-Scope-OrgID" = "team-a" }
+
+[[collectors.prometheus.sources]]
+preset = "custom"
+component_label = "app"
+queries = { "duration_ms.p99.9" = 'max by ({label}) (lat{{selector}})' }
+"#;
+        let c = Config::from_str(text, "a.toml").unwrap();
+        let cw = c.collectors.cloudwatch.unwrap();
+        assert_eq!(cw.lookback_days, 14);
+        assert_eq!(cw.accounts[0].regions, ["eu-west-1"]);
+        assert_eq!(c.collectors.prometheus.unwrap().sources[0].queries.len(), 1);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_its_place() {
+        let text = r#"
+[collectors.cloudwatch]
+endpoint_url = "localhost:5000"
+regions = ["us-east"]
+functions = ["a[b"]
+lookback_days = 30
+cycle_minute = 60
+component_name = "x"
+duration_percentiles = ["p999"]
+
+[[collectors.cloudwatch.accounts]]
+name = "prod"
+role_arn = "123"
+
+[collectors.prometheus]
+step_seconds = 90
+bearer_token_env = "T"
+username = "u"
+headers = { "bad header" = "x" }
+
+[[collectors.prometheus.sources]]
+preset = "custom"
+queries = { "latency.p99" = "x", "duration_ms.p99" = "y{{selectr}}" }
+"#;
+        let e = errors(text);
+        for want in [
+            "a.toml:3:16: collectors.cloudwatch.endpoint_url: must be an http:// or https:// URL",
+            "a.toml:4:12: collectors.cloudwatch.regions[0]: not an AWS region name",
+            "a.toml:5:14: collectors.cloudwatch.functions[0]: invalid glob",
+            "a.toml:6:17: collectors.cloudwatch.lookback_days: must be between 1 and 15 (got 30)",
+            "a.toml:7:1: collectors.cloudwatch.cycle_minute: unknown key, did you mean `cycle_minutes`?",
+            "collectors.cloudwatch.component_name: must contain {function}",
+            "collectors.cloudwatch.duration_percentiles[0]: not a percentile (got \"p999\"",
+            "collectors.cloudwatch.accounts[0].role_arn: not an IAM role ARN",
+            "collectors.cloudwatch.accounts[0].regions: missing required key",
+            "collectors.prometheus.url: missing required key",
+            "collectors.prometheus.step_seconds: must be a positive multiple of 60 (got 90)",
+            "collectors.prometheus.username: basic auth and a bearer token exclude each other",
+            "collectors.prometheus.headers.\"bad header\": not a valid HTTP header name",
+            "collectors.prometheus.sources[0].component_label: missing required key (preset \"custom\" has no default)",
+            "collectors.prometheus.sources[0].queries.\"latency.p99\": unknown metric `latency`",
+            "collectors.prometheus.sources[0].queries.\"duration_ms.p99\": unknown placeholder `{selectr}`",
+        ] {
+            assert!(e.contains(want), "missing `{want}` in:\n{e}");
+        }
+    }
 }
