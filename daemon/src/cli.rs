@@ -32,6 +32,8 @@ pub enum Command {
     Report(commands::report::ReportArgs),
     /// Collect telemetry from CloudWatch and Prometheus into a telemetry file.
     Collect(commands::collect::CollectArgs),
+    /// Run the service: cycles on a schedule, HTTP API, /metrics (see docs/service.md).
+    Serve(commands::serve::ServeArgs),
     /// Validate a config file; print every error with file:line:col.
     CheckConfig {
         /// The config file.
@@ -128,6 +130,7 @@ pub fn main() -> ExitCode {
         Command::Frontier(args) => commands::frontier(&args),
         Command::Report(args) => commands::report::report(&args),
         Command::Collect(args) => commands::collect::collect(&args),
+        Command::Serve(args) => commands::serve::serve(&args),
         Command::CheckConfig { file } => commands::check_config(&file),
     };
     match result {

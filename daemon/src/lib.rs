@@ -1,5 +1,5 @@
-//! The adaptd binary's library: command-line interface and (later) the long-lived
-//! service. Everything here is the imperative shell around the pure engine and
+//! The adaptd binary's library: command-line interface and the long-lived
+//! service (`service`, over the `store`). Everything here is the imperative shell around the pure engine and
 //! optimiser: it reads files, loads telemetry and prints results.
 
 pub mod backtest;
@@ -9,3 +9,5 @@ pub mod embedded;
 pub mod output;
 pub mod pipeline;
 pub mod report;
+pub mod service;
+pub mod store;

@@ -3,6 +3,7 @@
 
 pub mod collect;
 pub mod report;
+pub mod serve;
 
 use std::io::Write;
 use std::path::Path;

@@ -1,0 +1,512 @@
+//! The HTTP API (axum): reads for everyone, approve/reject behind a bearer token,
+//! health and readiness, `/metrics` and the OpenAPI document (`docs/openapi.json`,
+//! served as checked in).
+//!
+//! Every refusal is JSON, `{"error": {"status", "code", "message", …}}`, naming what
+//! is wrong: the query parameter (`parameter`) or the place in the body (`pointer`, a
+//! JSON pointer).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::{Auth, Denied};
+use super::metrics::Metrics;
+use crate::store::{Lifecycle, RecommendationFilter, Store, Transition, TransitionError};
+
+/// The OpenAPI document, as checked in.
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+/// Largest page.
+const MAX_LIMIT: i64 = 1000;
+
+/// What handlers share.
+#[derive(Debug)]
+pub struct AppState<S> {
+    /// The store.
+    pub store: Arc<S>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Token check for mutations.
+    pub auth: Auth,
+    /// Whether this replica leads.
+    pub leader: Arc<AtomicBool>,
+    /// This replica's identity.
+    pub instance: String,
+}
+
+/// A refusal.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    parameter: Option<String>,
+    pointer: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            parameter: None,
+            pointer: None,
+        }
+    }
+
+    fn parameter(name: &str, message: impl Into<String>) -> Self {
+        Self {
+            parameter: Some(name.to_owned()),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
+        }
+    }
+
+    fn body(pointer: String, message: impl Into<String>) -> Self {
+        Self {
+            pointer: Some(pointer),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+        }
+    }
+
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut err = json!({
+            "status": self.status.as_u16(),
+            "code": self.code,
+            "message": self.message,
+        });
+        if let Some(p) = self.parameter {
+            err["parameter"] = json!(p);
+        }
+        if let Some(p) = self.pointer {
+            err["pointer"] = json!(p);
+        }
+        let mut r = (self.status, axum::Json(json!({ "error": err }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"adaptd\""),
+            );
+        }
+        r
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::NoToken => Self::new(
+                StatusCode::FORBIDDEN,
+                "mutations_disabled",
+                "no API token is configured (service.token_env or service.token_file): changes are refused",
+            ),
+            Denied::Missing => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this endpoint needs `Authorization: Bearer <token>`",
+            ),
+            Denied::Wrong => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "the bearer token is not valid"),
+            Denied::Unreadable(e) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "token_unreadable",
+                format!("the token file cannot be read ({e})"),
+            ),
+        }
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// The router.
+pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz::<S>))
+        .route("/metrics", get(metrics::<S>))
+        .route("/openapi.json", get(openapi))
+        .route("/api/v1/components", get(components::<S>))
+        .route("/api/v1/recommendations", get(recommendations::<S>))
+        .route("/api/v1/recommendations/{id}", get(recommendation::<S>))
+        .route("/api/v1/recommendations/{id}/approve", post(approve::<S>))
+        .route("/api/v1/recommendations/{id}/reject", post(reject::<S>))
+        .route("/api/v1/cycles", get(cycles::<S>))
+        .route("/api/v1/cycles/{id}", get(cycle::<S>))
+        .route("/api/v1/audit", get(audit::<S>))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), observe::<S>))
+        .with_state(state)
+}
+
+async fn observe<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let t = Instant::now();
+    let r = next.run(req).await;
+    st.metrics
+        .observe_http(&route, &method, r.status().as_u16(), t.elapsed().as_secs_f64());
+    r
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint (see /openapi.json)",
+    )
+}
+
+async fn healthz() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+async fn readyz<S: Store>(State(st): State<Arc<AppState<S>>>) -> Response {
+    let role = if st.leader.load(Ordering::Relaxed) {
+        "leader"
+    } else {
+        "follower"
+    };
+    match st.store.ping().await {
+        Ok(()) => axum::Json(json!({"status": "ready", "role": role, "instance": st.instance}))
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unavailable", "role": role, "instance": st.instance, "reason": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics<S: Store>(State(st): State<Arc<AppState<S>>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        st.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// Query parameters as given, so unknown ones can be named.
+type Params = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+fn params(p: Params, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+    let Query(list) = p.map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("malformed query string ({e})"))
+    })?;
+    for (k, _) in &list {
+        if !allowed.contains(&k.as_str()) {
+            return Err(ApiError::parameter(
+                k,
+                format!("unknown parameter `{k}` (expected one of: {})", allowed.join(", ")),
+            ));
+        }
+    }
+    Ok(list)
+}
+
+fn int_param(name: &str, v: &str, lo: i64, hi: i64) -> Result<i64, ApiError> {
+    match v.parse::<i64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        Ok(n) => Err(ApiError::parameter(name, format!("must be between {lo} and {hi} (got {n})"))),
+        Err(_) => Err(ApiError::parameter(name, format!("must be a whole number (got \"{v}\")"))),
+    }
+}
+
+fn id_param(raw: &str, what: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| ApiError::parameter("id", format!("{what} ids are positive whole numbers (got \"{raw}\")")))
+}
+
+async fn components<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
+    params(q, &[])?;
+    let comps = st.store.components().await.map_err(ApiError::internal)?;
+    let latest = st.store.latest_recommendations().await.map_err(ApiError::internal)?;
+    let by_name: std::collections::BTreeMap<&str, _> =
+        latest.iter().map(|r| (r.component.as_str(), r)).collect();
+    let items: Vec<Value> = comps
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::to_value(c).unwrap_or_default();
+            v["recommendation"] = by_name.get(c.name.as_str()).map_or(Value::Null, |r| {
+                json!({"id": r.id, "version": r.version, "status": r.status, "verdict": r.verdict,
+                       "saving_usd_per_month": r.saving_usd_per_month})
+            });
+            v
+        })
+        .collect();
+    Ok(axum::Json(json!({"items": items, "total": items.len()})).into_response())
+}
+
+async fn recommendations<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
+    let list = params(
+        q,
+        &["status", "verdict", "component", "min_saving_usd_per_month", "all_versions", "limit", "offset"],
+    )?;
+    let mut f = RecommendationFilter {
+        limit: 100,
+        ..RecommendationFilter::default()
+    };
+    for (k, v) in &list {
+        match k.as_str() {
+            "status" => {
+                for s in v.split(',') {
+                    f.statuses.push(s.trim().parse().map_err(|e: String| ApiError::parameter(k, e))?);
+                }
+            }
+            "verdict" => {
+                for s in v.split(',').map(str::trim) {
+                    if !["change", "keep", "slo_infeasible", "no_data"].contains(&s) {
+                        return Err(ApiError::parameter(
+                            k,
+                            format!("unknown verdict `{s}` (expected one of: change, keep, slo_infeasible, no_data)"),
+                        ));
+                    }
+                    f.verdicts.push(s.to_owned());
+                }
+            }
+            "component" => f.component = Some(v.clone()),
+            "min_saving_usd_per_month" => {
+                let x: f64 = v.parse().ok().filter(|x: &f64| x.is_finite()).ok_or_else(|| {
+                    ApiError::parameter(k, format!("must be a number of USD per month (got \"{v}\")"))
+                })?;
+                f.min_saving_usd_per_month = Some(x);
+            }
+            "all_versions" => {
+                f.all_versions = match v.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(ApiError::parameter(k, format!("must be true or false (got \"{v}\")"))),
+                }
+            }
+            "limit" => f.limit = int_param(k, v, 1, MAX_LIMIT)?,
+            "offset" => f.offset = int_param(k, v, 0, i64::MAX)?,
+            _ => unreachable!("checked by params"),
+        }
+    }
+    let (rows, total) = st.store.list_recommendations(&f).await.map_err(ApiError::internal)?;
+    Ok(axum::Json(json!({"items": rows, "total": total, "limit": f.limit, "offset": f.offset}))
+        .into_response())
+}
+
+async fn recommendation<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+    Path(raw): Path<String>,
+    q: Params,
+) -> ApiResult {
+    params(q, &[])?;
+    let id = id_param(&raw, "recommendation")?;
+    let Some(row) = st.store.recommendation(id).await.map_err(ApiError::internal)? else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no recommendation {id}")));
+    };
+    let document: Value = row
+        .document
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(ApiError::internal)?
+        .unwrap_or(Value::Null);
+    let mut v = serde_json::to_value(&row).map_err(ApiError::internal)?;
+    v["recommendation"] = document;
+    Ok(axum::Json(v).into_response())
+}
+
+/// Body of `approve`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    note: Option<String>,
+}
+
+/// Body of `reject`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectBody {
+    reason: String,
+}
+
+/// Parses a JSON body, naming the failing place with a JSON pointer.
+fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let pointer = if path == "." {
+            String::new()
+        } else {
+            format!("/{}", path.replace('.', "/"))
+        };
+        let inner = e.into_inner();
+        let msg = inner.to_string();
+        // An unknown field is reported at the object; point at the key itself.
+        let pointer = match msg.strip_prefix("unknown field `").and_then(|r| r.split_once('`')) {
+            Some((key, _)) => format!("{pointer}/{key}"),
+            None => pointer,
+        };
+        ApiError::body(pointer, format!("invalid JSON body: {msg}"))
+    })
+}
+
+fn actor(headers: &HeaderMap) -> Result<String, ApiError> {
+    match headers.get("x-adaptd-actor") {
+        None => Ok("api".into()),
+        Some(v) => {
+            let s = v.to_str().unwrap_or("");
+            if s.is_empty() || s.len() > 100 || s.chars().any(char::is_control) {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_header",
+                    "X-Adaptd-Actor must be 1–100 printable characters",
+                ));
+            }
+            Ok(format!("api:{s}"))
+        }
+    }
+}
+
+async fn approve<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    st.auth.check(&headers)?;
+    let id = id_param(&raw, "recommendation")?;
+    let b: ApproveBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        ApproveBody::default()
+    } else {
+        body(&bytes)?
+    };
+    transition(&st, id, vec![Lifecycle::Proposed], Lifecycle::Approved, actor(&headers)?, b.note, true).await
+}
+
+async fn reject<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    st.auth.check(&headers)?;
+    let id = id_param(&raw, "recommendation")?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::body(String::new(), "a JSON body with `reason` is required"));
+    }
+    let b: RejectBody = body(&bytes)?;
+    if b.reason.trim().is_empty() {
+        return Err(ApiError::body("/reason".into(), "must not be empty"));
+    }
+    transition(
+        &st,
+        id,
+        vec![Lifecycle::Proposed, Lifecycle::Approved],
+        Lifecycle::Rejected,
+        actor(&headers)?,
+        Some(b.reason),
+        false,
+    )
+    .await
+}
+
+async fn transition<S: Store>(
+    st: &AppState<S>,
+    id: i64,
+    from: Vec<Lifecycle>,
+    to: Lifecycle,
+    actor: String,
+    note: Option<String>,
+    actionable_only: bool,
+) -> ApiResult {
+    let t = Transition {
+        id,
+        from,
+        to,
+        actor,
+        note,
+        at_ms: crate::store::now_ms(),
+        verdicts: if actionable_only {
+            vec!["change".into(), "slo_infeasible".into()]
+        } else {
+            Vec::new()
+        },
+    };
+    match st.store.transition(&t).await {
+        Ok(row) => Ok(axum::Json(row).into_response()),
+        Err(TransitionError::NotFound(id)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no recommendation {id}"),
+        )),
+        Err(e @ TransitionError::Conflict { .. }) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()))
+        }
+        Err(TransitionError::Store(e)) => Err(ApiError::internal(e)),
+    }
+}
+
+fn page(list: &[(String, String)]) -> Result<(i64, Option<i64>), ApiError> {
+    let mut limit = 50;
+    let mut before = None;
+    for (k, v) in list {
+        match k.as_str() {
+            "limit" => limit = int_param(k, v, 1, MAX_LIMIT)?,
+            "before_id" => before = Some(int_param(k, v, 1, i64::MAX)?),
+            _ => {}
+        }
+    }
+    Ok((limit, before))
+}
+
+async fn cycles<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
+    let (limit, before) = page(&params(q, &["limit", "before_id"])?)?;
+    let rows = st.store.cycles(limit, before).await.map_err(ApiError::internal)?;
+    Ok(axum::Json(json!({"items": rows})).into_response())
+}
+
+async fn cycle<S: Store>(
+    State(st): State<Arc<AppState<S>>>,
+    Path(raw): Path<String>,
+    q: Params,
+) -> ApiResult {
+    params(q, &[])?;
+    let id = id_param(&raw, "cycle")?;
+    match st.store.cycle(id).await.map_err(ApiError::internal)? {
+        Some(c) => Ok(axum::Json(c).into_response()),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no cycle {id}"))),
+    }
+}
+
+async fn audit<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
+    let (limit, before) = page(&params(q, &["limit", "before_id"])?)?;
+    let rows = st.store.audit_log(limit, before).await.map_err(ApiError::internal)?;
+    Ok(axum::Json(json!({"items": rows})).into_response())
+}

@@ -1,0 +1,285 @@
+//! `adaptd serve`: the long-lived service.
+//!
+//! Three tasks share a shutdown signal: the HTTP server (every replica), the
+//! leadership loop (tries to lead every `leader_poll_seconds`) and the scheduler
+//! (cycles while this replica leads, every `interval_seconds` plus jitter, counted
+//! from the start of the last stored cycle so a restart neither cycles at once nor
+//! waits a whole interval). A refresher rebuilds the suggestion metrics when the
+//! store's revision changes. On SIGTERM/SIGINT the running cycle is told to stop,
+//! requests in flight finish, leadership is released, all within the deadline.
+
+pub mod api;
+pub mod auth;
+pub mod cycle;
+pub mod merge;
+pub mod metrics;
+pub mod sources;
+pub mod versions;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use adaptd_collectors::shutdown::{Shutdown, ShutdownTrigger};
+use adaptd_config::Config;
+use rand::RngExt;
+
+use self::api::AppState;
+use self::auth::Auth;
+use self::metrics::Metrics;
+use self::sources::Source;
+use crate::store::{SqlStore, Store};
+
+/// Why the service could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A setting cannot be used (token variable unset, source settings).
+    #[error("{0}")]
+    Settings(String),
+    /// The store failed at start.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Shutdown did not finish within the deadline.
+    #[error("shutdown did not finish within {0:?}; exiting anyway")]
+    Deadline(Duration),
+}
+
+/// One log line on stderr: time, level, message.
+pub fn log(level: &str, msg: &str) {
+    let now = time::OffsetDateTime::now_utc();
+    let t = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    eprintln!("{t} {level} {msg}");
+}
+
+/// A name for this replica: host, process and a random suffix.
+fn instance_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".into());
+    let n: u32 = rand::rng().random();
+    format!("{host}-{}-{n:08x}", std::process::id())
+}
+
+/// Runs the service until SIGTERM or SIGINT. `base` is the config file's directory.
+pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
+    let s = config.service.clone();
+    let auth = Auth::from_config(&s, base).map_err(ServeError::Settings)?;
+    let sources = Source::from_config(&config, base).map_err(ServeError::Settings)?;
+    let instance = instance_id();
+    let poll = Duration::from_secs_f64(s.leader_poll_seconds);
+    let store = Arc::new(SqlStore::open(&config.store, base, instance.clone(), poll * 3).await?);
+    let version = store.migrate().await?;
+    log(
+        "info",
+        &format!(
+            "{instance}: store {:?} at schema version {version}; {} source(s)",
+            store.backend(),
+            sources.len()
+        ),
+    );
+    let metrics = Arc::new(Metrics::new());
+    let leader = Arc::new(AtomicBool::new(false));
+    let state = Arc::new(AppState {
+        store: store.clone(),
+        metrics: metrics.clone(),
+        auth,
+        leader: leader.clone(),
+        instance: instance.clone(),
+    });
+    let addr = s.bind_addr();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    log("info", &format!("listening on http://{}", listener.local_addr().map_or(addr, |a| a)));
+
+    let (trigger, shutdown) = Shutdown::new();
+    let mut http_stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, api::router(state))
+            .with_graceful_shutdown(async move { http_stop.wait().await })
+            .await
+    });
+    let leading = tokio::spawn(leadership(store.clone(), leader.clone(), metrics.clone(), poll, shutdown.clone()));
+    let refresher = tokio::spawn(refresh(
+        store.clone(),
+        metrics.clone(),
+        s.metrics_max_components as usize,
+        shutdown.clone(),
+    ));
+    let config = Arc::new(config);
+    let scheduler = tokio::spawn(schedule(
+        store.clone(),
+        config.clone(),
+        Arc::new(sources),
+        instance.clone(),
+        leader.clone(),
+        metrics.clone(),
+        shutdown.clone(),
+    ));
+
+    wait_for_signal().await;
+    log("info", "shutdown requested");
+    stop(trigger);
+    let deadline = Duration::from_secs_f64(s.shutdown_deadline_seconds);
+    let finished = tokio::time::timeout(deadline, async {
+        let _ = scheduler.await;
+        let _ = leading.await;
+        let _ = refresher.await;
+        let _ = server.await;
+        if let Err(e) = store.resign().await {
+            log("warn", &format!("could not release leadership: {e}"));
+        }
+        store.close().await;
+    })
+    .await;
+    match finished {
+        Ok(()) => {
+            log("info", "stopped");
+            Ok(())
+        }
+        Err(_) => Err(ServeError::Deadline(deadline)),
+    }
+}
+
+fn stop(trigger: ShutdownTrigger) {
+    trigger.trigger();
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers the process can only be killed; run until then.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+/// Sleeps `d` unless shutdown comes first; `false` on shutdown.
+async fn sleep_or_stop(d: Duration, shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => true,
+        () = shutdown.wait() => false,
+    }
+}
+
+async fn leadership<S: Store>(
+    store: Arc<S>,
+    leader: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+    poll: Duration,
+    mut shutdown: Shutdown,
+) {
+    loop {
+        let leads = match store.lead().await {
+            Ok(l) => l,
+            Err(e) => {
+                log("warn", &format!("leadership check failed: {e}"));
+                false
+            }
+        };
+        if leads != leader.swap(leads, Ordering::SeqCst) {
+            log("info", if leads { "now leading" } else { "now following" });
+        }
+        metrics.set_leader(leads);
+        if !sleep_or_stop(poll, &mut shutdown).await {
+            leader.store(false, Ordering::SeqCst);
+            return;
+        }
+    }
+}
+
+async fn refresh<S: Store>(store: Arc<S>, metrics: Arc<Metrics>, max: usize, mut shutdown: Shutdown) {
+    let mut seen = None;
+    let mut hour = usize::MAX;
+    loop {
+        let now_hour = (crate::store::now_ms() / 3_600_000 % 24) as usize;
+        match store.revision().await {
+            Ok(rev) if Some(rev) != seen || now_hour != hour => {
+                match (store.components().await, store.latest_recommendations().await) {
+                    (Ok(c), Ok(l)) => {
+                        metrics.refresh(&c, &l, max, now_hour);
+                        seen = Some(rev);
+                        hour = now_hour;
+                    }
+                    (Err(e), _) | (_, Err(e)) => log("warn", &format!("metrics refresh failed: {e}")),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => log("warn", &format!("metrics refresh failed: {e}")),
+        }
+        if !sleep_or_stop(Duration::from_secs(1), &mut shutdown).await {
+            return;
+        }
+    }
+}
+
+async fn schedule<S: Store>(
+    store: Arc<S>,
+    config: Arc<Config>,
+    sources: Arc<Vec<Source>>,
+    instance: String,
+    leader: Arc<AtomicBool>,
+    metrics: Arc<Metrics>,
+    mut shutdown: Shutdown,
+) {
+    let s = &config.service;
+    let interval_ms = i64::try_from(s.interval_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let jitter = |_: ()| -> i64 {
+        if s.jitter_seconds == 0 {
+            0
+        } else {
+            rand::rng().random_range(0..=s.jitter_seconds.saturating_mul(1000)) as i64
+        }
+    };
+    let mut next_at: Option<i64> = None;
+    loop {
+        if leader.load(Ordering::SeqCst) {
+            if next_at.is_none() {
+                // Resume the schedule of whoever cycled last, this replica or another.
+                let last = store.cycles(1, None).await.ok().and_then(|c| c.first().map(|c| c.started_ms));
+                next_at = Some(last.map_or(0, |l| l + interval_ms + jitter(())));
+            }
+            let now = crate::store::now_ms();
+            if next_at.is_some_and(|t| now >= t) {
+                let cx = cycle::Context {
+                    store: &*store,
+                    config: &config,
+                    sources: &sources,
+                    instance: &instance,
+                };
+                log("info", "cycle starting");
+                let report = cycle::run(&cx, shutdown.clone()).await;
+                metrics.observe_cycle(&report, crate::store::now_ms() as f64 / 1000.0);
+                let msg = format!(
+                    "cycle {} {}: {} stale component(s), {} new version(s){}",
+                    report.id,
+                    report.outcome,
+                    report.stale,
+                    report.versions,
+                    report.error.as_deref().map(|e| format!("; {e}")).unwrap_or_default()
+                );
+                log(if report.outcome == "ok" { "info" } else { "warn" }, &msg);
+                next_at = Some(now + interval_ms + jitter(()));
+            }
+        } else {
+            next_at = None;
+        }
+        if !sleep_or_stop(Duration::from_millis(200), &mut shutdown).await {
+            return;
+        }
+    }
+}

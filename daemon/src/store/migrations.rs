@@ -1,0 +1,133 @@
+//! Schema migrations: numbered steps applied in order, each in its own transaction,
+//! recorded in `schema_migrations`. A step is never edited once released; a change is
+//! a new step. SQLite and PostgreSQL differ only in identity columns and types.
+
+use super::sql::Backend;
+
+/// One step: its version and its statements (one statement per string, since
+/// neither driver runs several in one prepared query).
+#[derive(Debug)]
+pub struct Step {
+    /// Version reached after the step.
+    pub version: i64,
+    /// Statements, for the backend.
+    pub statements: Vec<String>,
+}
+
+/// Identity column, per backend.
+fn id(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Backend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    }
+}
+
+/// Floating-point column, per backend.
+fn real(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "REAL",
+        Backend::Postgres => "DOUBLE PRECISION",
+    }
+}
+
+/// The steps, oldest first.
+pub fn steps(backend: Backend) -> Vec<Step> {
+    let id = id(backend);
+    let real = real(backend);
+    vec![Step {
+        version: 1,
+        statements: vec![
+            "CREATE TABLE components (
+                name TEXT PRIMARY KEY,
+                attributes TEXT NOT NULL,
+                sources TEXT NOT NULL,
+                first_seen_ms BIGINT NOT NULL,
+                last_seen_ms BIGINT NOT NULL,
+                data_until_minute BIGINT,
+                stale_reason TEXT,
+                stale_since_cycle BIGINT
+            )"
+            .to_owned(),
+            format!(
+                "CREATE TABLE summaries (
+                    id {id},
+                    component TEXT NOT NULL,
+                    start_minute BIGINT NOT NULL,
+                    end_minute BIGINT NOT NULL,
+                    cycle_id BIGINT NOT NULL,
+                    profile TEXT NOT NULL
+                )"
+            ),
+            "CREATE INDEX summaries_by_component ON summaries (component, end_minute)".to_owned(),
+            format!(
+                "CREATE TABLE cycles (
+                    id {id},
+                    instance TEXT NOT NULL,
+                    started_ms BIGINT NOT NULL,
+                    finished_ms BIGINT,
+                    outcome TEXT NOT NULL,
+                    failed_stage TEXT,
+                    error TEXT,
+                    report TEXT NOT NULL
+                )"
+            ),
+            format!(
+                "CREATE TABLE recommendations (
+                    id {id},
+                    component TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    status TEXT NOT NULL,
+                    verdict TEXT NOT NULL,
+                    latest BIGINT NOT NULL,
+                    saving_usd_per_month {real} NOT NULL,
+                    current_usd_per_month {real},
+                    recommended_usd_per_month {real},
+                    summary TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    document TEXT NOT NULL,
+                    inputs TEXT NOT NULL,
+                    gauges TEXT NOT NULL,
+                    cycle_id BIGINT NOT NULL,
+                    created_ms BIGINT NOT NULL,
+                    updated_ms BIGINT NOT NULL,
+                    status_actor TEXT,
+                    status_note TEXT,
+                    UNIQUE (component, version)
+                )"
+            ),
+            "CREATE INDEX recommendations_latest ON recommendations (latest, saving_usd_per_month)"
+                .to_owned(),
+            "CREATE INDEX recommendations_by_status ON recommendations (status, saving_usd_per_month)"
+                .to_owned(),
+            "CREATE TABLE collector_state (
+                source TEXT PRIMARY KEY,
+                state TEXT NOT NULL,
+                updated_ms BIGINT NOT NULL
+            )"
+            .to_owned(),
+            format!(
+                "CREATE TABLE audit_log (
+                    id {id},
+                    at_ms BIGINT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    outcome TEXT NOT NULL
+                )"
+            ),
+            "CREATE INDEX audit_by_subject ON audit_log (subject, id)".to_owned(),
+            "CREATE TABLE leader_lease (
+                name TEXT PRIMARY KEY,
+                holder TEXT NOT NULL,
+                expires_ms BIGINT NOT NULL
+            )"
+            .to_owned(),
+        ],
+    }]
+}
+
+/// The newest version this build knows.
+pub fn latest(backend: Backend) -> i64 {
+    steps(backend).last().map_or(0, |s| s.version)
+}
