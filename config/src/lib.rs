@@ -23,6 +23,7 @@ mod de;
 mod discovered;
 mod error;
 mod fargate;
+mod iac;
 mod model;
 mod optimizer;
 mod prices;
@@ -53,6 +54,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use fargate::{
     FARGATE_SIZES, fargate_memory_options, is_valid_fargate_size, smallest_fargate_vcpu_for,
 };
+pub use iac::{IacComponent, IacSection};
 pub use model::ModelSection;
 pub use optimizer::{OptimizerMethod, OptimizerSettings};
 pub use prices::{DEFAULT_REGION, PricesSection};
@@ -99,6 +101,8 @@ pub struct Config {
     pub service: ServiceSection,
     /// Where the service keeps its state: SQLite (default) or PostgreSQL.
     pub store: StoreSection,
+    /// Infrastructure code: where it is, how components map to it, how adaptd commits.
+    pub iac: IacSection,
     /// Where the config came from, for positions in later errors.
     #[serde(skip)]
     source: Source,
@@ -292,5 +296,6 @@ impl Config {
         self.report.validate("report", ck);
         self.service.validate("service", ck);
         self.store.validate("store", ck);
+        self.iac.validate("iac", ck);
     }
 }

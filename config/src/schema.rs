@@ -95,6 +95,8 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ("### `[report.webhook]`", fields::<WebhookSection>()),
         ("## `[service]`", fields::<ServiceSection>()),
         ("## `[store]`", fields::<StoreSection>()),
+        ("## `[iac]`", fields::<IacSection>()),
+        ("### `[[iac.components]]`", fields::<IacComponent>()),
     ]
 }
 

@@ -34,6 +34,8 @@ pub enum Command {
     Collect(commands::collect::CollectArgs),
     /// Run the service: cycles on a schedule, HTTP API, /metrics (see docs/service.md).
     Serve(commands::serve::ServeArgs),
+    /// The recommendations as a change to Terraform or CloudFormation (diff or write).
+    Iac(commands::iac::IacArgs),
     /// Validate a config file; print every error with file:line:col.
     CheckConfig {
         /// The config file.
@@ -131,6 +133,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => commands::report::report(&args),
         Command::Collect(args) => commands::collect::collect(&args),
         Command::Serve(args) => commands::serve::serve(&args),
+        Command::Iac(args) => commands::iac::iac(&args),
         Command::CheckConfig { file } => commands::check_config(&file),
     };
     match result {

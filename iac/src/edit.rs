@@ -64,7 +64,9 @@ pub(crate) fn line_start(text: &str, offset: usize) -> usize {
 
 /// Byte offset just past the newline ending the line holding `offset` (or the end).
 pub(crate) fn line_end(text: &str, offset: usize) -> usize {
-    text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1)
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |i| offset + i + 1)
 }
 
 /// The whitespace that starts the line holding `offset`.

@@ -41,11 +41,15 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// Whether adaptd reads a file at `path` (Terraform, tfvars, or a template
-    /// candidate); the caller uses it to decide what to load.
-    pub fn wants(path: &str) -> bool {
+    /// Whether adaptd reads a file at `path` (Terraform, tfvars, a template candidate,
+    /// or anything in the migrations folder, which it may regenerate); the caller uses
+    /// it to decide what to load.
+    pub fn wants(path: &str, options: &Options) -> bool {
         let lower = path.to_ascii_lowercase();
-        lower.ends_with(".tf")
+        let dir = options.migrations_dir.trim_end_matches('/');
+        path.strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+            || lower.ends_with(".tf")
             || lower.ends_with(".tfvars")
             || lower.ends_with(".yaml")
             || lower.ends_with(".yml")

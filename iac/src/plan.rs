@@ -163,7 +163,11 @@ fn wants_change(r: &Recommendation) -> bool {
     }
 }
 
-pub(crate) fn build(set: &RecommendationSet, repo: &Repo, options: &Options) -> Result<Plan, IacError> {
+pub(crate) fn build(
+    set: &RecommendationSet,
+    repo: &Repo,
+    options: &Options,
+) -> Result<Plan, IacError> {
     let tf = Tf::load(&repo.files, &options.var_files)?;
     let templates = Templates::load(&repo.files)?;
     let ctx = TfCtx::new(&tf, options);
@@ -193,11 +197,17 @@ pub(crate) fn build(set: &RecommendationSet, repo: &Repo, options: &Options) -> 
                 reason: ctx.not_found_reason(rec, options),
             });
         }
-        if let (Deployment::Lambda(_), Deployment::Fargate(f)) = (&cur.deployment, &new.deployment) {
+        if let (Deployment::Lambda(_), Deployment::Fargate(f)) = (&cur.deployment, &new.deployment)
+        {
             if terraform {
                 generate::fargate_migration(rec, f, options, &mut plan);
             } else {
-                plan.suggestions.push(no_terraform(&rec.component, "platform", &cur.description, &new.description));
+                plan.suggestions.push(no_terraform(
+                    &rec.component,
+                    "platform",
+                    &cur.description,
+                    &new.description,
+                ));
             }
         }
         plan.components.push(ComponentSummary {
@@ -219,8 +229,25 @@ pub(crate) fn build(set: &RecommendationSet, repo: &Repo, options: &Options) -> 
             let engine = ctx.database_engine(&companion.database);
             generate::rds_proxy_migration(companion, engine.as_deref(), options, &mut plan);
         } else {
-            plan.suggestions.push(no_terraform(&companion.database, "rds_proxy", "no proxy", "RDS Proxy"));
+            plan.suggestions.push(no_terraform(
+                &companion.database,
+                "rds_proxy",
+                "no proxy",
+                "RDS Proxy",
+            ));
         }
+    }
+    // A value already at its recommended setting (a second run) is no edit.
+    let originals = &plan.originals;
+    plan.edits.retain(|e| {
+        originals.get(&e.file).and_then(|t| t.get(e.range.clone())) != Some(e.replacement.as_str())
+    });
+    for c in &mut plan.components {
+        c.edits = plan
+            .edits
+            .iter()
+            .filter(|e| e.component == c.component)
+            .count();
     }
     plan.patched()?;
     Ok(plan)

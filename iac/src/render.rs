@@ -8,8 +8,9 @@ use similar::TextDiff;
 
 use crate::plan::{FileChange, Plan, SuggestionKind};
 
-/// A unified diff (`--- a/PATH`, `+++ b/PATH`, three lines of context) of `changes`;
-/// created files come from `/dev/null`, deleted ones go to it.
+/// A unified diff of `changes` in git's format (`diff --git`, `--- a/PATH`, `+++
+/// b/PATH`, three lines of context), which `git apply` and `patch -p1` accept; created
+/// files come from `/dev/null`, deleted ones go to it.
 pub fn unified_diff(changes: &BTreeMap<String, FileChange>) -> String {
     let mut out = String::new();
     for (path, c) in changes {
@@ -18,11 +19,31 @@ pub fn unified_diff(changes: &BTreeMap<String, FileChange>) -> String {
         if before == after && c.before.is_some() == c.after.is_some() {
             continue;
         }
-        let old = if c.before.is_some() { format!("a/{path}") } else { "/dev/null".to_owned() };
-        let new = if c.after.is_some() { format!("b/{path}") } else { "/dev/null".to_owned() };
+        let old = if c.before.is_some() {
+            format!("a/{path}")
+        } else {
+            "/dev/null".to_owned()
+        };
+        let new = if c.after.is_some() {
+            format!("b/{path}")
+        } else {
+            "/dev/null".to_owned()
+        };
         let diff = TextDiff::from_lines(before, after);
-        let _ = writeln!(out, "diff --adaptd {old} {new}");
-        out.push_str(&diff.unified_diff().context_radius(3).header(&old, &new).to_string());
+        // git's extended headers, so that `git apply` creates and deletes files.
+        let _ = writeln!(out, "diff --git a/{path} b/{path}");
+        match (&c.before, &c.after) {
+            (None, Some(_)) => out.push_str("new file mode 100644\n"),
+            (Some(_), None) => out.push_str("deleted file mode 100644\n"),
+            _ => {}
+        }
+        out.push_str(
+            &diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&old, &new)
+                .to_string(),
+        );
         if !out.ends_with('\n') {
             out.push('\n');
         }
@@ -42,7 +63,11 @@ pub fn summary(plan: &Plan) -> String {
             c.saving_usd_per_month,
             c.edits,
             c.suggestions,
-            if c.located.is_empty() { "nothing".to_owned() } else { c.located.join(", ") }
+            if c.located.is_empty() {
+                "nothing".to_owned()
+            } else {
+                c.located.join(", ")
+            }
         );
     }
     for e in &plan.edits {

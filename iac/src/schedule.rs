@@ -63,7 +63,10 @@ mod tests {
         h[22] = 2;
         h[23] = 2;
         h[0] = 2;
-        let got: Vec<(usize, u32)> = schedule_steps(&h).iter().map(|s| (s.hour, s.value)).collect();
+        let got: Vec<(usize, u32)> = schedule_steps(&h)
+            .iter()
+            .map(|s| (s.hour, s.value))
+            .collect();
         assert_eq!(got, vec![(1, 0), (22, 2)]);
     }
 

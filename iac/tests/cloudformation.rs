@@ -39,8 +39,16 @@ fn the_demo_recommendations_patch_a_sam_template() {
     let p = plan(&common::demo(), &repo, &Options::default()).unwrap();
     common::golden("sam-shop.diff", &unified_diff(&p.patched().unwrap()));
     let files = lint(&p);
-    comments_kept(&repo.files["template.yaml"], &files[0].1, &["month-end rush"]);
-    let fields: Vec<(&str, &str)> = p.edits.iter().map(|e| (e.component.as_str(), e.field.as_str())).collect();
+    comments_kept(
+        &repo.files["template.yaml"],
+        &files[0].1,
+        &["month-end rush"],
+    );
+    let fields: Vec<(&str, &str)> = p
+        .edits
+        .iter()
+        .map(|e| (e.component.as_str(), e.field.as_str()))
+        .collect();
     for want in [
         ("auth-token", "memory_mb"),
         ("checkout-api", "memory_mb"),
@@ -49,23 +57,49 @@ fn the_demo_recommendations_patch_a_sam_template() {
         ("report-generator", "provisioned_concurrency"),
         ("thumbnail-worker", "memory_mb"),
     ] {
-        assert!(fields.contains(&want), "{want:?} not edited:\n{}", summary(&p));
+        assert!(
+            fields.contains(&want),
+            "{want:?} not edited:\n{}",
+            summary(&p)
+        );
     }
-    let auth = p.edits.iter().find(|e| e.component == "auth-token").unwrap();
-    assert!(auth.description.contains("parameter AuthTokenMemory"), "{}", auth.description);
-    let checkout = p.edits.iter().find(|e| e.component == "checkout-api").unwrap();
-    assert!(checkout.description.contains("Globals.Function"), "{}", checkout.description);
+    let auth = p
+        .edits
+        .iter()
+        .find(|e| e.component == "auth-token")
+        .unwrap();
+    assert!(
+        auth.description.contains("parameter AuthTokenMemory"),
+        "{}",
+        auth.description
+    );
+    let checkout = p
+        .edits
+        .iter()
+        .find(|e| e.component == "checkout-api")
+        .unwrap();
+    assert!(
+        checkout.description.contains("Globals.Function"),
+        "{}",
+        checkout.description
+    );
     // SAM appends Globals lists to a function's: an inherited architecture cannot be
     // overridden for one function (cfn-lint finds two architectures if it is tried).
     assert!(
-        p.suggestions.iter().any(|s| s.component == "thumbnail-worker" && s.field == "architecture" && s.reason.contains("SAM appends")),
+        p.suggestions
+            .iter()
+            .any(|s| s.component == "thumbnail-worker"
+                && s.field == "architecture"
+                && s.reason.contains("SAM appends")),
         "{}",
         summary(&p)
     );
     // Hourly schedules are Terraform-only: each is a suggestion that says so.
     for c in ["checkout-api", "thumbnail-worker"] {
         assert!(
-            p.suggestions.iter().any(|s| s.component == c && s.field == "provisioned_concurrency" && s.reason.contains("ScalableTarget")),
+            p.suggestions.iter().any(|s| s.component == c
+                && s.field == "provisioned_concurrency"
+                && s.reason.contains("ScalableTarget")),
             "{c}: {}",
             summary(&p)
         );
@@ -87,10 +121,26 @@ fn the_demo_recommendations_patch_a_json_template() {
 fn constant_provisioned_concurrency_is_set_on_aliases_and_sam_functions() {
     let pc = |n| Provisioned::Constant(n);
     let recs = vec![
-        rec("image-resize", lambda(1536, X86_64, pc(2)), lambda(1536, X86_64, pc(5))),
-        rec("pdf-export", lambda(1024, X86_64, Provisioned::None), lambda(1024, X86_64, pc(1))),
-        rec("checkout-api", lambda(1024, X86_64, Provisioned::None), lambda(1024, X86_64, pc(3))),
-        rec("auth-token", lambda(1024, X86_64, Provisioned::None), lambda(1024, X86_64, pc(2))),
+        rec(
+            "image-resize",
+            lambda(1536, X86_64, pc(2)),
+            lambda(1536, X86_64, pc(5)),
+        ),
+        rec(
+            "pdf-export",
+            lambda(1024, X86_64, Provisioned::None),
+            lambda(1024, X86_64, pc(1)),
+        ),
+        rec(
+            "checkout-api",
+            lambda(1024, X86_64, Provisioned::None),
+            lambda(1024, X86_64, pc(3)),
+        ),
+        rec(
+            "auth-token",
+            lambda(1024, X86_64, Provisioned::None),
+            lambda(1024, X86_64, pc(2)),
+        ),
     ];
     let mut repo = common::repo("cfn-json");
     repo.files.extend(common::repo("sam-shop").files);
@@ -98,32 +148,70 @@ fn constant_provisioned_concurrency_is_set_on_aliases_and_sam_functions() {
     let files = lint(&p);
     let json = &files.iter().find(|f| f.0 == "template.json").unwrap().1;
     let doc: serde_json::Value = serde_json::from_str(json).unwrap();
-    let pce = |alias: &str| doc["Resources"][alias]["Properties"]["ProvisionedConcurrencyConfig"]["ProvisionedConcurrentExecutions"].clone();
+    let pce = |alias: &str| {
+        doc["Resources"][alias]["Properties"]["ProvisionedConcurrencyConfig"]["ProvisionedConcurrentExecutions"].clone()
+    };
     assert_eq!(pce("ImageResizeAlias"), 5);
     assert_eq!(pce("PdfExportAlias"), 1);
     let yaml = &files.iter().find(|f| f.0 == "template.yaml").unwrap().1;
     assert!(yaml.contains("      AutoPublishAlias: live\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 3\n"), "{yaml}");
     // auth-token had no alias: SAM needs AutoPublishAlias for provisioned concurrency.
     let auth = &yaml[yaml.find("  AuthToken:").unwrap()..yaml.find("  EmailSender:").unwrap()];
-    assert!(auth.contains("AutoPublishAlias: live") && auth.contains("ProvisionedConcurrentExecutions: 2"), "{auth}");
-    assert!(p.suggestions.iter().all(|s| s.kind != SuggestionKind::Manual || s.field != "provisioned_concurrency"), "{}", summary(&p));
+    assert!(
+        auth.contains("AutoPublishAlias: live")
+            && auth.contains("ProvisionedConcurrentExecutions: 2"),
+        "{auth}"
+    );
+    assert!(
+        p.suggestions
+            .iter()
+            .all(|s| s.kind != SuggestionKind::Manual || s.field != "provisioned_concurrency"),
+        "{}",
+        summary(&p)
+    );
 }
 
 #[test]
 fn a_shared_parameter_is_not_patched() {
     let mut repo = common::repo("sam-shop");
-    let t = repo.files["template.yaml"].replace("      MemorySize: 1536\n", "      MemorySize: !Ref AuthTokenMemory\n");
+    let t = repo.files["template.yaml"].replace(
+        "      MemorySize: 1536\n",
+        "      MemorySize: !Ref AuthTokenMemory\n",
+    );
     repo.files.insert("template.yaml".into(), t);
     let none = Provisioned::None;
-    let p = plan(&set(vec![rec("auth-token", lambda(1024, X86_64, none.clone()), lambda(512, X86_64, none))]), &repo, &Options::default()).unwrap();
+    let p = plan(
+        &set(vec![rec(
+            "auth-token",
+            lambda(1024, X86_64, none.clone()),
+            lambda(512, X86_64, none),
+        )]),
+        &repo,
+        &Options::default(),
+    )
+    .unwrap();
     assert!(p.edits.is_empty(), "{}", summary(&p));
-    assert!(p.suggestions[0].reason.contains("parameter AuthTokenMemory is used 2 times"), "{}", summary(&p));
+    assert!(
+        p.suggestions[0]
+            .reason
+            .contains("parameter AuthTokenMemory is used 2 times"),
+        "{}",
+        summary(&p)
+    );
 }
 
 #[test]
 fn a_broken_template_is_an_error_with_its_position() {
     let mut repo = common::repo("sam-shop");
-    repo.files.insert("bad.yaml".into(), "AWSTemplateFormatVersion: x\nResources: [a,\n  b: c\n".into());
-    let e = plan(&set(vec![]), &repo, &Options::default()).unwrap_err().to_string();
-    assert!(e.starts_with("bad.yaml:") && e.contains("cannot parse YAML"), "{e}");
+    repo.files.insert(
+        "bad.yaml".into(),
+        "AWSTemplateFormatVersion: x\nResources: [a,\n  b: c\n".into(),
+    );
+    let e = plan(&set(vec![]), &repo, &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("bad.yaml:") && e.contains("cannot parse YAML"),
+        "{e}"
+    );
 }

@@ -25,9 +25,14 @@ pub fn repo(name: &str) -> Repo {
                 stack.push(path);
                 continue;
             }
-            let rel = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
-            if Repo::wants(&rel) {
-                repo.files.insert(rel, std::fs::read_to_string(&path).unwrap());
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            if Repo::wants(&rel, &adaptd_iac::Options::default()) {
+                repo.files
+                    .insert(rel, std::fs::read_to_string(&path).unwrap());
             }
         }
     }
@@ -36,7 +41,8 @@ pub fn repo(name: &str) -> Repo {
 
 /// The demo's recommendations, as `adaptd demo --output json` printed them.
 pub fn demo() -> RecommendationSet {
-    let text = std::fs::read_to_string(iac_dir().join("fixtures/demo-recommendations.json")).unwrap();
+    let text =
+        std::fs::read_to_string(iac_dir().join("fixtures/demo-recommendations.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -48,11 +54,21 @@ pub fn golden(name: &str, got: &str) {
         std::fs::write(&path, got).unwrap();
         return;
     }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create it)", path.display()));
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
     if want != got {
-        let diff = similar::TextDiff::from_lines(&want, got).unified_diff().header("expected", "got").to_string();
-        panic!("{} differs from the output (UPDATE_GOLDEN=1 rewrites it):\n{diff}", path.display());
+        let diff = similar::TextDiff::from_lines(&want, got)
+            .unified_diff()
+            .header("expected", "got")
+            .to_string();
+        panic!(
+            "{} differs from the output (UPDATE_GOLDEN=1 rewrites it):\n{diff}",
+            path.display()
+        );
     }
 }
 
@@ -94,10 +110,18 @@ pub fn hcl2json(files: &[(String, String)]) -> Vec<(String, serde_json::Value)> 
     let mut parsed = Vec::new();
     for (line, (path, _)) in stdout.lines().zip(files) {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v["ok"] == true, "{path} does not parse with HashiCorp's HCL parser: {}", v["error"]);
+        assert!(
+            v["ok"] == true,
+            "{path} does not parse with HashiCorp's HCL parser: {}",
+            v["error"]
+        );
         parsed.push((path.clone(), v["json"].clone()));
     }
-    assert!(out.status.success(), "hcl2json failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "hcl2json failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(parsed.len(), files.len(), "hcl2json printed {stdout}");
     let _ = std::fs::remove_dir_all(&dir);
     parsed
@@ -126,8 +150,8 @@ pub fn cfn_lint(files: &[(String, String)]) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-use adaptd_iac::Recommendation;
 use adaptd_engine::spec::{Architecture, Deployment, FargateConfig, LambdaConfig, Provisioned};
+use adaptd_iac::Recommendation;
 
 /// A Lambda deployment.
 pub fn lambda(memory_mb: u32, arch: Architecture, provisioned: Provisioned) -> Deployment {

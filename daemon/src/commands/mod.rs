@@ -2,6 +2,7 @@
 //! return the process exit code.
 
 pub mod collect;
+pub mod iac;
 pub mod report;
 pub mod serve;
 

@@ -49,7 +49,9 @@ impl Templates {
         for (path, text) in files {
             let lower = path.to_ascii_lowercase();
             let json = lower.ends_with(".json");
-            let yaml = [".yaml", ".yml", ".template"].iter().any(|e| lower.ends_with(e));
+            let yaml = [".yaml", ".yml", ".template"]
+                .iter()
+                .any(|e| lower.ends_with(e));
             if !(json || yaml) || !looks_like_template(text) {
                 continue;
             }
@@ -85,10 +87,16 @@ impl Templates {
                         message: format!("`{r}` is not FILE#LogicalId"),
                     });
                 };
-                let t = self.list.iter().find(|t| t.path == file).ok_or_else(|| IacError::Mapping {
-                    component: component.clone(),
-                    message: format!("`{file}` is not a CloudFormation template of the repository"),
-                })?;
+                let t =
+                    self.list
+                        .iter()
+                        .find(|t| t.path == file)
+                        .ok_or_else(|| IacError::Mapping {
+                            component: component.clone(),
+                            message: format!(
+                                "`{file}` is not a CloudFormation template of the repository"
+                            ),
+                        })?;
                 if t.root.get("Resources").and_then(|r| r.get(id)).is_none() {
                     return Err(IacError::Mapping {
                         component: component.clone(),
@@ -101,13 +109,19 @@ impl Templates {
     }
 
     /// Plans the template side of one recommendation; returns what it found.
-    pub(crate) fn patch(&self, rec: &Recommendation, options: &Options, plan: &mut Plan) -> Vec<String> {
+    pub(crate) fn patch(
+        &self,
+        rec: &Recommendation,
+        options: &Options,
+        plan: &mut Plan,
+    ) -> Vec<String> {
         let mut found = Vec::new();
         for t in &self.list {
             for id in t.functions(&rec.component, options) {
                 found.push(format!("{}#{id}", t.path));
                 if let (Some(c), Some(n)) = (&rec.current, &rec.recommended)
-                    && let (Deployment::Lambda(c), Deployment::Lambda(n)) = (&c.deployment, &n.deployment)
+                    && let (Deployment::Lambda(c), Deployment::Lambda(n)) =
+                        (&c.deployment, &n.deployment)
                 {
                     t.lambda(rec, &id, c, n, plan);
                 }
@@ -136,7 +150,9 @@ impl Template {
     /// Logical ids of the component's functions: mapped, named or tagged.
     fn functions(&self, component: &str, options: &Options) -> Vec<String> {
         let mapping = options.mappings.get(component);
-        let name = mapping.and_then(|m| m.function_name.as_deref()).unwrap_or(component);
+        let name = mapping
+            .and_then(|m| m.function_name.as_deref())
+            .unwrap_or(component);
         if let Some(m) = mapping.filter(|m| !m.cloudformation.is_empty()) {
             return m
                 .cloudformation
@@ -151,52 +167,86 @@ impl Template {
             .filter(|(_, r)| matches!(Self::rtype(r), Some(LAMBDA | SAM)))
             .filter(|(_, r)| {
                 let props = r.get("Properties");
-                let named = props.and_then(|p| p.get("FunctionName")).and_then(Node::scalar) == Some(name);
+                let named = props
+                    .and_then(|p| p.get("FunctionName"))
+                    .and_then(Node::scalar)
+                    == Some(name);
                 named || props.is_some_and(|p| tagged(p, component, &options.tag_keys))
             })
             .filter_map(|(k, _)| k.scalar().map(str::to_owned))
             .collect()
     }
 
-    fn lambda(&self, rec: &Recommendation, id: &str, c: &LambdaConfig, n: &LambdaConfig, plan: &mut Plan) {
+    fn lambda(
+        &self,
+        rec: &Recommendation,
+        id: &str,
+        c: &LambdaConfig,
+        n: &LambdaConfig,
+        plan: &mut Plan,
+    ) {
         let Some(res) = self.resource(id) else { return };
         let sam = Self::rtype(res) == Some(SAM);
-        let record = |plan: &mut Plan, field: &str, from: String, to: String, out: Outcome| match out {
-            Ok(change) => {
-                let (line, _) = line_of(&self.text, change.range.start);
-                plan.edits.push(Edit {
-                    file: self.path.clone(),
-                    range: change.range,
-                    replacement: change.text,
+        let record =
+            |plan: &mut Plan, field: &str, from: String, to: String, out: Outcome| match out {
+                Ok(change) => {
+                    let (line, _) = line_of(&self.text, change.range.start);
+                    plan.edits.push(Edit {
+                        file: self.path.clone(),
+                        range: change.range,
+                        replacement: change.text,
+                        component: rec.component.clone(),
+                        field: field.to_owned(),
+                        description: format!(
+                            "{field}: {from} → {to} at {}:{line} ({}#{id}{})",
+                            self.path, self.path, change.via
+                        ),
+                    });
+                }
+                Err(reason) => plan.suggestions.push(Suggestion {
                     component: rec.component.clone(),
                     field: field.to_owned(),
-                    description: format!("{field}: {from} → {to} at {}:{line} ({}#{id}{})", self.path, self.path, change.via),
-                });
-            }
-            Err(reason) => plan.suggestions.push(Suggestion {
-                component: rec.component.clone(),
-                field: field.to_owned(),
-                kind: SuggestionKind::Manual,
-                from,
-                to,
-                reason: format!("{}#{id}: {reason}", self.path),
-            }),
-        };
+                    kind: SuggestionKind::Manual,
+                    from,
+                    to,
+                    reason: format!("{}#{id}: {reason}", self.path),
+                }),
+            };
         if c.memory_mb != n.memory_mb {
             let out = self.set_property(id, sam, "MemorySize", &n.memory_mb.to_string(), false);
-            record(plan, "memory_mb", c.memory_mb.to_string(), n.memory_mb.to_string(), out);
+            record(
+                plan,
+                "memory_mb",
+                c.memory_mb.to_string(),
+                n.memory_mb.to_string(),
+                out,
+            );
         }
         if c.architecture != n.architecture {
             let out = self.set_architecture(id, sam, n.architecture.as_str());
-            record(plan, "architecture", c.architecture.to_string(), n.architecture.to_string(), out);
+            record(
+                plan,
+                "architecture",
+                c.architecture.to_string(),
+                n.architecture.to_string(),
+                out,
+            );
         }
         if c.reserved_concurrency != n.reserved_concurrency {
             let (from, to) = (
-                c.reserved_concurrency.map_or("none".into(), |v| v.to_string()),
-                n.reserved_concurrency.map_or("none".into(), |v| v.to_string()),
+                c.reserved_concurrency
+                    .map_or("none".into(), |v| v.to_string()),
+                n.reserved_concurrency
+                    .map_or("none".into(), |v| v.to_string()),
             );
             let out = match n.reserved_concurrency {
-                Some(v) => self.set_property(id, sam, "ReservedConcurrentExecutions", &v.to_string(), false),
+                Some(v) => self.set_property(
+                    id,
+                    sam,
+                    "ReservedConcurrentExecutions",
+                    &v.to_string(),
+                    false,
+                ),
                 None => self.remove_property(id, "ReservedConcurrentExecutions"),
             };
             record(plan, "reserved_concurrency", from, to, out);
@@ -204,7 +254,13 @@ impl Template {
         if c.provisioned != n.provisioned {
             let (from, to) = (describe(&c.provisioned), describe(&n.provisioned));
             for out in self.provisioned(id, sam, &n.provisioned) {
-                record(plan, "provisioned_concurrency", from.clone(), to.clone(), out);
+                record(
+                    plan,
+                    "provisioned_concurrency",
+                    from.clone(),
+                    to.clone(),
+                    out,
+                );
             }
         }
     }
@@ -240,20 +296,30 @@ impl Template {
             return vec![self.remove_property(&holder, "ProvisionedConcurrencyConfig")];
         };
         let mut out = Vec::new();
-        if sam && self.property(id, "AutoPublishAlias").is_none() && self.global("AutoPublishAlias").is_none() {
+        if sam
+            && self.property(id, "AutoPublishAlias").is_none()
+            && self.global("AutoPublishAlias").is_none()
+        {
             out.push(self.set_property(id, sam, "AutoPublishAlias", "live", true));
         }
         let config = self.property(&holder, "ProvisionedConcurrencyConfig");
-        out.push(match config.and_then(|c| c.get("ProvisionedConcurrentExecutions")) {
-            Some(v) => self.value_change(v, &n.to_string(), false),
-            None if config.is_some() => Err(format!("ProvisionedConcurrencyConfig of {what} has no ProvisionedConcurrentExecutions")),
-            None => self.insert_entry(
-                self.resource(&holder).and_then(|r| r.get("Properties")),
-                "ProvisionedConcurrencyConfig",
-                &text::Value::Map(vec![("ProvisionedConcurrentExecutions".to_owned(), n.to_string())]),
-                self.json,
-            ),
-        });
+        out.push(
+            match config.and_then(|c| c.get("ProvisionedConcurrentExecutions")) {
+                Some(v) => self.value_change(v, &n.to_string(), false),
+                None if config.is_some() => Err(format!(
+                    "ProvisionedConcurrencyConfig of {what} has no ProvisionedConcurrentExecutions"
+                )),
+                None => self.insert_entry(
+                    self.resource(&holder).and_then(|r| r.get("Properties")),
+                    "ProvisionedConcurrencyConfig",
+                    &text::Value::Map(vec![(
+                        "ProvisionedConcurrentExecutions".to_owned(),
+                        n.to_string(),
+                    )]),
+                    self.json,
+                ),
+            },
+        );
         out
     }
 
@@ -263,10 +329,12 @@ impl Template {
             .iter()
             .filter(|(_, r)| Self::rtype(r) == Some("AWS::Lambda::Alias"))
             .find(|(_, r)| {
-                r.get("Properties").and_then(|p| p.get("FunctionName")).is_some_and(|f| match f.intrinsic() {
-                    Some(("Ref", v)) => scalar_text(v) == Some(id),
-                    _ => false,
-                })
+                r.get("Properties")
+                    .and_then(|p| p.get("FunctionName"))
+                    .is_some_and(|f| match f.intrinsic() {
+                        Some(("Ref", v)) => scalar_text(v) == Some(id),
+                        _ => false,
+                    })
             })
             .and_then(|(k, _)| k.scalar().map(str::to_owned))
     }
@@ -294,20 +362,39 @@ impl Template {
         if let Some(v) = self.property(id, key) {
             return self.value_change(v, value, quoted);
         }
-        if sam && let Some(g) = self.global(key) {
-            if self.inheriting(key) == 1 {
-                return self.value_change(g, value, quoted).map(|mut c| {
-                    c.via = format!("{}, in Globals.Function (no other function inherits it)", c.via);
-                    c
-                });
-            }
+        if sam
+            && let Some(g) = self.global(key)
+            && self.inheriting(key) == 1
+        {
+            return self.value_change(g, value, quoted).map(|mut c| {
+                c.via = format!(
+                    "{}, in Globals.Function (no other function inherits it)",
+                    c.via
+                );
+                c
+            });
         }
-        let v = if quoted { text::Value::Str(value.to_owned()) } else { text::Value::Plain(value.to_owned()) };
-        self.insert_entry(self.resource(id).and_then(|r| r.get("Properties")), key, &v, self.json)
+        let v = if quoted {
+            text::Value::Str(value.to_owned())
+        } else {
+            text::Value::Plain(value.to_owned())
+        };
+        self.insert_entry(
+            self.resource(id).and_then(|r| r.get("Properties")),
+            key,
+            &v,
+            self.json,
+        )
     }
 
     fn set_architecture(&self, id: &str, sam: bool, arch: &str) -> Outcome {
-        let node = self.property(id, "Architectures").or_else(|| if sam { self.global("Architectures") } else { None });
+        let node = self.property(id, "Architectures").or_else(|| {
+            if sam {
+                self.global("Architectures")
+            } else {
+                None
+            }
+        });
         match node.map(|n| &n.kind) {
             Some(Kind::Seq(items)) if items.len() == 1 => {
                 let inherited = self.property(id, "Architectures").is_none();
@@ -327,7 +414,12 @@ impl Template {
             Some(_) => Err("Architectures is not a one-element list".to_owned()),
             None => {
                 let v = text::Value::List(vec![arch.to_owned()]);
-                self.insert_entry(self.resource(id).and_then(|r| r.get("Properties")), "Architectures", &v, self.json)
+                self.insert_entry(
+                    self.resource(id).and_then(|r| r.get("Properties")),
+                    "Architectures",
+                    &v,
+                    self.json,
+                )
             }
         }
     }
@@ -345,7 +437,9 @@ impl Template {
                     + self.text.matches(&format!("\"Ref\": \"{name}\"")).count()
                     + self.text.matches(&format!("${{{name}}}")).count();
                 if uses > 1 {
-                    return Err(format!("parameter {name} is used {uses} times; changing its default changes them all"));
+                    return Err(format!(
+                        "parameter {name} is used {uses} times; changing its default changes them all"
+                    ));
                 }
                 let d = param.get("Default").ok_or_else(|| {
                     format!("parameter {name} has no Default: its value is given at deploy time")
@@ -361,7 +455,10 @@ impl Template {
     }
 
     fn remove_property(&self, id: &str, key: &str) -> Outcome {
-        let props = self.resource(id).and_then(|r| r.get("Properties")).ok_or("no Properties")?;
+        let props = self
+            .resource(id)
+            .and_then(|r| r.get("Properties"))
+            .ok_or("no Properties")?;
         text::remove_entry(&self.text, props, key, self.json)
     }
 
@@ -381,11 +478,13 @@ fn scalar_text(n: &Node) -> Option<&str> {
 /// Tags as a SAM map or a CloudFormation list of `{Key, Value}`.
 fn tagged(props: &Node, component: &str, keys: &[String]) -> bool {
     match props.get("Tags").map(|t| &t.kind) {
-        Some(Kind::Map(entries)) => entries
-            .iter()
-            .any(|(k, v)| k.scalar().is_some_and(|k| keys.iter().any(|x| x == k)) && v.scalar() == Some(component)),
+        Some(Kind::Map(entries)) => entries.iter().any(|(k, v)| {
+            k.scalar().is_some_and(|k| keys.iter().any(|x| x == k)) && v.scalar() == Some(component)
+        }),
         Some(Kind::Seq(items)) => items.iter().any(|t| {
-            t.get("Key").and_then(Node::scalar).is_some_and(|k| keys.iter().any(|x| x == k))
+            t.get("Key")
+                .and_then(Node::scalar)
+                .is_some_and(|k| keys.iter().any(|x| x == k))
                 && t.get("Value").and_then(Node::scalar) == Some(component)
         }),
         _ => false,

@@ -37,7 +37,10 @@ impl Value {
                 format!("[{}]", parts.join(", "))
             }
             Value::Map(entries) => {
-                let parts: Vec<String> = entries.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+                let parts: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("\"{k}\": {v}"))
+                    .collect();
                 format!("{{{}}}", parts.join(", "))
             }
         }
@@ -77,11 +80,24 @@ impl Value {
 }
 
 /// Replaces a scalar, keeping its quotes if it had them.
-pub(crate) fn replace_scalar(text: &str, node: &Node, value: &str, quoted: bool) -> Result<Change, String> {
+pub(crate) fn replace_scalar(
+    text: &str,
+    node: &Node,
+    value: &str,
+    quoted: bool,
+) -> Result<Change, String> {
     let span = node.span.clone();
     let original = &text[span.clone()];
-    let q = original.chars().next().filter(|c| *c == '"' || *c == '\'').unwrap_or('"');
-    let new = if quoted { format!("{q}{value}{q}") } else { value.to_owned() };
+    let q = original
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'')
+        .unwrap_or('"');
+    let new = if quoted {
+        format!("{q}{value}{q}")
+    } else {
+        value.to_owned()
+    };
     Ok(Change {
         range: span,
         text: new,
@@ -90,10 +106,20 @@ pub(crate) fn replace_scalar(text: &str, node: &Node, value: &str, quoted: bool)
 }
 
 /// Adds `key: value` to `map` (after its last entry in block style, first in flow style).
-pub(crate) fn insert_entry(text: &str, map: &Node, key: &str, v: &Value, json: bool) -> Result<Change, String> {
+pub(crate) fn insert_entry(
+    text: &str,
+    map: &Node,
+    key: &str,
+    v: &Value,
+    json: bool,
+) -> Result<Change, String> {
     let entries = map.entries();
     if map.flow || json {
-        let rendered = if json { format!("\"{key}\": {}", v.json()) } else { format!("{key}: {}", v.yaml_flow()) };
+        let rendered = if json {
+            format!("\"{key}\": {}", v.json())
+        } else {
+            format!("{key}: {}", v.yaml_flow())
+        };
         let Some((first, _)) = entries.first() else {
             let open = map.span.start + 1;
             return Ok(Change {
@@ -104,7 +130,11 @@ pub(crate) fn insert_entry(text: &str, map: &Node, key: &str, v: &Value, json: b
         };
         let at = first.span.start;
         let multiline = text[map.span.start..at].contains('\n');
-        let sep = if multiline { format!(",\n{}", indent_at(text, at)) } else { ", ".to_owned() };
+        let sep = if multiline {
+            format!(",\n{}", indent_at(text, at))
+        } else {
+            ", ".to_owned()
+        };
         return Ok(Change {
             range: at..at,
             text: format!("{rendered}{sep}"),
@@ -129,7 +159,12 @@ pub(crate) fn insert_entry(text: &str, map: &Node, key: &str, v: &Value, json: b
 }
 
 /// Removes `key` and its value from `map`.
-pub(crate) fn remove_entry(text: &str, map: &Node, key: &str, json: bool) -> Result<Change, String> {
+pub(crate) fn remove_entry(
+    text: &str,
+    map: &Node,
+    key: &str,
+    json: bool,
+) -> Result<Change, String> {
     let entries = map.entries();
     let i = entries
         .iter()
@@ -158,7 +193,12 @@ mod tests {
     use super::*;
 
     fn apply(text: &str, c: &Change) -> String {
-        format!("{}{}{}", &text[..c.range.start], c.text, &text[c.range.end..])
+        format!(
+            "{}{}{}",
+            &text[..c.range.start],
+            c.text,
+            &text[c.range.end..]
+        )
     }
 
     #[test]
@@ -167,15 +207,28 @@ mod tests {
         let root = parse(text).unwrap().unwrap();
         let v = Value::Map(vec![("N".into(), "3".into())]);
         let c = insert_entry(text, root.get("P").unwrap(), "C", &v, false).unwrap();
-        assert_eq!(apply(text, &c), "P:\n  A: 1 # keep\n  B: x\n  C:\n    N: 3\nQ: 2\n");
+        assert_eq!(
+            apply(text, &c),
+            "P:\n  A: 1 # keep\n  B: x\n  C:\n    N: 3\nQ: 2\n"
+        );
     }
 
     #[test]
     fn json_gets_an_entry_before_the_first_key_with_its_indent() {
         let text = "{\n  \"P\": {\n    \"A\": 1\n  }\n}\n";
         let root = parse(text).unwrap().unwrap();
-        let c = insert_entry(text, root.get("P").unwrap(), "C", &Value::List(vec!["arm64".into()]), true).unwrap();
-        assert_eq!(apply(text, &c), "{\n  \"P\": {\n    \"C\": [\"arm64\"],\n    \"A\": 1\n  }\n}\n");
+        let c = insert_entry(
+            text,
+            root.get("P").unwrap(),
+            "C",
+            &Value::List(vec!["arm64".into()]),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            apply(text, &c),
+            "{\n  \"P\": {\n    \"C\": [\"arm64\"],\n    \"A\": 1\n  }\n}\n"
+        );
     }
 
     #[test]

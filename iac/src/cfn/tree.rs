@@ -53,7 +53,9 @@ impl Node {
     /// The value of an untagged scalar.
     pub(crate) fn scalar(&self) -> Option<&str> {
         match &self.kind {
-            Kind::Scalar { value, tag: None, .. } => Some(value),
+            Kind::Scalar {
+                value, tag: None, ..
+            } => Some(value),
             _ => None,
         }
     }
@@ -80,7 +82,11 @@ impl Node {
 /// Parses `text`; `Err((byte offset, message))` on a syntax error.
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, (usize, String)> {
     // saphyr counts characters; edits need bytes.
-    let bytes: Vec<usize> = text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+    let bytes: Vec<usize> = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
     let at = |chars: usize| bytes.get(chars).copied().unwrap_or(text.len());
     let mut events = Vec::new();
     for ev in Parser::new_from_str(text) {
@@ -97,7 +103,10 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, (usize, String)> {
             break;
         }
     }
-    if matches!(it.peek(), None | Some((Event::StreamEnd | Event::DocumentEnd, _))) {
+    if matches!(
+        it.peek(),
+        None | Some((Event::StreamEnd | Event::DocumentEnd, _))
+    ) {
         return Ok(None);
     }
     node(&mut it, text).map(Some)
@@ -136,7 +145,9 @@ fn node(it: &mut Events<'_>, text: &str) -> Result<Node, (usize, String)> {
                 end = end.max(v.span.end);
                 entries.push((k, v));
             }
-            let start = entries.first().map_or(span.start, |(k, _)| k.span.start.min(span.start));
+            let start = entries
+                .first()
+                .map_or(span.start, |(k, _)| k.span.start.min(span.start));
             Ok(Node {
                 kind: Kind::Map(entries),
                 span: start..end,

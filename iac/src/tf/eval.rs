@@ -154,7 +154,9 @@ impl Tf {
             scope: site.scope.clone(),
         };
         match site.expr {
-            Expression::Number(n) => lit(n.as_f64().map_or(Val::Unknown("a number".into()), Val::Num)),
+            Expression::Number(n) => {
+                lit(n.as_f64().map_or(Val::Unknown("a number".into()), Val::Num))
+            }
             Expression::String(s) => lit(Val::Str(s.value().clone())),
             Expression::Bool(b) => lit(Val::Bool(*b.value())),
             Expression::Null(_) => lit(Val::Null),
@@ -183,17 +185,19 @@ impl Tf {
                 for e in elements {
                     match e {
                         Element::Literal(l) => out.push_str(l.value()),
-                        Element::Interpolation(i) => match self.eval_at(&sub(&i.expr), depth + 1).val {
-                            Val::Str(s) => out.push_str(&s),
-                            Val::Num(n) => out.push_str(&n.to_string()),
-                            other => {
-                                return Evaled::unknown(format!(
-                                    "template `{}` interpolates {}",
-                                    self.text_of(site.file, site.expr),
-                                    other.describe()
-                                ));
+                        Element::Interpolation(i) => {
+                            match self.eval_at(&sub(&i.expr), depth + 1).val {
+                                Val::Str(s) => out.push_str(&s),
+                                Val::Num(n) => out.push_str(&n.to_string()),
+                                other => {
+                                    return Evaled::unknown(format!(
+                                        "template `{}` interpolates {}",
+                                        self.text_of(site.file, site.expr),
+                                        other.describe()
+                                    ));
+                                }
                             }
-                        },
+                        }
                         Element::Directive(_) => {
                             return Evaled::unknown(format!(
                                 "template `{}` has a directive",
@@ -248,7 +252,10 @@ impl Tf {
             ("var", Some(name)) => (self.var(&site.scope, name, depth), &ops[1..]),
             ("local", Some(name)) => (self.local_value(&site.scope, name, depth), &ops[1..]),
             ("each", Some("key")) => match &site.scope.each {
-                Some(e) => (Evaled::new(Val::Str(e.key.clone()), Origin::Computed), &ops[1..]),
+                Some(e) => (
+                    Evaled::new(Val::Str(e.key.clone()), Origin::Computed),
+                    &ops[1..],
+                ),
                 None => return Evaled::unknown("each.key outside a for_each"),
             },
             ("each", Some("value")) => match &site.scope.each {
@@ -262,11 +269,15 @@ impl Tf {
             ("count" | "path" | "terraform" | "self", _) => {
                 return Evaled::unknown(format!("`{text}` is known only to Terraform"));
             }
-            ("data", _) => return Evaled::unknown(format!("`{text}` is read from AWS at plan time")),
+            ("data", _) => {
+                return Evaled::unknown(format!("`{text}` is read from AWS at plan time"));
+            }
             ("module", _) => return Evaled::unknown(format!("`{text}` is a module output")),
             (rtype, Some(name)) => match self.resource_ref(site, rtype, name, &ops[1..], depth) {
                 Some(r) => return r,
-                None => return Evaled::unknown(format!("`{text}` names no resource of this module")),
+                None => {
+                    return Evaled::unknown(format!("`{text}` names no resource of this module"));
+                }
             },
             _ => return Evaled::unknown(format!("`{text}` is computed by Terraform")),
         };
@@ -283,7 +294,16 @@ impl Tf {
         for op in ops {
             let key = match op {
                 TraversalOperator::GetAttr(a) => Val::Str(a.as_str().to_owned()),
-                TraversalOperator::Index(e) => self.eval_at(&Site { expr: e, ..site.clone() }, depth + 1).val,
+                TraversalOperator::Index(e) => {
+                    self.eval_at(
+                        &Site {
+                            expr: e,
+                            ..site.clone()
+                        },
+                        depth + 1,
+                    )
+                    .val
+                }
                 TraversalOperator::LegacyIndex(i) => Val::Num(*i.value() as f64),
                 _ => return Evaled::unknown("a splat expression is computed by Terraform"),
             };
@@ -295,7 +315,9 @@ impl Tf {
                 (Val::Tuple(items), Val::Num(n)) if *n >= 0.0 && (*n as usize) < items.len() => {
                     self.eval_at(&items[*n as usize], depth + 1)
                 }
-                (Val::Ref(r), Val::Str(k)) => Evaled::new(Val::Ref(format!("{r}.{k}")), Origin::Computed),
+                (Val::Ref(r), Val::Str(k)) => {
+                    Evaled::new(Val::Ref(format!("{r}.{k}")), Origin::Computed)
+                }
                 (Val::Unknown(_), _) => return cur,
                 (v, k) => {
                     return Evaled::unknown(format!(
@@ -374,7 +396,10 @@ impl Tf {
                 })
             });
             return e.through(
-                format!("default of var.{name}, not set by module.{} ({call_at})", frame.name),
+                format!(
+                    "default of var.{name}, not set by module.{} ({call_at})",
+                    frame.name
+                ),
                 shared,
             );
         }
@@ -419,7 +444,10 @@ impl Tf {
 
     fn local_value<'a>(&'a self, scope: &Scope<'a>, name: &str, depth: usize) -> Evaled<'a> {
         let Some((f, a)) = self.local(&scope.dir, name) else {
-            return Evaled::unknown(format!("local.{name} is not defined in {}", dir_label(&scope.dir)));
+            return Evaled::unknown(format!(
+                "local.{name} is not defined in {}",
+                dir_label(&scope.dir)
+            ));
         };
         let refs = self.references(&scope.dir, "local", name);
         let shared = (refs > 1).then(|| {
@@ -463,9 +491,19 @@ impl Tf {
         };
         let mut ops = ops;
         if let Some(TraversalOperator::Index(e)) = ops.first() {
-            let key = self.eval_at(&Site { expr: e, ..site.clone() }, depth + 1).val;
+            let key = self
+                .eval_at(
+                    &Site {
+                        expr: e,
+                        ..site.clone()
+                    },
+                    depth + 1,
+                )
+                .val;
             let Val::Str(key) = key else {
-                return Some(Evaled::unknown(format!("{address}[…] with a key adaptd cannot read")));
+                return Some(Evaled::unknown(format!(
+                    "{address}[…] with a key adaptd cannot read"
+                )));
             };
             if let Some(fe) = block.body.get_attribute("for_each") {
                 let m = self.eval_at(
@@ -477,7 +515,9 @@ impl Tf {
                     depth + 1,
                 );
                 let value = match m.val {
-                    Val::Obj(entries) => entries.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v),
+                    Val::Obj(entries) => {
+                        entries.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+                    }
                     Val::Tuple(items) => items
                         .into_iter()
                         .find(|s| self.eval_at(s, depth + 1).val.as_str() == Some(&key)),
@@ -505,7 +545,10 @@ impl Tf {
                 },
                 depth + 1,
             ),
-            None => Evaled::new(Val::Ref(format!("{address}.{}", attr.as_str())), Origin::Computed),
+            None => Evaled::new(
+                Val::Ref(format!("{address}.{}", attr.as_str())),
+                Origin::Computed,
+            ),
         };
         Some(self.apply_ops(start, &ops[1..], site, depth))
     }

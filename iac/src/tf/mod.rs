@@ -15,10 +15,10 @@ pub(crate) mod write;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
+use hcl_edit::Span;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, Body};
 use hcl_edit::visit::{Visit, visit_traversal};
-use hcl_edit::Span;
 
 use crate::IacError;
 use crate::edit::line_of;
@@ -107,7 +107,8 @@ fn module_prefix(frame: Option<&Frame<'_>>) -> String {
 
 /// Parent directory of a relative path ("" for the repository root).
 pub(crate) fn dir_of(path: &str) -> String {
-    path.rfind('/').map_or(String::new(), |i| path[..i].to_owned())
+    path.rfind('/')
+        .map_or(String::new(), |i| path[..i].to_owned())
 }
 
 /// `base/rel` with `.` and `..` resolved; `None` if it leaves the repository.
@@ -127,7 +128,10 @@ fn join_dir(base: &str, rel: &str) -> Option<String> {
 
 impl Tf {
     /// Parses every `.tf` and `.tfvars` file among `files`.
-    pub(crate) fn load(files: &BTreeMap<String, String>, extra_var_files: &[String]) -> Result<Tf, IacError> {
+    pub(crate) fn load(
+        files: &BTreeMap<String, String>,
+        extra_var_files: &[String],
+    ) -> Result<Tf, IacError> {
         let mut tf = Tf {
             files: Vec::new(),
             modules: BTreeMap::new(),
@@ -168,12 +172,15 @@ impl Tf {
             let in_dir = |p: &TfFile| p.is_vars && p.dir == *root;
             let mut order: Vec<usize> = Vec::new();
             order.extend((0..tf.files.len()).filter(|&i| {
-                in_dir(&tf.files[i]) && tf.files[i].path.ends_with("terraform.tfvars")
+                in_dir(&tf.files[i])
+                    && tf.files[i].path.ends_with("terraform.tfvars")
                     && file_name(&tf.files[i].path) == "terraform.tfvars"
             }));
-            order.extend((0..tf.files.len()).filter(|&i| {
-                in_dir(&tf.files[i]) && tf.files[i].path.ends_with(".auto.tfvars")
-            }));
+            order.extend(
+                (0..tf.files.len()).filter(|&i| {
+                    in_dir(&tf.files[i]) && tf.files[i].path.ends_with(".auto.tfvars")
+                }),
+            );
             for extra in extra_var_files {
                 if let Some(i) = tf.files.iter().position(|f| f.path == *extra)
                     && (dir_of(extra) == *root || roots.len() == 1)
@@ -336,12 +343,7 @@ impl Tf {
                     Expansion::Single | Expansion::Unresolved(_) => vec![(None, None)],
                     Expansion::Keys(items) => items
                         .into_iter()
-                        .map(|(k, v)| {
-                            (
-                                Some(k.clone()),
-                                Some(Rc::new(Each { key: k, value: v })),
-                            )
-                        })
+                        .map(|(k, v)| (Some(k.clone()), Some(Rc::new(Each { key: k, value: v }))))
                         .collect(),
                 };
             for (key, each) in frames {
@@ -376,7 +378,8 @@ impl Tf {
                     if self.local_source(dir, call).is_none()
                         && let Some(name) = call.labels.first()
                     {
-                        let (line, _) = line_of(&self.files[f].text, call.span().map_or(0, |s| s.start));
+                        let (line, _) =
+                            line_of(&self.files[f].text, call.span().map_or(0, |s| s.start));
                         out.push(format!(
                             "{}:{line}: module.{} has a non-local source; resources inside it are not searched",
                             self.files[f].path,
@@ -389,7 +392,12 @@ impl Tf {
         out
     }
 
-    fn expand_for_each<'a>(&'a self, file: usize, block: &'a Block, scope: &Scope<'a>) -> Expansion<'a> {
+    fn expand_for_each<'a>(
+        &'a self,
+        file: usize,
+        block: &'a Block,
+        scope: &Scope<'a>,
+    ) -> Expansion<'a> {
         let Some(attr) = block.body.get_attribute("for_each") else {
             return Expansion::Single;
         };
@@ -452,7 +460,13 @@ fn file_name(path: &str) -> &str {
 pub(crate) fn ident(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if !s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         s.insert(0, '_');

@@ -28,7 +28,12 @@ struct Want<'r> {
 }
 
 impl<'r> Want<'r> {
-    fn new(rec: &'r Recommendation, field: &'static str, from: impl ToString, to: impl ToString) -> Self {
+    fn new(
+        rec: &'r Recommendation,
+        field: &'static str,
+        from: &dyn std::fmt::Display,
+        to: &dyn std::fmt::Display,
+    ) -> Self {
         Self {
             rec,
             field,
@@ -67,7 +72,9 @@ impl<'a> TfCtx<'a> {
                     let known: Vec<&str> = self
                         .instances
                         .iter()
-                        .filter(|i| matches!(i.rtype.as_str(), "aws_lambda_function" | "aws_ecs_service"))
+                        .filter(|i| {
+                            matches!(i.rtype.as_str(), "aws_lambda_function" | "aws_ecs_service")
+                        })
                         .map(|i| i.address.as_str())
                         .collect();
                     return Err(IacError::Mapping {
@@ -75,7 +82,11 @@ impl<'a> TfCtx<'a> {
                         message: format!(
                             "no Terraform resource has the address `{address}` (functions and \
                              services found: {})",
-                            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                            if known.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                known.join(", ")
+                            }
                         ),
                     });
                 }
@@ -124,7 +135,8 @@ impl<'a> TfCtx<'a> {
         let name = mapping
             .and_then(|m| m.function_name.as_deref())
             .unwrap_or(component);
-        let of_type = |i: &&Instance<'a>| rtypes.contains(&i.rtype.as_str()) && !self.is_generated(i);
+        let of_type =
+            |i: &&Instance<'a>| rtypes.contains(&i.rtype.as_str()) && !self.is_generated(i);
         if let Some(m) = mapping.filter(|m| !m.terraform.is_empty()) {
             return self
                 .instances
@@ -137,7 +149,10 @@ impl<'a> TfCtx<'a> {
             .iter()
             .filter(of_type)
             .filter(|i| {
-                self.eval_attr(i, name_attr).and_then(|v| v.as_str().map(str::to_owned)).as_deref() == Some(name)
+                self.eval_attr(i, name_attr)
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .as_deref()
+                    == Some(name)
                     || self.tagged(i, component)
             })
             .collect()
@@ -148,7 +163,11 @@ impl<'a> TfCtx<'a> {
         let unresolved: Vec<String> = self
             .instances
             .iter()
-            .filter_map(|i| i.unresolved.as_ref().map(|w| format!("{} ({w})", i.address)))
+            .filter_map(|i| {
+                i.unresolved
+                    .as_ref()
+                    .map(|w| format!("{} ({w})", i.address))
+            })
             .collect();
         let mut s = format!(
             "no Terraform resource or CloudFormation template was found for `{}` by function \
@@ -157,7 +176,10 @@ impl<'a> TfCtx<'a> {
             options.tag_keys.join(", ")
         );
         if !unresolved.is_empty() {
-            s.push_str(&format!("; these could not be expanded: {}", unresolved.join("; ")));
+            s.push_str(&format!(
+                "; these could not be expanded: {}",
+                unresolved.join("; ")
+            ));
         }
         s
     }
@@ -168,9 +190,12 @@ impl<'a> TfCtx<'a> {
             .iter()
             .filter(|i| matches!(i.rtype.as_str(), "aws_db_instance" | "aws_rds_cluster"))
             .find(|i| {
-                ["identifier", "cluster_identifier"]
-                    .iter()
-                    .any(|k| self.eval_attr(i, k).and_then(|v| v.as_str().map(str::to_owned)).as_deref() == Some(database))
+                ["identifier", "cluster_identifier"].iter().any(|k| {
+                    self.eval_attr(i, k)
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .as_deref()
+                        == Some(database)
+                })
             })
             .and_then(|i| self.eval_attr(i, "engine")?.as_str().map(str::to_owned))
     }
@@ -188,7 +213,7 @@ impl<'a> TfCtx<'a> {
                 for f in &found {
                     for key in ["file_system_config", "ephemeral_storage"] {
                         if f.block.body.get_blocks(key).next().is_some() {
-                            Want::new(rec, "platform", "lambda", "fargate").suggest(
+                            Want::new(rec, "platform", &"lambda", &"fargate").suggest(
                                 plan,
                                 SuggestionKind::Stateful,
                                 format!(
@@ -206,7 +231,7 @@ impl<'a> TfCtx<'a> {
             (Deployment::Fargate(_), Deployment::Lambda(_)) => {
                 let found = self.find(&rec.component, &["aws_ecs_service"], "name");
                 if !found.is_empty() {
-                    Want::new(rec, "platform", cur.description.clone(), new.description.clone()).suggest(
+                    Want::new(rec, "platform", &cur.description, &new.description).suggest(
                         plan,
                         SuggestionKind::Migration,
                         "a move from Fargate to Lambda needs a function package and handler that \
@@ -247,16 +272,30 @@ impl<'a> TfCtx<'a> {
     }
 
     /// Sets `key` on every instance, refusing values that other instances share.
-    fn set_each(&self, want: &Want<'_>, found: &[&Instance<'a>], key: &str, value: &NewValue, plan: &mut Plan) {
+    fn set_each(
+        &self,
+        want: &Want<'_>,
+        found: &[&Instance<'a>],
+        key: &str,
+        value: &NewValue,
+        plan: &mut Plan,
+    ) {
         for inst in found {
-            let change = self.tf.set_attr(inst, inst.block, key, value, self.siblings(inst));
+            let change = self
+                .tf
+                .set_attr(inst, inst.block, key, value, self.siblings(inst));
             let change = change.and_then(|c| self.exclusive(inst, key, c));
             self.record(want, change, plan);
         }
     }
 
     /// Refuses a change whose literal other instances also read for `key`.
-    fn exclusive(&self, inst: &Instance<'a>, key: &str, c: TextChange) -> Result<TextChange, String> {
+    fn exclusive(
+        &self,
+        inst: &Instance<'a>,
+        key: &str,
+        c: TextChange,
+    ) -> Result<TextChange, String> {
         let others: Vec<&str> = self
             .instances
             .iter()
@@ -285,17 +324,29 @@ impl<'a> TfCtx<'a> {
         }
     }
 
-    fn lambda(&self, rec: &Recommendation, c: &LambdaConfig, n: &LambdaConfig, plan: &mut Plan) -> Vec<String> {
+    fn lambda(
+        &self,
+        rec: &Recommendation,
+        c: &LambdaConfig,
+        n: &LambdaConfig,
+        plan: &mut Plan,
+    ) -> Vec<String> {
         let found = self.find(&rec.component, &["aws_lambda_function"], "function_name");
         if found.is_empty() {
             return Vec::new();
         }
         if c.memory_mb != n.memory_mb {
-            let want = Want::new(rec, "memory_mb", c.memory_mb, n.memory_mb);
-            self.set_each(&want, &found, "memory_size", &NewValue::Num(i64::from(n.memory_mb)), plan);
+            let want = Want::new(rec, "memory_mb", &c.memory_mb, &n.memory_mb);
+            self.set_each(
+                &want,
+                &found,
+                "memory_size",
+                &NewValue::Num(i64::from(n.memory_mb)),
+                plan,
+            );
         }
         if c.architecture != n.architecture {
-            let want = Want::new(rec, "architecture", c.architecture, n.architecture);
+            let want = Want::new(rec, "architecture", &c.architecture, &n.architecture);
             for inst in &found {
                 let change = self.architectures(inst, n.architecture.as_str());
                 self.record(&want, change, plan);
@@ -315,10 +366,18 @@ impl<'a> TfCtx<'a> {
             let want = Want::new(
                 rec,
                 "reserved_concurrency",
-                c.reserved_concurrency.map_or("none".into(), |v| v.to_string()),
-                n.reserved_concurrency.map_or("none".into(), |v| v.to_string()),
+                &c.reserved_concurrency
+                    .map_or("none".into(), |v| v.to_string()),
+                &n.reserved_concurrency
+                    .map_or("none".into(), |v| v.to_string()),
             );
-            self.set_each(&want, &found, "reserved_concurrent_executions", &NewValue::Num(to), plan);
+            self.set_each(
+                &want,
+                &found,
+                "reserved_concurrent_executions",
+                &NewValue::Num(to),
+                plan,
+            );
         }
         if c.provisioned != n.provisioned {
             for inst in &found {
@@ -334,7 +393,13 @@ impl<'a> TfCtx<'a> {
         let Some(attr) = inst.block.body.get_attribute("architectures") else {
             return self
                 .tf
-                .set_attr(inst, inst.block, "architectures", &NewValue::Str(to.to_owned()), self.siblings(inst))
+                .set_attr(
+                    inst,
+                    inst.block,
+                    "architectures",
+                    &NewValue::Str(to.to_owned()),
+                    self.siblings(inst),
+                )
                 .map(|mut c| {
                     c.text = c.text.replace(&format!("\"{to}\""), &format!("[\"{to}\"]"));
                     c
@@ -361,16 +426,24 @@ impl<'a> TfCtx<'a> {
 
     /// Aliases, provisioned-concurrency configs and scalable targets of a function.
     fn related(&self, function: &Instance<'a>, rtype: &str) -> Vec<&Instance<'a>> {
-        let name = self.eval_attr(function, "function_name").and_then(|v| v.as_str().map(str::to_owned));
+        let name = self
+            .eval_attr(function, "function_name")
+            .and_then(|v| v.as_str().map(str::to_owned));
         let prefix = format!("{}.", function.address);
         self.instances
             .iter()
             .filter(|i| i.rtype == rtype && !self.is_generated(i))
             .filter(|i| {
-                let key = if rtype == "aws_appautoscaling_target" { "resource_id" } else { "function_name" };
+                let key = if rtype == "aws_appautoscaling_target" {
+                    "resource_id"
+                } else {
+                    "function_name"
+                };
                 match self.eval_attr(i, key) {
                     Some(Val::Str(s)) => match &name {
-                        Some(n) if rtype == "aws_appautoscaling_target" => s.starts_with(&format!("function:{n}:")),
+                        Some(n) if rtype == "aws_appautoscaling_target" => {
+                            s.starts_with(&format!("function:{n}:"))
+                        }
                         Some(n) => s == *n,
                         None => false,
                     },
@@ -381,8 +454,20 @@ impl<'a> TfCtx<'a> {
             .collect()
     }
 
-    fn provisioned(&self, rec: &Recommendation, f: &Instance<'a>, cur: &Provisioned, new: &Provisioned, plan: &mut Plan) {
-        let want = Want::new(rec, "provisioned_concurrency", describe(cur), describe(new));
+    fn provisioned(
+        &self,
+        rec: &Recommendation,
+        f: &Instance<'a>,
+        cur: &Provisioned,
+        new: &Provisioned,
+        plan: &mut Plan,
+    ) {
+        let want = Want::new(
+            rec,
+            "provisioned_concurrency",
+            &describe(cur),
+            &describe(new),
+        );
         let root = Tf::root_dir(&f.scope);
         let path = generate::schedule_path(&root, &rec.component);
         let generated_before = plan_has_file(self.tf, &path);
@@ -403,7 +488,13 @@ impl<'a> TfCtx<'a> {
         if let (Provisioned::Constant(n), false) = (new, configs.is_empty()) {
             let value = NewValue::Num(i64::from(*n));
             for c in &configs {
-                let change = self.tf.set_attr(c, c.block, "provisioned_concurrent_executions", &value, self.siblings(c));
+                let change = self.tf.set_attr(
+                    c,
+                    c.block,
+                    "provisioned_concurrent_executions",
+                    &value,
+                    self.siblings(c),
+                );
                 self.record(&want, change, plan);
             }
             return;
@@ -444,7 +535,8 @@ impl<'a> TfCtx<'a> {
             provisioned: new,
             rec,
         };
-        plan.generated.push(generate::lambda_schedule(&path, &target));
+        plan.generated
+            .push(generate::lambda_schedule(&path, &target));
     }
 
     /// How generated Terraform refers to a function and its alias: by reference in the
@@ -477,7 +569,13 @@ impl<'a> TfCtx<'a> {
         })
     }
 
-    fn fargate(&self, rec: &Recommendation, c: &FargateConfig, n: &FargateConfig, plan: &mut Plan) -> Vec<String> {
+    fn fargate(
+        &self,
+        rec: &Recommendation,
+        c: &FargateConfig,
+        n: &FargateConfig,
+        plan: &mut Plan,
+    ) -> Vec<String> {
         let services = self.find(&rec.component, &["aws_ecs_service"], "name");
         for s in &services {
             let task = match self.eval_attr(s, "task_definition") {
@@ -487,29 +585,53 @@ impl<'a> TfCtx<'a> {
                 }
                 _ => None,
             };
-            let size_changed = c.vcpu != n.vcpu || c.memory_mb != n.memory_mb || c.architecture != n.architecture;
+            let size_changed =
+                c.vcpu != n.vcpu || c.memory_mb != n.memory_mb || c.architecture != n.architecture;
             match task {
                 Some(t) if size_changed => {
                     let cpu = (n.vcpu * 1024.0).round() as i64;
-                    let want = Want::new(rec, "fargate_size", format!("{} vCPU {} MB", c.vcpu, c.memory_mb), format!("{} vCPU {} MB", n.vcpu, n.memory_mb));
+                    let want = Want::new(
+                        rec,
+                        "fargate_size",
+                        &format!("{} vCPU {} MB", c.vcpu, c.memory_mb),
+                        &format!("{} vCPU {} MB", n.vcpu, n.memory_mb),
+                    );
                     for (key, v) in [("cpu", cpu), ("memory", i64::from(n.memory_mb))] {
-                        let change = self.tf.set_attr(t, t.block, key, &NewValue::Str(v.to_string()), self.siblings(t));
+                        let change = self.tf.set_attr(
+                            t,
+                            t.block,
+                            key,
+                            &NewValue::Str(v.to_string()),
+                            self.siblings(t),
+                        );
                         self.record(&want, change, plan);
                     }
                     if c.architecture != n.architecture {
-                        let want = Want::new(rec, "architecture", c.architecture, n.architecture);
+                        let want = Want::new(rec, "architecture", &c.architecture, &n.architecture);
                         let arch = n.architecture.as_str().to_uppercase();
                         let change = match t.block.body.get_blocks("runtime_platform").next() {
-                            Some(b) => self.tf.set_attr(t, b, "cpu_architecture", &NewValue::Str(arch), self.siblings(t)),
-                            None => Err(format!("{} has no runtime_platform block to set cpu_architecture in", t.address)),
+                            Some(b) => self.tf.set_attr(
+                                t,
+                                b,
+                                "cpu_architecture",
+                                &NewValue::Str(arch),
+                                self.siblings(t),
+                            ),
+                            None => Err(format!(
+                                "{} has no runtime_platform block to set cpu_architecture in",
+                                t.address
+                            )),
                         };
                         self.record(&want, change, plan);
                     }
                 }
-                None if size_changed => Want::new(rec, "fargate_size", c.vcpu, n.vcpu).suggest(
+                None if size_changed => Want::new(rec, "fargate_size", &c.vcpu, &n.vcpu).suggest(
                     plan,
                     SuggestionKind::Manual,
-                    format!("the task definition of {} is not a resource of this repository", s.address),
+                    format!(
+                        "the task definition of {} is not a resource of this repository",
+                        s.address
+                    ),
                 ),
                 _ => {}
             }
@@ -517,11 +639,17 @@ impl<'a> TfCtx<'a> {
                 let want = Want::new(
                     rec,
                     "tasks",
-                    adaptd_engine::spec::describe_schedule(&c.tasks),
-                    adaptd_engine::spec::describe_schedule(&n.tasks),
+                    &adaptd_engine::spec::describe_schedule(&c.tasks),
+                    &adaptd_engine::spec::describe_schedule(&n.tasks),
                 );
                 if n.tasks.iter().all(|&t| t == n.tasks[0]) {
-                    let change = self.tf.set_attr(s, s.block, "desired_count", &NewValue::Num(i64::from(n.tasks[0])), self.siblings(s));
+                    let change = self.tf.set_attr(
+                        s,
+                        s.block,
+                        "desired_count",
+                        &NewValue::Num(i64::from(n.tasks[0])),
+                        self.siblings(s),
+                    );
                     self.record(&want, change, plan);
                 } else {
                     want.suggest(

@@ -74,10 +74,10 @@ impl NewValue {
 impl Tf {
     /// The top-level block of `file` that contains `span`.
     fn enclosing(&self, file: usize, span: &Range<usize>) -> Option<&Block> {
-        self.files[file]
-            .body
-            .blocks()
-            .find(|b| b.span().is_some_and(|s| s.start <= span.start && span.end <= s.end))
+        self.files[file].body.blocks().find(|b| {
+            b.span()
+                .is_some_and(|s| s.start <= span.start && span.end <= s.end)
+        })
     }
 
     /// Refuses origins inside stateful resources.
@@ -120,7 +120,12 @@ impl Tf {
     }
 
     /// The change that writes `value` where `e` comes from.
-    pub(crate) fn change_at(&self, e: &Evaled<'_>, value: &NewValue, what: &str) -> Result<TextChange, String> {
+    pub(crate) fn change_at(
+        &self,
+        e: &Evaled<'_>,
+        value: &NewValue,
+        what: &str,
+    ) -> Result<TextChange, String> {
         let via = if e.via.is_empty() {
             String::new()
         } else {
@@ -135,7 +140,10 @@ impl Tf {
                 match &e.val {
                     Val::Str(_) | Val::Num(_) | Val::Null => {}
                     other => {
-                        return Err(format!("{what}{via} is {}, not a single value", other.describe()));
+                        return Err(format!(
+                            "{what}{via} is {}, not a single value",
+                            other.describe()
+                        ));
                     }
                 }
                 Ok(TextChange {
@@ -166,7 +174,10 @@ impl Tf {
             }
             Origin::Computed => Err(match &e.val {
                 Val::Unknown(why) => format!("{what}{via}: {why}"),
-                v => format!("{what}{via} is computed ({}), not written as one literal", v.describe()),
+                v => format!(
+                    "{what}{via} is computed ({}), not written as one literal",
+                    v.describe()
+                ),
             }),
         }
     }
@@ -188,8 +199,12 @@ impl Tf {
             ));
         }
         let text = &self.files[inst.file].text;
-        let at = insertion(text, block)
-            .ok_or_else(|| format!("{} is written on one line; adaptd does not reflow it", inst.address))?;
+        let at = insertion(text, block).ok_or_else(|| {
+            format!(
+                "{} is written on one line; adaptd does not reflow it",
+                inst.address
+            )
+        })?;
         Ok(TextChange {
             file: inst.file,
             range: at.offset..at.offset,
@@ -200,7 +215,11 @@ impl Tf {
     }
 
     /// Removes a whole top-level block (with the comment lines right above it).
-    pub(crate) fn remove_block(&self, inst: &Instance<'_>, siblings: usize) -> Result<TextChange, String> {
+    pub(crate) fn remove_block(
+        &self,
+        inst: &Instance<'_>,
+        siblings: usize,
+    ) -> Result<TextChange, String> {
         if siblings > 1 {
             return Err(format!(
                 "{} is one of {siblings} instances of its block; removing the block would \
@@ -261,9 +280,15 @@ fn insertion(text: &str, block: &Block) -> Option<Insertion> {
         return None;
     }
     let body: &Body = &block.body;
-    let last = body.attributes().filter_map(|a| a.span()).max_by_key(|s| s.end);
+    let last = body
+        .attributes()
+        .filter_map(|a| a.span())
+        .max_by_key(|s| s.end);
     let (offset, indent) = match &last {
-        Some(s) => (line_end(text, s.end.saturating_sub(1)), indent_at(text, s.start).to_owned()),
+        Some(s) => (
+            line_end(text, s.end.saturating_sub(1)),
+            indent_at(text, s.start).to_owned(),
+        ),
         None => {
             let first = body.iter().find_map(|s| s.span());
             let indent = match first {
