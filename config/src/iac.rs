@@ -212,6 +212,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_problem_of_the_section_is_reported_at_its_place() {
+        let text = r#"
+[iac]
+paths = ["../outside"]
+var_files = ["envs/prod.tfvar", "/abs.tfvars"]
+tag_keys = [""]
+migrations_dir = "../up"
+branch = "has space"
+
+[[iac.components]]
+name = "a"
+terraform = ["aws_lambda_function"]
+cloudformation = ["template.yaml"]
+
+[[iac.components]]
+name = "a"
+
+[[iac.components]]
+name = "b"
+colour = "red"
+"#;
+        let errors = crate::Config::from_str(text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "t.toml:3:10: iac.paths[0]: must be a folder inside the repository (got \"../outside\")",
+            "t.toml:4:14: iac.var_files[0]: must be a .tfvars file (got \"envs/prod.tfvar\")",
+            "t.toml:4:33: iac.var_files[1]: must be a path inside the repository",
+            "t.toml:5:13: iac.tag_keys[0]: must not be empty",
+            "t.toml:6:18: iac.migrations_dir: must be a folder inside the repository",
+            "t.toml:7:10: iac.branch: is not a valid git branch name (got \"has space\")",
+            "t.toml:11:14: iac.components[0].terraform[0]: is not a resource address",
+            "t.toml:12:19: iac.components[0].cloudformation[0]: must be \"FILE#LogicalId\"",
+            "t.toml:15:8: iac.components[1].name: duplicate iac component name `a` (first defined at line 10)",
+            "iac.components[1]: needs at least one of terraform, cloudformation or function_name",
+            "t.toml:19:1: iac.components[2].colour: unknown key (expected one of: name, terraform, cloudformation, function_name)",
+        ] {
+            assert!(errors.contains(want), "missing `{want}` in:\n{errors}");
+        }
+    }
+
+    #[test]
+    fn an_empty_section_takes_the_documented_defaults() {
+        let c = crate::Config::from_str("[iac]\n", "t.toml").unwrap();
+        assert_eq!(c.iac, IacSection::default());
+        assert_eq!(c.iac.branch, "adaptd/iac");
+        assert_eq!(c.iac.paths, ["."]);
+    }
+
+    #[test]
     fn addresses_and_branches_follow_terraform_and_git() {
         assert!(valid_address("aws_lambda_function.fn"));
         assert!(valid_address(
