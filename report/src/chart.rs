@@ -64,9 +64,7 @@ fn ticks(max: f64, count: usize) -> (f64, Vec<f64>) {
 
 /// Short tick labels: `1.5k`, `250`, `0.5`.
 fn tick_label(v: f64) -> String {
-    if v >= 10_000.0 {
-        format!("{}k", n(v / 1000.0))
-    } else if v >= 1000.0 {
+    if v >= 1000.0 {
         format!("{}k", n(v / 1000.0))
     } else {
         n(v)
@@ -209,7 +207,7 @@ fn legend(out: &mut String, x: f64, y: f64, kind: &str, colour: &str, text: &str
         n(y),
         esc(text)
     );
-    x + 30.0 + 7.0 * text.chars().count() as f64
+    x + 32.0 + 7.4 * text.chars().count() as f64
 }
 
 /// A step line over 24 hour bands.

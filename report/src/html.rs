@@ -49,6 +49,7 @@ svg .tick{fill:#4b5563;font-size:12px}svg .axis{fill:#6b7280;font-size:12px}
 svg .legend{fill:#374151;font-size:13px}svg .value{fill:#111827;font-size:12px;font-weight:600}
 details{margin:8px 0}summary{cursor:default;color:var(--muted)}
 code{font-size:13px;background:#f1f5f9;padding:0 4px;border-radius:4px}
+h4{font-size:13px;font-weight:600;color:var(--muted);margin:14px 0 0;text-transform:uppercase;letter-spacing:.04em}
 footer{margin-top:36px;color:var(--muted);font-size:13px}
 @media print{body{background:#fff}section.component{border:0}}
 "#;
@@ -83,12 +84,12 @@ pub fn render(r: &Report) -> String {
     for c in &r.components {
         component(&mut o, c);
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<footer>Costs are predicted for a 730-hour month by adaptd's models from this period's traffic; \
          realised savings replay the traffic observed after each change against the deployment before \
          and after it. Observed latency is the function's execution time (init excluded). \
-         Report schema version {}.</footer></main></body></html>\n",
+         Report schema version {}.</footer></main></body></html>",
         r.schema_version
     );
     o
@@ -435,7 +436,7 @@ fn component(o: &mut String, c: &ComponentReport) {
     let (now_label, rec_label) = level_labels(c);
     let _ = write!(
         o,
-        "{}",
+        "<h4>Traffic by hour, with provisioned environments or tasks</h4>{}",
         chart::traffic(
             &c.hours,
             &now_label,
@@ -449,7 +450,7 @@ fn component(o: &mut String, c: &ComponentReport) {
     if let (Some(now), Some(rec)) = (&c.current_cost, &c.recommended_cost) {
         let _ = write!(
             o,
-            "{}",
+            "<h4>Monthly cost by part</h4>{}",
             chart::cost(
                 now,
                 rec,
@@ -459,7 +460,7 @@ fn component(o: &mut String, c: &ComponentReport) {
     }
     let _ = write!(
         o,
-        "{}",
+        "<h4>p99 latency by hour: predicted and observed</h4>{}",
         chart::latency(
             &c.hours,
             c.slo_p99_ms,
@@ -469,7 +470,7 @@ fn component(o: &mut String, c: &ComponentReport) {
     if !c.frontier.is_empty() {
         let _ = write!(
             o,
-            "{}",
+            "<h4>Cost–latency frontier: the cheapest configuration at each p99</h4>{}",
             chart::frontier(
                 &c.frontier,
                 c.current_usd_per_month.zip(c.predicted_p99_ms_current),
