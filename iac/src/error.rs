@@ -26,6 +26,14 @@ pub enum IacError {
         /// What is wrong.
         message: String,
     },
+    /// A `.tfvars` file named in the config cannot be used.
+    #[error("iac.var_files: `{path}` {why}")]
+    VarFile {
+        /// The path as configured.
+        path: String,
+        /// What is wrong.
+        why: String,
+    },
     /// Two edits of one file overlap (a bug, reported instead of writing bad text).
     #[error("{file}: edits overlap at bytes {at}; refusing to write a corrupted file")]
     Overlap {

@@ -374,6 +374,15 @@ fn var_files_named_in_the_config_are_patched_instead_of_defaults() {
     assert_eq!(p.edits.len(), 1);
     assert_eq!(p.edits[0].file, "envs/prod.tfvars");
     assert_eq!(p.edits[0].replacement, "384");
+    let missing = Options {
+        var_files: vec!["envs/staging.tfvars".to_owned()],
+        ..Options::default()
+    };
+    let e = plan(&set(r()), &common::repo("terraform-edge"), &missing).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "iac.var_files: `envs/staging.tfvars` is not a .tfvars file of the repository"
+    );
 }
 
 #[test]

@@ -8,8 +8,10 @@
 //! read from the code, so each resource *instance* gets its Terraform address and a
 //! scope to evaluate its attributes in (`eval.rs`).
 
+mod ecs;
 pub(crate) mod eval;
 pub(crate) mod patch;
+mod provisioned;
 pub(crate) mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -172,23 +174,42 @@ impl Tf {
             let in_dir = |p: &TfFile| p.is_vars && p.dir == *root;
             let mut order: Vec<usize> = Vec::new();
             order.extend((0..tf.files.len()).filter(|&i| {
-                in_dir(&tf.files[i])
-                    && tf.files[i].path.ends_with("terraform.tfvars")
-                    && file_name(&tf.files[i].path) == "terraform.tfvars"
+                in_dir(&tf.files[i]) && file_name(&tf.files[i].path) == "terraform.tfvars"
             }));
             order.extend(
                 (0..tf.files.len()).filter(|&i| {
                     in_dir(&tf.files[i]) && tf.files[i].path.ends_with(".auto.tfvars")
                 }),
             );
-            for extra in extra_var_files {
-                if let Some(i) = tf.files.iter().position(|f| f.path == *extra)
-                    && (dir_of(extra) == *root || roots.len() == 1)
-                {
-                    order.push(i);
-                }
-            }
             tf.var_files.insert(root.clone(), order);
+        }
+        for extra in extra_var_files {
+            let Some(i) = tf.files.iter().position(|f| f.path == *extra && f.is_vars) else {
+                return Err(IacError::VarFile {
+                    path: extra.clone(),
+                    why: "is not a .tfvars file of the repository".to_owned(),
+                });
+            };
+            // A -var-file belongs to the root module whose folder holds it (envs/ beside
+            // main.tf is usual), the nearest when roots nest.
+            let dir = dir_of(extra);
+            let root = roots
+                .iter()
+                .filter(|r| r.is_empty() || dir == **r || dir.starts_with(&format!("{r}/")))
+                .max_by_key(|r| r.len());
+            let Some(root) = root else {
+                return Err(IacError::VarFile {
+                    path: extra.clone(),
+                    why: format!(
+                        "is in no root module's folder (root modules: {})",
+                        roots.join(", ")
+                    ),
+                });
+            };
+            tf.var_files
+                .get_mut(root)
+                .expect("every root has an entry")
+                .push(i);
         }
         Ok(tf)
     }

@@ -1,26 +1,25 @@
 //! From a recommendation to Terraform edits: find the component's resources, then
 //! write each changed setting where its value comes from, or say why not.
 
-use adaptd_engine::spec::{Deployment, FargateConfig, LambdaConfig, Provisioned};
+use adaptd_engine::spec::{Deployment, LambdaConfig, Provisioned};
 
 use super::eval::{Origin, Site, Val};
 use super::write::{NewValue, TextChange};
 use super::{Instance, Tf};
-use crate::generate::{self, PcTarget, Refs};
 use crate::plan::{Plan, Suggestion, SuggestionKind};
 use crate::{Edit, IacError, Options, Recommendation};
 
 /// Terraform of the repository with its instances, ready to be searched.
 #[derive(Debug)]
 pub(crate) struct TfCtx<'a> {
-    tf: &'a Tf,
-    instances: Vec<Instance<'a>>,
+    pub(super) tf: &'a Tf,
+    pub(super) instances: Vec<Instance<'a>>,
     tag_keys: &'a [String],
     options: &'a Options,
 }
 
 /// One setting to write, for messages and the plan.
-struct Want<'r> {
+pub(super) struct Want<'r> {
     rec: &'r Recommendation,
     field: &'static str,
     from: String,
@@ -28,7 +27,7 @@ struct Want<'r> {
 }
 
 impl<'r> Want<'r> {
-    fn new(
+    pub(super) fn new(
         rec: &'r Recommendation,
         field: &'static str,
         from: &dyn std::fmt::Display,
@@ -42,7 +41,7 @@ impl<'r> Want<'r> {
         }
     }
 
-    fn suggest(&self, plan: &mut Plan, kind: SuggestionKind, reason: String) {
+    pub(super) fn suggest(&self, plan: &mut Plan, kind: SuggestionKind, reason: String) {
         plan.suggestions.push(Suggestion {
             component: self.rec.component.clone(),
             field: self.field.to_owned(),
@@ -95,7 +94,7 @@ impl<'a> TfCtx<'a> {
         Ok(())
     }
 
-    fn eval_attr(&self, inst: &Instance<'a>, key: &str) -> Option<Val<'a>> {
+    pub(super) fn eval_attr(&self, inst: &Instance<'a>, key: &str) -> Option<Val<'a>> {
         let a = inst.block.body.get_attribute(key)?;
         Some(
             self.tf
@@ -108,12 +107,12 @@ impl<'a> TfCtx<'a> {
         )
     }
 
-    fn is_generated(&self, inst: &Instance<'_>) -> bool {
-        generate::generated_for(&self.tf.files[inst.file].text).is_some()
+    pub(super) fn is_generated(&self, inst: &Instance<'_>) -> bool {
+        crate::generate::generated_for(&self.tf.files[inst.file].text).is_some()
     }
 
     /// Instances that share `inst`'s block (for_each keys, several module calls).
-    fn siblings(&self, inst: &Instance<'_>) -> usize {
+    pub(super) fn siblings(&self, inst: &Instance<'_>) -> usize {
         self.instances
             .iter()
             .filter(|i| i.file == inst.file && std::ptr::eq(i.block, inst.block))
@@ -130,7 +129,12 @@ impl<'a> TfCtx<'a> {
     }
 
     /// Instances of `rtypes` that belong to the component: mapped, named or tagged.
-    fn find(&self, component: &str, rtypes: &[&str], name_attr: &str) -> Vec<&Instance<'a>> {
+    pub(super) fn find(
+        &self,
+        component: &str,
+        rtypes: &[&str],
+        name_attr: &str,
+    ) -> Vec<&Instance<'a>> {
         let mapping = self.options.mappings.get(component);
         let name = mapping
             .and_then(|m| m.function_name.as_deref())
@@ -245,7 +249,12 @@ impl<'a> TfCtx<'a> {
     }
 
     /// Records a change as an edit, or the reason as a suggestion.
-    fn record(&self, want: &Want<'_>, change: Result<TextChange, String>, plan: &mut Plan) {
+    pub(super) fn record(
+        &self,
+        want: &Want<'_>,
+        change: Result<TextChange, String>,
+        plan: &mut Plan,
+    ) {
         match change {
             Ok(c) => {
                 let file = &self.tf.files[c.file];
@@ -272,7 +281,7 @@ impl<'a> TfCtx<'a> {
     }
 
     /// Sets `key` on every instance, refusing values that other instances share.
-    fn set_each(
+    pub(super) fn set_each(
         &self,
         want: &Want<'_>,
         found: &[&Instance<'a>],
@@ -423,257 +432,9 @@ impl<'a> TfCtx<'a> {
             _ => self.tf.change_at(&list, &value, &what),
         }
     }
-
-    /// Aliases, provisioned-concurrency configs and scalable targets of a function.
-    fn related(&self, function: &Instance<'a>, rtype: &str) -> Vec<&Instance<'a>> {
-        let name = self
-            .eval_attr(function, "function_name")
-            .and_then(|v| v.as_str().map(str::to_owned));
-        let prefix = format!("{}.", function.address);
-        self.instances
-            .iter()
-            .filter(|i| i.rtype == rtype && !self.is_generated(i))
-            .filter(|i| {
-                let key = if rtype == "aws_appautoscaling_target" {
-                    "resource_id"
-                } else {
-                    "function_name"
-                };
-                match self.eval_attr(i, key) {
-                    Some(Val::Str(s)) => match &name {
-                        Some(n) if rtype == "aws_appautoscaling_target" => {
-                            s.starts_with(&format!("function:{n}:"))
-                        }
-                        Some(n) => s == *n,
-                        None => false,
-                    },
-                    Some(Val::Ref(r)) => r.starts_with(&prefix),
-                    _ => false,
-                }
-            })
-            .collect()
-    }
-
-    fn provisioned(
-        &self,
-        rec: &Recommendation,
-        f: &Instance<'a>,
-        cur: &Provisioned,
-        new: &Provisioned,
-        plan: &mut Plan,
-    ) {
-        let want = Want::new(
-            rec,
-            "provisioned_concurrency",
-            &describe(cur),
-            &describe(new),
-        );
-        let root = Tf::root_dir(&f.scope);
-        let path = generate::schedule_path(&root, &rec.component);
-        let generated_before = plan_has_file(self.tf, &path);
-        let configs = self.related(f, "aws_lambda_provisioned_concurrency_config");
-        let targets = self.related(f, "aws_appautoscaling_target");
-        if let Some(t) = targets.first() {
-            return want.suggest(
-                plan,
-                SuggestionKind::Manual,
-                format!(
-                    "{} already schedules this function's provisioned concurrency by hand; \
-                     replace its scheduled actions with the recommended schedule",
-                    t.address
-                ),
-            );
-        }
-        // Constant to constant: the config's value is all that changes.
-        if let (Provisioned::Constant(n), false) = (new, configs.is_empty()) {
-            let value = NewValue::Num(i64::from(*n));
-            for c in &configs {
-                let change = self.tf.set_attr(
-                    c,
-                    c.block,
-                    "provisioned_concurrent_executions",
-                    &value,
-                    self.siblings(c),
-                );
-                self.record(&want, change, plan);
-            }
-            return;
-        }
-        // Otherwise hand-written configs go (a schedule or none replaces them).
-        for c in &configs {
-            let change = self.tf.remove_block(c, self.siblings(c));
-            if change.is_err() {
-                return self.record(&want, change, plan);
-            }
-            self.record(&want, change, plan);
-        }
-        if *new == Provisioned::None {
-            if generated_before {
-                plan.deleted.push(path);
-            }
-            return;
-        }
-        let aliases = self.related(f, "aws_lambda_alias");
-        let Some(alias) = aliases.first() else {
-            return want.suggest(
-                plan,
-                SuggestionKind::Manual,
-                format!(
-                    "provisioned concurrency needs an alias or a published version, and {} has \
-                     no aws_lambda_alias; add one, then run adaptd again",
-                    f.address
-                ),
-            );
-        };
-        let refs = match self.refs(f, alias) {
-            Ok(r) => r,
-            Err(reason) => return want.suggest(plan, SuggestionKind::Manual, reason),
-        };
-        let target = PcTarget {
-            component: &rec.component,
-            refs,
-            provisioned: new,
-            rec,
-        };
-        plan.generated
-            .push(generate::lambda_schedule(&path, &target));
-    }
-
-    /// How generated Terraform refers to a function and its alias: by reference in the
-    /// same root module, else by literal names (with `depends_on` the module call).
-    fn refs(&self, f: &Instance<'a>, alias: &Instance<'a>) -> Result<Refs, String> {
-        if f.scope.frame.is_none() && alias.scope.frame.is_none() {
-            let index = |i: &Instance<'_>| i.key().map_or(String::new(), |k| format!("[\"{k}\"]"));
-            return Ok(Refs::Expr {
-                function: format!("aws_lambda_function.{}{}.function_name", f.name, index(f)),
-                alias: format!("aws_lambda_alias.{}{}.name", alias.name, index(alias)),
-            });
-        }
-        let name = |i: &Instance<'a>, key: &str| match self.eval_attr(i, key) {
-            Some(Val::Str(s)) => Ok(s),
-            other => Err(format!(
-                "{} is in a child module and its {key} cannot be read ({}); add the schedule in \
-                 the module, or map its output",
-                i.address,
-                other.map_or("not set".to_owned(), |v| v.describe())
-            )),
-        };
-        let mut module = f.scope.frame.clone();
-        while let Some(m) = module.as_ref().and_then(|m| m.parent.frame.clone()) {
-            module = Some(m);
-        }
-        Ok(Refs::Names {
-            function: name(f, "function_name")?,
-            alias: name(alias, "name")?,
-            depends_on: module.map(|m| format!("module.{}", m.name)),
-        })
-    }
-
-    fn fargate(
-        &self,
-        rec: &Recommendation,
-        c: &FargateConfig,
-        n: &FargateConfig,
-        plan: &mut Plan,
-    ) -> Vec<String> {
-        let services = self.find(&rec.component, &["aws_ecs_service"], "name");
-        for s in &services {
-            let task = match self.eval_attr(s, "task_definition") {
-                Some(Val::Ref(r)) => {
-                    let address = r.rsplit_once('.').map_or(r.as_str(), |(a, _)| a).to_owned();
-                    self.instances.iter().find(|i| i.address == address)
-                }
-                _ => None,
-            };
-            let size_changed =
-                c.vcpu != n.vcpu || c.memory_mb != n.memory_mb || c.architecture != n.architecture;
-            match task {
-                Some(t) if size_changed => {
-                    let cpu = (n.vcpu * 1024.0).round() as i64;
-                    let want = Want::new(
-                        rec,
-                        "fargate_size",
-                        &format!("{} vCPU {} MB", c.vcpu, c.memory_mb),
-                        &format!("{} vCPU {} MB", n.vcpu, n.memory_mb),
-                    );
-                    for (key, v) in [("cpu", cpu), ("memory", i64::from(n.memory_mb))] {
-                        let change = self.tf.set_attr(
-                            t,
-                            t.block,
-                            key,
-                            &NewValue::Str(v.to_string()),
-                            self.siblings(t),
-                        );
-                        self.record(&want, change, plan);
-                    }
-                    if c.architecture != n.architecture {
-                        let want = Want::new(rec, "architecture", &c.architecture, &n.architecture);
-                        let arch = n.architecture.as_str().to_uppercase();
-                        let change = match t.block.body.get_blocks("runtime_platform").next() {
-                            Some(b) => self.tf.set_attr(
-                                t,
-                                b,
-                                "cpu_architecture",
-                                &NewValue::Str(arch),
-                                self.siblings(t),
-                            ),
-                            None => Err(format!(
-                                "{} has no runtime_platform block to set cpu_architecture in",
-                                t.address
-                            )),
-                        };
-                        self.record(&want, change, plan);
-                    }
-                }
-                None if size_changed => Want::new(rec, "fargate_size", &c.vcpu, &n.vcpu).suggest(
-                    plan,
-                    SuggestionKind::Manual,
-                    format!(
-                        "the task definition of {} is not a resource of this repository",
-                        s.address
-                    ),
-                ),
-                _ => {}
-            }
-            if c.tasks != n.tasks {
-                let want = Want::new(
-                    rec,
-                    "tasks",
-                    &adaptd_engine::spec::describe_schedule(&c.tasks),
-                    &adaptd_engine::spec::describe_schedule(&n.tasks),
-                );
-                if n.tasks.iter().all(|&t| t == n.tasks[0]) {
-                    let change = self.tf.set_attr(
-                        s,
-                        s.block,
-                        "desired_count",
-                        &NewValue::Num(i64::from(n.tasks[0])),
-                        self.siblings(s),
-                    );
-                    self.record(&want, change, plan);
-                } else {
-                    want.suggest(
-                        plan,
-                        SuggestionKind::Manual,
-                        format!(
-                            "{} needs scheduled scaling (aws_appautoscaling_target with \
-                             ecs:service:DesiredCount and one scheduled action per step) and \
-                             `lifecycle {{ ignore_changes = [desired_count] }}`",
-                            s.address
-                        ),
-                    );
-                }
-            }
-        }
-        services.iter().map(|i| i.address.clone()).collect()
-    }
 }
 
-fn plan_has_file(tf: &Tf, path: &str) -> bool {
-    tf.files.iter().any(|f| f.path == path)
-}
-
-fn describe(p: &Provisioned) -> String {
+pub(super) fn describe(p: &Provisioned) -> String {
     match p {
         Provisioned::None => "none".to_owned(),
         Provisioned::Constant(n) => n.to_string(),
