@@ -2,7 +2,7 @@
 //! file it owns and regenerates), and migration modules (Lambda → Fargate, an RDS
 //! Proxy) that a person reviews and wires in; adaptd never applies them.
 
-use adaptd_engine::spec::{FargateConfig, Provisioned};
+use adaptd_engine::spec::{FargateConfig, Hourly, Provisioned};
 use adaptd_optimizer::recommend::Companion;
 
 use crate::plan::{GeneratedFile, Plan, Suggestion, SuggestionKind};
@@ -84,7 +84,6 @@ pub(crate) fn lambda_schedule(path: &str, t: &PcTarget<'_>) -> GeneratedFile {
     let depends = depends_on.map_or(String::new(), |m| format!("\n  depends_on = [{m}]\n"));
     let (what, body) = match t.provisioned {
         Provisioned::Hourly(h) => {
-            let steps = schedule_steps(h);
             let resource_id = match &t.refs {
                 Refs::Expr { function, alias } => {
                     format!("\"function:${{{function}}}:${{{alias}}}\"")
@@ -93,47 +92,20 @@ pub(crate) fn lambda_schedule(path: &str, t: &PcTarget<'_>) -> GeneratedFile {
                     function, alias, ..
                 } => format!("\"function:{function}:{alias}\""),
             };
-            let lo = h.iter().min().copied().unwrap_or(0);
-            let hi = h.iter().max().copied().unwrap_or(0);
-            let mut s = format!(
-                "resource \"aws_appautoscaling_target\" \"{id}\" {{\n  \
-                 service_namespace  = \"lambda\"\n  \
-                 scalable_dimension = \"lambda:function:ProvisionedConcurrency\"\n  \
-                 resource_id        = {resource_id}\n  \
-                 min_capacity       = {lo}\n  \
-                 max_capacity       = {hi}\n\n  \
-                 # The scheduled actions below move min and max through the day.\n  \
-                 lifecycle {{\n    ignore_changes = [min_capacity, max_capacity]\n  }}\n{depends}}}\n"
-            );
-            let mut previous: Option<String> = None;
-            for step in &steps {
-                let name = format!("{id}_{:02}00", step.hour);
-                // Actions on one target must not be created concurrently (AWS answers
-                // ConcurrentUpdateException), hence the chain.
-                let after = previous.as_ref().map_or(String::new(), |p| {
-                    format!("\n  depends_on = [aws_appautoscaling_scheduled_action.{p}]\n")
-                });
-                s.push_str(&format!(
-                    "\n# From {:02}:00 UTC: {} environment{}.\n\
-                     resource \"aws_appautoscaling_scheduled_action\" \"{name}\" {{\n  \
-                     name               = \"{}-pc-{:02}00\"\n  \
-                     service_namespace  = aws_appautoscaling_target.{id}.service_namespace\n  \
-                     resource_id        = aws_appautoscaling_target.{id}.resource_id\n  \
-                     scalable_dimension = aws_appautoscaling_target.{id}.scalable_dimension\n  \
-                     schedule           = \"{}\"\n  \
-                     timezone           = \"UTC\"\n\n  \
-                     scalable_target_action {{\n    min_capacity = {v}\n    max_capacity = {v}\n  }}\n{after}}}\n",
-                    step.hour,
-                    step.value,
-                    if step.value == 1 { "" } else { "s" },
-                    t.component,
-                    step.hour,
-                    step.cron(),
-                    v = step.value,
-                ));
-                previous = Some(name);
-            }
-            ("provisioned concurrency by hour of day (UTC)", s)
+            let scaling = Scaling {
+                id: &id,
+                component: t.component,
+                namespace: "lambda",
+                dimension: "lambda:function:ProvisionedConcurrency",
+                resource_id: &resource_id,
+                depends: &depends,
+                unit: "environment",
+                tag: "pc",
+            };
+            (
+                "provisioned concurrency by hour of day (UTC)",
+                scaling.render(h),
+            )
         }
         Provisioned::Constant(n) => (
             "provisioned concurrency",
@@ -151,6 +123,110 @@ pub(crate) fn lambda_schedule(path: &str, t: &PcTarget<'_>) -> GeneratedFile {
         text: format!("{}\n{body}", header(t.component, what, t.rec)),
         component: t.component.to_owned(),
         description: format!("{what} of {}", t.component),
+    }
+}
+
+/// A scalable target and its scheduled actions, for Lambda provisioned concurrency or
+/// an ECS service's task count.
+struct Scaling<'a> {
+    id: &'a str,
+    component: &'a str,
+    namespace: &'a str,
+    dimension: &'a str,
+    /// The `resource_id` expression, quoted.
+    resource_id: &'a str,
+    /// A `depends_on` line for the target, or nothing.
+    depends: &'a str,
+    /// What the capacity counts ("environment", "task").
+    unit: &'a str,
+    /// Part of the action names ("pc", "tasks").
+    tag: &'a str,
+}
+
+impl Scaling<'_> {
+    fn render(&self, hourly: &Hourly<u32>) -> String {
+        let Scaling {
+            id,
+            component,
+            namespace,
+            dimension,
+            resource_id,
+            depends,
+            unit,
+            tag,
+        } = self;
+        let lo = hourly.iter().min().copied().unwrap_or(0);
+        let hi = hourly.iter().max().copied().unwrap_or(0);
+        let mut s = format!(
+            "resource \"aws_appautoscaling_target\" \"{id}\" {{\n  \
+             service_namespace  = \"{namespace}\"\n  \
+             scalable_dimension = \"{dimension}\"\n  \
+             resource_id        = {resource_id}\n  \
+             min_capacity       = {lo}\n  \
+             max_capacity       = {hi}\n\n  \
+             # The scheduled actions below move min and max through the day.\n  \
+             lifecycle {{\n    ignore_changes = [min_capacity, max_capacity]\n  }}\n{depends}}}\n"
+        );
+        let mut previous: Option<String> = None;
+        for step in schedule_steps(hourly) {
+            let name = format!("{id}_{:02}00", step.hour);
+            // Actions on one target must not be created concurrently (AWS answers
+            // ConcurrentUpdateException), hence the chain.
+            let after = previous.as_ref().map_or(String::new(), |p| {
+                format!("\n  depends_on = [aws_appautoscaling_scheduled_action.{p}]\n")
+            });
+            s.push_str(&format!(
+                "\n# From {:02}:00 UTC: {} {unit}{}.\n\
+                 resource \"aws_appautoscaling_scheduled_action\" \"{name}\" {{\n  \
+                 name               = \"{component}-{tag}-{:02}00\"\n  \
+                 service_namespace  = aws_appautoscaling_target.{id}.service_namespace\n  \
+                 resource_id        = aws_appautoscaling_target.{id}.resource_id\n  \
+                 scalable_dimension = aws_appautoscaling_target.{id}.scalable_dimension\n  \
+                 schedule           = \"{}\"\n  \
+                 timezone           = \"UTC\"\n\n  \
+                 scalable_target_action {{\n    min_capacity = {v}\n    max_capacity = {v}\n  }}\n{after}}}\n",
+                step.hour,
+                step.value,
+                if step.value == 1 { "" } else { "s" },
+                step.hour,
+                step.cron(),
+                v = step.value,
+            ));
+            previous = Some(name);
+        }
+        s
+    }
+}
+
+/// An ECS service's task count by hour of day: a scalable target on
+/// `ecs:service:DesiredCount` (`resource_id` given as an expression) and its actions.
+pub(crate) fn ecs_schedule(
+    path: &str,
+    rec: &Recommendation,
+    resource_id: &str,
+    hourly: &Hourly<u32>,
+) -> GeneratedFile {
+    let id = format!("adaptd_{}", ident(&rec.component));
+    let scaling = Scaling {
+        id: &id,
+        component: &rec.component,
+        namespace: "ecs",
+        dimension: "ecs:service:DesiredCount",
+        resource_id,
+        depends: "",
+        unit: "task",
+        tag: "tasks",
+    };
+    let what = "task count by hour of day (UTC)";
+    GeneratedFile {
+        path: path.to_owned(),
+        text: format!(
+            "{}\n{}",
+            header(&rec.component, what, rec),
+            scaling.render(hourly)
+        ),
+        component: rec.component.clone(),
+        description: format!("{what} of {}", rec.component),
     }
 }
 

@@ -484,6 +484,59 @@ fn fargate_services_get_their_size_and_count() {
 }
 
 #[test]
+fn a_task_count_by_hour_becomes_scheduled_scaling_of_the_service() {
+    let mut tasks = [2u32; 24];
+    tasks[8..18].iter_mut().for_each(|t| *t = 5);
+    let p = edge(
+        vec![rec(
+            "billing",
+            fargate(0.5, 1024, X86_64, [3; 24]),
+            fargate(0.5, 1024, X86_64, tasks),
+        )],
+        &Options::default(),
+    );
+    let d = unified_diff(&p.patched().unwrap());
+    assert!(
+        d.contains("   launch_type     = \"FARGATE\"\n+\n+  lifecycle {\n+    ignore_changes = [desired_count]\n+  }\n }\n"),
+        "{d}"
+    );
+    let g = p
+        .generated
+        .iter()
+        .find(|g| g.path == "adaptd_billing.tf")
+        .unwrap();
+    let json = &common::hcl2json(&[(g.path.clone(), g.text.clone())])[0].1;
+    let target = &json["resource"]["aws_appautoscaling_target"]["adaptd_billing"][0];
+    assert_eq!(target["scalable_dimension"], "ecs:service:DesiredCount");
+    assert_eq!(
+        target["resource_id"],
+        "service/${element(split(\"/\", \"arn:aws:ecs:us-east-1:123456789012:cluster/main\"), 1)}/${aws_ecs_service.billing.name}"
+    );
+    let actions = json["resource"]["aws_appautoscaling_scheduled_action"]
+        .as_object()
+        .unwrap();
+    let mut steps: Vec<(String, u64)> = actions
+        .values()
+        .map(|a| {
+            (
+                a[0]["schedule"].as_str().unwrap().to_owned(),
+                a[0]["scalable_target_action"][0]["max_capacity"]
+                    .as_u64()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    steps.sort();
+    assert_eq!(
+        steps,
+        [
+            ("cron(0 18 * * ? *)".to_owned(), 2),
+            ("cron(0 8 * * ? *)".to_owned(), 5)
+        ]
+    );
+}
+
+#[test]
 fn storage_is_never_migrated_by_adaptd() {
     let p = edge(
         vec![rec(

@@ -1,12 +1,15 @@
 //! ECS services on Fargate in Terraform: task size and architecture in the task
-//! definition, a constant task count in the service.
+//! definition, a constant task count in the service, or a generated schedule for a
+//! count by hour.
 
-use adaptd_engine::spec::FargateConfig;
+use adaptd_engine::spec::{FargateConfig, Hourly};
 
 use super::eval::Val;
 use super::patch::{TfCtx, Want};
 use super::write::NewValue;
+use super::{Instance, Tf};
 use crate::Recommendation;
+use crate::generate;
 use crate::plan::{Plan, SuggestionKind};
 
 impl<'a> TfCtx<'a> {
@@ -92,20 +95,84 @@ impl<'a> TfCtx<'a> {
                         self.siblings(s),
                     );
                     self.record(&want, change, plan);
+                    let path = generate::schedule_path(&Tf::root_dir(&s.scope), &rec.component);
+                    if self.tf.files.iter().any(|f| f.path == path) {
+                        plan.deleted.push(path);
+                    }
                 } else {
+                    self.ecs_hourly(rec, s, &n.tasks, &want, plan);
+                }
+            }
+        }
+        services.iter().map(|i| i.address.clone()).collect()
+    }
+
+    /// Scheduled scaling of a service's task count, generated beside it, with
+    /// `desired_count` left to the schedule.
+    fn ecs_hourly(
+        &self,
+        rec: &Recommendation,
+        s: &Instance<'a>,
+        tasks: &Hourly<u32>,
+        want: &Want<'_>,
+        plan: &mut Plan,
+    ) {
+        if s.scope.frame.is_some() || s.key().is_some() {
+            return want.suggest(
+                plan,
+                SuggestionKind::Manual,
+                format!(
+                    "{} is in a child module or a for_each; add scheduled scaling \
+                     (aws_appautoscaling_target on ecs:service:DesiredCount, one action per \
+                     step, cron in UTC) where the service is defined",
+                    s.address
+                ),
+            );
+        }
+        let Some(cluster) = s.block.body.get_attribute("cluster") else {
+            return want.suggest(
+                plan,
+                SuggestionKind::Manual,
+                format!(
+                    "{} has no cluster attribute to name in the scalable target",
+                    s.address
+                ),
+            );
+        };
+        let cluster = self.tf.text_of(s.file, &cluster.value);
+        // The cluster's name is the last part of its ARN; a bare name stays as it is.
+        let resource_id = format!(
+            "\"service/${{element(split(\"/\", {cluster}), 1)}}/${{aws_ecs_service.{}.name}}\"",
+            s.name
+        );
+        match s.block.body.get_blocks("lifecycle").next() {
+            None => {
+                let change = self.tf.append_block(
+                    s,
+                    &["lifecycle {", "  ignore_changes = [desired_count]", "}"],
+                );
+                self.record(want, change, plan);
+            }
+            Some(l) => {
+                let ignored = l
+                    .body
+                    .get_attribute("ignore_changes")
+                    .is_some_and(|a| self.tf.text_of(s.file, &a.value).contains("desired_count"));
+                if !ignored {
                     want.suggest(
                         plan,
                         SuggestionKind::Manual,
                         format!(
-                            "{} needs scheduled scaling (aws_appautoscaling_target with \
-                             ecs:service:DesiredCount and one scheduled action per step) and \
-                             `lifecycle {{ ignore_changes = [desired_count] }}`",
+                            "add desired_count to lifecycle.ignore_changes of {}, or every \
+                             apply resets the task count the schedule sets",
                             s.address
                         ),
                     );
                 }
             }
         }
-        services.iter().map(|i| i.address.clone()).collect()
+        let path = generate::schedule_path(&Tf::root_dir(&s.scope), &rec.component);
+        plan.generated
+            .push(generate::ecs_schedule(&path, rec, &resource_id, tasks));
     }
 }

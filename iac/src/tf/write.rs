@@ -214,6 +214,36 @@ impl Tf {
         })
     }
 
+    /// Adds a nested block (its `lines`, unindented) at the end of a resource's body.
+    pub(crate) fn append_block(
+        &self,
+        inst: &Instance<'_>,
+        lines: &[&str],
+    ) -> Result<TextChange, String> {
+        let text = &self.files[inst.file].text;
+        let span = inst.block.span().ok_or("no span")?;
+        let close = span.end.saturating_sub(1);
+        let start = line_start(text, close);
+        if !text[start..close].trim().is_empty() {
+            return Err(format!(
+                "{} does not end with `}}` on a line of its own; adaptd does not reflow it",
+                inst.address
+            ));
+        }
+        let indent = format!("{}  ", &text[start..close]);
+        let mut block = String::from("\n");
+        for l in lines {
+            block.push_str(&format!("{indent}{l}\n"));
+        }
+        Ok(TextChange {
+            file: inst.file,
+            range: start..start,
+            text: block,
+            via: Vec::new(),
+            was: "not set".to_owned(),
+        })
+    }
+
     /// Removes a whole top-level block (with the comment lines right above it).
     pub(crate) fn remove_block(
         &self,
