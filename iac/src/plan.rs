@@ -177,7 +177,16 @@ pub(crate) fn build(
     let terraform = !tf.modules.is_empty();
     let mut plan = Plan {
         originals: repo.files.clone(),
-        notes: tf.remote_modules(),
+        notes: tf
+            .remote_modules()
+            .into_iter()
+            .chain(
+                repo.files
+                    .keys()
+                    .filter(|p| p.ends_with(".tf.json") || p.ends_with(".tfvars.json"))
+                    .map(|p| format!("{p}: Terraform's JSON syntax is not searched or patched")),
+            )
+            .collect(),
         ..Plan::default()
     };
     for rec in set.components.iter().filter(|r| wants_change(r)) {

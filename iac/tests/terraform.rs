@@ -537,6 +537,60 @@ fn a_task_count_by_hour_becomes_scheduled_scaling_of_the_service() {
 }
 
 #[test]
+fn reserved_concurrency_is_set_or_released() {
+    let none = Provisioned::None;
+    let reserved = |r: Option<u32>| match lambda(128, X86_64, none.clone()) {
+        adaptd_engine::spec::Deployment::Lambda(mut l) => {
+            l.reserved_concurrency = r;
+            adaptd_engine::spec::Deployment::Lambda(l)
+        }
+        other => other,
+    };
+    let p = edge(
+        vec![rec("bare", reserved(None), reserved(Some(10)))],
+        &Options::default(),
+    );
+    let d = unified_diff(&p.patched().unwrap());
+    assert!(
+        d.contains("+  reserved_concurrent_executions = 10\n"),
+        "{d}"
+    );
+    let mut repo = common::repo("sam-shop");
+    repo.files.insert(
+        "template.yaml".into(),
+        repo.files["template.yaml"].replace(
+            "      MemorySize: 256\n",
+            "      MemorySize: 256\n      ReservedConcurrentExecutions: 5 # partner limit\n",
+        ),
+    );
+    let p = plan(
+        &set(vec![rec(
+            "webhook-ingest",
+            reserved(Some(5)),
+            reserved(None),
+        )]),
+        &repo,
+        &Options::default(),
+    )
+    .unwrap();
+    let after = p.patched().unwrap()["template.yaml"].after.clone().unwrap();
+    assert!(!after.contains("ReservedConcurrentExecutions"), "{after}");
+    assert_eq!(after, common::repo("sam-shop").files["template.yaml"]);
+}
+
+#[test]
+fn terraform_json_files_are_named_as_not_searched() {
+    let mut repo = common::repo("terraform-edge");
+    repo.files.insert("extra.tf.json".into(), "{}".into());
+    let p = plan(&set(vec![]), &repo, &Options::default()).unwrap();
+    assert!(
+        p.notes.iter().any(|n| n.starts_with("extra.tf.json: ")),
+        "{:?}",
+        p.notes
+    );
+}
+
+#[test]
 fn storage_is_never_migrated_by_adaptd() {
     let p = edge(
         vec![rec(
