@@ -358,6 +358,21 @@ mod tests {
     }
 
     #[test]
+    fn spans_are_bytes_after_multibyte_comments() {
+        let text = "# Grüße → ☃\nresource \"a\" \"b\" {\n  memory_size = 1024 # ≥ 1 GB\n}\n";
+        let body = hcl_edit::parser::parse_body(text).unwrap();
+        let block = body.blocks().next().unwrap();
+        let span = block
+            .body
+            .get_attribute("memory_size")
+            .unwrap()
+            .value
+            .span()
+            .unwrap();
+        assert_eq!(&text[span], "1024");
+    }
+
+    #[test]
     fn one_line_blocks_are_not_reflowed() {
         let text = "module \"m\" { source = \"./m\" }\n";
         let body = hcl_edit::parser::parse_body(text).unwrap();
