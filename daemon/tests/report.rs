@@ -10,10 +10,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use adaptd::report::deliver::{DeliveryError, Target, WebhookSettings, deliver, post_webhook};
+use adaptd::report::deliver::{DeliveryError, WebhookSettings, post_webhook};
 use adaptd::report::schedule::{Clock, run};
-use adaptd::report::{Options, prepare};
-use adaptd_config::Config;
+use adaptd::report::scheduled::{RunError, run_once};
+use adaptd_config::{Config, Cron, WebhookSection};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -181,43 +181,34 @@ impl Clock for Jumping {
 
 #[test]
 fn the_schedule_delivers_the_report_to_files_and_the_webhook() {
-    let config = demo_config();
+    let mut config = demo_config();
     let telemetry = demo_telemetry();
     let root = scratch("scheduled");
-    // The webhook fails once; the files must be there regardless, and the retry lands.
-    let r = receiver(vec![(500, ""), (200, "")]);
-    let webhook = settings(&r.url, 3);
-    let cron = config.report.cron().unwrap();
-    // Sunday 2026-11-22T21:30Z: the next run is Monday 2026-11-23T08:00Z.
-    let clock = Jumping(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_795_383_000)));
+    // Two daily runs; the first run's webhook fails once, and its retry lands.
+    let r = receiver(vec![(500, ""), (200, ""), (200, "")]);
+    config.report.output_dir = root.display().to_string();
+    config.report.frontier_components = 1;
+    config.report.link_base_url = Some("https://reports.example/adaptd".into());
+    config.report.webhook = Some(WebhookSection {
+        url: r.url.clone(),
+        max_attempts: 3,
+        ..Default::default()
+    });
+    let cron: Cron = "0 8 * * *".parse().unwrap();
+    // Saturday 2026-11-21T21:30Z: runs on Sunday 22 and Monday 23 at 08:00Z.
+    let clock = Jumping(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_795_296_600)));
     let mut runs = Vec::new();
-    run(&cron, &clock, Some(1), |at| -> anyhow::Result<()> {
-        let minute = (at.duration_since(UNIX_EPOCH)?.as_secs() / 60) as i64;
-        let options = Options {
-            title: "adaptd weekly report".into(),
-            period_minutes: 7 * 1440,
-            end_minute: Some(minute),
-            generated_at_minute: minute,
-            frontier_components: 1,
-            applied: Vec::new(),
-            previous: None,
-            params: Default::default(),
-        };
-        let inputs = prepare(&config, &telemetry, &options)?;
-        let report = adaptd_report::build(&inputs);
-        let delivered = deliver(
-            &report,
-            &config.report.formats,
-            Target::Archive(&root),
-            Some("https://reports.example/adaptd"),
-            Some(&webhook),
-            &mut |_| {},
-        )?;
+    let mut waits = Vec::new();
+    run(&cron, &clock, Some(2), |at| -> Result<(), RunError> {
+        let delivered = run_once(&config, &repo(), &telemetry, at, Vec::new(), &mut |d| {
+            waits.push(d);
+        })?;
         runs.push((at, delivered));
         Ok(())
     })
     .unwrap();
-    let (at, delivered) = &runs[0];
+    assert_eq!(runs.len(), 2);
+    let (at, delivered) = &runs[1];
     assert_eq!(*at, UNIX_EPOCH + Duration::from_secs(1_795_420_800));
     assert_eq!(delivered.dir, root.join("2026-11-23"));
     for f in [
@@ -227,18 +218,36 @@ fn the_schedule_delivers_the_report_to_files_and_the_webhook() {
         "components.csv",
         "changes.csv",
         "manifest.json",
+        "recommendations.json",
     ] {
         assert!(root.join("2026-11-23").join(f).is_file(), "{f}");
     }
     let index = std::fs::read_to_string(root.join("index.html")).unwrap();
-    assert!(index.contains("href=\"2026-11-23/report.html\""), "{index}");
+    let newer = index
+        .find("href=\"2026-11-23/report.html\"")
+        .expect("links Monday");
+    let older = index
+        .find("href=\"2026-11-22/report.html\"")
+        .expect("links Sunday");
+    assert!(newer < older, "newest first");
     assert!(
-        matches!(delivered.webhook, Some(Ok(2))),
+        matches!(runs[0].1.webhook, Some(Ok(2))),
+        "{:?}",
+        runs[0].1.webhook
+    );
+    assert!(
+        matches!(delivered.webhook, Some(Ok(1))),
         "{:?}",
         delivered.webhook
     );
+    assert_eq!(
+        waits,
+        [Duration::from_secs(2)],
+        "the default initial backoff, once"
+    );
     let bodies = r.bodies.lock().unwrap();
-    let message: serde_json::Value = serde_json::from_str(&bodies[1]).unwrap();
+    assert_eq!(bodies.len(), 3);
+    let message: serde_json::Value = serde_json::from_str(&bodies[2]).unwrap();
     let text = message["text"].as_str().unwrap();
     assert!(
         text.contains(
@@ -246,22 +255,26 @@ fn the_schedule_delivers_the_report_to_files_and_the_webhook() {
         ),
         "{text}"
     );
-    // The period ends at the run; the telemetry stopped 8 hours before.
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("2026-11-23/report.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(report["period"]["end"], "2026-11-23T08:00:00Z");
+    // Monday's report compares with Sunday's, found in the archive.
     assert!(
-        report["data_quality"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|w| w["component"].is_null()
+        report["summary"]["previous_available_savings_usd_per_month"].is_number(),
+        "{}",
+        report["summary"]
+    );
+    // The period ends at the run; the telemetry stopped 8 hours before.
+    assert!(
+        report["data_quality"].as_array().unwrap().iter().any(|w| {
+            w["component"].is_null()
                 && w["message"]
                     .as_str()
                     .unwrap()
-                    .contains("telemetry covers 6.7 of the period's 7.0 days")),
+                    .contains("telemetry covers 6.7 of the period's 7.0 days")
+        }),
         "{}",
         report["data_quality"]
     );

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use adaptd_config::{Config, ReportFormat};
 use adaptd_optimizer::recommend::RecommendationSet;
 use adaptd_report::{AppliedFile, build};
-use anyhow::Context;
 
 use super::{invalid, print};
 use crate::pipeline::PipelineError;
 use crate::report::deliver::{Target, WebhookSettings, deliver};
+use crate::report::scheduled::{keep_recommendations, previous_from_archive};
 use crate::report::{Options, PrepareError, now_minute, prepare};
 
 /// Arguments of `adaptd report`.
@@ -121,14 +121,22 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let previous: Option<RecommendationSet> = match &args.previous {
-        None => None,
-        Some(p) => match read_json(p, "previous recommendations") {
+    let settings = &config.report;
+    let archive_root = args
+        .config
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(&settings.output_dir);
+    let previous: Option<RecommendationSet> = match (&args.previous, &args.out) {
+        (Some(p), _) => match read_json(p, "previous recommendations") {
             Ok(s) => Some(s),
             Err(e) => return Ok(invalid(&e)),
         },
+        // Archived: last period's report is next door.
+        (None, None) => crate::report::window::end(&telemetry)
+            .and_then(|end| previous_from_archive(&archive_root, &adaptd_report::text::date(end))),
+        (None, Some(_)) => None,
     };
-    let settings = &config.report;
     let webhook = match (&settings.webhook, args.notify) {
         (Some(w), true) => Some(WebhookSettings::from(w)),
         (None, true) => {
@@ -171,14 +179,9 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let document = build(&inputs);
-    let archive_root;
     let target = match &args.out {
         Some(dir) => Target::Directory(dir),
-        None => {
-            let base = args.config.parent().unwrap_or(Path::new("."));
-            archive_root = base.join(&settings.output_dir);
-            Target::Archive(&archive_root)
-        }
+        None => Target::Archive(&archive_root),
     };
     let delivered = deliver(
         &document,
@@ -189,12 +192,7 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         &mut std::thread::sleep,
     )?;
     // Next period's `--previous`.
-    let recs = delivered.dir.join("recommendations.json");
-    std::fs::write(
-        &recs,
-        serde_json::to_string_pretty(&inputs.recommendations)? + "\n",
-    )
-    .with_context(|| format!("writing {}", recs.display()))?;
+    let recs = keep_recommendations(&delivered.dir, &inputs.recommendations)?;
 
     let mut out = String::new();
     for f in delivered

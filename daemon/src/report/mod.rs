@@ -2,13 +2,14 @@
 //! period, recommend, measure applied changes by replay, compute frontiers), then
 //! deliver (files first, then the webhook). Rendering is `adaptd-report`'s.
 //!
-//! `adaptd report` and the long-lived service share [`prepare`] and [`deliver`]; the
-//! service adds [`schedule::run`], which sleeps until the config's cron expression
-//! fires and runs a job.
+//! `adaptd report` and the long-lived service share [`prepare`] and [`deliver`]. The
+//! service runs [`schedule::run`] (sleep until the config's cron expression fires) with
+//! [`scheduled::run_once`] as the job.
 
 pub mod deliver;
 pub mod realised;
 pub mod schedule;
+pub mod scheduled;
 pub mod window;
 
 use std::collections::BTreeMap;
