@@ -35,10 +35,15 @@ use tokio::task::JoinSet;
 
 /// 2026-11-13T00:00Z.
 const START: i64 = 29_385_360;
-const EMPTY_ZIP: [u8; 22] = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+const EMPTY_ZIP: [u8; 22] = [
+    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
 
 fn env(name: &str, default: i64) -> i64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Moto(Child);
@@ -51,11 +56,22 @@ impl Drop for Moto {
 }
 
 fn start_moto() -> (Moto, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let launcher = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/moto/launcher.py");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let launcher =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/moto/launcher.py");
     let child = Command::new("python3")
         .arg(launcher)
-        .args(["--indexed-metrics", "-H", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "--indexed-metrics",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -106,12 +122,21 @@ async fn seed_functions(lambda: &aws_sdk_lambda::Client, role: &str, n: i64) {
                 .role(role)
                 .handler("h.handler")
                 .memory_size(128 << (i % 4))
-                .code(FunctionCode::builder().zip_file(Blob::new(EMPTY_ZIP.to_vec())).build())
+                .code(
+                    FunctionCode::builder()
+                        .zip_file(Blob::new(EMPTY_ZIP.to_vec()))
+                        .build(),
+                )
                 .send()
                 .await
                 .expect("CreateFunction");
             if i % 10 == 0 {
-                let v = lambda.publish_version().function_name(&name).send().await.unwrap();
+                let v = lambda
+                    .publish_version()
+                    .function_name(&name)
+                    .send()
+                    .await
+                    .unwrap();
                 lambda
                     .create_alias()
                     .function_name(&name)
@@ -139,10 +164,21 @@ async fn seed_functions(lambda: &aws_sdk_lambda::Client, role: &str, n: i64) {
     }
 }
 
-async fn seed_metrics(cw: &aws_sdk_cloudwatch::Client, n: i64, from: i64, to: i64, every: i64) -> usize {
+async fn seed_metrics(
+    cw: &aws_sdk_cloudwatch::Client,
+    n: i64,
+    from: i64,
+    to: i64,
+    every: i64,
+) -> usize {
     let mut data = Vec::new();
     for i in 0..n {
-        let dims = vec![Dimension::builder().name("FunctionName").value(format!("fn-{i:04}")).build()];
+        let dims = vec![
+            Dimension::builder()
+                .name("FunctionName")
+                .value(format!("fn-{i:04}"))
+                .build(),
+        ];
         let mut m = from + i % every;
         while m < to {
             let ts = DateTime::from_secs(m * 60);
@@ -155,8 +191,16 @@ async fn seed_metrics(cw: &aws_sdk_cloudwatch::Client, n: i64, from: i64, to: i6
                     .unit(unit)
                     .build()
             };
-            data.push(d("Invocations", (1 + (i + m) % 9) as f64, StandardUnit::Count));
-            data.push(d("Duration", (40 + (i * m) % 300) as f64, StandardUnit::Milliseconds));
+            data.push(d(
+                "Invocations",
+                (1 + (i + m) % 9) as f64,
+                StandardUnit::Count,
+            ));
+            data.push(d(
+                "Duration",
+                (40 + (i * m) % 300) as f64,
+                StandardUnit::Milliseconds,
+            ));
             data.push(d("ConcurrentExecutions", 1.0, StandardUnit::Count));
             m += every;
         }
@@ -186,14 +230,24 @@ async fn seed_metrics(cw: &aws_sdk_cloudwatch::Client, n: i64, from: i64, to: i6
 fn print(label: &str, r: &CollectReport, wall: Duration, functions: i64, days: f64) {
     let c = &r.cost;
     println!("{label}");
-    println!("  wall time                     {:.1} s", wall.as_secs_f64());
-    println!("  functions fetched             {} of {}", r.functions_fetched, r.functions_discovered);
+    println!(
+        "  wall time                     {:.1} s",
+        wall.as_secs_f64()
+    );
+    println!(
+        "  functions fetched             {} of {}",
+        r.functions_fetched, r.functions_discovered
+    );
     println!("  errors                        {}", r.errors.len());
     println!("  API calls                     {}", c.total_calls());
     for (op, n) in &c.api_calls {
         println!("    {op:<32}{n}");
     }
-    println!("  metrics requested             {} (${:.4})", c.metrics_requested, c.usd());
+    println!(
+        "  metrics requested             {} (${:.4})",
+        c.metrics_requested,
+        c.usd()
+    );
     println!("  datapoints returned           {}", c.datapoints);
     println!(
         "  metrics requested / function  {:.2} per cycle, {:.2} per day of history",
@@ -234,26 +288,64 @@ async fn main() {
         ..CloudWatchSection::default()
     };
     let collector = CloudWatchCollector::from_settings(
-        Settings::from_section(&section).unwrap().with_credentials(credentials()),
+        Settings::from_section(&section)
+            .unwrap()
+            .with_credentials(credentials()),
     );
     let settle = i64::from(section.settle_minutes);
     let mut state = Watermarks::new();
     let t = Instant::now();
-    let r = collector.collect_at(&mut state, end + settle, Shutdown::never()).await;
-    print(&format!("first collection: {days}-day backfill, defaults"), &r, t.elapsed(), functions, days as f64);
-    assert!(r.errors.is_empty(), "{:?}", r.errors.iter().take(3).map(ToString::to_string).collect::<Vec<_>>());
+    let r = collector
+        .collect_at(&mut state, end + settle, Shutdown::never())
+        .await;
+    print(
+        &format!("first collection: {days}-day backfill, defaults"),
+        &r,
+        t.elapsed(),
+        functions,
+        days as f64,
+    );
+    assert!(
+        r.errors.is_empty(),
+        "{:?}",
+        r.errors
+            .iter()
+            .take(3)
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
 
     seed_metrics(&cw, functions, end, end + 1440, every).await;
     let t = Instant::now();
-    let r = collector.collect_at(&mut state, end + 1440 + settle, Shutdown::never()).await;
-    print("steady state: the next daily cycle, defaults", &r, t.elapsed(), functions, 1.0);
+    let r = collector
+        .collect_at(&mut state, end + 1440 + settle, Shutdown::never())
+        .await;
+    print(
+        "steady state: the next daily cycle, defaults",
+        &r,
+        t.elapsed(),
+        functions,
+        1.0,
+    );
     assert!(r.errors.is_empty());
     let per_function_day = r.cost.metrics_requested as f64 / functions as f64;
     println!(
         "target: <= 10 metrics requested per function per day at defaults: {}",
-        if per_function_day <= 10.0 { "met" } else { "MISSED" }
+        if per_function_day <= 10.0 {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     let t = Instant::now();
-    let r = collector.collect_at(&mut state, end + 1440 + settle + 60, Shutdown::never()).await;
-    print("an hour later (not due: configuration only)", &r, t.elapsed(), functions, 1.0);
+    let r = collector
+        .collect_at(&mut state, end + 1440 + settle + 60, Shutdown::never())
+        .await;
+    print(
+        "an hour later (not due: configuration only)",
+        &r,
+        t.elapsed(),
+        functions,
+        1.0,
+    );
 }

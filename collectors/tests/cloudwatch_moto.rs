@@ -676,6 +676,17 @@ async fn failures_stay_in_their_scope_and_throttling_is_retried() {
     assert_eq!(inv[&T0], api_invocations(T0));
     assert_eq!(state.len(), 3);
     assert!(state.iter().all(|(k, _)| !k.contains("orders-broken")));
+
+    // Shutdown requested: the collection returns at once and moves no watermark.
+    let (trigger, shutdown) = Shutdown::new();
+    trigger.trigger();
+    let before = state.clone();
+    let r = collector(&s)
+        .collect_at(&mut state, T0 + HOURS3 + 2000, shutdown)
+        .await;
+    assert!(r.stopped);
+    assert!(r.telemetry.components.values().all(|c| c.series.is_empty()));
+    assert_eq!(state, before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,16 +93,16 @@ pub struct Config {
     pub guardrails: Vec<GuardrailRule>,
     /// Components with what telemetry cannot tell.
     pub components: Vec<Component>,
-    /// Live telemetry sources: CloudWatch, Prometheus.
-    pub collectors: CollectorsSection,
     /// The weekly report: schedule, period, formats, delivery.
     pub report: ReportSection,
+    /// Live telemetry sources: CloudWatch, Prometheus.
+    pub collectors: CollectorsSection,
+    /// Infrastructure code: where it is, how components map to it, how adaptd commits.
+    pub iac: IacSection,
     /// `adaptd serve`: listen address, cycle interval, API token, shutdown.
     pub service: ServiceSection,
     /// Where the service keeps its state: SQLite (default) or PostgreSQL.
     pub store: StoreSection,
-    /// Infrastructure code: where it is, how components map to it, how adaptd commits.
-    pub iac: IacSection,
     /// Where the config came from, for positions in later errors.
     #[serde(skip)]
     source: Source,
@@ -292,10 +292,10 @@ impl Config {
         rules::validate_slo_rules(&self.slo, ck);
         rules::validate_guardrail_rules(&self.guardrails, ck);
         self.validate_components(ck);
-        self.collectors.validate("collectors", ck);
         self.report.validate("report", ck);
+        self.collectors.validate("collectors", ck);
+        self.iac.validate("iac", ck);
         self.service.validate("service", ck);
         self.store.validate("store", ck);
-        self.iac.validate("iac", ck);
     }
 }

@@ -93,10 +93,10 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ),
         ("## `[report]`", fields::<ReportSection>()),
         ("### `[report.webhook]`", fields::<WebhookSection>()),
-        ("## `[service]`", fields::<ServiceSection>()),
-        ("## `[store]`", fields::<StoreSection>()),
         ("## `[iac]`", fields::<IacSection>()),
         ("### `[[iac.components]]`", fields::<IacComponent>()),
+        ("## `[service]`", fields::<ServiceSection>()),
+        ("## `[store]`", fields::<StoreSection>()),
     ]
 }
 

@@ -30,12 +30,12 @@ pub enum Command {
     Frontier(FrontierArgs),
     /// Write the weekly report (HTML, Markdown, JSON, CSV) and optionally announce it.
     Report(commands::report::ReportArgs),
+    /// The recommendations as a change to Terraform or CloudFormation (diff or write).
+    Iac(commands::iac::IacArgs),
     /// Collect telemetry from CloudWatch and Prometheus into a telemetry file.
     Collect(commands::collect::CollectArgs),
     /// Run the service: cycles on a schedule, HTTP API, /metrics (see docs/service.md).
     Serve(commands::serve::ServeArgs),
-    /// The recommendations as a change to Terraform or CloudFormation (diff or write).
-    Iac(commands::iac::IacArgs),
     /// Validate a config file; print every error with file:line:col.
     CheckConfig {
         /// The config file.
@@ -131,9 +131,9 @@ pub fn main() -> ExitCode {
         Command::Backtest(args) => commands::backtest(&args),
         Command::Frontier(args) => commands::frontier(&args),
         Command::Report(args) => commands::report::report(&args),
+        Command::Iac(args) => commands::iac::iac(&args),
         Command::Collect(args) => commands::collect::collect(&args),
         Command::Serve(args) => commands::serve::serve(&args),
-        Command::Iac(args) => commands::iac::iac(&args),
         Command::CheckConfig { file } => commands::check_config(&file),
     };
     match result {

@@ -94,16 +94,30 @@ fn the_demo_recommendations_patch_a_sam_template() {
         "{}",
         summary(&p)
     );
-    // Hourly schedules are Terraform-only: each is a suggestion that says so.
-    for c in ["checkout-api", "thumbnail-worker"] {
+    // Hourly schedules become scalable targets with one action per step.
+    let doc = &files[0].1;
+    for (c, id) in [
+        ("checkout-api", "CheckoutApi"),
+        ("thumbnail-worker", "ThumbnailWorker"),
+    ] {
         assert!(
-            p.suggestions.iter().any(|s| s.component == c
-                && s.field == "provisioned_concurrency"
-                && s.reason.contains("ScalableTarget")),
+            p.edits
+                .iter()
+                .any(|e| e.component == c && e.field == "provisioned_concurrency"),
             "{c}: {}",
             summary(&p)
         );
+        assert!(
+            doc.contains(&format!("  {id}ProvisionedSchedule:\n")),
+            "{doc}"
+        );
+        assert!(
+            doc.contains(&format!("ResourceId: !Sub \"function:${{{id}}}:live\"")),
+            "{doc}"
+        );
     }
+    // thumbnail-worker had no alias: SAM publishes one once AutoPublishAlias is set.
+    assert!(doc.contains("  ThumbnailWorkerProvisionedSchedule:\n    Type: AWS::ApplicationAutoScaling::ScalableTarget\n    DependsOn: ThumbnailWorkerAliaslive\n"), "{doc}");
 }
 
 #[test]
@@ -114,7 +128,21 @@ fn the_demo_recommendations_patch_a_json_template() {
     lint(&p);
     let mut edited: Vec<&str> = p.edits.iter().map(|e| e.component.as_str()).collect();
     edited.sort_unstable();
+    edited.dedup();
     assert_eq!(edited, ["image-resize", "pdf-export"]);
+    // image-resize's fixed level on its alias gives way to the schedule.
+    let json = &p.patched().unwrap()["template.json"].after.clone().unwrap();
+    let doc: serde_json::Value = serde_json::from_str(json).unwrap();
+    let r = &doc["Resources"];
+    assert!(r["ImageResizeAlias"]["Properties"]["ProvisionedConcurrencyConfig"].is_null());
+    let target = &r["ImageResizeProvisionedSchedule"];
+    assert_eq!(target["DependsOn"], "ImageResizeAlias");
+    assert_eq!(
+        target["Properties"]["ResourceId"]["Fn::Sub"],
+        "function:${ImageResize}:live"
+    );
+    let actions = target["Properties"]["ScheduledActions"].as_array().unwrap();
+    assert!(actions.iter().all(|a| a["Timezone"] == "UTC"));
 }
 
 #[test]
@@ -168,6 +196,51 @@ fn constant_provisioned_concurrency_is_set_on_aliases_and_sam_functions() {
             .all(|s| s.kind != SuggestionKind::Manual || s.field != "provisioned_concurrency"),
         "{}",
         summary(&p)
+    );
+}
+
+#[test]
+fn a_schedule_adaptd_wrote_is_kept_rewritten_or_removed() {
+    let demo = common::demo();
+    let mut repo = common::repo("sam-shop");
+    let first = plan(&demo, &repo, &Options::default()).unwrap();
+    let after = first.patched().unwrap()["template.yaml"]
+        .after
+        .clone()
+        .unwrap();
+    repo.files.insert("template.yaml".into(), after);
+    // Run again: the code already says it all.
+    let again = plan(&demo, &repo, &Options::default()).unwrap();
+    assert!(again.patched().unwrap().is_empty(), "{}", summary(&again));
+    // A fixed level replaces the schedule.
+    let checkout = demo
+        .components
+        .iter()
+        .find(|r| r.component == "checkout-api")
+        .unwrap();
+    let from = checkout.recommended.as_ref().unwrap().deployment.clone();
+    let p = plan(
+        &set(vec![rec(
+            "checkout-api",
+            from,
+            lambda(512, X86_64, Provisioned::Constant(2)),
+        )]),
+        &repo,
+        &Options::default(),
+    )
+    .unwrap();
+    let files = lint(&p);
+    let yaml = &files[0].1;
+    assert!(!yaml.contains("CheckoutApiProvisionedSchedule"), "{yaml}");
+    assert!(
+        yaml.contains("ThumbnailWorkerProvisionedSchedule"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains(
+            "      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 2\n"
+        ),
+        "{yaml}"
     );
 }
 

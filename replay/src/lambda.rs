@@ -206,7 +206,7 @@ impl LambdaSim<'_> {
             // As if the window's traffic had been running before it: the busiest of the
             // first keep-alive minutes finds that many environments warm (unused ones are
             // free and reclaimed after the keep-alive).
-            let minutes = (self.keep_alive_ms / crate::draws::MINUTE_MS).ceil() as usize;
+            let minutes = (self.keep_alive_ms / MINUTE_MS).ceil() as usize;
             let warm = self
                 .w
                 .counts

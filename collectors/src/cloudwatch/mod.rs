@@ -158,7 +158,16 @@ impl CloudWatchCollector {
     ) -> CollectReport {
         let meter = Arc::new(Meter::default());
         let mut report = CollectReport::default();
-        let mut targets = self.discover(&meter, &mut report).await;
+        let mut stop = shutdown.clone();
+        let discovered = tokio::select! {
+            t = self.discover(&meter, &mut report) => Some(t),
+            () = stop.wait() => None,
+        };
+        let Some(mut targets) = discovered else {
+            report.stopped = true;
+            report.cost = meter.take();
+            return report;
+        };
         self.check_names(&mut targets, &mut report);
 
         let end = now - self.settings.settle_minutes;

@@ -81,7 +81,11 @@ impl ApiError {
     }
 
     fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", e.to_string())
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            e.to_string(),
+        )
     }
 }
 
@@ -122,7 +126,11 @@ impl From<Denied> for ApiError {
                 "unauthorized",
                 "this endpoint needs `Authorization: Bearer <token>`",
             ),
-            Denied::Wrong => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "the bearer token is not valid"),
+            Denied::Wrong => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the bearer token is not valid",
+            ),
             Denied::Unreadable(e) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "token_unreadable",
@@ -167,8 +175,12 @@ async fn observe<S: Store>(
     let method = req.method().as_str().to_owned();
     let t = Instant::now();
     let r = next.run(req).await;
-    st.metrics
-        .observe_http(&route, &method, r.status().as_u16(), t.elapsed().as_secs_f64());
+    st.metrics.observe_http(
+        &route,
+        &method,
+        r.status().as_u16(),
+        t.elapsed().as_secs_f64(),
+    );
     r
 }
 
@@ -221,13 +233,20 @@ type Params = Result<Query<Vec<(String, String)>>, axum::extract::rejection::Que
 
 fn params(p: Params, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
     let Query(list) = p.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("malformed query string ({e})"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("malformed query string ({e})"),
+        )
     })?;
     for (k, _) in &list {
         if !allowed.contains(&k.as_str()) {
             return Err(ApiError::parameter(
                 k,
-                format!("unknown parameter `{k}` (expected one of: {})", allowed.join(", ")),
+                format!(
+                    "unknown parameter `{k}` (expected one of: {})",
+                    allowed.join(", ")
+                ),
             ));
         }
     }
@@ -237,22 +256,34 @@ fn params(p: Params, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError
 fn int_param(name: &str, v: &str, lo: i64, hi: i64) -> Result<i64, ApiError> {
     match v.parse::<i64>() {
         Ok(n) if (lo..=hi).contains(&n) => Ok(n),
-        Ok(n) => Err(ApiError::parameter(name, format!("must be between {lo} and {hi} (got {n})"))),
-        Err(_) => Err(ApiError::parameter(name, format!("must be a whole number (got \"{v}\")"))),
+        Ok(n) => Err(ApiError::parameter(
+            name,
+            format!("must be between {lo} and {hi} (got {n})"),
+        )),
+        Err(_) => Err(ApiError::parameter(
+            name,
+            format!("must be a whole number (got \"{v}\")"),
+        )),
     }
 }
 
 fn id_param(raw: &str, what: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|&n| n > 0)
-        .ok_or_else(|| ApiError::parameter("id", format!("{what} ids are positive whole numbers (got \"{raw}\")")))
+    raw.parse::<i64>().ok().filter(|&n| n > 0).ok_or_else(|| {
+        ApiError::parameter(
+            "id",
+            format!("{what} ids are positive whole numbers (got \"{raw}\")"),
+        )
+    })
 }
 
 async fn components<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
     params(q, &[])?;
     let comps = st.store.components().await.map_err(ApiError::internal)?;
-    let latest = st.store.latest_recommendations().await.map_err(ApiError::internal)?;
+    let latest = st
+        .store
+        .latest_recommendations()
+        .await
+        .map_err(ApiError::internal)?;
     let by_name: std::collections::BTreeMap<&str, _> =
         latest.iter().map(|r| (r.component.as_str(), r)).collect();
     let items: Vec<Value> = comps
@@ -272,7 +303,15 @@ async fn components<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> 
 async fn recommendations<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
     let list = params(
         q,
-        &["status", "verdict", "component", "min_saving_usd_per_month", "all_versions", "limit", "offset"],
+        &[
+            "status",
+            "verdict",
+            "component",
+            "min_saving_usd_per_month",
+            "all_versions",
+            "limit",
+            "offset",
+        ],
     )?;
     let mut f = RecommendationFilter {
         limit: 100,
@@ -282,7 +321,11 @@ async fn recommendations<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params
         match k.as_str() {
             "status" => {
                 for s in v.split(',') {
-                    f.statuses.push(s.trim().parse().map_err(|e: String| ApiError::parameter(k, e))?);
+                    f.statuses.push(
+                        s.trim()
+                            .parse()
+                            .map_err(|e: String| ApiError::parameter(k, e))?,
+                    );
                 }
             }
             "verdict" => {
@@ -290,7 +333,9 @@ async fn recommendations<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params
                     if !["change", "keep", "slo_infeasible", "no_data"].contains(&s) {
                         return Err(ApiError::parameter(
                             k,
-                            format!("unknown verdict `{s}` (expected one of: change, keep, slo_infeasible, no_data)"),
+                            format!(
+                                "unknown verdict `{s}` (expected one of: change, keep, slo_infeasible, no_data)"
+                            ),
                         ));
                     }
                     f.verdicts.push(s.to_owned());
@@ -298,16 +343,28 @@ async fn recommendations<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params
             }
             "component" => f.component = Some(v.clone()),
             "min_saving_usd_per_month" => {
-                let x: f64 = v.parse().ok().filter(|x: &f64| x.is_finite()).ok_or_else(|| {
-                    ApiError::parameter(k, format!("must be a number of USD per month (got \"{v}\")"))
-                })?;
+                let x: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|x: &f64| x.is_finite())
+                    .ok_or_else(|| {
+                        ApiError::parameter(
+                            k,
+                            format!("must be a number of USD per month (got \"{v}\")"),
+                        )
+                    })?;
                 f.min_saving_usd_per_month = Some(x);
             }
             "all_versions" => {
                 f.all_versions = match v.as_str() {
                     "true" => true,
                     "false" => false,
-                    _ => return Err(ApiError::parameter(k, format!("must be true or false (got \"{v}\")"))),
+                    _ => {
+                        return Err(ApiError::parameter(
+                            k,
+                            format!("must be true or false (got \"{v}\")"),
+                        ));
+                    }
                 }
             }
             "limit" => f.limit = int_param(k, v, 1, MAX_LIMIT)?,
@@ -315,9 +372,15 @@ async fn recommendations<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params
             _ => unreachable!("checked by params"),
         }
     }
-    let (rows, total) = st.store.list_recommendations(&f).await.map_err(ApiError::internal)?;
-    Ok(axum::Json(json!({"items": rows, "total": total, "limit": f.limit, "offset": f.offset}))
-        .into_response())
+    let (rows, total) = st
+        .store
+        .list_recommendations(&f)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(
+        axum::Json(json!({"items": rows, "total": total, "limit": f.limit, "offset": f.offset}))
+            .into_response(),
+    )
 }
 
 async fn recommendation<S: Store>(
@@ -327,8 +390,17 @@ async fn recommendation<S: Store>(
 ) -> ApiResult {
     params(q, &[])?;
     let id = id_param(&raw, "recommendation")?;
-    let Some(row) = st.store.recommendation(id).await.map_err(ApiError::internal)? else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no recommendation {id}")));
+    let Some(row) = st
+        .store
+        .recommendation(id)
+        .await
+        .map_err(ApiError::internal)?
+    else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no recommendation {id}"),
+        ));
     };
     let document: Value = row
         .document
@@ -356,7 +428,8 @@ struct RejectBody {
     reason: String,
 }
 
-/// Parses a JSON body, naming the failing place with a JSON pointer.
+/// Parses a JSON body, naming the failing place (an unknown key included) with a
+/// JSON pointer.
 fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -366,13 +439,7 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
         } else {
             format!("/{}", path.replace('.', "/"))
         };
-        let inner = e.into_inner();
-        let msg = inner.to_string();
-        // An unknown field is reported at the object; point at the key itself.
-        let pointer = match msg.strip_prefix("unknown field `").and_then(|r| r.split_once('`')) {
-            Some((key, _)) => format!("{pointer}/{key}"),
-            None => pointer,
-        };
+        let msg = e.into_inner().to_string();
         ApiError::body(pointer, format!("invalid JSON body: {msg}"))
     })
 }
@@ -407,7 +474,16 @@ async fn approve<S: Store>(
     } else {
         body(&bytes)?
     };
-    transition(&st, id, vec![Lifecycle::Proposed], Lifecycle::Approved, actor(&headers)?, b.note, true).await
+    transition(
+        &st,
+        id,
+        vec![Lifecycle::Proposed],
+        Lifecycle::Approved,
+        actor(&headers)?,
+        b.note,
+        true,
+    )
+    .await
 }
 
 async fn reject<S: Store>(
@@ -419,7 +495,10 @@ async fn reject<S: Store>(
     st.auth.check(&headers)?;
     let id = id_param(&raw, "recommendation")?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::body(String::new(), "a JSON body with `reason` is required"));
+        return Err(ApiError::body(
+            String::new(),
+            "a JSON body with `reason` is required",
+        ));
     }
     let b: RejectBody = body(&bytes)?;
     if b.reason.trim().is_empty() {
@@ -466,9 +545,11 @@ async fn transition<S: Store>(
             "not_found",
             format!("no recommendation {id}"),
         )),
-        Err(e @ TransitionError::Conflict { .. }) => {
-            Err(ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()))
-        }
+        Err(e @ TransitionError::Conflict { .. }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            e.to_string(),
+        )),
         Err(TransitionError::Store(e)) => Err(ApiError::internal(e)),
     }
 }
@@ -488,7 +569,11 @@ fn page(list: &[(String, String)]) -> Result<(i64, Option<i64>), ApiError> {
 
 async fn cycles<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
     let (limit, before) = page(&params(q, &["limit", "before_id"])?)?;
-    let rows = st.store.cycles(limit, before).await.map_err(ApiError::internal)?;
+    let rows = st
+        .store
+        .cycles(limit, before)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(axum::Json(json!({"items": rows})).into_response())
 }
 
@@ -501,12 +586,20 @@ async fn cycle<S: Store>(
     let id = id_param(&raw, "cycle")?;
     match st.store.cycle(id).await.map_err(ApiError::internal)? {
         Some(c) => Ok(axum::Json(c).into_response()),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no cycle {id}"))),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no cycle {id}"),
+        )),
     }
 }
 
 async fn audit<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
     let (limit, before) = page(&params(q, &["limit", "before_id"])?)?;
-    let rows = st.store.audit_log(limit, before).await.map_err(ApiError::internal)?;
+    let rows = st
+        .store
+        .audit_log(limit, before)
+        .await
+        .map_err(ApiError::internal)?;
     Ok(axum::Json(json!({"items": rows})).into_response())
 }

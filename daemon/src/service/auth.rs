@@ -104,9 +104,18 @@ mod tests {
     fn only_the_configured_token_passes() {
         let a = Auth::Token("s3cret".into());
         assert!(a.check(&headers("Bearer s3cret")).is_ok());
-        assert!(matches!(a.check(&headers("Bearer s3cre")), Err(Denied::Wrong)));
-        assert!(matches!(a.check(&headers("Bearer s3cretx")), Err(Denied::Wrong)));
-        assert!(matches!(a.check(&headers("Basic s3cret")), Err(Denied::Missing)));
+        assert!(matches!(
+            a.check(&headers("Bearer s3cre")),
+            Err(Denied::Wrong)
+        ));
+        assert!(matches!(
+            a.check(&headers("Bearer s3cretx")),
+            Err(Denied::Wrong)
+        ));
+        assert!(matches!(
+            a.check(&headers("Basic s3cret")),
+            Err(Denied::Missing)
+        ));
         assert!(matches!(a.check(&HeaderMap::new()), Err(Denied::Missing)));
         assert!(matches!(
             Auth::Disabled.check(&headers("Bearer s3cret")),

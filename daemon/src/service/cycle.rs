@@ -45,6 +45,8 @@ pub struct CycleReport {
     pub stale: usize,
     /// Recommendation versions written.
     pub versions: usize,
+    /// Whether the optimiser ran.
+    pub optimised: bool,
 }
 
 /// Everything a cycle needs.
@@ -58,6 +60,10 @@ pub struct Context<'a, S: Store> {
     pub sources: &'a [Source],
     /// This replica.
     pub instance: &'a str,
+    /// Whether this process already optimised with this config: then a cycle that
+    /// brought no new telemetry keeps the stored recommendations without solving
+    /// again (the optimiser is deterministic, so it would find the same).
+    pub optimised_before: bool,
 }
 
 fn now_minute() -> i64 {
@@ -86,7 +92,12 @@ pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleRepo
             let why = format!("cycle {} failed at {stage}: {e}", report.id);
             let stale: Vec<(String, String)> =
                 components.into_iter().map(|c| (c, why.clone())).collect();
-            ("failed".to_owned(), Some(stage), Some(e), Finish::Stale(stale))
+            (
+                "failed".to_owned(),
+                Some(stage),
+                Some(e),
+                Finish::Stale(stale),
+            )
         }
     };
     report.outcome = outcome.clone();
@@ -137,7 +148,9 @@ pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleRepo
         report.outcome = "failed".into();
         report.error = Some(format!("{e}"));
     }
-    report.stage_seconds.push(("store", t.elapsed().as_secs_f64()));
+    report
+        .stage_seconds
+        .push(("store", t.elapsed().as_secs_f64()));
     report
 }
 
@@ -179,7 +192,9 @@ async fn stages<S: Store>(
             .sources
             .push(source.collect(state.as_deref(), shutdown.clone()).await);
     }
-    report.stage_seconds.push(("collect", t.elapsed().as_secs_f64()));
+    report
+        .stage_seconds
+        .push(("collect", t.elapsed().as_secs_f64()));
     let mut stale: BTreeMap<String, String> = BTreeMap::new();
     let known_by_name: BTreeMap<&str, &ComponentRow> =
         known.iter().map(|c| (c.name.as_str(), c)).collect();
@@ -187,9 +202,9 @@ async fn stages<S: Store>(
         for e in &c.errors {
             for k in &known {
                 if k.sources.iter().any(|s| s == c.source) && affected(&e.affects, &k.attributes) {
-                    stale
-                        .entry(k.name.clone())
-                        .or_insert_with(|| format!("{} collection failed: {}", c.source, e.message));
+                    stale.entry(k.name.clone()).or_insert_with(|| {
+                        format!("{} collection failed: {}", c.source, e.message)
+                    });
                 }
             }
         }
@@ -224,10 +239,12 @@ async fn stages<S: Store>(
         .collect();
     for c in &report.sources {
         for t in c.telemetry.components.values() {
-            let d = discovered.entry(t.name.clone()).or_insert_with(|| Discovered {
-                name: t.name.clone(),
-                attributes: BTreeMap::new(),
-            });
+            let d = discovered
+                .entry(t.name.clone())
+                .or_insert_with(|| Discovered {
+                    name: t.name.clone(),
+                    attributes: BTreeMap::new(),
+                });
             d.attributes.extend(t.attributes.clone());
         }
     }
@@ -244,7 +261,9 @@ async fn stages<S: Store>(
     };
     let mut seen: BTreeMap<String, SeenComponent> = BTreeMap::new();
     for c in &report.sources {
-        collection.states.push((c.source.to_owned(), c.state.clone()));
+        if let Some(state) = &c.state {
+            collection.states.push((c.source.to_owned(), state.clone()));
+        }
         for t in c.telemetry.components.values() {
             let entry = seen.entry(t.name.clone()).or_insert_with(|| {
                 let prev = known_by_name.get(t.name.as_str());
@@ -280,7 +299,13 @@ async fn stages<S: Store>(
         .iter()
         .flat_map(|c| c.telemetry.components.values())
         .filter(|t| !t.series.is_empty() && t.covered().is_some())
-        .filter_map(|t| Some((t.clone(), specs.get(t.name.as_str())?.model.clone(), specs[t.name.as_str()].trigger.clone())))
+        .filter_map(|t| {
+            Some((
+                t.clone(),
+                specs.get(t.name.as_str())?.model.clone(),
+                specs[t.name.as_str()].trigger.clone(),
+            ))
+        })
         .collect();
     let summaries = tokio::task::spawn_blocking(move || {
         to_summarise
@@ -294,7 +319,7 @@ async fn stages<S: Store>(
                     trigger.as_deref() == Some("timer"),
                 );
                 Some(NewSummary {
-                    component: t.name.clone(),
+                    component: t.name,
                     start_minute: start,
                     end_minute: end,
                     profile: serde_json::to_string(&p).ok()?,
@@ -321,6 +346,28 @@ async fn stages<S: Store>(
         ));
     }
 
+    let resolved_names: Vec<String> = resolved.components.iter().map(|c| c.name.clone()).collect();
+    let fresh = |stale: &BTreeMap<String, String>| -> Vec<String> {
+        resolved_names
+            .iter()
+            .filter(|n| !stale.contains_key(*n))
+            .cloned()
+            .collect()
+    };
+    if cx.optimised_before && collection.summaries.is_empty() && stale.is_empty() {
+        let fresh = fresh(&stale);
+        return Ok((
+            "ok".into(),
+            None,
+            None,
+            Finish::Done {
+                actions: Vec::new(),
+                stale: Vec::new(),
+                fresh,
+            },
+        ));
+    }
+
     // Optimise over the merged summaries of the lookback.
     let t = Instant::now();
     let (profiles, windows) = load_profiles(cx.store, &resolved, lookback_from)
@@ -337,7 +384,6 @@ async fn stages<S: Store>(
             )
         })
         .collect();
-    let resolved_names: Vec<String> = resolved.components.iter().map(|c| c.name.clone()).collect();
     let set = tokio::task::spawn_blocking(move || {
         let settings = crate::pipeline::settings(&resolved);
         recommend(
@@ -355,6 +401,7 @@ async fn stages<S: Store>(
     report
         .stage_seconds
         .push(("optimise", t.elapsed().as_secs_f64()));
+    report.optimised = true;
 
     // Decide versions.
     let latest = cx
@@ -379,10 +426,7 @@ async fn stages<S: Store>(
         let new = new_version(r, &inputs, observed.get(&r.component).copied().flatten());
         actions.push(decide(latest.get(r.component.as_str()).copied(), new));
     }
-    let fresh: Vec<String> = resolved_names
-        .into_iter()
-        .filter(|n| !stale.contains_key(n))
-        .collect();
+    let fresh = fresh(&stale);
     let outcome = if stale.is_empty() && report.failed_stages.is_empty() {
         "ok"
     } else {
@@ -392,7 +436,11 @@ async fn stages<S: Store>(
         report
             .sources
             .iter()
-            .flat_map(|c| c.errors.iter().map(move |e| format!("{}: {}", c.source, e.message)))
+            .flat_map(|c| {
+                c.errors
+                    .iter()
+                    .map(move |e| format!("{}: {}", c.source, e.message))
+            })
             .collect::<Vec<_>>()
             .join("; ")
     });
@@ -417,7 +465,11 @@ async fn load_profiles<S: Store>(
 ) -> Result<(BTreeMap<String, Profile>, BTreeMap<String, (i64, i64)>), StoreError> {
     let mut profiles = BTreeMap::new();
     let mut windows = BTreeMap::new();
-    let names: BTreeSet<&str> = resolved.components.iter().map(|c| c.name.as_str()).collect();
+    let names: BTreeSet<&str> = resolved
+        .components
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
     for name in names {
         let rows = store.summaries(name, from).await?;
         if rows.is_empty() {
@@ -425,12 +477,11 @@ async fn load_profiles<S: Store>(
         }
         let mut parts = Vec::with_capacity(rows.len());
         for r in &rows {
-            let p: Profile = serde_json::from_str(&r.profile).map_err(|source| {
-                StoreError::Corrupt {
+            let p: Profile =
+                serde_json::from_str(&r.profile).map_err(|source| StoreError::Corrupt {
                     what: format!("summary of {name}"),
                     source,
-                }
-            })?;
+                })?;
             parts.push(p);
         }
         let lo = rows.iter().map(|r| r.start_minute).min().unwrap_or(0);

@@ -36,12 +36,10 @@ pub fn merge(parts: &[Profile]) -> Option<Profile> {
         hours.push(merge_hour(&of_hour));
     }
     let weights: Vec<f64> = parts.iter().map(|p| p.invocations.max(0.0)).collect();
-    let duration_ms = mix(
-        parts
-            .iter()
-            .zip(&weights)
-            .filter_map(|(p, &w)| p.duration_ms.as_ref().map(|q| (q, w))),
-    );
+    let duration_ms = mix(parts
+        .iter()
+        .zip(&weights)
+        .filter_map(|(p, &w)| p.duration_ms.as_ref().map(|q| (q, w))));
     let sum_opt = |f: fn(&Profile) -> Option<f64>| -> Option<f64> {
         parts.iter().filter_map(f).reduce(|a, b| a + b)
     };
@@ -108,12 +106,10 @@ fn merge_hour(parts: &[&HourProfile]) -> HourProfile {
         idle_starts: parts.iter().map(|h| h.idle_starts).sum(),
         count_bins: rebin_counts(parts.iter().flat_map(|h| h.count_bins.iter().copied())),
         active_cells: regroup_cells(parts.iter().flat_map(|h| h.active_cells.iter().copied())),
-        duration_ms: mix(
-            parts
-                .iter()
-                .zip(&weights)
-                .filter_map(|(h, &w)| h.duration_ms.as_ref().map(|q| (q, w))),
-        ),
+        duration_ms: mix(parts
+            .iter()
+            .zip(&weights)
+            .filter_map(|(h, &w)| h.duration_ms.as_ref().map(|q| (q, w)))),
         peak_concurrency_observed: parts
             .iter()
             .filter_map(|h| h.peak_concurrency_observed)
@@ -145,13 +141,18 @@ fn rebin_counts(bins: impl Iterator<Item = CountBin>) -> Vec<CountBin> {
         1.0,
     ];
     let mut out: Vec<CountBin> = zero.into_iter().collect();
-    out.extend(group_by_weight(body, &EDGES, |b| b.minutes, |g| {
-        let m: f64 = g.iter().map(|b| b.minutes).sum();
-        CountBin {
-            count: g.iter().map(|b| b.count * b.minutes).sum::<f64>() / m,
-            minutes: m,
-        }
-    }));
+    out.extend(group_by_weight(
+        body,
+        &EDGES,
+        |b| b.minutes,
+        |g| {
+            let m: f64 = g.iter().map(|b| b.minutes).sum();
+            CountBin {
+                count: g.iter().map(|b| b.count * b.minutes).sum::<f64>() / m,
+                minutes: m,
+            }
+        },
+    ));
     out.push(*top);
     out
 }
@@ -344,7 +345,10 @@ mod tests {
             assert!((m.idle_starts - w.idle_starts).abs() <= 6.0, "hour {h}");
             for p in [0.5, 0.9, 0.99, 1.0] {
                 let (a, b) = (m.count_quantile(p), w.count_quantile(p));
-                assert!((a - b).abs() <= 0.15 * b.max(1.0), "hour {h} p{p}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 0.15 * b.max(1.0),
+                    "hour {h} p{p}: {a} vs {b}"
+                );
             }
             assert!(m.count_bins.len() <= MAX_COUNT_BINS + 1);
             assert!(m.active_cells.len() <= MAX_ACTIVE_CELLS + 8);

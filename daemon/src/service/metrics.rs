@@ -4,11 +4,9 @@
 //! finished cycle, an approval), on every replica alike, so a follower behind the
 //! same load balancer serves the same figures. Labels are bounded: components (at
 //! most `metrics_max_components`, largest current cost first), fixed enums
-//! (deployment, quantile, status, verdict, stage, source, kind) and nothing else.
+//! (deployment, percentile, status, verdict, stage, source, kind) and nothing else.
 //! Cycle and collector counters are the process's own: a leader's, since only the
 //! leader cycles.
-
-use std::collections::BTreeMap;
 
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
@@ -78,7 +76,10 @@ impl Metrics {
             prometheus::process_collector::ProcessCollector::for_self(),
         ));
         let info = IntGaugeVec::new(
-            Opts::new("adaptd_build_info", "Version of the running adaptd; always 1."),
+            Opts::new(
+                "adaptd_build_info",
+                "Version of the running adaptd; always 1.",
+            ),
             &["version"],
         )
         .expect("valid metric");
@@ -91,21 +92,68 @@ impl Metrics {
             h
         };
         let m = Self {
-            cost: gauge_vec(&r, "adaptd_component_cost_usd_per_month", "Predicted monthly cost of a component, as deployed (current) and as recommended.", &["component", "deployment"]),
-            saving: gauge_vec(&r, "adaptd_component_saving_usd_per_month", "Monthly saving of a component's newest recommendation (current minus recommended; negative when meeting the SLO costs more).", &["component"]),
+            cost: gauge_vec(
+                &r,
+                "adaptd_component_cost_usd_per_month",
+                "Predicted monthly cost of a component, as deployed (current) and as recommended.",
+                &["component", "deployment"],
+            ),
+            saving: gauge_vec(
+                &r,
+                "adaptd_component_saving_usd_per_month",
+                "Monthly saving of a component's newest recommendation (current minus recommended; negative when meeting the SLO costs more).",
+                &["component"],
+            ),
             savings_available: {
                 let g = Gauge::new("adaptd_savings_available_usd_per_month", "Sum of the positive savings of recommendations not yet applied, rejected or superseded.").expect("valid metric");
                 r.register(Box::new(g.clone())).expect("unique metric");
                 g
             },
-            latency: gauge_vec(&r, "adaptd_component_predicted_latency_seconds", "Predicted latency quantile over the month, cold starts included.", &["component", "deployment", "quantile"]),
-            worst_hour_p99: gauge_vec(&r, "adaptd_component_predicted_worst_hour_p99_seconds", "Predicted p99 latency of the worst hour of the day, what a p99 SLO is checked against.", &["component", "deployment"]),
-            cold_start: gauge_vec(&r, "adaptd_component_predicted_cold_start_ratio", "Predicted share of invocations that pay a cold start.", &["component", "deployment"]),
-            observed_duration: gauge_vec(&r, "adaptd_component_observed_duration_seconds", "Observed invocation duration quantile over the lookback (execution only, no init).", &["component", "quantile"]),
-            provisioned: gauge_vec(&r, "adaptd_component_provisioned_concurrency", "Provisioned environments (or Fargate tasks) in the current hour of day (UTC), as deployed and as recommended.", &["component", "deployment"]),
-            traffic: gauge_vec(&r, "adaptd_component_invocations_per_minute", "Invocations per minute typical of the current hour of day (UTC) over the lookback: mean and 99th percentile.", &["component", "stat"]),
+            latency: gauge_vec(
+                &r,
+                "adaptd_component_predicted_latency_seconds",
+                "Predicted latency quantile over the month, cold starts included.",
+                &["component", "deployment", "percentile"],
+            ),
+            worst_hour_p99: gauge_vec(
+                &r,
+                "adaptd_component_predicted_worst_hour_p99_seconds",
+                "Predicted p99 latency of the worst hour of the day, what a p99 SLO is checked against.",
+                &["component", "deployment"],
+            ),
+            cold_start: gauge_vec(
+                &r,
+                "adaptd_component_predicted_cold_start_ratio",
+                "Predicted share of invocations that pay a cold start.",
+                &["component", "deployment"],
+            ),
+            observed_duration: gauge_vec(
+                &r,
+                "adaptd_component_observed_duration_seconds",
+                "Observed invocation duration quantile over the lookback (execution only, no init).",
+                &["component", "percentile"],
+            ),
+            provisioned: gauge_vec(
+                &r,
+                "adaptd_component_provisioned_concurrency",
+                "Provisioned environments (or Fargate tasks) in the current hour of day (UTC), as deployed and as recommended.",
+                &["component", "deployment"],
+            ),
+            traffic: gauge_vec(
+                &r,
+                "adaptd_component_invocations_per_minute",
+                "Invocations per minute typical of the current hour of day (UTC) over the lookback: mean and 99th percentile.",
+                &["component", "stat"],
+            ),
             recommendations: {
-                let g = IntGaugeVec::new(Opts::new("adaptd_recommendations", "Newest recommendation versions by lifecycle status and verdict."), &["status", "verdict"]).expect("valid metric");
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        "adaptd_recommendations",
+                        "Newest recommendation versions by lifecycle status and verdict.",
+                    ),
+                    &["status", "verdict"],
+                )
+                .expect("valid metric");
                 r.register(Box::new(g.clone())).expect("unique metric");
                 g
             },
@@ -114,36 +162,106 @@ impl Metrics {
                 r.register(Box::new(g.clone())).expect("unique metric");
                 g
             },
-            cycle_duration: hist("adaptd_cycle_stage_duration_seconds", "Duration of the stages of the cycles this process ran.", &["stage"], vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0]),
-            cycles: counter_vec(&r, "adaptd_cycles_total", "Cycles this process ran, by outcome.", &["outcome"]),
-            cycle_failures: counter_vec(&r, "adaptd_cycle_failures_total", "Cycles with a failed stage, by stage.", &["stage"]),
+            cycle_duration: hist(
+                "adaptd_cycle_stage_duration_seconds",
+                "Duration of the stages of the cycles this process ran.",
+                &["stage"],
+                vec![
+                    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0,
+                ],
+            ),
+            cycles: counter_vec(
+                &r,
+                "adaptd_cycles_total",
+                "Cycles this process ran, by outcome.",
+                &["outcome"],
+            ),
+            cycle_failures: counter_vec(
+                &r,
+                "adaptd_cycle_failures_total",
+                "Cycles with a failed stage, by stage.",
+                &["stage"],
+            ),
             last_success: {
                 let g = Gauge::new("adaptd_last_successful_cycle_timestamp_seconds", "When the last cycle of this process that stored recommendations ended (Unix time).").expect("valid metric");
                 r.register(Box::new(g.clone())).expect("unique metric");
                 g
             },
             collector_up: {
-                let g = IntGaugeVec::new(Opts::new("adaptd_collector_up", "1 when the source's last collection had no error."), &["source"]).expect("valid metric");
+                let g = IntGaugeVec::new(
+                    Opts::new(
+                        "adaptd_collector_up",
+                        "1 when the source's last collection had no error.",
+                    ),
+                    &["source"],
+                )
+                .expect("valid metric");
                 r.register(Box::new(g.clone())).expect("unique metric");
                 g
             },
-            collector_errors: counter_vec(&r, "adaptd_collector_errors_total", "Collection failures by source and kind.", &["source", "kind"]),
-            collector_last_success: gauge_vec(&r, "adaptd_collector_last_success_timestamp_seconds", "When the source last collected without error (Unix time).", &["source"]),
-            api_calls: counter_vec(&r, "adaptd_observation_api_calls_total", "Successful calls to the observed system's APIs (AWS operations, PromQL range queries).", &["source", "operation"]),
-            metrics_requested: counter_vec(&r, "adaptd_observation_metrics_requested_total", "CloudWatch metrics requested through GetMetricData, the billed quantity.", &["source"]),
-            datapoints: counter_vec(&r, "adaptd_observation_datapoints_total", "Datapoints or samples received.", &["source"]),
+            collector_errors: counter_vec(
+                &r,
+                "adaptd_collector_errors_total",
+                "Collection failures by source and kind.",
+                &["source", "kind"],
+            ),
+            collector_last_success: gauge_vec(
+                &r,
+                "adaptd_collector_last_success_timestamp_seconds",
+                "When the source last collected without error (Unix time).",
+                &["source"],
+            ),
+            api_calls: counter_vec(
+                &r,
+                "adaptd_observation_api_calls_total",
+                "Successful calls to the observed system's APIs (AWS operations, PromQL range queries).",
+                &["source", "operation"],
+            ),
+            metrics_requested: counter_vec(
+                &r,
+                "adaptd_observation_metrics_requested_total",
+                "CloudWatch metrics requested through GetMetricData, the billed quantity.",
+                &["source"],
+            ),
+            datapoints: counter_vec(
+                &r,
+                "adaptd_observation_datapoints_total",
+                "Datapoints or samples received.",
+                &["source"],
+            ),
             observation_usd: {
-                let c = prometheus::CounterVec::new(Opts::new("adaptd_observation_cost_usd_total", "Estimated price of observing (GetMetricData at the us-east-1 list price)."), &["source"]).expect("valid metric");
+                let c = prometheus::CounterVec::new(
+                    Opts::new(
+                        "adaptd_observation_cost_usd_total",
+                        "Estimated price of observing (GetMetricData at the us-east-1 list price).",
+                    ),
+                    &["source"],
+                )
+                .expect("valid metric");
                 r.register(Box::new(c.clone())).expect("unique metric");
                 c
             },
             leader: {
-                let g = IntGauge::new("adaptd_leader", "1 while this replica leads (runs cycles), 0 while it follows.").expect("valid metric");
+                let g = IntGauge::new(
+                    "adaptd_leader",
+                    "1 while this replica leads (runs cycles), 0 while it follows.",
+                )
+                .expect("valid metric");
                 r.register(Box::new(g.clone())).expect("unique metric");
                 g
             },
-            http_requests: counter_vec(&r, "adaptd_http_requests_total", "HTTP requests served, by route template, method and status code.", &["route", "method", "code"]),
-            http_duration: hist("adaptd_http_request_duration_seconds", "Time to serve HTTP requests, by route template.", &["route"], vec![0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0]),
+            http_requests: counter_vec(
+                &r,
+                "adaptd_http_requests_total",
+                "HTTP requests served, by route template, method and status code.",
+                &["route", "method", "code"],
+            ),
+            http_duration: hist(
+                "adaptd_http_request_duration_seconds",
+                "Time to serve HTTP requests, by route template.",
+                &["route"],
+                vec![0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0],
+            ),
             registry: r,
         };
         for stage in STAGES {
@@ -248,7 +366,10 @@ impl Metrics {
                     .set(0);
             }
         }
-        let stale = components.iter().filter(|c| c.stale_reason.is_some()).count();
+        let stale = components
+            .iter()
+            .filter(|c| c.stale_reason.is_some())
+            .count();
         self.components
             .with_label_values(&["stale"])
             .set(stale as i64);
@@ -285,10 +406,8 @@ impl Metrics {
             let sides = [("current", &g.current), ("recommended", &g.recommended)];
             for (name, side) in sides {
                 let Some(s) = side else { continue };
-                self.cost
-                    .with_label_values(&[c, name])
-                    .set(s.usd_per_month);
-                for (q, ms) in [("0.5", s.p50_ms), ("0.95", s.p95_ms), ("0.99", s.p99_ms)] {
+                self.cost.with_label_values(&[c, name]).set(s.usd_per_month);
+                for (q, ms) in [("p50", s.p50_ms), ("p95", s.p95_ms), ("p99", s.p99_ms)] {
                     self.latency
                         .with_label_values(&[c, name, q])
                         .set(ms / 1000.0);
@@ -301,7 +420,7 @@ impl Metrics {
                     .set(s.cold_start_rate);
             }
             if let Some([p50, p95, p99]) = g.observed_duration_ms {
-                for (q, ms) in [("0.5", p50), ("0.95", p95), ("0.99", p99)] {
+                for (q, ms) in [("p50", p50), ("p95", p95), ("p99", p99)] {
                     self.observed_duration
                         .with_label_values(&[c, q])
                         .set(ms / 1000.0);
@@ -323,9 +442,4 @@ impl Metrics {
             }
         }
     }
-}
-
-/// Stage names that may carry failures, for documentation and tests.
-pub fn stage_names() -> BTreeMap<&'static str, ()> {
-    STAGES.iter().map(|s| (*s, ())).collect()
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use adaptd_collectors::shutdown::{Shutdown, ShutdownTrigger};
+use adaptd_collectors::shutdown::Shutdown;
 use adaptd_config::Config;
 use rand::RngExt;
 
@@ -78,7 +78,10 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
     let sources = Source::from_config(&config, base).map_err(ServeError::Settings)?;
     let instance = instance_id();
     let poll = Duration::from_secs_f64(s.leader_poll_seconds);
-    let store = Arc::new(SqlStore::open(&config.store, base, instance.clone(), poll * 3).await?);
+    // A lease outlives a few missed renewals (a busy machine), and a crashed leader is
+    // replaced within it; a stopping one resigns at once.
+    let lease = (poll * 3).max(Duration::from_secs(10));
+    let store = Arc::new(SqlStore::open(&config.store, base, instance.clone(), lease).await?);
     let version = store.migrate().await?;
     log(
         "info",
@@ -101,7 +104,13 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
-    log("info", &format!("listening on http://{}", listener.local_addr().map_or(addr, |a| a)));
+    log(
+        "info",
+        &format!(
+            "listening on http://{}",
+            listener.local_addr().map_or(addr, |a| a)
+        ),
+    );
 
     let (trigger, shutdown) = Shutdown::new();
     let mut http_stop = shutdown.clone();
@@ -110,7 +119,13 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
             .with_graceful_shutdown(async move { http_stop.wait().await })
             .await
     });
-    let leading = tokio::spawn(leadership(store.clone(), leader.clone(), metrics.clone(), poll, shutdown.clone()));
+    let leading = tokio::spawn(leadership(
+        store.clone(),
+        leader.clone(),
+        metrics.clone(),
+        poll,
+        shutdown.clone(),
+    ));
     let refresher = tokio::spawn(refresh(
         store.clone(),
         metrics.clone(),
@@ -130,7 +145,7 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
 
     wait_for_signal().await;
     log("info", "shutdown requested");
-    stop(trigger);
+    trigger.trigger();
     let deadline = Duration::from_secs_f64(s.shutdown_deadline_seconds);
     let finished = tokio::time::timeout(deadline, async {
         let _ = scheduler.await;
@@ -152,13 +167,12 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
     }
 }
 
-fn stop(trigger: ShutdownTrigger) {
-    trigger.trigger();
-}
-
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         // Without signal handlers the process can only be killed; run until then.
         return std::future::pending().await;
     };
@@ -192,7 +206,14 @@ async fn leadership<S: Store>(
             }
         };
         if leads != leader.swap(leads, Ordering::SeqCst) {
-            log("info", if leads { "now leading" } else { "now following" });
+            log(
+                "info",
+                if leads {
+                    "now leading"
+                } else {
+                    "now following"
+                },
+            );
         }
         metrics.set_leader(leads);
         if !sleep_or_stop(poll, &mut shutdown).await {
@@ -202,20 +223,30 @@ async fn leadership<S: Store>(
     }
 }
 
-async fn refresh<S: Store>(store: Arc<S>, metrics: Arc<Metrics>, max: usize, mut shutdown: Shutdown) {
+async fn refresh<S: Store>(
+    store: Arc<S>,
+    metrics: Arc<Metrics>,
+    max: usize,
+    mut shutdown: Shutdown,
+) {
     let mut seen = None;
     let mut hour = usize::MAX;
     loop {
         let now_hour = (crate::store::now_ms() / 3_600_000 % 24) as usize;
         match store.revision().await {
             Ok(rev) if Some(rev) != seen || now_hour != hour => {
-                match (store.components().await, store.latest_recommendations().await) {
+                match (
+                    store.components().await,
+                    store.latest_recommendations().await,
+                ) {
                     (Ok(c), Ok(l)) => {
                         metrics.refresh(&c, &l, max, now_hour);
                         seen = Some(rev);
                         hour = now_hour;
                     }
-                    (Err(e), _) | (_, Err(e)) => log("warn", &format!("metrics refresh failed: {e}")),
+                    (Err(e), _) | (_, Err(e)) => {
+                        log("warn", &format!("metrics refresh failed: {e}"));
+                    }
                 }
             }
             Ok(_) => {}
@@ -246,11 +277,16 @@ async fn schedule<S: Store>(
         }
     };
     let mut next_at: Option<i64> = None;
+    let mut optimised_before = false;
     loop {
         if leader.load(Ordering::SeqCst) {
             if next_at.is_none() {
                 // Resume the schedule of whoever cycled last, this replica or another.
-                let last = store.cycles(1, None).await.ok().and_then(|c| c.first().map(|c| c.started_ms));
+                let last = store
+                    .cycles(1, None)
+                    .await
+                    .ok()
+                    .and_then(|c| c.first().map(|c| c.started_ms));
                 next_at = Some(last.map_or(0, |l| l + interval_ms + jitter(())));
             }
             let now = crate::store::now_ms();
@@ -260,19 +296,32 @@ async fn schedule<S: Store>(
                     config: &config,
                     sources: &sources,
                     instance: &instance,
+                    optimised_before,
                 };
                 log("info", "cycle starting");
                 let report = cycle::run(&cx, shutdown.clone()).await;
                 metrics.observe_cycle(&report, crate::store::now_ms() as f64 / 1000.0);
+                optimised_before |= report.optimised && report.failed_stages.is_empty();
                 let msg = format!(
                     "cycle {} {}: {} stale component(s), {} new version(s){}",
                     report.id,
                     report.outcome,
                     report.stale,
                     report.versions,
-                    report.error.as_deref().map(|e| format!("; {e}")).unwrap_or_default()
+                    report
+                        .error
+                        .as_deref()
+                        .map(|e| format!("; {e}"))
+                        .unwrap_or_default()
                 );
-                log(if report.outcome == "ok" { "info" } else { "warn" }, &msg);
+                log(
+                    if report.outcome == "ok" {
+                        "info"
+                    } else {
+                        "warn"
+                    },
+                    &msg,
+                );
                 next_at = Some(now + interval_ms + jitter(()));
             }
         } else {

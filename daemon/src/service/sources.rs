@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 
 /// A configured source.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a few sources, built once at start; boxing buys nothing"
+)]
 pub enum Source {
     /// A long-format file, a directory of them or an Azure 2019 trace.
     File {
@@ -77,8 +81,8 @@ pub struct Collected {
     pub source: &'static str,
     /// Components seen, with only the minutes not collected before.
     pub telemetry: TelemetrySet,
-    /// State to store (JSON).
-    pub state: String,
+    /// State to store (JSON); `None` keeps the stored one.
+    pub state: Option<String>,
     /// Failures (the rest went on).
     pub errors: Vec<SourceError>,
     /// Things worth knowing that are not failures.
@@ -138,10 +142,10 @@ impl Source {
     /// Collects what is new since `state` (the JSON stored last time, if any).
     pub async fn collect(&self, state: Option<&str>, shutdown: Shutdown) -> Collected {
         let name = self.name();
-        let failed = |message: String, kind: &'static str, state: String| Collected {
+        let failed = |message: String, kind: &'static str| Collected {
             source: name,
             telemetry: TelemetrySet::default(),
-            state,
+            state: None,
             errors: vec![SourceError {
                 message,
                 kind,
@@ -159,7 +163,6 @@ impl Source {
                         return failed(
                             format!("stored state of the file source is unreadable ({e})"),
                             "state",
-                            state.unwrap_or_default().to_owned(),
                         );
                     }
                 };
@@ -170,24 +173,20 @@ impl Source {
                     Ok(Ok((telemetry, state))) => Collected {
                         source: name,
                         telemetry,
-                        state: serde_json::to_string(&state).unwrap_or_default(),
+                        state: serde_json::to_string(&state).ok(),
                         errors: Vec::new(),
                         notes: Vec::new(),
                         observation: Observation::default(),
                         stopped: false,
                     },
-                    Ok(Err(e)) => failed(e, "read", state.unwrap_or_default().to_owned()),
-                    Err(e) => failed(
-                        format!("file source task failed: {e}"),
-                        "read",
-                        state.unwrap_or_default().to_owned(),
-                    ),
+                    Ok(Err(e)) => failed(e, "read"),
+                    Err(e) => failed(format!("file source task failed: {e}"), "read"),
                 }
             }
             Source::CloudWatch(c) => {
                 let mut marks = match parse_marks(state) {
                     Ok(m) => m,
-                    Err(e) => return failed(e, "state", state.unwrap_or_default().to_owned()),
+                    Err(e) => return failed(e, "state"),
                 };
                 let r = c.collect(&mut marks, shutdown).await;
                 let mut observation = Observation {
@@ -205,7 +204,7 @@ impl Source {
                 Collected {
                     source: name,
                     telemetry: r.telemetry,
-                    state: serde_json::to_string(&marks).unwrap_or_default(),
+                    state: serde_json::to_string(&marks).ok(),
                     errors: r.errors.iter().map(cloudwatch_error).collect(),
                     notes: r.notes,
                     observation,
@@ -215,13 +214,13 @@ impl Source {
             Source::Prometheus(p) => {
                 let mut marks = match parse_marks(state) {
                     Ok(m) => m,
-                    Err(e) => return failed(e, "state", state.unwrap_or_default().to_owned()),
+                    Err(e) => return failed(e, "state"),
                 };
                 let r = p.collect(&mut marks, shutdown).await;
                 Collected {
                     source: name,
                     telemetry: r.telemetry,
-                    state: serde_json::to_string(&marks).unwrap_or_default(),
+                    state: serde_json::to_string(&marks).ok(),
                     errors: r
                         .errors
                         .iter()
@@ -304,8 +303,7 @@ pub fn affected(affects: &Affects, attributes: &serde_json::Value) -> bool {
             attr("account") == Some(account.as_str())
                 && region.as_deref().is_none_or(|r| attr("region") == Some(r))
                 && function.as_deref().is_none_or(|f| {
-                    attr("function_arn")
-                        .is_some_and(|a| a.ends_with(&format!(":function:{f}")))
+                    attr("function_arn").is_some_and(|a| a.ends_with(&format!(":function:{f}")))
                 })
         }
     }
@@ -352,7 +350,9 @@ fn collect_file(
 /// distributions (traces) are kept only when nothing was collected before.
 fn only_after(t: ComponentTelemetry, mark: Option<i64>) -> ComponentTelemetry {
     let Some(mark) = mark else { return t };
-    let Some((lo, hi)) = t.covered() else { return t };
+    let Some((lo, hi)) = t.covered() else {
+        return t;
+    };
     let mut out = ComponentTelemetry::new(t.name.clone());
     out.attributes = t.attributes;
     if hi <= mark {

@@ -125,10 +125,7 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a cycle's outcome: new recommendation versions, supersessions,
     /// refreshed proposals, stale marks, the cycle row; one transaction, fenced by
     /// leadership.
-    fn finish_cycle(
-        &self,
-        f: &CycleFinish,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn finish_cycle(&self, f: &CycleFinish) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Recommendations matching `filter`, and how many match without paging.
     fn list_recommendations(

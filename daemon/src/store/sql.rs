@@ -174,10 +174,7 @@ impl SqlStore {
     }
 
     /// Commits a fenced transaction when `r` is `Ok`, else rolls it back.
-    async fn end<T>(
-        mut fenced: Fenced<'_>,
-        r: Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    async fn end<T>(mut fenced: Fenced<'_>, r: Result<T, StoreError>) -> Result<T, StoreError> {
         let conn = fenced.conn();
         match r {
             Ok(v) => {
@@ -495,7 +492,10 @@ impl Store for SqlStore {
             }
             let mut result = Ok(());
             for statement in &step.statements {
-                if let Err(e) = sqlx::query(sql(statement.clone())).execute(&mut *conn).await {
+                if let Err(e) = sqlx::query(sql(statement.clone()))
+                    .execute(&mut *conn)
+                    .await
+                {
                     result = Err(e);
                     break;
                 }
@@ -554,7 +554,11 @@ impl Store for SqlStore {
     async fn resign(&self) -> Result<(), StoreError> {
         match self.backend {
             Backend::Postgres => {
-                self.leadership.lock().await.resign_postgres(Self::LOCK_KEY).await;
+                self.leadership
+                    .lock()
+                    .await
+                    .resign_postgres(Self::LOCK_KEY)
+                    .await;
                 Ok(())
             }
             Backend::Sqlite => {
@@ -577,6 +581,19 @@ impl Store for SqlStore {
 
     async fn begin_cycle(&self, instance: &str, started_ms: i64) -> Result<i64, StoreError> {
         let mut f = self.fence().await?;
+        // Whoever leads now is alone: a cycle still "running" was left by a replica
+        // that died or lost leadership, and can no longer commit.
+        let closed = sqlx::query(
+            "UPDATE cycles SET outcome = 'abandoned', finished_ms = $1, \
+             error = 'its replica stopped or lost leadership before finishing' \
+             WHERE finished_ms IS NULL",
+        )
+        .bind(started_ms)
+        .execute(f.conn())
+        .await;
+        if let Err(e) = closed {
+            return Self::end(f, Err(e.into())).await;
+        }
         let r = sqlx::query(
             "INSERT INTO cycles (instance, started_ms, outcome, report) \
              VALUES ($1, $2, 'running', '{}') RETURNING id",
@@ -759,7 +776,11 @@ impl Store for SqlStore {
         r
     }
 
-    async fn cycles(&self, limit: i64, before_id: Option<i64>) -> Result<Vec<CycleRow>, StoreError> {
+    async fn cycles(
+        &self,
+        limit: i64,
+        before_id: Option<i64>,
+    ) -> Result<Vec<CycleRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, instance, started_ms, finished_ms, outcome, failed_stage, error, report \
              FROM cycles WHERE id < $1 ORDER BY id DESC LIMIT $2",

@@ -5,6 +5,7 @@
 //! Values are replaced at their spans in the text, so YAML comments and layout stay; a
 //! value given by `!Ref Param` is patched at the parameter's `Default`.
 
+mod schedule;
 mod text;
 mod tree;
 
@@ -253,7 +254,7 @@ impl Template {
         }
         if c.provisioned != n.provisioned {
             let (from, to) = (describe(&c.provisioned), describe(&n.provisioned));
-            for out in self.provisioned(id, sam, &n.provisioned) {
+            for out in self.provisioned(id, sam, &n.provisioned, &rec.component) {
                 record(
                     plan,
                     "provisioned_concurrency",
@@ -265,19 +266,19 @@ impl Template {
         }
     }
 
-    fn provisioned(&self, id: &str, sam: bool, p: &Provisioned) -> Vec<Outcome> {
+    fn provisioned(&self, id: &str, sam: bool, p: &Provisioned, component: &str) -> Vec<Outcome> {
         let n = match p {
-            Provisioned::Hourly(_) => {
-                return vec![Err(
-                    "an hourly schedule needs an AWS::ApplicationAutoScaling::ScalableTarget \
-                     with ScheduledActions on the alias; adaptd writes schedules as Terraform \
-                     only, so add it by hand (one action per step, cron in UTC)"
-                        .to_owned(),
-                )];
-            }
+            Provisioned::Hourly(h) => return self.hourly(id, sam, h, component),
             Provisioned::Constant(n) => Some(*n),
             Provisioned::None => None,
         };
+        // A schedule adaptd wrote earlier would override the fixed level.
+        let mut out: Vec<Outcome> = self.remove_target(id).into_iter().collect();
+        out.extend(self.fixed(id, sam, n));
+        out
+    }
+
+    fn fixed(&self, id: &str, sam: bool, n: Option<u32>) -> Vec<Outcome> {
         let (holder, what) = if sam {
             (id.to_owned(), "the function")
         } else {

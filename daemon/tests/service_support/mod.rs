@@ -1,0 +1,401 @@
+//! What the service's tests share: real servers on 127.0.0.1 (moto through
+//! tests/moto/launcher.py, PostgreSQL databases made for one run, Prometheus),
+//! `adaptd serve` as a child process, and a small HTTP client.
+//!
+//! A server that cannot start fails the test with its log; nothing is skipped.
+//! `scripts/setup-service-tools` installs what these need.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Held by each test of a binary, so heavy service tests run one at a time on a
+/// two-core machine instead of starving each other's cycles.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A scratch directory, removed when dropped.
+#[derive(Debug)]
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Self {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("adaptd-svc-{}-{name}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process killed when dropped.
+#[derive(Debug)]
+pub struct Proc {
+    pub child: Child,
+    pub log: PathBuf,
+    pub port: u16,
+}
+
+impl Proc {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits up to `within` for the exit; returns its code.
+    pub fn terminate(&mut self, within: Duration) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// HTTP: (status, body as JSON or a string value).
+pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let mut req = match method {
+        "GET" => client.get(url),
+        "POST" => client.post(url),
+        m => panic!("method {m}"),
+    };
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    if let Some(b) = body {
+        req = req
+            .header("Content-Type", "application/json")
+            .body(b.to_owned());
+    }
+    let r = req.send().unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = r.status().as_u16();
+    let text = r.text().unwrap_or_default();
+    let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, v)
+}
+
+pub fn get(url: &str) -> (u16, Value) {
+    http("GET", url, None, None)
+}
+
+pub fn get_text(url: &str) -> String {
+    reqwest::blocking::get(url).unwrap().text().unwrap()
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, or panics with `what` and `log`.
+pub fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    log: impl Fn() -> String,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}; log:\n{}", log());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Starts `adaptd serve -c CONFIG` (port from the config) and waits until ready.
+pub fn serve(config: &Path, port: u16, env: &[(&str, &str)], log: PathBuf) -> Proc {
+    let out = std::fs::File::create(&log).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_adaptd"));
+    cmd.args(["serve", "-c"])
+        .arg(config)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().expect("adaptd starts");
+    let mut p = Proc { child, log, port };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(s)) = p.child.try_wait() {
+            panic!("adaptd exited with {s}:\n{}", p.log_text());
+        }
+        if reqwest::blocking::get(p.url("/readyz")).is_ok_and(|r| r.status().as_u16() == 200) {
+            return p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "adaptd not ready in 60 s:\n{}",
+            p.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The newest cycle that finished, if any.
+pub fn last_finished_cycle(p: &Proc) -> Option<Value> {
+    let (_, v) = get(&p.url("/api/v1/cycles?limit=5"));
+    v["items"]
+        .as_array()?
+        .iter()
+        .find(|c| !c["finished_ms"].is_null())
+        .cloned()
+}
+
+/// Waits for a finished cycle with an id above `after` and returns it.
+pub fn next_cycle(p: &Proc, after: i64) -> Value {
+    wait_for(
+        "a cycle to finish",
+        Duration::from_secs(300),
+        || p.log_text(),
+        || last_finished_cycle(p).filter(|c| c["id"].as_i64().unwrap_or(0) > after),
+    )
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Waits for a finished cycle that started after `ms` (so it saw what changed).
+pub fn cycle_started_after(p: &Proc, ms: i64) -> Value {
+    wait_for(
+        "a cycle to start and finish",
+        Duration::from_secs(300),
+        || p.log_text(),
+        || {
+            let (_, v) = get(&p.url("/api/v1/cycles?limit=5"));
+            v["items"]
+                .as_array()?
+                .iter()
+                .rev()
+                .find(|c| !c["finished_ms"].is_null() && c["started_ms"].as_i64().unwrap_or(0) > ms)
+                .cloned()
+        },
+    )
+}
+
+/// moto with the Lambda additions, seeded with `functions` functions of metrics.
+pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
+    let port = free_port();
+    let log = dir.path("moto.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let child = Command::new("python3")
+        .arg(repo().join("tests/moto/launcher.py"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("python3 runs (scripts/setup-test-services installs moto)");
+    let p = Proc { child, log, port };
+    wait_for(
+        "moto",
+        Duration::from_secs(30),
+        || p.log_text(),
+        || {
+            reqwest::blocking::get(p.url("/moto-api/"))
+                .ok()
+                .filter(|r| r.status().is_success())
+        },
+    );
+    let now_minute = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 60;
+    let start = (now_minute - 200).to_string();
+    let out = Command::new("python3")
+        .arg(repo().join("tests/moto/seed.py"))
+        .arg(p.url(""))
+        .args([
+            "--functions",
+            &functions.to_string(),
+            "--start-minute",
+            &start,
+            "--minutes",
+            "180",
+        ])
+        .output()
+        .expect("seed runs");
+    assert!(
+        out.status.success(),
+        "seed failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("seed prints JSON");
+    let names = v["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    (p, names)
+}
+
+/// A PostgreSQL database made for this run on 127.0.0.1:5432, dropped when dropped.
+#[derive(Debug)]
+pub struct PgDb {
+    pub name: String,
+}
+
+fn psql(sql: &str) -> std::process::Output {
+    Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql runs (scripts/setup-service-tools installs PostgreSQL)")
+}
+
+impl PgDb {
+    pub fn new(tag: &str) -> Self {
+        let n = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("adaptd_test_{}_{tag}_{n}", std::process::id());
+        let out = psql(&format!("CREATE DATABASE {name}"));
+        assert!(
+            out.status.success(),
+            "cannot create a database on 127.0.0.1:5432: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PgDb { name }
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let _ = psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+/// Which store a test runs against.
+#[derive(Debug)]
+pub enum StoreKind {
+    Sqlite,
+    Postgres(PgDb),
+}
+
+impl StoreKind {
+    pub fn toml(&self) -> String {
+        match self {
+            StoreKind::Sqlite => "[store]\nsqlite_path = \"adaptd.db\"\n".into(),
+            StoreKind::Postgres(db) => format!("[store]\npostgres_url = \"{}\"\n", db.url()),
+        }
+    }
+}
+
+/// A config: the example shop's, the file source, optional CloudWatch on moto.
+pub fn config(
+    dir: &Scratch,
+    port: u16,
+    store: &StoreKind,
+    moto: Option<&Proc>,
+    interval_seconds: u64,
+    poll_seconds: f64,
+) -> PathBuf {
+    let example = std::fs::read_to_string(repo().join("examples/adaptd.toml")).unwrap();
+    let mut text = format!(
+        "{example}\n[service]\nbind = \"127.0.0.1:{port}\"\ninterval_seconds = {interval_seconds}\njitter_seconds = 0\nlookback_days = 3650\nshutdown_deadline_seconds = 20\ntoken_file = \"token\"\ntelemetry = \"telemetry.csv.gz\"\nleader_poll_seconds = {poll_seconds}\n\n{}",
+        store.toml()
+    );
+    if let Some(m) = moto {
+        text.push_str(&format!(
+            "\n[collectors.cloudwatch]\nendpoint_url = \"{}\"\nregions = [\"us-east-1\"]\nlookback_days = 1\nsettle_minutes = 0\n",
+            m.url("")
+        ));
+    }
+    let path = dir.path(&format!("adaptd-{port}.toml"));
+    std::fs::write(&path, text).unwrap();
+    std::fs::write(dir.path("token"), "s3cret\n").unwrap();
+    if !dir.path("telemetry.csv.gz").exists() {
+        std::fs::copy(
+            repo().join("examples/telemetry.csv.gz"),
+            dir.path("telemetry.csv.gz"),
+        )
+        .unwrap();
+    }
+    path
+}
+
+/// Environment for the AWS SDK against moto.
+pub const AWS_ENV: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+    ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ("AWS_REGION", "us-east-1"),
+];
