@@ -15,6 +15,7 @@
 //! reference, `docs/configuration.md`) and its validation. Adding a section is a new
 //! module, one field of [`Config`] and one line in `Config::validate`.
 
+mod alerts;
 mod check;
 mod collectors;
 mod components;
@@ -43,6 +44,7 @@ use adaptd_engine::prices::PriceSheet;
 use serde::Deserialize;
 use toml::de::DeTable;
 
+pub use alerts::{AlertsSection, host_matches, template_labels};
 pub use collectors::{
     CloudWatchAccount, CloudWatchSection, CollectorsSection, PromPreset, PromSource,
     PrometheusSection, ProvisionedMetrics, parse_series_key,
@@ -103,6 +105,8 @@ pub struct Config {
     pub service: ServiceSection,
     /// Where the service keeps its state: SQLite (default) or PostgreSQL.
     pub store: StoreSection,
+    /// Alerts that trigger focused cycles: Alertmanager, CloudWatch via SNS.
+    pub alerts: AlertsSection,
     /// Where the config came from, for positions in later errors.
     #[serde(skip)]
     source: Source,
@@ -297,5 +301,6 @@ impl Config {
         self.iac.validate("iac", ck);
         self.service.validate("service", ck);
         self.store.validate("store", ck);
+        self.alerts.validate("alerts", ck);
     }
 }

@@ -97,6 +97,7 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ("### `[[iac.components]]`", fields::<IacComponent>()),
         ("## `[service]`", fields::<ServiceSection>()),
         ("## `[store]`", fields::<StoreSection>()),
+        ("## `[alerts]`", fields::<AlertsSection>()),
     ]
 }
 
