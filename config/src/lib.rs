@@ -16,6 +16,7 @@
 //! module, one field of [`Config`] and one line in `Config::validate`.
 
 mod alerts;
+mod apply;
 mod check;
 mod collectors;
 mod components;
@@ -45,6 +46,7 @@ use serde::Deserialize;
 use toml::de::DeTable;
 
 pub use alerts::{AlertsSection, host_matches, template_labels};
+pub use apply::{ApplyComponent, ApplyEnvironment, ApplyMode, ApplySection, ApplyWindow, WEEKDAYS};
 pub use collectors::{
     CloudWatchAccount, CloudWatchSection, CollectorsSection, PromPreset, PromSource,
     PrometheusSection, ProvisionedMetrics, parse_series_key,
@@ -107,6 +109,8 @@ pub struct Config {
     pub store: StoreSection,
     /// Alerts that trigger focused cycles: Alertmanager, CloudWatch via SNS.
     pub alerts: AlertsSection,
+    /// Guarded apply: modes, guardrails, verification, where changes go.
+    pub apply: ApplySection,
     /// Where the config came from, for positions in later errors.
     #[serde(skip)]
     source: Source,
@@ -302,5 +306,6 @@ impl Config {
         self.service.validate("service", ck);
         self.store.validate("store", ck);
         self.alerts.validate("alerts", ck);
+        self.apply.validate("apply", ck);
     }
 }

@@ -98,6 +98,10 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ("## `[service]`", fields::<ServiceSection>()),
         ("## `[store]`", fields::<StoreSection>()),
         ("## `[alerts]`", fields::<AlertsSection>()),
+        ("## `[apply]`", fields::<ApplySection>()),
+        ("### `[[apply.windows]]`", fields::<ApplyWindow>()),
+        ("### `[[apply.environments]]`", fields::<ApplyEnvironment>()),
+        ("### `[[apply.components]]`", fields::<ApplyComponent>()),
     ]
 }
 
