@@ -20,8 +20,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::alerts::{self, Alerts};
 use super::auth::{Auth, Denied};
 use super::metrics::Metrics;
+use crate::store::alerts::AlertStore;
 use crate::store::{Lifecycle, RecommendationFilter, Store, Transition, TransitionError};
 
 /// The OpenAPI document, as checked in.
@@ -43,6 +45,8 @@ pub struct AppState<S> {
     pub leader: Arc<AtomicBool>,
     /// This replica's identity.
     pub instance: String,
+    /// Alert intake (`[alerts]`).
+    pub alerts: Arc<Alerts>,
 }
 
 /// A refusal.
@@ -56,7 +60,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -73,14 +77,21 @@ impl ApiError {
         }
     }
 
-    fn body(pointer: String, message: impl Into<String>) -> Self {
+    pub(crate) fn with_pointer(self, pointer: String) -> Self {
+        Self {
+            pointer: Some(pointer),
+            ..self
+        }
+    }
+
+    pub(crate) fn body(pointer: String, message: impl Into<String>) -> Self {
         Self {
             pointer: Some(pointer),
             ..Self::new(StatusCode::BAD_REQUEST, "invalid_body", message)
         }
     }
 
-    fn internal(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "store_unavailable",
@@ -143,7 +154,7 @@ impl From<Denied> for ApiError {
 type ApiResult = Result<Response, ApiError>;
 
 /// The router.
-pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
+pub fn router<S: AlertStore>(state: Arc<AppState<S>>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))
@@ -157,6 +168,12 @@ pub fn router<S: Store>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/cycles", get(cycles::<S>))
         .route("/api/v1/cycles/{id}", get(cycle::<S>))
         .route("/api/v1/audit", get(audit::<S>))
+        .route("/api/v1/alerts", get(alerts::list::<S>))
+        .route(
+            "/api/v1/alerts/alertmanager",
+            post(alerts::alertmanager::<S>),
+        )
+        .route("/api/v1/alerts/sns", post(alerts::sns::<S>))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe::<S>))
         .with_state(state)
@@ -229,9 +246,10 @@ async fn openapi() -> Response {
 }
 
 /// Query parameters as given, so unknown ones can be named.
-type Params = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+pub(crate) type Params =
+    Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
 
-fn params(p: Params, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn params(p: Params, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
     let Query(list) = p.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -554,7 +572,7 @@ async fn transition<S: Store>(
     }
 }
 
-fn page(list: &[(String, String)]) -> Result<(i64, Option<i64>), ApiError> {
+pub(crate) fn page(list: &[(String, String)]) -> Result<(i64, Option<i64>), ApiError> {
     let mut limit = 50;
     let mut before = None;
     for (k, v) in list {

@@ -47,6 +47,8 @@ pub struct CycleReport {
     pub versions: usize,
     /// Whether the optimiser ran.
     pub optimised: bool,
+    /// What was stored per component: `insert`, `refresh` or `confirm`.
+    pub components: Vec<(String, &'static str)>,
 }
 
 /// Everything a cycle needs.
@@ -64,6 +66,9 @@ pub struct Context<'a, S: Store> {
     /// brought no new telemetry keeps the stored recommendations without solving
     /// again (the optimiser is deterministic, so it would find the same).
     pub optimised_before: bool,
+    /// Alerts: objectives they tighten and, for a focused cycle, the only components
+    /// whose versions are stored (see `alerts::focus`).
+    pub alerts: Option<&'a super::alerts::focus::AlertContext>,
 }
 
 fn now_minute() -> i64 {
@@ -130,6 +135,7 @@ pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleRepo
         })).collect::<Vec<_>>(),
         "stale": stale.iter().map(|(c, why)| json!({"component": c, "reason": why})).collect::<Vec<_>>(),
         "versions_written": report.versions,
+        "alerts": cx.alerts.map(|a| a.report()),
     });
     let finish = CycleFinish {
         cycle_id: report.id,
@@ -249,10 +255,13 @@ async fn stages<S: Store>(
         }
     }
     let discovered: Vec<Discovered> = discovered.into_values().collect();
-    let resolved = cx
+    let mut resolved = cx
         .config
         .resolve(&discovered)
         .map_err(|e| ("summarise", e.to_string(), everyone()))?;
+    if let Some(a) = cx.alerts {
+        a.tighten(&mut resolved);
+    }
     let mut collection = Collection {
         cycle_id: report.id,
         at_ms: crate::store::now_ms(),
@@ -354,7 +363,8 @@ async fn stages<S: Store>(
             .cloned()
             .collect()
     };
-    if cx.optimised_before && collection.summaries.is_empty() && stale.is_empty() {
+    let focused = cx.alerts.is_some_and(|a| a.focus.is_some());
+    if cx.optimised_before && !focused && collection.summaries.is_empty() && stale.is_empty() {
         let fresh = fresh(&stale);
         return Ok((
             "ok".into(),
@@ -412,7 +422,7 @@ async fn stages<S: Store>(
     let latest: BTreeMap<&str, _> = latest.iter().map(|r| (r.component.as_str(), r)).collect();
     let mut actions = Vec::new();
     for r in &set.components {
-        if stale.contains_key(&r.component) {
+        if stale.contains_key(&r.component) || cx.alerts.is_some_and(|a| !a.writes(&r.component)) {
             continue;
         }
         let (start, end) = windows.get(&r.component).copied().unwrap_or((0, 0));
@@ -422,9 +432,17 @@ async fn stages<S: Store>(
             "window_end_minute": end,
             "lookback_days": cx.config.service.lookback_days,
             "config": cx.config.origin(),
+            "alert": cx.alerts.and_then(|a| a.inputs(&r.component)),
         });
         let new = new_version(r, &inputs, observed.get(&r.component).copied().flatten());
-        actions.push(decide(latest.get(r.component.as_str()).copied(), new));
+        let action = decide(latest.get(r.component.as_str()).copied(), new);
+        let kind = match &action {
+            crate::store::VersionAction::Insert { .. } => "insert",
+            crate::store::VersionAction::Refresh { .. } => "refresh",
+            crate::store::VersionAction::Confirm { .. } => "confirm",
+        };
+        report.components.push((r.component.clone(), kind));
+        actions.push(action);
     }
     let fresh = fresh(&stale);
     let outcome = if stale.is_empty() && report.failed_stages.is_empty() {

@@ -8,6 +8,7 @@
 //! store's revision changes. On SIGTERM/SIGINT the running cycle is told to stop,
 //! requests in flight finish, leadership is released, all within the deadline.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cycle;
@@ -29,6 +30,7 @@ use self::api::AppState;
 use self::auth::Auth;
 use self::metrics::Metrics;
 use self::sources::Source;
+use crate::store::alerts::AlertStore;
 use crate::store::{SqlStore, Store};
 
 /// Why the service could not start or stop cleanly.
@@ -76,6 +78,8 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
     let s = config.service.clone();
     let auth = Auth::from_config(&s, base).map_err(ServeError::Settings)?;
     let sources = Source::from_config(&config, base).map_err(ServeError::Settings)?;
+    let alerts =
+        Arc::new(alerts::Alerts::from_config(&config, base).map_err(ServeError::Settings)?);
     let instance = instance_id();
     let poll = Duration::from_secs_f64(s.leader_poll_seconds);
     // A lease outlives a few missed renewals (a busy machine), and a crashed leader is
@@ -99,6 +103,7 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
         auth,
         leader: leader.clone(),
         instance: instance.clone(),
+        alerts: alerts.clone(),
     });
     let addr = s.bind_addr();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -140,6 +145,7 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
         instance.clone(),
         leader.clone(),
         metrics.clone(),
+        alerts.wake.clone(),
         shutdown.clone(),
     ));
 
@@ -258,13 +264,48 @@ async fn refresh<S: Store>(
     }
 }
 
-async fn schedule<S: Store>(
+/// Runs one cycle and logs and observes it.
+async fn cycle_once<S: Store>(
+    cx: &cycle::Context<'_, S>,
+    metrics: &Metrics,
+    what: &str,
+    shutdown: Shutdown,
+) -> cycle::CycleReport {
+    log("info", &format!("{what} starting"));
+    let report = cycle::run(cx, shutdown).await;
+    metrics.observe_cycle(&report, crate::store::now_ms() as f64 / 1000.0);
+    let msg = format!(
+        "{what} {} {}: {} stale component(s), {} new version(s){}",
+        report.id,
+        report.outcome,
+        report.stale,
+        report.versions,
+        report
+            .error
+            .as_deref()
+            .map(|e| format!("; {e}"))
+            .unwrap_or_default()
+    );
+    log(
+        if report.outcome == "ok" {
+            "info"
+        } else {
+            "warn"
+        },
+        &msg,
+    );
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn schedule<S: AlertStore>(
     store: Arc<S>,
     config: Arc<Config>,
     sources: Arc<Vec<Source>>,
     instance: String,
     leader: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
+    wake: Arc<tokio::sync::Notify>,
     mut shutdown: Shutdown,
 ) {
     let s = &config.service;
@@ -276,10 +317,46 @@ async fn schedule<S: Store>(
             rand::rng().random_range(0..=s.jitter_seconds.saturating_mul(1000)) as i64
         }
     };
+    let a = &config.alerts;
     let mut next_at: Option<i64> = None;
     let mut optimised_before = false;
+    // Alerts recorded by another replica wake nobody here: look every few seconds.
+    let mut alerts_checked_ms = 0;
+    let mut held = None;
     loop {
         if leader.load(Ordering::SeqCst) {
+            let now = crate::store::now_ms();
+            if a.enabled && now - alerts_checked_ms >= 2000 {
+                alerts_checked_ms = now;
+                match alerts::focus::pending(&*store, a).await {
+                    Ok(Some(focus)) => {
+                        let pending = store.pending_focus().await.unwrap_or_default();
+                        let cx = cycle::Context {
+                            store: &*store,
+                            config: &config,
+                            sources: &sources,
+                            instance: &instance,
+                            optimised_before,
+                            alerts: Some(&focus),
+                        };
+                        let report =
+                            cycle_once(&cx, &metrics, "focused cycle", shutdown.clone()).await;
+                        if let Err(e) =
+                            alerts::focus::finish(&*store, &focus, &pending, &report).await
+                        {
+                            log(
+                                "warn",
+                                &format!("recording the focused cycle's alerts failed: {e}"),
+                            );
+                        }
+                        // The alerts' tightening now holds; the next cycle must solve.
+                        optimised_before = false;
+                        alerts_checked_ms = 0;
+                    }
+                    Ok(None) => {}
+                    Err(e) => log("warn", &format!("reading pending alerts failed: {e}")),
+                }
+            }
             if next_at.is_none() {
                 // Resume the schedule of whoever cycled last, this replica or another.
                 let last = store
@@ -291,44 +368,47 @@ async fn schedule<S: Store>(
             }
             let now = crate::store::now_ms();
             if next_at.is_some_and(|t| now >= t) {
+                let context = if a.enabled {
+                    match alerts::focus::context(&*store, a).await {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            log(
+                                "warn",
+                                &format!(
+                                    "reading alerts failed; cycling without their context: {e}"
+                                ),
+                            );
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
+                // What alerts hold changed: the stored advice may no longer be it.
+                let holding = context.as_ref().map(|c| c.holding.clone());
+                if holding != held {
+                    optimised_before = false;
+                    held = holding;
+                }
                 let cx = cycle::Context {
                     store: &*store,
                     config: &config,
                     sources: &sources,
                     instance: &instance,
                     optimised_before,
+                    alerts: context.as_ref(),
                 };
-                log("info", "cycle starting");
-                let report = cycle::run(&cx, shutdown.clone()).await;
-                metrics.observe_cycle(&report, crate::store::now_ms() as f64 / 1000.0);
+                let report = cycle_once(&cx, &metrics, "cycle", shutdown.clone()).await;
                 optimised_before |= report.optimised && report.failed_stages.is_empty();
-                let msg = format!(
-                    "cycle {} {}: {} stale component(s), {} new version(s){}",
-                    report.id,
-                    report.outcome,
-                    report.stale,
-                    report.versions,
-                    report
-                        .error
-                        .as_deref()
-                        .map(|e| format!("; {e}"))
-                        .unwrap_or_default()
-                );
-                log(
-                    if report.outcome == "ok" {
-                        "info"
-                    } else {
-                        "warn"
-                    },
-                    &msg,
-                );
                 next_at = Some(now + interval_ms + jitter(()));
             }
         } else {
             next_at = None;
         }
-        if !sleep_or_stop(Duration::from_millis(200), &mut shutdown).await {
-            return;
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            () = wake.notified() => alerts_checked_ms = 0,
+            () = shutdown.wait() => return,
         }
     }
 }

@@ -34,7 +34,8 @@ fn real(backend: Backend) -> &'static str {
 pub fn steps(backend: Backend) -> Vec<Step> {
     let id = id(backend);
     let real = real(backend);
-    vec![Step {
+    vec![
+        Step {
         version: 1,
         statements: vec![
             "CREATE TABLE components (
@@ -124,7 +125,9 @@ pub fn steps(backend: Backend) -> Vec<Step> {
             )"
             .to_owned(),
         ],
-    }]
+        },
+        super::alerts::migration(id),
+    ]
 }
 
 /// The newest version this build knows.

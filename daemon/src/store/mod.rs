@@ -9,6 +9,7 @@
 //! Times are integers (milliseconds or minutes since the epoch) and documents are
 //! JSON text, so nothing depends on a database's date or JSON types.
 
+pub mod alerts;
 pub mod leader;
 pub mod migrations;
 mod sql;

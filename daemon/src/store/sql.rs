@@ -41,7 +41,7 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn sql(s: String) -> AssertSqlSafe<String> {
+pub(super) fn sql(s: String) -> AssertSqlSafe<String> {
     AssertSqlSafe(s)
 }
 
@@ -121,6 +121,11 @@ impl SqlStore {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The connection pool, for the store's other tables (`alerts`).
+    pub(super) fn pool(&self) -> &AnyPool {
+        &self.pool
     }
 
     /// This replica's identity.

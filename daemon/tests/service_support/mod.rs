@@ -240,6 +240,8 @@ pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
     let child = Command::new("python3")
         .arg(repo().join("tests/moto/launcher.py"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // moto writes its request recording (/moto-api/recorder) to its directory.
+        .current_dir(&dir.0)
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .stdin(Stdio::null())
@@ -399,3 +401,122 @@ pub const AWS_ENV: [(&str, &str); 3] = [
     ("AWS_SECRET_ACCESS_KEY", "secret"),
     ("AWS_REGION", "us-east-1"),
 ];
+
+/// HTTP with extra headers and a raw body: (status, body as JSON or a string value).
+pub fn post_with(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut req = client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let status = r.status().as_u16();
+    let text = r.text().unwrap_or_default();
+    let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, v)
+}
+
+/// Starts a server binary with `args` on `port` and waits until `ready` (a path)
+/// answers 200; fails the test with its log otherwise.
+fn start_server(
+    dir: &Scratch,
+    name: &str,
+    bin: &str,
+    args: &[String],
+    port: u16,
+    ready: &str,
+) -> Proc {
+    let log = dir.path(&format!("{name}.log"));
+    let out = std::fs::File::create(&log).unwrap();
+    let child = Command::new(bin)
+        .args(args)
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("{bin} does not start ({e}); scripts/setup-test-services installs it")
+        });
+    let mut p = Proc { child, log, port };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(s)) = p.child.try_wait() {
+            panic!("{name} exited with {s}:\n{}", p.log_text());
+        }
+        if reqwest::blocking::get(p.url(ready)).is_ok_and(|r| r.status().is_success()) {
+            return p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} not ready in 60 s:\n{}",
+            p.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The real Alertmanager (Debian `prometheus-alertmanager`) on 127.0.0.1, sending
+/// every alert at once (`group_wait: 0s`) to `webhook` with the bearer token in
+/// `token_file`, resolved ones too; clustering off.
+pub fn alertmanager(dir: &Scratch, webhook: &str, token_file: &Path) -> Proc {
+    let port = free_port();
+    let config = dir.path("alertmanager.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "route:\n  receiver: adaptd\n  group_by: ['...']\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: adaptd\n    webhook_configs:\n      - url: {webhook}\n        send_resolved: true\n        http_config:\n          authorization:\n            type: Bearer\n            credentials_file: {}\n",
+            token_file.display()
+        ),
+    )
+    .unwrap();
+    let args = vec![
+        format!("--config.file={}", config.display()),
+        format!("--storage.path={}", dir.path("alertmanager-data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        format!("--web.external-url=http://127.0.0.1:{port}"),
+        "--cluster.listen-address=".to_owned(),
+    ];
+    start_server(
+        dir,
+        "alertmanager",
+        "prometheus-alertmanager",
+        &args,
+        port,
+        "/-/ready",
+    )
+}
+
+/// The real Prometheus on 127.0.0.1 scraping `target` (`host:port`) and evaluating
+/// `rules` (a rules file's YAML) every second, alerting `alertmanager` (`host:port`)
+/// with a 1 s resend delay.
+pub fn prometheus(dir: &Scratch, target: &str, rules: &str, alertmanager: &str) -> Proc {
+    let port = free_port();
+    let rules_file = dir.path("rules.yml");
+    std::fs::write(&rules_file, rules).unwrap();
+    let config = dir.path("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{alertmanager}']\nscrape_configs:\n  - job_name: adaptd\n    static_configs:\n      - targets: ['{target}']\n",
+            rules_file.display()
+        ),
+    )
+    .unwrap();
+    let args = vec![
+        format!("--config.file={}", config.display()),
+        format!(
+            "--storage.tsdb.path={}",
+            dir.path("prometheus-data").display()
+        ),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        format!("--web.external-url=http://127.0.0.1:{port}"),
+        "--rules.alert.resend-delay=1s".to_owned(),
+    ];
+    start_server(dir, "prometheus", "prometheus", &args, port, "/-/ready")
+}
