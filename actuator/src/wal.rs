@@ -31,7 +31,10 @@ pub struct Intent {
     pub trigger: String,
     /// The recommendation it carries out, if stored.
     pub recommendation_id: Option<i64>,
-    /// For a rollback: the plan it undoes, and why.
+    /// When it began (ms since the epoch); with the plan id, names this run of the
+    /// plan (the same plan may run again later, after a rollback).
+    pub started_ms: i64,
+    /// For a rollback: the run it undoes (`PLAN_ID@STARTED_MS`), and why.
     pub rollback_of: Option<String>,
     /// See `rollback_of`.
     pub reason: Option<String>,
@@ -50,6 +53,13 @@ pub enum CallOutcome {
         /// The error.
         error: String,
     },
+}
+
+impl Intent {
+    /// `PLAN_ID@STARTED_MS`: this run of the plan.
+    pub fn run_id(&self) -> String {
+        format!("{}@{}", self.plan.id, self.started_ms)
+    }
 }
 
 impl CallOutcome {
@@ -93,7 +103,7 @@ pub trait AuditLog: Sync {
     /// Records a call's outcome.
     fn call(
         &self,
-        plan_id: &str,
+        intent: &Intent,
         index: usize,
         outcome: &CallOutcome,
     ) -> impl Future<Output = Result<(), AuditError>> + Send;
@@ -131,8 +141,8 @@ pub enum ExecError {
 /// What one execution did.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Execution {
-    /// The plan.
-    pub plan_id: String,
+    /// The run (`PLAN_ID@STARTED_MS`).
+    pub run_id: String,
     /// Per call: its text and its outcome (calls done before a restart are absent).
     pub calls: Vec<(String, CallOutcome)>,
     /// How it ended.
@@ -167,13 +177,13 @@ impl Crashpoint {
         }
     }
 
-    async fn after_call(&self, plan_id: &str, index: usize) {
+    async fn after_call(&self, run: &str, index: usize) {
         let made = self.made.fetch_add(1, Ordering::SeqCst) + 1;
         if self.after_calls == Some(made) {
             // The hook's whole purpose is a line a test can wait for.
             #[allow(clippy::print_stderr)]
             {
-                eprintln!("adaptd: paused after call {index} of plan {plan_id} (crashpoint)");
+                eprintln!("adaptd: paused after call {index} of run {run} (crashpoint)");
             }
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
@@ -233,7 +243,7 @@ async fn run<L: AuditLog>(
         } else {
             match aws.execute(call).await {
                 Ok(()) => {
-                    crash.after_call(&plan.id, index).await;
+                    crash.after_call(&intent.run_id(), index).await;
                     CallOutcome::Executed
                 }
                 Err(e) => CallOutcome::Failed {
@@ -241,13 +251,13 @@ async fn run<L: AuditLog>(
                 },
             }
         };
-        log.call(&plan.id, index, &outcome).await?;
+        log.call(intent, index, &outcome).await?;
         calls.push((call.to_string(), outcome.clone()));
         if let CallOutcome::Failed { error } = outcome {
             let end = PlanOutcome::Failed { call: index, error };
             log.finish(intent, &end).await?;
             return Ok(Execution {
-                plan_id: plan.id.clone(),
+                run_id: intent.run_id(),
                 calls,
                 outcome: end,
             });
@@ -255,7 +265,7 @@ async fn run<L: AuditLog>(
     }
     log.finish(intent, &PlanOutcome::Applied).await?;
     Ok(Execution {
-        plan_id: plan.id.clone(),
+        run_id: intent.run_id(),
         calls,
         outcome: PlanOutcome::Applied,
     })

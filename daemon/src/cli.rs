@@ -34,6 +34,8 @@ pub enum Command {
     Iac(commands::iac::IacArgs),
     /// Collect telemetry from CloudWatch and Prometheus into a telemetry file.
     Collect(commands::collect::CollectArgs),
+    /// Apply recommendations through the AWS API within guardrails (dry run by default).
+    Apply(commands::apply::ApplyArgs),
     /// Run the service: cycles on a schedule, HTTP API, /metrics (see docs/service.md).
     Serve(commands::serve::ServeArgs),
     /// Validate a config file; print every error with file:line:col.
@@ -134,6 +136,7 @@ pub fn main() -> ExitCode {
         Command::Iac(args) => commands::iac::iac(&args),
         Command::Collect(args) => commands::collect::collect(&args),
         Command::Serve(args) => commands::serve::serve(&args),
+        Command::Apply(args) => commands::apply::apply(&args),
         Command::CheckConfig { file } => commands::check_config(&file),
     };
     match result {

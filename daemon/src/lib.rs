@@ -2,6 +2,7 @@
 //! service (`service`, over the `store`). Everything here is the imperative shell around the pure engine and
 //! optimiser: it reads files, loads telemetry and prints results.
 
+pub mod apply;
 pub mod backtest;
 pub mod cli;
 pub mod commands;

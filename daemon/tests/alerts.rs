@@ -20,9 +20,9 @@ use service_support::*;
 const ALERTS: &str = "\n[alerts]\nenabled = true\ncomponent_label = \"function\"\nhmac_secret_file = \"hmac\"\nsns_cert_hosts = [\"127.0.0.1\"]\nsns_subscribe_hosts = [\"127.0.0.1\"]\nsns_allow_http = true\nsns_topic_arns = [\"arn:aws:sns:us-east-1:123456789012:adaptd-alarms\"]\n";
 
 /// `adaptd serve` on the example shop with `[alerts]`, after its first cycle.
-fn serve_with_alerts(dir: &Scratch) -> Proc {
+fn serve_with_alerts(dir: &Scratch, store: &StoreKind) -> Proc {
     let port = free_port();
-    let config = config(dir, port, &StoreKind::Sqlite, None, 3600, 1.0);
+    let config = config(dir, port, store, None, 3600, 1.0);
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(ALERTS);
     std::fs::write(&config, text).unwrap();
@@ -69,7 +69,7 @@ fn handled(p: &Proc, id: i64) -> Value {
 fn a_prometheus_rule_fires_through_alertmanager_and_starts_a_focused_cycle() {
     let _serial = serial();
     let dir = Scratch::new("alerts-e2e");
-    let p = serve_with_alerts(&dir);
+    let p = serve_with_alerts(&dir, &StoreKind::Sqlite);
     let before = latest(&p, "checkout-api");
     assert!(
         before.is_object(),
@@ -186,10 +186,19 @@ fn hmac(body: &str, secret: &str) -> String {
 }
 
 #[test]
-fn webhooks_are_authenticated_checked_deduplicated_and_rate_limited() {
+fn webhooks_are_authenticated_checked_deduplicated_and_rate_limited_on_sqlite() {
+    webhooks(&StoreKind::Sqlite);
+}
+
+#[test]
+fn webhooks_are_authenticated_checked_deduplicated_and_rate_limited_on_postgres() {
+    webhooks(&StoreKind::Postgres(PgDb::new("alerts")));
+}
+
+fn webhooks(store: &StoreKind) {
     let _serial = serial();
     let dir = Scratch::new("alerts-api");
-    let p = serve_with_alerts(&dir);
+    let p = serve_with_alerts(&dir, store);
     let url = p.url("/api/v1/alerts/alertmanager");
     let bearer = [("Authorization", "Bearer s3cret")];
     let body = am_body("f1", "checkout-api", "firing");

@@ -17,7 +17,7 @@ use aws_config::{BehaviorVersion, Region};
 use crate::plan::{Call, LambdaSettings, Target};
 
 /// How to reach AWS.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct AwsSettings {
     /// Endpoint override (tests, VPC endpoints).
     pub endpoint_url: Option<String>,
@@ -29,6 +29,8 @@ pub struct AwsSettings {
     pub max_attempts: u32,
     /// Per attempt.
     pub timeout: Duration,
+    /// Credentials that replace the standard chain (a secret store, tests).
+    pub credentials: Option<aws_sdk_lambda::config::SharedCredentialsProvider>,
 }
 
 /// A failed AWS call.
@@ -72,6 +74,9 @@ impl Aws {
                     .operation_attempt_timeout(settings.timeout)
                     .build(),
             );
+        if let Some(c) = &settings.credentials {
+            loader = loader.credentials_provider(c.clone());
+        }
         if let Some(p) = &settings.profile {
             loader = loader.profile_name(p);
         }

@@ -1,6 +1,7 @@
 //! One function per subcommand. They print to stdout (results) and stderr (errors) and
 //! return the process exit code.
 
+pub mod apply;
 pub mod collect;
 pub mod iac;
 pub mod report;

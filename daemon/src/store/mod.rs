@@ -167,6 +167,28 @@ pub trait Store: Send + Sync + 'static {
         before_id: Option<i64>,
     ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
 
+    /// Audit entries of `action` at or after `since_ms`, oldest first.
+    fn audit_since(
+        &self,
+        action: &str,
+        since_ms: i64,
+    ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
+
+    /// Every audit entry on `subject`, oldest first.
+    fn audit_subject(
+        &self,
+        subject: &str,
+    ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
+
+    /// Entries of action `begin` with no later entry of action `end` on the same
+    /// subject, oldest first: work begun and not finished (the apply feature's
+    /// unfinished plans, after a crash).
+    fn audit_open(
+        &self,
+        begin: &str,
+        end: &str,
+    ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
+
     /// A number that changes whenever recommendations or cycles change, so readers
     /// (metrics, followers) refresh only when needed.
     fn revision(&self) -> impl Future<Output = Result<(i64, i64), StoreError>> + Send;

@@ -843,6 +843,43 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn audit_since(&self, action: &str, since_ms: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at_ms, actor, action, subject, payload, outcome FROM audit_log \
+             WHERE action = $1 AND at_ms >= $2 ORDER BY id",
+        )
+        .bind(action)
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn audit_subject(&self, subject: &str) -> Result<Vec<AuditRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at_ms, actor, action, subject, payload, outcome FROM audit_log \
+             WHERE subject = $1 ORDER BY id",
+        )
+        .bind(subject)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn audit_open(&self, begin: &str, end: &str) -> Result<Vec<AuditRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.id, b.at_ms, b.actor, b.action, b.subject, b.payload, b.outcome \
+             FROM audit_log b WHERE b.action = $1 AND NOT EXISTS \
+             (SELECT 1 FROM audit_log e WHERE e.subject = b.subject AND e.action = $2 \
+              AND e.id > b.id) ORDER BY b.id",
+        )
+        .bind(begin)
+        .bind(end)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(audit_row).collect()
+    }
+
     async fn revision(&self) -> Result<(i64, i64), StoreError> {
         let r = sqlx::query(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM cycles WHERE finished_ms IS NOT NULL) AS c, \
@@ -852,6 +889,20 @@ impl Store for SqlStore {
         .await?;
         Ok((r.try_get("c")?, r.try_get("a")?))
     }
+}
+
+fn audit_row(r: &AnyRow) -> Result<AuditRow, StoreError> {
+    let id: i64 = r.try_get("id")?;
+    let payload: String = r.try_get("payload")?;
+    Ok(AuditRow {
+        id,
+        at_ms: r.try_get("at_ms")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        subject: r.try_get("subject")?,
+        payload: parse_json(|| format!("audit entry {id} payload"), &payload)?,
+        outcome: r.try_get("outcome")?,
+    })
 }
 
 async fn insert_audit(conn: &mut AnyConnection, e: &AuditEntry) -> Result<i64, sqlx::Error> {

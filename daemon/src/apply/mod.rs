@@ -1,0 +1,426 @@
+//! Guarded apply as the service and the CLI use it: one recommendation in, one
+//! [`ApplyOutcome`] out, through the actuator's plan, guardrails and write-ahead log
+//! on the store's audit log.
+//!
+//! The entry point is [`apply_recommendation`]; the service calls it after a cycle (or
+//! a focused cycle started by an alert) for each component whose mode says apply,
+//! `adaptd apply` for each recommendation it is given. [`reconcile`] finishes runs a
+//! crash interrupted, [`verify_run`] judges a run after its verification window and
+//! rolls it back through [`rollback`] when it made things worse.
+
+pub mod log;
+
+use adaptd_actuator::aws::{Aws, AwsError, AwsSettings};
+use adaptd_actuator::guard::{Guardrails, History, Refusal, Window};
+use adaptd_actuator::plan::{self, Plan, PlanError, Target};
+use adaptd_actuator::verify::{self, Decision, Observed, Predicted, Thresholds};
+use adaptd_actuator::wal::{self, Crashpoint, ExecError, Execution, Intent, PlanOutcome};
+use adaptd_config::{ApplyMode, ApplySection, WEEKDAYS, civil_from_days, days_from_civil};
+use adaptd_engine::spec::PlatformKind;
+use adaptd_optimizer::recommend::Recommendation;
+use serde::Serialize;
+use serde_json::json;
+
+pub use log::StoreLog;
+
+use crate::store::{AuditEntry, Lifecycle, Store, StoreError, Transition, TransitionError, now_ms};
+
+/// What started an apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// `adaptd apply`.
+    Cli,
+    /// A scheduled cycle of the service.
+    Cycle,
+    /// A focused cycle started by an alert (its fingerprint).
+    Alert(String),
+}
+
+impl Trigger {
+    fn text(&self) -> String {
+        match self {
+            Trigger::Cli => "cli".to_owned(),
+            Trigger::Cycle => "cycle".to_owned(),
+            Trigger::Alert(f) => format!("alert:{f}"),
+        }
+    }
+}
+
+/// One recommendation to apply, and how.
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// The recommendation.
+    pub rec: &'a Recommendation,
+    /// Its stored id (moved to `applied` once applied), if stored.
+    pub recommendation_id: Option<i64>,
+    /// Whether a person approved it (status `approved`): `apply-approved` needs it.
+    pub approved: bool,
+    /// The component's environment, for the mode.
+    pub environment: Option<&'a str>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// Make the calls; `false`: a dry run (the plan only).
+    pub execute: bool,
+    /// Crash-recovery test hook.
+    pub crash: &'a Crashpoint,
+}
+
+/// What [`apply_recommendation`] did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ApplyOutcome {
+    /// Not applied: the mode does not allow it (the reason says which).
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// The live configuration is already what is recommended (IaC items may remain).
+    NothingToDo {
+        /// The (empty) plan, with its IaC-only items.
+        plan: Plan,
+    },
+    /// The calls that would be made.
+    DryRun {
+        /// The plan the guardrails allow.
+        plan: Plan,
+        /// What they clamped.
+        clamped: Vec<String>,
+        /// Why it is a dry run.
+        reason: String,
+    },
+    /// Refused by a guardrail; nothing was called.
+    Refused {
+        /// The plan.
+        plan: Plan,
+        /// Which guardrail, with the numbers.
+        refusal: Refusal,
+    },
+    /// Executed through the audit log.
+    Executed {
+        /// The plan executed.
+        plan: Plan,
+        /// What the guardrails clamped.
+        clamped: Vec<String>,
+        /// Per call outcome.
+        execution: Execution,
+    },
+}
+
+/// What can fail in an apply.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Reading the live configuration failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// No plan can be made.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The write-ahead execution stopped.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The recommendation's status could not be changed.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// No run has this id.
+    #[error("no apply run {0} in the audit log")]
+    UnknownRun(String),
+}
+
+/// The AWS settings of `[apply]`.
+pub fn aws_settings(a: &ApplySection) -> AwsSettings {
+    AwsSettings {
+        endpoint_url: a.endpoint_url.clone(),
+        region: a.region.clone(),
+        profile: a.profile.clone(),
+        max_attempts: a.max_attempts,
+        timeout: std::time::Duration::from_secs_f64(a.timeout_seconds),
+        credentials: None,
+    }
+}
+
+/// The guardrails of `[apply]`.
+pub fn guardrails(a: &ApplySection) -> Guardrails {
+    Guardrails {
+        max_step_percent: a.max_step_percent,
+        max_step_environments: a.max_step_environments,
+        cooldown_minutes: a.cooldown_minutes,
+        max_changes_per_hour: a.max_changes_per_hour,
+        max_cost_increase_usd_per_month: a.max_cost_increase_usd_per_month,
+        windows: a
+            .windows
+            .iter()
+            .map(|w| Window {
+                weekdays: w
+                    .weekdays
+                    .iter()
+                    .filter_map(|d| WEEKDAYS.iter().position(|x| x == d))
+                    .filter_map(|i| u8::try_from(i).ok())
+                    .collect(),
+                start_hour_utc: u8::try_from(w.start_hour_utc).unwrap_or(23),
+                end_hour_utc: u8::try_from(w.end_hour_utc).unwrap_or(24),
+            })
+            .collect(),
+    }
+}
+
+/// The verification thresholds of `[apply]`.
+pub fn thresholds(a: &ApplySection) -> Thresholds {
+    Thresholds {
+        latency_tolerance_percent: a.latency_tolerance_percent,
+        cold_start_tolerance: a.cold_start_tolerance,
+        max_error_rate_increase: a.max_error_rate_increase,
+        max_throttle_rate_increase: a.max_throttle_rate_increase,
+        min_invocations: a.min_invocations,
+    }
+}
+
+/// The target of a component.
+pub fn target(a: &ApplySection, component: &str) -> Target {
+    let (function_name, qualifier) = a.target_for(component);
+    Target {
+        component: component.to_owned(),
+        function_name,
+        qualifier,
+    }
+}
+
+/// The guardrails' history for `component` at `now_ms`, from the finished runs.
+pub async fn history<S: Store>(
+    store: &S,
+    component: &str,
+    now_ms: i64,
+) -> Result<History, StoreError> {
+    const DAY_MS: i64 = 86_400_000;
+    let (y, m, _) = civil_from_days(now_ms.div_euclid(DAY_MS));
+    let month_start_ms = days_from_civil(y, m, 1) * DAY_MS;
+    let since = month_start_ms.min(now_ms - 2 * DAY_MS);
+    let mut h = History {
+        now_ms,
+        ..History::default()
+    };
+    for row in store.audit_since(log::FINISH, since).await? {
+        if row.payload["changed"].as_bool() != Some(true) {
+            continue;
+        }
+        if row.payload["component"].as_str() == Some(component) {
+            h.last_change_ms = Some(h.last_change_ms.map_or(row.at_ms, |t| t.max(row.at_ms)));
+        }
+        if row.at_ms > now_ms - 3_600_000 {
+            h.changes_last_hour += 1;
+        }
+        if row.at_ms >= month_start_ms {
+            h.cost_increase_this_month_usd += row.payload["cost_delta_usd_per_month"]
+                .as_f64()
+                .unwrap_or(0.0);
+        }
+    }
+    h.cost_increase_this_month_usd = h.cost_increase_this_month_usd.max(0.0);
+    Ok(h)
+}
+
+/// Applies one recommendation as `[apply]` says: mode, live configuration, plan,
+/// guardrails, then (when executing) the write-ahead execution and the
+/// recommendation's move to `applied`.
+pub async fn apply_recommendation<S: Store>(
+    store: &S,
+    config: &ApplySection,
+    aws: &Aws,
+    req: &Request<'_>,
+) -> Result<ApplyOutcome, ApplyError> {
+    let rec = req.rec;
+    let mode = config.mode_for(&rec.component, req.environment);
+    if mode == ApplyMode::Off {
+        return Ok(ApplyOutcome::Skipped {
+            reason: "mode off".to_owned(),
+        });
+    }
+    let target = target(config, &rec.component);
+    let on_lambda = rec
+        .current
+        .as_ref()
+        .is_some_and(|c| c.deployment.platform() == PlatformKind::Lambda);
+    let live = if on_lambda {
+        Some(aws.read(&target).await?)
+    } else {
+        None
+    };
+    let plan = plan::plan(rec, &target, live.as_ref())?;
+    if plan.is_empty() {
+        return Ok(ApplyOutcome::NothingToDo { plan });
+    }
+    let now = now_ms();
+    let hist = history(store, &rec.component, now).await?;
+    let allowed = match guardrails(config).check(&plan, &hist) {
+        Ok(a) => a,
+        Err(refusal) => {
+            if req.execute {
+                store
+                    .audit(&AuditEntry {
+                        at_ms: now,
+                        actor: "apply".to_owned(),
+                        action: log::REFUSED.to_owned(),
+                        subject: format!("component/{}", rec.component),
+                        payload: json!({"plan": plan, "refusal": refusal}).to_string(),
+                        outcome: "refused".to_owned(),
+                    })
+                    .await?;
+            }
+            return Ok(ApplyOutcome::Refused { plan, refusal });
+        }
+    };
+    let dry = match mode {
+        _ if !req.execute => Some("dry run (no --execute)".to_owned()),
+        ApplyMode::Propose => Some("mode propose: proposed, not executed".to_owned()),
+        ApplyMode::ApplyApproved if !req.approved => {
+            Some("mode apply-approved: the recommendation is not approved".to_owned())
+        }
+        _ => None,
+    };
+    if let Some(reason) = dry {
+        return Ok(ApplyOutcome::DryRun {
+            plan: allowed.plan,
+            clamped: allowed.clamped,
+            reason,
+        });
+    }
+    let intent = Intent {
+        plan: allowed.plan.clone(),
+        trigger: req.trigger.text(),
+        recommendation_id: req.recommendation_id,
+        started_ms: now,
+        rollback_of: None,
+        reason: (!allowed.clamped.is_empty()).then(|| allowed.clamped.join("; ")),
+    };
+    let log = StoreLog {
+        store,
+        actor: format!("apply:{}", req.trigger.text()),
+    };
+    let execution = wal::execute(&log, aws, &intent, req.crash).await?;
+    if execution.outcome == PlanOutcome::Applied
+        && allowed.clamped.is_empty()
+        && let Some(id) = req.recommendation_id
+    {
+        store
+            .transition(&Transition {
+                id,
+                from: vec![Lifecycle::Proposed, Lifecycle::Approved],
+                to: Lifecycle::Applied,
+                actor: log.actor.clone(),
+                note: Some(format!("run {}", intent.run_id())),
+                at_ms: now_ms(),
+                verdicts: Vec::new(),
+            })
+            .await?;
+    }
+    Ok(ApplyOutcome::Executed {
+        plan: allowed.plan,
+        clamped: allowed.clamped,
+        execution,
+    })
+}
+
+/// Finishes every run a crash interrupted (see [`wal::reconcile`]).
+pub async fn reconcile<S: Store>(
+    store: &S,
+    aws: &Aws,
+    crash: &Crashpoint,
+) -> Result<Vec<Execution>, ApplyError> {
+    let log = StoreLog {
+        store,
+        actor: "apply:reconcile".to_owned(),
+    };
+    Ok(wal::reconcile(&log, aws, crash).await?)
+}
+
+/// The intent of run `run_id` (`PLAN_ID@STARTED_MS`).
+async fn intent_of<S: Store>(store: &S, run_id: &str) -> Result<Intent, ApplyError> {
+    let rows = store.audit_subject(&log::subject(run_id)).await?;
+    rows.iter()
+        .find(|r| r.action == log::PLAN)
+        .and_then(|r| serde_json::from_value(r.payload.clone()).ok())
+        .ok_or_else(|| ApplyError::UnknownRun(run_id.to_owned()))
+}
+
+/// Undoes run `run_id`: executes its inverse plan (back to the configuration it
+/// started from) through the audit log, and moves its recommendation to
+/// `rolled_back`. Guardrails do not apply: a rollback returns to a configuration that
+/// ran before, and waiting for a window or a cooldown would prolong the harm.
+pub async fn rollback<S: Store>(
+    store: &S,
+    aws: &Aws,
+    run_id: &str,
+    reason: &str,
+    crash: &Crashpoint,
+) -> Result<Execution, ApplyError> {
+    let original = intent_of(store, run_id).await?;
+    let intent = Intent {
+        plan: original.plan.inverse(),
+        trigger: "rollback".to_owned(),
+        recommendation_id: original.recommendation_id,
+        started_ms: now_ms(),
+        rollback_of: Some(run_id.to_owned()),
+        reason: Some(reason.to_owned()),
+    };
+    let log = StoreLog {
+        store,
+        actor: "apply:rollback".to_owned(),
+    };
+    let execution = wal::execute(&log, aws, &intent, crash).await?;
+    if execution.outcome == PlanOutcome::Applied
+        && let Some(id) = original.recommendation_id
+    {
+        store
+            .transition(&Transition {
+                id,
+                from: vec![Lifecycle::Applied],
+                to: Lifecycle::RolledBack,
+                actor: log.actor.clone(),
+                note: Some(reason.to_owned()),
+                at_ms: now_ms(),
+                verdicts: Vec::new(),
+            })
+            .await?;
+    }
+    Ok(execution)
+}
+
+/// Judges run `run_id` from what was observed before and after it (over the
+/// verification window), records the verdict, and rolls it back when it made things
+/// worse. Returns the verdict and the rollback's execution, if any.
+pub async fn verify_run<S: Store>(
+    store: &S,
+    config: &ApplySection,
+    aws: &Aws,
+    run_id: &str,
+    observed: (&Observed, &Observed),
+    predicted: &Predicted,
+) -> Result<(Decision, Option<Execution>), ApplyError> {
+    let (before, after) = observed;
+    let decision = verify::decide(before, after, predicted, &thresholds(config));
+    store
+        .audit(&AuditEntry {
+            at_ms: now_ms(),
+            actor: "apply:verify".to_owned(),
+            action: log::VERIFY.to_owned(),
+            subject: log::subject(run_id),
+            payload: json!({"before": before, "after": after, "predicted": predicted, "decision": decision})
+                .to_string(),
+            outcome: match &decision {
+                Decision::Keep => "keep",
+                Decision::Rollback(_) => "rollback",
+                Decision::Inconclusive(_) => "inconclusive",
+            }
+            .to_owned(),
+        })
+        .await?;
+    let rolled = match &decision {
+        Decision::Rollback(reason) => {
+            Some(rollback(store, aws, run_id, reason, &Crashpoint::default()).await?)
+        }
+        _ => None,
+    };
+    Ok((decision, rolled))
+}

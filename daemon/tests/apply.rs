@@ -1,0 +1,497 @@
+//! Guarded apply end to end against moto (tests/moto/launcher.py, which adds Lambda's
+//! provisioned-concurrency APIs): `adaptd apply` as a child process for dry runs,
+//! execution, re-apply, guardrail refusals and a kill -9 in the middle of a plan; the
+//! library (`adaptd::apply`) for verification and rollback. What changed is read back
+//! through the AWS SDK itself, and moto's request recording counts the write calls.
+
+mod service_support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use service_support::{AWS_ENV, Proc, Scratch, moto, repo, serial};
+
+const FUNCTION: &str = "shop-0000";
+
+fn lambda(memory_mb: u32, provisioned: &Value, reserved: Option<u32>) -> Value {
+    json!({"platform": "lambda", "memory_mb": memory_mb, "architecture": "x86_64",
+           "provisioned": provisioned, "reserved_concurrency": reserved})
+}
+
+/// shop-0000 as tests/moto/seed.py makes it: 128 MB, provisioned 2 on alias `live`.
+fn seeded() -> Value {
+    lambda(128, &json!({"kind": "constant", "value": 2}), None)
+}
+
+/// 2 environments at night, 4 from 08 to 18 h UTC.
+fn business_hours() -> Value {
+    let h: Vec<u32> = (0..24)
+        .map(|i| if (8..18).contains(&i) { 4 } else { 2 })
+        .collect();
+    json!({"kind": "hourly", "value": h})
+}
+
+fn recommendation(dir: &Scratch, current: &Value, recommended: &Value) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("tests/data/apply/recommendation.json"))
+        .expect("fixture");
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    doc["components"][0]["current"]["deployment"] = current.clone();
+    doc["components"][0]["recommended"]["deployment"] = recommended.clone();
+    let path = dir.path("recommendations.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path
+}
+
+fn config(dir: &Scratch, m: &Proc, extra: &str) -> PathBuf {
+    let path = dir.path("adaptd.toml");
+    let text = format!(
+        "[store]\nsqlite_path = \"adaptd.db\"\n\n[apply]\nmode = \"auto\"\n\
+         default_qualifier = \"live\"\nendpoint_url = \"{}\"\nregion = \"us-east-1\"\n\
+         max_step_percent = 100\nmax_step_environments = 10\ncooldown_minutes = 0\n\
+         max_changes_per_hour = 100\n{extra}",
+        m.url("")
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn adaptd(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_adaptd"));
+    c.args(args).envs(AWS_ENV).envs(env.iter().copied());
+    c
+}
+
+fn apply(config: &Path, recs: &Path, execute: bool) -> Output {
+    let (c, r) = (config.to_str().unwrap(), recs.to_str().unwrap());
+    let mut args = vec!["apply", "--config", c, "--recommendations", r];
+    if execute {
+        args.push("--execute");
+    }
+    adaptd(&args, &[]).output().expect("adaptd runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// What moto holds for shop-0000, read through the AWS SDK.
+#[derive(Debug, PartialEq)]
+struct Live {
+    memory_mb: i32,
+    reserved: Option<i32>,
+    provisioned: Option<i32>,
+    /// (name, schedule, min, max) of the scheduled actions on alias `live`.
+    actions: Vec<(String, String, Option<i32>, Option<i32>)>,
+    /// (min, max) of the scalable target.
+    target: Option<(i32, i32)>,
+}
+
+fn live(m: &Proc) -> Live {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(live_async(m))
+}
+
+async fn live_async(m: &Proc) -> Live {
+    {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(m.url(""))
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .load()
+            .await;
+        let l = aws_sdk_lambda::Client::new(&conf);
+        let s = aws_sdk_applicationautoscaling::Client::new(&conf);
+        use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+        let dim = ScalableDimension::LambdaFunctionProvisionedConcurrency;
+        let rid = format!("function:{FUNCTION}:live");
+        let memory_mb = l
+            .get_function_configuration()
+            .function_name(FUNCTION)
+            .send()
+            .await
+            .unwrap()
+            .memory_size()
+            .unwrap();
+        let reserved = l
+            .get_function_concurrency()
+            .function_name(FUNCTION)
+            .send()
+            .await
+            .unwrap()
+            .reserved_concurrent_executions();
+        let provisioned = l
+            .get_provisioned_concurrency_config()
+            .function_name(FUNCTION)
+            .qualifier("live")
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.requested_provisioned_concurrent_executions());
+        let mut actions: Vec<_> = s
+            .describe_scheduled_actions()
+            .service_namespace(ServiceNamespace::Lambda)
+            .resource_id(&rid)
+            .scalable_dimension(dim.clone())
+            .send()
+            .await
+            .unwrap()
+            .scheduled_actions()
+            .iter()
+            .map(|a| {
+                let t = a.scalable_target_action();
+                (
+                    a.scheduled_action_name().to_owned(),
+                    a.schedule().to_owned(),
+                    t.and_then(|t| t.min_capacity()),
+                    t.and_then(|t| t.max_capacity()),
+                )
+            })
+            .collect();
+        actions.sort();
+        let target = s
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Lambda)
+            .resource_ids(&rid)
+            .scalable_dimension(dim)
+            .send()
+            .await
+            .unwrap()
+            .scalable_targets()
+            .first()
+            .map(|t| (t.min_capacity(), t.max_capacity()));
+        Live {
+            memory_mb,
+            reserved,
+            provisioned,
+            actions,
+            target,
+        }
+    }
+}
+
+fn start_recording(m: &Proc) {
+    let r = reqwest::blocking::Client::new()
+        .post(m.url("/moto-api/recorder/start-recording"))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "moto recorder: {}", r.status());
+}
+
+/// The write calls moto received since recording started, as `METHOD path` (Lambda)
+/// or the `X-Amz-Target` operation (Application Auto Scaling), reads left out.
+fn writes(m: &Proc) -> Vec<String> {
+    let body = reqwest::blocking::get(m.url("/moto-api/recorder/download-recording"))
+        .unwrap()
+        .text()
+        .unwrap();
+    body.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|e| {
+            let method = e["method"].as_str()?.to_owned();
+            let url = e["url"].as_str()?;
+            let path = url.split("://").nth(1)?.split_once('/')?.1;
+            if let Some(t) = e["headers"]["X-Amz-Target"].as_str() {
+                let op = t.rsplit('.').next()?;
+                return (!op.starts_with("Describe")).then(|| op.to_owned());
+            }
+            (method != "GET").then(|| format!("{method} /{path}"))
+        })
+        .collect()
+}
+
+#[test]
+fn dry_run_prints_the_calls_and_changes_nothing() {
+    let _g = serial();
+    let dir = Scratch::new("apply-dry");
+    let (m, _) = moto(&dir, 1);
+    let before = live(&m);
+    let recs = recommendation(
+        &dir,
+        &seeded(),
+        &lambda(512, &json!({"kind": "constant", "value": 4}), None),
+    );
+    let out = apply(&config(&dir, &m, ""), &recs, false);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    for want in [
+        "shop-0000: plan ",
+        "dry run (no --execute); would call:",
+        "  lambda:UpdateFunctionConfiguration FunctionName=shop-0000 MemorySize=512\n",
+        "  lambda:PutProvisionedConcurrencyConfig FunctionName=shop-0000 Qualifier=live ProvisionedConcurrentExecutions=4\n",
+    ] {
+        assert!(t.contains(want), "missing `{want}` in:\n{t}");
+    }
+    assert_eq!(live(&m), before, "a dry run changed moto");
+    assert_eq!(before.memory_mb, 128);
+    assert_eq!(before.provisioned, Some(2));
+}
+
+#[test]
+fn execute_changes_memory_reservation_and_schedule_and_reapply_does_nothing() {
+    let _g = serial();
+    let dir = Scratch::new("apply-exec");
+    let (m, _) = moto(&dir, 1);
+    let recs = recommendation(&dir, &seeded(), &lambda(512, &business_hours(), Some(20)));
+    let cfg = config(&dir, &m, "");
+    start_recording(&m);
+    let out = apply(&cfg, &recs, true);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains(": applied"), "{t}");
+    let after = live(&m);
+    assert_eq!(after.memory_mb, 512, "{t}");
+    assert_eq!(after.reserved, Some(20));
+    // The alias holds the schedule's peak until the first action fires.
+    assert_eq!(after.provisioned, Some(4));
+    assert_eq!(after.target, Some((2, 4)));
+    assert_eq!(
+        after.actions,
+        vec![
+            (
+                "adaptd-pc-08".to_owned(),
+                "cron(0 8 * * ? *)".to_owned(),
+                Some(4),
+                Some(4)
+            ),
+            (
+                "adaptd-pc-18".to_owned(),
+                "cron(0 18 * * ? *)".to_owned(),
+                Some(2),
+                Some(2)
+            ),
+        ]
+    );
+    assert_eq!(writes(&m).len(), 6, "{:?}", writes(&m));
+
+    let again = apply(&cfg, &recs, true);
+    let t = text(&again);
+    assert!(again.status.success(), "{t}");
+    assert!(
+        t.contains("shop-0000: nothing to do (live configuration matches)"),
+        "{t}"
+    );
+    assert_eq!(writes(&m).len(), 6, "re-apply made calls: {:?}", writes(&m));
+    assert_eq!(live(&m), after);
+}
+
+#[test]
+fn a_guardrail_refusal_is_reported_and_nothing_changes() {
+    let _g = serial();
+    let dir = Scratch::new("apply-refuse");
+    let (m, _) = moto(&dir, 1);
+    let before = live(&m);
+    let hour = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 3600
+        + 2)
+        % 24;
+    let window = format!(
+        "\n[[apply.windows]]\nweekdays = [\"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\"]\n\
+         start_hour_utc = {hour}\nend_hour_utc = {}\n",
+        hour + 1
+    );
+    let recs = recommendation(
+        &dir,
+        &seeded(),
+        &lambda(512, &json!({"kind": "constant", "value": 3}), None),
+    );
+    let out = apply(&config(&dir, &m, &window), &recs, true);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains("refused: refused by guardrail windows: now is "),
+        "{t}"
+    );
+    assert!(t.contains(&format!("{hour:02}–{:02} h", hour + 1)), "{t}");
+    assert_eq!(live(&m), before);
+}
+
+#[test]
+fn kill_9_during_an_apply_then_reconcile_loses_nothing_and_repeats_nothing() {
+    let _g = serial();
+    let dir = Scratch::new("apply-kill");
+    let (m, _) = moto(&dir, 1);
+    let recs = recommendation(&dir, &seeded(), &lambda(512, &business_hours(), Some(20)));
+    let cfg = config(&dir, &m, "");
+    start_recording(&m);
+    let (c, r) = (cfg.to_str().unwrap(), recs.to_str().unwrap());
+    let args = ["apply", "--config", c, "--recommendations", r, "--execute"];
+    // Calls: memory, provisioned concurrency (the schedule's peak), scalable target,
+    // two scheduled actions, then the reservation (it tightens, so it goes last). The
+    // third call is made; the process stops before recording its outcome and is
+    // killed there.
+    let mut child = adaptd(&args, &[("ADAPTD_APPLY_PAUSE_AFTER_CALLS", "3")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut line = String::new();
+    while !line.contains("paused after call 2") {
+        assert!(Instant::now() < deadline, "no pause; stderr so far: {line}");
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("adaptd exited before the crashpoint: {:?}", child.wait());
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let made = writes(&m);
+    assert_eq!(made.len(), 3, "{made:?}");
+
+    let out = apply(&cfg, &recs, true);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("reconciled an interrupted run:"), "{t}");
+    assert!(
+        t.contains("MinCapacity=2 MaxCapacity=4: already effective, not called"),
+        "{t}"
+    );
+    assert!(t.contains("shop-0000: nothing to do"), "{t}");
+    // Exactly the plan's six writes, each once (the two scheduled actions are two
+    // calls of one operation).
+    let mut all = writes(&m);
+    all.sort();
+    let mut expected = vec![
+        "PUT /2015-03-31/functions/shop-0000/configuration",
+        "PUT /2019-09-30/functions/shop-0000/provisioned-concurrency?Qualifier=live",
+        "RegisterScalableTarget",
+        "PutScheduledAction",
+        "PutScheduledAction",
+        "PUT /2017-10-31/functions/shop-0000/concurrency",
+    ];
+    expected.sort_unstable();
+    assert_eq!(all, expected, "a call lost or made twice");
+    let after = live(&m);
+    assert_eq!(after.memory_mb, 512);
+    assert_eq!(after.reserved, Some(20));
+    assert_eq!(after.provisioned, Some(4));
+    assert_eq!(after.actions.len(), 2);
+    assert_eq!(after.target, Some((2, 4)));
+}
+
+#[test]
+fn a_worse_apply_is_rolled_back_to_the_previous_configuration() {
+    use adaptd::apply::{ApplyOutcome, Request, Trigger, apply_recommendation, verify_run};
+    use adaptd::store::{SqlStore, Store};
+    use adaptd_actuator::verify::{Decision, Observed, Predicted};
+    use adaptd_actuator::wal::{Crashpoint, PlanOutcome};
+
+    let _g = serial();
+    let dir = Scratch::new("apply-rollback");
+    let (m, _) = moto(&dir, 1);
+    let before = live(&m);
+    let recs = recommendation(
+        &dir,
+        &seeded(),
+        &lambda(512, &json!({"kind": "constant", "value": 3}), None),
+    );
+    let cfg_path = config(&dir, &m, "");
+    let config = adaptd_config::Config::load(&cfg_path).unwrap();
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&recs).unwrap()).unwrap();
+    let rec: adaptd_optimizer::recommend::Recommendation =
+        serde_json::from_value(doc["components"][0].clone()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = SqlStore::open(
+            &config.store,
+            &dir.0,
+            "test".to_owned(),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        // The CLI tests give the child credentials through the environment; in this
+        // process they are given explicitly.
+        let mut settings = adaptd::apply::aws_settings(&config.apply);
+        settings.credentials = Some(aws_sdk_lambda::config::SharedCredentialsProvider::new(
+            aws_sdk_lambda::config::Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ),
+        ));
+        let aws = adaptd_actuator::aws::Aws::connect(&settings).await;
+        let crash = Crashpoint::default();
+        let outcome = apply_recommendation(
+            &store,
+            &config.apply,
+            &aws,
+            &Request {
+                rec: &rec,
+                recommendation_id: None,
+                approved: false,
+                environment: None,
+                trigger: Trigger::Cycle,
+                execute: true,
+                crash: &crash,
+            },
+        )
+        .await
+        .unwrap();
+        let ApplyOutcome::Executed { execution, .. } = outcome else {
+            panic!("not executed: {outcome:?}");
+        };
+        assert_eq!(execution.executed(), 2);
+        let applied = live_async(&m).await;
+        assert_eq!((applied.memory_mb, applied.provisioned), (512, Some(3)));
+
+        let seen = |errors: f64| Observed {
+            invocations: 1000.0,
+            errors,
+            throttles: 0.0,
+            cold_starts: 5.0,
+            p99_ms: Some(400.0),
+        };
+        let predicted = Predicted {
+            p99_ms: 450.0,
+            cold_start_rate: 0.01,
+        };
+        let (decision, rolled) = verify_run(
+            &store,
+            &config.apply,
+            &aws,
+            &execution.run_id,
+            (&seen(2.0), &seen(60.0)),
+            &predicted,
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(&decision, Decision::Rollback(r) if r.starts_with("error rate rose from 0.20 % to 6.00 %")),
+            "{decision:?}"
+        );
+        let rolled = rolled.expect("a rollback");
+        assert_eq!(rolled.outcome, PlanOutcome::Applied);
+        assert_eq!(rolled.executed(), 2);
+        let log = store.audit_log(50, None).await.unwrap();
+        let finish = log
+            .iter()
+            .find(|e| e.action == "apply.finish" && e.payload["trigger"] == "rollback")
+            .expect("the rollback's finish entry");
+        assert_eq!(finish.payload["rollback_of"], json!(execution.run_id));
+        assert!(log.iter().any(|e| e.action == "apply.verify" && e.outcome == "rollback"));
+    });
+    assert_eq!(live(&m), before, "not back to the previous configuration");
+}
