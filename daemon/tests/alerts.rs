@@ -513,3 +513,109 @@ fn sns(p: &Proc, dir: &Scratch) {
         );
     }
 }
+
+/// Memory (MB) and provisioned concurrency on alias `live` of `function` in moto,
+/// read through the AWS SDK.
+fn live(m: &Proc, function: &str) -> (i32, Option<i32>) {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(m.url(""))
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                AWS_ENV[0].1,
+                AWS_ENV[1].1,
+                None,
+                None,
+                "test",
+            ))
+            .load()
+            .await;
+        let l = aws_sdk_lambda::Client::new(&conf);
+        let memory = l
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .unwrap()
+            .memory_size()
+            .unwrap();
+        let pc = l
+            .get_provisioned_concurrency_config()
+            .function_name(function)
+            .qualifier("live")
+            .send()
+            .await
+            .ok()
+            .and_then(|r| r.requested_provisioned_concurrent_executions());
+        (memory, pc)
+    })
+}
+
+#[test]
+fn an_alert_in_mode_auto_is_applied_and_visible_in_moto() {
+    let _serial = serial();
+    let dir = Scratch::new("alerts-apply");
+    let (m, names) = moto(&dir, 1);
+    let function = names[0].clone();
+    let port = free_port();
+    let config = config(&dir, port, &StoreKind::Sqlite, Some(&m), 3600, 1.0);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(ALERTS);
+    text.push_str(&format!(
+        "\n[apply]\nmode = \"auto\"\nexecute = true\ndefault_qualifier = \"live\"\nendpoint_url = \"{}\"\nregion = \"us-east-1\"\nmax_step_percent = 100\nmax_step_environments = 10\ncooldown_minutes = 0\nmax_changes_per_hour = 100\n",
+        m.url("")
+    ));
+    std::fs::write(&config, text).unwrap();
+    std::fs::write(dir.path("hmac"), "hmac-s3cret\n").unwrap();
+    let p = serve(&config, port, &AWS_ENV, dir.path("adaptd.log"));
+    next_cycle(&p, 0);
+    let before = live(&m, &function);
+    let (s, v) = post_with(
+        &p.url("/api/v1/alerts/alertmanager"),
+        &[("Authorization", "Bearer s3cret")],
+        &am_body("fp-apply", &function, "firing"),
+    );
+    assert_eq!(
+        (s, v["items"][0]["outcome"].as_str()),
+        (200, Some("pending")),
+        "{v}"
+    );
+    let id = v["items"][0]["id"].as_i64().unwrap();
+    let done = handled(&p, id);
+    assert_eq!(done["outcome"], "focused", "{done}\n{}", p.log_text());
+    let entry = wait_for(
+        "the apply after the focused cycle",
+        Duration::from_secs(60),
+        || p.log_text(),
+        || {
+            get(&p.url("/api/v1/audit?limit=100")).1["items"]
+                .as_array()?
+                .iter()
+                .find(|e| e["action"] == "alerts.apply")
+                .cloned()
+        },
+    );
+    assert_eq!(entry["outcome"], "ok", "{entry}");
+    let rec = latest(&p, &function);
+    let (_, doc) = get(&p.url(&format!("/api/v1/recommendations/{}", rec["id"])));
+    let now = live(&m, &function);
+    println!(
+        "{function}: before {before:?}, after {now:?}; apply: {}; recommended: {}",
+        entry["payload"]["apply"]["outcome"], doc["recommendation"]["recommended"]["deployment"]
+    );
+    assert_eq!(entry["payload"]["apply"]["outcome"], "executed", "{entry}");
+    assert_ne!(now, before, "the apply changed nothing in moto");
+    let want = &doc["recommendation"]["recommended"]["deployment"];
+    assert_eq!(
+        i64::from(now.0),
+        want["memory_mb"].as_i64().unwrap(),
+        "{want}"
+    );
+    if want["provisioned"]["kind"] == "none" {
+        assert!(
+            now.1.unwrap_or(0) == 0,
+            "provisioned {now:?}, recommended none"
+        );
+    }
+    assert_eq!(rec["status"], "applied", "{rec}");
+}

@@ -341,6 +341,8 @@ async fn schedule<S: AlertStore>(
                         };
                         let report =
                             cycle_once(&cx, &metrics, "focused cycle", shutdown.clone()).await;
+                        alerts::apply::after_focus(&*store, &config, &focus, &pending, &report)
+                            .await;
                         if let Err(e) =
                             alerts::focus::finish(&*store, &focus, &pending, &report).await
                         {

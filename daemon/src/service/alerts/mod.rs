@@ -12,6 +12,7 @@
 //! named, or not one adaptd knows), `ignored` (SNS `INSUFFICIENT_DATA`).
 
 pub mod alertmanager;
+pub mod apply;
 pub mod focus;
 pub mod sns;
 
