@@ -38,6 +38,10 @@ pub struct Intent {
     pub rollback_of: Option<String>,
     /// See `rollback_of`.
     pub reason: Option<String>,
+    /// What the recommendation predicted for the new configuration, for the
+    /// verification after the run.
+    #[serde(default)]
+    pub predicted: Option<crate::verify::Predicted>,
 }
 
 /// The outcome of one call.

@@ -390,10 +390,10 @@ fn kill_9_during_an_apply_then_reconcile_loses_nothing_and_repeats_nothing() {
 
 #[test]
 fn a_worse_apply_is_rolled_back_to_the_previous_configuration() {
-    use adaptd::apply::{ApplyOutcome, Request, Trigger, apply_recommendation, verify_run};
+    use adaptd::apply::{ApplyOutcome, Request, Trigger, apply_recommendation, verify_due};
     use adaptd::store::{SqlStore, Store};
-    use adaptd_actuator::verify::{Decision, Observed, Predicted};
-    use adaptd_actuator::wal::{Crashpoint, PlanOutcome};
+    use adaptd_actuator::verify::Decision;
+    use adaptd_actuator::wal::Crashpoint;
 
     let _g = serial();
     let dir = Scratch::new("apply-rollback");
@@ -404,7 +404,7 @@ fn a_worse_apply_is_rolled_back_to_the_previous_configuration() {
         &seeded(),
         &lambda(512, &json!({"kind": "constant", "value": 3}), None),
     );
-    let cfg_path = config(&dir, &m, "");
+    let cfg_path = config(&dir, &m, "verify_window_minutes = 5\n");
     let config = adaptd_config::Config::load(&cfg_path).unwrap();
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&recs).unwrap()).unwrap();
     let rec: adaptd_optimizer::recommend::Recommendation =
@@ -457,41 +457,59 @@ fn a_worse_apply_is_rolled_back_to_the_previous_configuration() {
         let applied = live_async(&m).await;
         assert_eq!((applied.memory_mb, applied.provisioned), (512, Some(3)));
 
-        let seen = |errors: f64| Observed {
-            invocations: 1000.0,
-            errors,
-            throttles: 0.0,
-            cold_starts: 5.0,
-            p99_ms: Some(400.0),
-        };
-        let predicted = Predicted {
-            p99_ms: 450.0,
-            cold_start_rate: 0.01,
-        };
-        let (decision, rolled) = verify_run(
-            &store,
-            &config.apply,
-            &aws,
-            &execution.run_id,
-            (&seen(2.0), &seen(60.0)),
-            &predicted,
-        )
-        .await
-        .unwrap();
+        // Telemetry as the file collector reads it: 100 invocations a minute, no
+        // errors before the run, 20 a minute after it.
+        let start_minute = execution_started_minute(&execution.run_id);
+        let mut csv = String::from("timestamp,component,metric,stat,value\n");
+        for m in start_minute - 10..start_minute + 20 {
+            let errors = if m < start_minute { 0 } else { 20 };
+            csv.push_str(&format!(
+                "{t},{FUNCTION},invocations,sum,100\n{t},{FUNCTION},errors,sum,{errors}\n",
+                t = m * 60
+            ));
+        }
+        let path = dir.path("telemetry.csv");
+        std::fs::write(&path, csv).unwrap();
+        let telemetry = adaptd_collectors::load(path.to_str().unwrap()).unwrap();
+        // Before the window has passed, nothing is judged.
+        let now = start_minute * 60_000;
+        let early = verify_due(&store, &config.apply, &aws, &telemetry, now + 60_000)
+            .await
+            .unwrap();
+        assert!(early.is_empty(), "{early:?}");
+        let judged = verify_due(&store, &config.apply, &aws, &telemetry, now + 600_000)
+            .await
+            .unwrap();
+        assert_eq!(judged.len(), 1, "{judged:?}");
+        let (run, decision) = &judged[0];
+        assert_eq!(run, &execution.run_id);
         assert!(
-            matches!(&decision, Decision::Rollback(r) if r.starts_with("error rate rose from 0.20 % to 6.00 %")),
+            matches!(decision, Decision::Rollback(r) if r.starts_with("error rate rose from 0.00 % to 20.00 %")),
             "{decision:?}"
         );
-        let rolled = rolled.expect("a rollback");
-        assert_eq!(rolled.outcome, PlanOutcome::Applied);
-        assert_eq!(rolled.executed(), 2);
         let log = store.audit_log(50, None).await.unwrap();
-        let finish = log
+        let rolled = log
             .iter()
             .find(|e| e.action == "apply.finish" && e.payload["trigger"] == "rollback")
             .expect("the rollback's finish entry");
-        assert_eq!(finish.payload["rollback_of"], json!(execution.run_id));
+        assert_eq!(rolled.outcome, "applied");
+        assert_eq!(rolled.payload["rollback_of"], json!(execution.run_id));
         assert!(log.iter().any(|e| e.action == "apply.verify" && e.outcome == "rollback"));
+        let calls = log
+            .iter()
+            .filter(|e| e.action == "apply.call" && e.subject != format!("apply/{}", execution.run_id))
+            .count();
+        assert_eq!(calls, 2, "the inverse plan's two calls");
+        // Judged once: a second pass finds nothing due.
+        let again = verify_due(&store, &config.apply, &aws, &telemetry, now + 600_000)
+            .await
+            .unwrap();
+        assert!(again.is_empty(), "{again:?}");
     });
     assert_eq!(live(&m), before, "not back to the previous configuration");
+}
+
+/// The minute a run started, from its id (`PLAN_ID@STARTED_MS`).
+fn execution_started_minute(run_id: &str) -> i64 {
+    run_id.rsplit_once('@').unwrap().1.parse::<i64>().unwrap() / 60_000
 }

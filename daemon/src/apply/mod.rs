@@ -9,6 +9,7 @@
 //! rolls it back through [`rollback`] when it made things worse.
 
 pub mod log;
+pub mod observe;
 
 use adaptd_actuator::aws::{Aws, AwsError, AwsSettings};
 use adaptd_actuator::guard::{Guardrails, History, Refusal, Window};
@@ -17,6 +18,7 @@ use adaptd_actuator::verify::{self, Decision, Observed, Predicted, Thresholds};
 use adaptd_actuator::wal::{self, Crashpoint, ExecError, Execution, Intent, PlanOutcome};
 use adaptd_config::{ApplyMode, ApplySection, WEEKDAYS, civil_from_days, days_from_civil};
 use adaptd_engine::spec::PlatformKind;
+use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_optimizer::recommend::Recommendation;
 use serde::Serialize;
 use serde_json::json;
@@ -293,6 +295,10 @@ pub async fn apply_recommendation<S: Store>(
         started_ms: now,
         rollback_of: None,
         reason: (!allowed.clamped.is_empty()).then(|| allowed.clamped.join("; ")),
+        predicted: rec.recommended.as_ref().map(|r| Predicted {
+            p99_ms: r.p99_ms,
+            cold_start_rate: r.cold_start_rate,
+        }),
     };
     let log = StoreLog {
         store,
@@ -363,6 +369,7 @@ pub async fn rollback<S: Store>(
         started_ms: now_ms(),
         rollback_of: Some(run_id.to_owned()),
         reason: Some(reason.to_owned()),
+        predicted: None,
     };
     let log = StoreLog {
         store,
@@ -423,4 +430,59 @@ pub async fn verify_run<S: Store>(
         _ => None,
     };
     Ok((decision, rolled))
+}
+
+/// Judges every run whose verification window (`verify_window_minutes` after it
+/// finished) has passed by `now_ms` and that has no verdict yet, from `telemetry` (as
+/// the service's collectors gathered it): the window before the run against the window
+/// after it, through [`verify_run`]. A component without telemetry is left for a later
+/// call. Returns the runs judged and their verdicts.
+pub async fn verify_due<S: Store>(
+    store: &S,
+    config: &ApplySection,
+    aws: &Aws,
+    telemetry: &TelemetrySet,
+    now_ms: i64,
+) -> Result<Vec<(String, Decision)>, ApplyError> {
+    const MINUTE_MS: i64 = 60_000;
+    let window = i64::from(config.verify_window_minutes);
+    let since = now_ms - (2 * 86_400_000_i64).max(4 * window * MINUTE_MS);
+    let mut out = Vec::new();
+    for row in store.audit_since(log::FINISH, since).await? {
+        let p = &row.payload;
+        if p["changed"].as_bool() != Some(true)
+            || p["trigger"] == "rollback"
+            || row.at_ms + window * MINUTE_MS > now_ms
+        {
+            continue;
+        }
+        let entries = store.audit_subject(&row.subject).await?;
+        if entries.iter().any(|e| e.action == log::VERIFY) {
+            continue;
+        }
+        let Some(intent) = entries
+            .iter()
+            .find(|e| e.action == log::PLAN)
+            .and_then(|e| serde_json::from_value::<Intent>(e.payload.clone()).ok())
+        else {
+            continue;
+        };
+        let Some(c) = telemetry.components.get(&intent.plan.target.component) else {
+            continue;
+        };
+        let start = intent.started_ms.div_euclid(MINUTE_MS);
+        let end = row.at_ms.div_euclid(MINUTE_MS) + 1;
+        let before = observe::observed(c, start - window, start);
+        let after = observe::observed(c, end, end + window);
+        // Without a prediction only errors and throttles can decide.
+        let predicted = intent.predicted.clone().unwrap_or(Predicted {
+            p99_ms: f64::INFINITY,
+            cold_start_rate: 1.0,
+        });
+        let run_id = intent.run_id();
+        let (decision, _) =
+            verify_run(store, config, aws, &run_id, (&before, &after), &predicted).await?;
+        out.push((run_id, decision));
+    }
+    Ok(out)
 }

@@ -1,0 +1,71 @@
+//! What was observed of a component over a window, from collected telemetry: the
+//! inputs of the verification verdict. Pure; the caller collects (any of the service's
+//! collectors: CloudWatch, Prometheus, files).
+
+use adaptd_actuator::verify::Observed;
+use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Minute, Stat};
+
+fn sum(c: &ComponentTelemetry, metric: Metric, from: Minute, to: Minute) -> f64 {
+    c.get(metric, Stat::Sum)
+        .map_or(0.0, |s| (from..to).filter_map(|m| s.get(m)).sum())
+}
+
+/// Sums of invocations, errors, throttles and cold starts over `[from, to)`, and the
+/// p99 duration: the invocation-weighted mean of the minutes' p99 (a window's p99 is
+/// not derivable from per-minute percentiles; this weights busy minutes as the window's
+/// own p99 would). No p99 when no minute has one.
+pub fn observed(c: &ComponentTelemetry, from: Minute, to: Minute) -> Observed {
+    let invocations = c.invocations();
+    let p99 = c.get(Metric::DurationMs, Stat::P99).and_then(|s| {
+        let (mut weighted, mut weight) = (0.0, 0.0);
+        for m in from..to {
+            if let Some(p) = s.get(m) {
+                let w = invocations.and_then(|i| i.get(m)).unwrap_or(1.0).max(1e-9);
+                weighted += p * w;
+                weight += w;
+            }
+        }
+        (weight > 0.0).then(|| weighted / weight)
+    });
+    Observed {
+        invocations: sum(c, Metric::Invocations, from, to),
+        errors: sum(c, Metric::Errors, from, to),
+        throttles: sum(c, Metric::Throttles, from, to),
+        cold_starts: sum(c, Metric::ColdStarts, from, to),
+        p99_ms: p99,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_and_weighted_p99_over_the_window_only() {
+        let mut c = ComponentTelemetry::default();
+        for m in 0..10 {
+            c.record(
+                m,
+                Metric::Invocations,
+                Stat::Sum,
+                if m < 5 { 10.0 } else { 30.0 },
+            )
+            .unwrap();
+            c.record(m, Metric::Errors, Stat::Sum, 1.0).unwrap();
+            c.record(
+                m,
+                Metric::DurationMs,
+                Stat::P99,
+                if m < 5 { 100.0 } else { 200.0 },
+            )
+            .unwrap();
+        }
+        let o = observed(&c, 3, 7);
+        assert_eq!(o.invocations, 80.0);
+        assert_eq!(o.errors, 4.0);
+        assert_eq!(o.throttles, 0.0);
+        // (2·10·100 + 2·30·200) / 80 = 175.
+        assert_eq!(o.p99_ms, Some(175.0));
+        assert_eq!(observed(&c, 20, 30).p99_ms, None);
+    }
+}
