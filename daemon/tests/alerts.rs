@@ -552,7 +552,7 @@ fn live(m: &Proc, function: &str) -> (i32, Option<i32>) {
 }
 
 #[test]
-fn an_alert_in_mode_auto_is_applied_and_visible_in_moto() {
+fn a_prometheus_alert_in_mode_auto_is_applied_and_visible_in_moto() {
     let _serial = serial();
     let dir = Scratch::new("alerts-apply");
     let (m, names) = moto(&dir, 1);
@@ -570,17 +570,33 @@ fn an_alert_in_mode_auto_is_applied_and_visible_in_moto() {
     let p = serve(&config, port, &AWS_ENV, dir.path("adaptd.log"));
     next_cycle(&p, 0);
     let before = live(&m, &function);
-    let (s, v) = post_with(
+    // The whole chain: a rule on what adaptd exports for the function fires in
+    // Prometheus, Alertmanager delivers it with the bearer token.
+    let am = alertmanager(
+        &dir,
         &p.url("/api/v1/alerts/alertmanager"),
-        &[("Authorization", "Bearer s3cret")],
-        &am_body("fp-apply", &function, "firing"),
+        &dir.path("token"),
     );
-    assert_eq!(
-        (s, v["items"][0]["outcome"].as_str()),
-        (200, Some("pending")),
-        "{v}"
+    let rules = format!(
+        "groups:\n  - name: adaptd\n    rules:\n      - alert: FunctionCostly\n        expr: adaptd_component_cost_usd_per_month{{component=\"{function}\",deployment=\"current\"}} > 0\n        labels:\n          function: '{{{{ $labels.component }}}}'\n"
     );
-    let id = v["items"][0]["id"].as_i64().unwrap();
+    let _prom = prometheus(
+        &dir,
+        &format!("127.0.0.1:{}", p.port),
+        &rules,
+        &format!("127.0.0.1:{}", am.port),
+    );
+    let alert = wait_for(
+        "the webhook from Alertmanager",
+        Duration::from_secs(120),
+        || format!("{}\n--- alertmanager:\n{}", p.log_text(), am.log_text()),
+        || {
+            alerts(&p)
+                .into_iter()
+                .find(|a| a["source"] == "alertmanager" && a["component"] == function.as_str())
+        },
+    );
+    let id = alert["id"].as_i64().unwrap();
     let done = handled(&p, id);
     assert_eq!(done["outcome"], "focused", "{done}\n{}", p.log_text());
     let entry = wait_for(
