@@ -356,6 +356,10 @@ fn kill_9_during_an_apply_then_reconcile_loses_nothing_and_repeats_nothing() {
     child.wait().unwrap();
     let made = writes(&m);
     assert_eq!(made.len(), 3, "{made:?}");
+    // The log holds the plan and the outcomes of the first two calls only.
+    let (open, calls) = audit(&dir, &cfg);
+    assert_eq!(open, 1);
+    assert_eq!(calls, ["executed", "executed"]);
 
     let out = apply(&cfg, &recs, true);
     let t = text(&out);
@@ -380,6 +384,19 @@ fn kill_9_during_an_apply_then_reconcile_loses_nothing_and_repeats_nothing() {
     ];
     expected.sort_unstable();
     assert_eq!(all, expected, "a call lost or made twice");
+    let (open, calls) = audit(&dir, &cfg);
+    assert_eq!(open, 0);
+    assert_eq!(
+        calls,
+        [
+            "executed",
+            "executed",
+            "already_effective",
+            "executed",
+            "executed",
+            "executed"
+        ]
+    );
     let after = live(&m);
     assert_eq!(after.memory_mb, 512);
     assert_eq!(after.reserved, Some(20));
@@ -512,4 +529,157 @@ fn a_worse_apply_is_rolled_back_to_the_previous_configuration() {
 /// The minute a run started, from its id (`PLAN_ID@STARTED_MS`).
 fn execution_started_minute(run_id: &str) -> i64 {
     run_id.rsplit_once('@').unwrap().1.parse::<i64>().unwrap() / 60_000
+}
+
+#[test]
+fn from_store_in_apply_approved_mode_executes_only_what_was_approved() {
+    use adaptd::store::{
+        CycleFinish, Lifecycle, NewVersion, SqlStore, Store, Transition, VersionAction,
+    };
+
+    let _g = serial();
+    let dir = Scratch::new("apply-store");
+    let (m, _) = moto(&dir, 1);
+    let before = live(&m);
+    let recs = recommendation(
+        &dir,
+        &seeded(),
+        &lambda(512, &json!({"kind": "constant", "value": 3}), None),
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&recs).unwrap()).unwrap();
+    let cfg = config(
+        &dir,
+        &m,
+        "\n[[apply.components]]\nname = \"shop-0000\"\nmode = \"apply-approved\"\n",
+    );
+    let config = adaptd_config::Config::load(&cfg).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let open = || async {
+        let s = SqlStore::open(
+            &config.store,
+            &dir.0,
+            "test".to_owned(),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        s.migrate().await.unwrap();
+        s
+    };
+    // A cycle stores the recommendation as proposed.
+    let id = rt.block_on(async {
+        let store = open().await;
+        assert!(store.lead().await.unwrap());
+        let cycle = store.begin_cycle("test", 1).await.unwrap();
+        store
+            .finish_cycle(&CycleFinish {
+                cycle_id: cycle,
+                finished_ms: 2,
+                outcome: "ok".to_owned(),
+                failed_stage: None,
+                error: None,
+                report: "{}".to_owned(),
+                actions: vec![VersionAction::Insert {
+                    new: NewVersion {
+                        component: FUNCTION.to_owned(),
+                        verdict: "change".to_owned(),
+                        saving_usd_per_month: -1.0,
+                        current_usd_per_month: Some(1.0),
+                        recommended_usd_per_month: Some(2.0),
+                        summary: "memory 128 → 512 MB".to_owned(),
+                        fingerprint: "f".to_owned(),
+                        document: doc["components"][0].to_string(),
+                        inputs: "{}".to_owned(),
+                        gauges: "{}".to_owned(),
+                    },
+                    supersede: None,
+                }],
+                stale: Vec::new(),
+                fresh: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let id = store.latest_recommendations().await.unwrap()[0].id;
+        store.resign().await.unwrap();
+        store.close().await;
+        id
+    });
+    let run = |execute: bool| {
+        let mut args = vec!["apply", "--config", cfg.to_str().unwrap(), "--from-store"];
+        if execute {
+            args.push("--execute");
+        }
+        adaptd(&args, &[]).output().unwrap()
+    };
+    let out = run(true);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("mode apply-approved: the recommendation is not approved; would call:"),
+        "{t}"
+    );
+    assert_eq!(live(&m), before, "a proposal was executed");
+
+    rt.block_on(async {
+        let store = open().await;
+        store
+            .transition(&Transition {
+                id,
+                from: vec![Lifecycle::Proposed],
+                to: Lifecycle::Approved,
+                actor: "api:test".to_owned(),
+                note: None,
+                at_ms: 3,
+                verdicts: Vec::new(),
+            })
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let out = run(true);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains(": applied"), "{t}");
+    let after = live(&m);
+    assert_eq!((after.memory_mb, after.provisioned), (512, Some(3)));
+    let status = rt.block_on(async {
+        let store = open().await;
+        let row = store.recommendation(id).await.unwrap().unwrap();
+        store.close().await;
+        row.status
+    });
+    assert_eq!(status, Lifecycle::Applied);
+    // Applied recommendations are not offered again.
+    let out = run(true);
+    let t = text(&out);
+    assert!(out.status.success() && !t.contains("shop-0000"), "{t}");
+}
+
+/// (unfinished runs, call outcomes in order) in the audit log of the config's store.
+fn audit(dir: &Scratch, cfg: &Path) -> (usize, Vec<String>) {
+    use adaptd::store::{SqlStore, Store};
+    let config = adaptd_config::Config::load(cfg).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = SqlStore::open(
+            &config.store,
+            &dir.0,
+            "test".to_owned(),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        let open = store
+            .audit_open("apply.plan", "apply.finish")
+            .await
+            .unwrap();
+        let calls = store
+            .audit_since("apply.call", 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.outcome)
+            .collect();
+        store.close().await;
+        (open.len(), calls)
+    })
 }
