@@ -1,0 +1,247 @@
+//! What the apply tests share: the recommendation fixture with the move each test
+//! needs, a config against moto, `adaptd` as a child process, the function's live
+//! configuration read through the AWS SDK, moto's request recording and the audit log.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::service_support::{AWS_ENV, Proc, Scratch, repo};
+
+pub const FUNCTION: &str = "shop-0000";
+
+pub fn lambda(memory_mb: u32, provisioned: &Value, reserved: Option<u32>) -> Value {
+    json!({"platform": "lambda", "memory_mb": memory_mb, "architecture": "x86_64",
+           "provisioned": provisioned, "reserved_concurrency": reserved})
+}
+
+/// shop-0000 as tests/moto/seed.py makes it: 128 MB, provisioned 2 on alias `live`.
+pub fn seeded() -> Value {
+    lambda(128, &json!({"kind": "constant", "value": 2}), None)
+}
+
+/// 2 environments at night, 4 from 08 to 18 h UTC.
+pub fn business_hours() -> Value {
+    let h: Vec<u32> = (0..24)
+        .map(|i| if (8..18).contains(&i) { 4 } else { 2 })
+        .collect();
+    json!({"kind": "hourly", "value": h})
+}
+
+pub fn recommendation(dir: &Scratch, current: &Value, recommended: &Value) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("tests/data/apply/recommendation.json"))
+        .expect("fixture");
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    doc["components"][0]["current"]["deployment"] = current.clone();
+    doc["components"][0]["recommended"]["deployment"] = recommended.clone();
+    let path = dir.path("recommendations.json");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path
+}
+
+pub fn config(dir: &Scratch, m: &Proc, extra: &str) -> PathBuf {
+    let path = dir.path("adaptd.toml");
+    let text = format!(
+        "[store]\nsqlite_path = \"adaptd.db\"\n\n[apply]\nmode = \"auto\"\n\
+         default_qualifier = \"live\"\nendpoint_url = \"{}\"\nregion = \"us-east-1\"\n\
+         max_step_percent = 100\nmax_step_environments = 10\ncooldown_minutes = 0\n\
+         max_changes_per_hour = 100\n{extra}",
+        m.url("")
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub fn adaptd(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_adaptd"));
+    c.args(args).envs(AWS_ENV).envs(env.iter().copied());
+    c
+}
+
+pub fn apply(config: &Path, recs: &Path, execute: bool) -> Output {
+    let (c, r) = (config.to_str().unwrap(), recs.to_str().unwrap());
+    let mut args = vec!["apply", "--config", c, "--recommendations", r];
+    if execute {
+        args.push("--execute");
+    }
+    adaptd(&args, &[]).output().expect("adaptd runs")
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// What moto holds for shop-0000, read through the AWS SDK.
+#[derive(Debug, PartialEq)]
+pub struct Live {
+    pub memory_mb: i32,
+    pub reserved: Option<i32>,
+    pub provisioned: Option<i32>,
+    /// (name, schedule, min, max) of the scheduled actions on alias `live`.
+    pub actions: Vec<(String, String, Option<i32>, Option<i32>)>,
+    /// (min, max) of the scalable target.
+    pub target: Option<(i32, i32)>,
+}
+
+pub fn live(m: &Proc) -> Live {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(live_async(m))
+}
+
+pub async fn live_async(m: &Proc) -> Live {
+    {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(m.url(""))
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .load()
+            .await;
+        let l = aws_sdk_lambda::Client::new(&conf);
+        let s = aws_sdk_applicationautoscaling::Client::new(&conf);
+        use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+        let dim = ScalableDimension::LambdaFunctionProvisionedConcurrency;
+        let rid = format!("function:{FUNCTION}:live");
+        let memory_mb = l
+            .get_function_configuration()
+            .function_name(FUNCTION)
+            .send()
+            .await
+            .unwrap()
+            .memory_size()
+            .unwrap();
+        let reserved = l
+            .get_function_concurrency()
+            .function_name(FUNCTION)
+            .send()
+            .await
+            .unwrap()
+            .reserved_concurrent_executions();
+        let provisioned = l
+            .get_provisioned_concurrency_config()
+            .function_name(FUNCTION)
+            .qualifier("live")
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.requested_provisioned_concurrent_executions());
+        let mut actions: Vec<_> = s
+            .describe_scheduled_actions()
+            .service_namespace(ServiceNamespace::Lambda)
+            .resource_id(&rid)
+            .scalable_dimension(dim.clone())
+            .send()
+            .await
+            .unwrap()
+            .scheduled_actions()
+            .iter()
+            .map(|a| {
+                let t = a.scalable_target_action();
+                (
+                    a.scheduled_action_name().to_owned(),
+                    a.schedule().to_owned(),
+                    t.and_then(|t| t.min_capacity()),
+                    t.and_then(|t| t.max_capacity()),
+                )
+            })
+            .collect();
+        actions.sort();
+        let target = s
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Lambda)
+            .resource_ids(&rid)
+            .scalable_dimension(dim)
+            .send()
+            .await
+            .unwrap()
+            .scalable_targets()
+            .first()
+            .map(|t| (t.min_capacity(), t.max_capacity()));
+        Live {
+            memory_mb,
+            reserved,
+            provisioned,
+            actions,
+            target,
+        }
+    }
+}
+
+pub fn start_recording(m: &Proc) {
+    let r = reqwest::blocking::Client::new()
+        .post(m.url("/moto-api/recorder/start-recording"))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "moto recorder: {}", r.status());
+}
+
+/// The write calls moto received since recording started, as `METHOD path` (Lambda)
+/// or the `X-Amz-Target` operation (Application Auto Scaling), reads left out.
+pub fn writes(m: &Proc) -> Vec<String> {
+    let body = reqwest::blocking::get(m.url("/moto-api/recorder/download-recording"))
+        .unwrap()
+        .text()
+        .unwrap();
+    body.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|e| {
+            let method = e["method"].as_str()?.to_owned();
+            let url = e["url"].as_str()?;
+            let path = url.split("://").nth(1)?.split_once('/')?.1;
+            if let Some(t) = e["headers"]["X-Amz-Target"].as_str() {
+                let op = t.rsplit('.').next()?;
+                return (!op.starts_with("Describe")).then(|| op.to_owned());
+            }
+            (method != "GET").then(|| format!("{method} /{path}"))
+        })
+        .collect()
+}
+
+/// The minute a run started, from its id (`PLAN_ID@STARTED_MS`).
+pub fn execution_started_minute(run_id: &str) -> i64 {
+    run_id.rsplit_once('@').unwrap().1.parse::<i64>().unwrap() / 60_000
+}
+
+/// (unfinished runs, call outcomes in order) in the audit log of the config's store.
+pub fn audit(dir: &Scratch, cfg: &Path) -> (usize, Vec<String>) {
+    use adaptd::store::{SqlStore, Store};
+    let config = adaptd_config::Config::load(cfg).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = SqlStore::open(
+            &config.store,
+            &dir.0,
+            "test".to_owned(),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        let open = store
+            .audit_open("apply.plan", "apply.finish")
+            .await
+            .unwrap();
+        let calls = store
+            .audit_since("apply.call", 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.outcome)
+            .collect();
+        store.close().await;
+        (open.len(), calls)
+    })
+}
