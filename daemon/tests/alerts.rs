@@ -278,6 +278,15 @@ fn webhooks(store: &StoreKind) {
         "{done}"
     );
 
+    let metrics = get_text(&p.url("/metrics"));
+    for want in [
+        "adaptd_alerts_total{outcome=\"duplicate\",source=\"alertmanager\"} 1",
+        "adaptd_alerts_total{outcome=\"pending\",source=\"alertmanager\"} 2",
+        "adaptd_alerts_total{outcome=\"rate_limited\",source=\"alertmanager\"} 1",
+    ] {
+        assert!(metrics.contains(want), "no `{want}` in /metrics");
+    }
+
     sns(&p, &dir);
 }
 

@@ -35,6 +35,7 @@ pub struct Metrics {
     cycle_duration: HistogramVec,
     cycles: IntCounterVec,
     cycle_failures: IntCounterVec,
+    alerts: IntCounterVec,
     last_success: Gauge,
     collector_up: IntGaugeVec,
     collector_errors: IntCounterVec,
@@ -182,6 +183,12 @@ impl Metrics {
                 "Cycles with a failed stage, by stage.",
                 &["stage"],
             ),
+            alerts: counter_vec(
+                &r,
+                "adaptd_alerts_total",
+                "Alerts this process accepted, by source and what became of them on arrival.",
+                &["source", "outcome"],
+            ),
             last_success: {
                 let g = Gauge::new("adaptd_last_successful_cycle_timestamp_seconds", "When the last cycle of this process that stored recommendations ended (Unix time).").expect("valid metric");
                 r.register(Box::new(g.clone())).expect("unique metric");
@@ -293,6 +300,11 @@ impl Metrics {
         self.http_duration
             .with_label_values(&[route])
             .observe(seconds);
+    }
+
+    /// Records an accepted alert (`source`: alertmanager, sns).
+    pub fn observe_alert(&self, source: &str, outcome: &str) {
+        self.alerts.with_label_values(&[source, outcome]).inc();
     }
 
     /// Records a cycle this process ran.

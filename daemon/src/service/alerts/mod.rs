@@ -324,6 +324,7 @@ async fn intake<S: AlertStore>(
             })
             .await
             .map_err(ApiError::internal)?;
+        st.metrics.observe_alert(i.source, outcome);
         out.push(outcome_json(id, &i, outcome, note.as_deref()));
     }
     if wake {
