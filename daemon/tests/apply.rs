@@ -132,29 +132,7 @@ fn kill_9_during_an_apply_then_reconcile_loses_nothing_and_repeats_nothing() {
     let recs = recommendation(&dir, &seeded(), &lambda(512, &business_hours(), Some(20)));
     let cfg = config(&dir, &m, "");
     start_recording(&m);
-    let (c, r) = (cfg.to_str().unwrap(), recs.to_str().unwrap());
-    let args = ["apply", "--config", c, "--recommendations", r, "--execute"];
-    // Calls: memory, provisioned concurrency (the schedule's peak), scalable target,
-    // two scheduled actions, then the reservation (it tightens, so it goes last). The
-    // third call is made; the process stops before recording its outcome and is
-    // killed there.
-    let mut child = adaptd(&args, &[("ADAPTD_APPLY_PAUSE_AFTER_CALLS", "3")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut line = String::new();
-    while !line.contains("paused after call 2") {
-        assert!(Instant::now() < deadline, "no pause; stderr so far: {line}");
-        line.clear();
-        if stderr.read_line(&mut line).unwrap() == 0 {
-            panic!("adaptd exited before the crashpoint: {:?}", child.wait());
-        }
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_mid_apply(&cfg, &recs);
     let made = writes(&m);
     assert_eq!(made.len(), 3, "{made:?}");
     // The log holds the plan and the outcomes of the first two calls only.
@@ -175,16 +153,7 @@ fn kill_9_during_an_apply_then_reconcile_loses_nothing_and_repeats_nothing() {
     // calls of one operation).
     let mut all = writes(&m);
     all.sort();
-    let mut expected = vec![
-        "PUT /2015-03-31/functions/shop-0000/configuration",
-        "PUT /2019-09-30/functions/shop-0000/provisioned-concurrency?Qualifier=live",
-        "RegisterScalableTarget",
-        "PutScheduledAction",
-        "PutScheduledAction",
-        "PUT /2017-10-31/functions/shop-0000/concurrency",
-    ];
-    expected.sort_unstable();
-    assert_eq!(all, expected, "a call lost or made twice");
+    assert_eq!(all, six_writes(), "a call lost or made twice");
     let (open, calls) = audit(&dir, &cfg);
     assert_eq!(open, 0);
     assert_eq!(
@@ -449,4 +418,95 @@ fn from_store_in_apply_approved_mode_executes_only_what_was_approved() {
     let out = run(true);
     let t = text(&out);
     assert!(out.status.success() && !t.contains("shop-0000"), "{t}");
+}
+
+/// Runs `adaptd apply --execute` until it has made its third call (before recording
+/// the call's outcome), then kills it with SIGKILL.
+fn kill_mid_apply(cfg: &std::path::Path, recs: &std::path::Path) {
+    let (c, r) = (cfg.to_str().unwrap(), recs.to_str().unwrap());
+    let args = ["apply", "--config", c, "--recommendations", r, "--execute"];
+    // Calls: memory, provisioned concurrency (the schedule's peak), scalable target,
+    // two scheduled actions, then the reservation (it tightens, so it goes last). The
+    // third call is made; the process stops before recording its outcome and is
+    // killed there.
+    let mut child = adaptd(&args, &[("ADAPTD_APPLY_PAUSE_AFTER_CALLS", "3")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut line = String::new();
+    while !line.contains("paused after call 2") {
+        assert!(Instant::now() < deadline, "no pause; stderr so far: {line}");
+        line.clear();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            panic!("adaptd exited before the crashpoint: {:?}", child.wait());
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
+/// The plan's six writes, sorted, as [`writes`] names them.
+fn six_writes() -> Vec<&'static str> {
+    let mut expected = vec![
+        "PUT /2015-03-31/functions/shop-0000/configuration",
+        "PUT /2019-09-30/functions/shop-0000/provisioned-concurrency?Qualifier=live",
+        "RegisterScalableTarget",
+        "PutScheduledAction",
+        "PutScheduledAction",
+        "PUT /2017-10-31/functions/shop-0000/concurrency",
+    ];
+    expected.sort_unstable();
+    expected
+}
+
+#[test]
+fn the_service_reconciles_a_killed_apply_when_it_leads() {
+    let _g = serial();
+    let dir = Scratch::new("apply-serve");
+    let (m, _) = moto(&dir, 1);
+    let recs = recommendation(&dir, &seeded(), &lambda(512, &business_hours(), Some(20)));
+    let port = service_support::free_port();
+    let cfg = config(
+        &dir,
+        &m,
+        &format!(
+            "execute = true\n\n[service]\nbind = \"127.0.0.1:{port}\"\ninterval_seconds = 3600\n"
+        ),
+    );
+    start_recording(&m);
+    kill_mid_apply(&cfg, &recs);
+    assert_eq!(audit(&dir, &cfg).0, 1);
+    let served =
+        service_support::serve(&cfg, port, &service_support::AWS_ENV, dir.path("serve.log"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while audit(&dir, &cfg).0 != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "not reconciled:\n{}",
+            served.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut all = writes(&m);
+    all.sort();
+    assert_eq!(all, six_writes(), "a call lost or made twice");
+    assert_eq!(
+        audit(&dir, &cfg).1,
+        [
+            "executed",
+            "executed",
+            "already_effective",
+            "executed",
+            "executed",
+            "executed"
+        ]
+    );
+    assert!(
+        served.log_text().contains("apply: reconciled run"),
+        "{}",
+        served.log_text()
+    );
 }

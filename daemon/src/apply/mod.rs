@@ -341,6 +341,19 @@ pub async fn reconcile<S: Store>(
     Ok(wal::reconcile(&log, aws, crash).await?)
 }
 
+/// For the service: once a replica leads, finishes the runs a crash of any replica
+/// interrupted — when `[apply] execute` is on (otherwise nothing was executing).
+pub async fn reconcile_on_lead<S: Store>(
+    store: &S,
+    config: &ApplySection,
+) -> Result<Vec<Execution>, ApplyError> {
+    if !config.execute {
+        return Ok(Vec::new());
+    }
+    let aws = Aws::connect(&aws_settings(config)).await;
+    reconcile(store, &aws, &Crashpoint::default()).await
+}
+
 /// The intent of run `run_id` (`PLAN_ID@STARTED_MS`).
 async fn intent_of<S: Store>(store: &S, run_id: &str) -> Result<Intent, ApplyError> {
     let rows = store.audit_subject(&log::subject(run_id)).await?;

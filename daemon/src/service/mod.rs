@@ -323,8 +323,24 @@ async fn schedule<S: AlertStore>(
     // Alerts recorded by another replica wake nobody here: look every few seconds.
     let mut alerts_checked_ms = 0;
     let mut held = None;
+    // Runs of the apply feature interrupted by a crash are finished once, on leading.
+    let mut reconciled = false;
     loop {
         if leader.load(Ordering::SeqCst) {
+            if !reconciled {
+                reconciled = true;
+                match crate::apply::reconcile_on_lead(&*store, &config.apply).await {
+                    Ok(runs) => {
+                        for r in runs {
+                            log(
+                                "info",
+                                &format!("apply: reconciled run {}: {:?}", r.run_id, r.outcome),
+                            );
+                        }
+                    }
+                    Err(e) => log("warn", &format!("apply: reconciling failed: {e}")),
+                }
+            }
             let now = crate::store::now_ms();
             if a.enabled && now - alerts_checked_ms >= 2000 {
                 alerts_checked_ms = now;
