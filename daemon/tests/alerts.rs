@@ -140,6 +140,23 @@ fn a_prometheus_rule_fires_through_alertmanager_and_starts_a_focused_cycle() {
         cold <= 0.005 + 1e-9,
         "cold-start rate {cold} above the halved budget"
     );
+    // Bought with provisioned concurrency: at least as much as before, in every hour.
+    let (_, old) = get(&p.url(&format!("/api/v1/recommendations/{}", before["id"])));
+    let levels = |d: &Value| -> Vec<u64> {
+        d["recommendation"]["hours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["recommended_level"].as_u64().unwrap())
+            .collect()
+    };
+    let (was, now) = (levels(&old), levels(&doc));
+    assert!(
+        now.iter().zip(&was).all(|(n, w)| n >= w)
+            && now.iter().sum::<u64>() > was.iter().sum::<u64>(),
+        "provisioned by hour before {was:?}, after {now:?}"
+    );
+    println!("checkout-api provisioned by hour: before {was:?}, after the alert {now:?}");
     let others: Vec<Value> = get(&p.url("/api/v1/recommendations?limit=1000")).1["items"]
         .as_array()
         .unwrap()
@@ -422,6 +439,35 @@ fn sns(p: &Proc, dir: &Scratch) {
             .unwrap()
             .iter()
             .any(|p| p.starts_with("/confirm?Action=ConfirmSubscription&Token=tok"))
+    );
+
+    // An unsubscribe confirmation is verified and recorded, and fetches nothing.
+    let mut unsub = sub.clone();
+    unsub["Type"] = json!("UnsubscribeConfirmation");
+    unsub["MessageId"] = json!("m-0");
+    sign(dir, &mut unsub);
+    let calls = seen.lock().unwrap().len();
+    let (s, v) = post_with(
+        &url,
+        &[("x-amz-sns-message-type", "UnsubscribeConfirmation")],
+        &unsub.to_string(),
+    );
+    assert_eq!((s, &v["confirmed"]), (200, &json!(false)), "{v}");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        calls,
+        "an unsubscription fetched something"
+    );
+    let audit = get(&p.url("/api/v1/audit?limit=20")).1;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"alerts.sns.subscribe") && actions.contains(&"alerts.sns.unsubscribed"),
+        "{actions:?}"
     );
 
     // A subscribe URL on another host is not followed, even when signed.
