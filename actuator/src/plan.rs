@@ -549,5 +549,42 @@ pub fn plan(
     Ok(p)
 }
 
+/// Settings the recommendation keeps (current = recommended) that the live
+/// configuration no longer has: someone changed the function since the recommendation
+/// was made. Applying would revert their change without anyone having asked for it, so
+/// the caller skips such a recommendation; settings the recommendation changes are not
+/// drift (a clamped step leaves them between current and recommended).
+pub fn drift(
+    current: &LambdaSettings,
+    recommended: &LambdaSettings,
+    live: &LambdaSettings,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if current.memory_mb == recommended.memory_mb && live.memory_mb != current.memory_mb {
+        out.push(format!(
+            "memory {} → {} MB",
+            current.memory_mb, live.memory_mb
+        ));
+    }
+    if current.provisioned == recommended.provisioned && live.provisioned != current.provisioned {
+        out.push(format!(
+            "provisioned concurrency {} → {}",
+            adaptd_engine::spec::describe_schedule(&current.provisioned.hourly()),
+            adaptd_engine::spec::describe_schedule(&live.provisioned.hourly())
+        ));
+    }
+    if current.reserved_concurrency == recommended.reserved_concurrency
+        && live.reserved_concurrency != current.reserved_concurrency
+    {
+        let show = |r: Option<u32>| r.map_or_else(|| "none".to_owned(), |n| n.to_string());
+        out.push(format!(
+            "reserved concurrency {} → {}",
+            show(current.reserved_concurrency),
+            show(live.reserved_concurrency)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests;

@@ -38,6 +38,21 @@ fn dry_run_prints_the_calls_and_changes_nothing() {
         assert!(t.contains(want), "missing `{want}` in:\n{t}");
     }
     assert_eq!(live(&m), before, "a dry run changed moto");
+    // A recommendation made when the function had 256 MB keeps its memory: the live
+    // 128 MB is someone's later change, not reverted.
+    let stale = recommendation(
+        &dir,
+        &lambda(256, &json!({"kind": "constant", "value": 2}), None),
+        &lambda(256, &json!({"kind": "constant", "value": 4}), None),
+    );
+    let out = apply(&config(&dir, &m, ""), &stale, true);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("shop-0000: skipped (the live configuration changed since the recommendation (memory 256 → 128 MB); not reverted)"),
+        "{t}"
+    );
+    assert_eq!(live(&m), before, "a stale recommendation was applied");
     assert_eq!(before.memory_mb, 128);
     assert_eq!(before.provisioned, Some(2));
 }

@@ -108,3 +108,20 @@ fn same_move_same_id_and_no_alias_is_iac_only() {
     assert!(between(&target(None), &a.to, &a.to).is_empty());
     assert_ne!(a.id, between(&target(None), &a.from, &a.from).id);
 }
+
+#[test]
+fn drift_is_a_kept_setting_changed_live() {
+    let cur = s(1024, Provisioned::Constant(2), None);
+    let rec = s(512, Provisioned::Constant(2), None);
+    // Memory is being changed: a live value elsewhere is not drift.
+    assert!(drift(&cur, &rec, &s(768, Provisioned::Constant(2), None)).is_empty());
+    assert_eq!(
+        drift(&cur, &rec, &s(1024, Provisioned::Constant(5), None)),
+        ["provisioned concurrency 2 → 5"]
+    );
+    let keep = drift(&cur, &cur, &s(512, Provisioned::Constant(2), Some(10)));
+    assert_eq!(
+        keep,
+        ["memory 1024 → 512 MB", "reserved concurrency none → 10"]
+    );
+}

@@ -13,11 +13,11 @@ pub mod observe;
 
 use adaptd_actuator::aws::{Aws, AwsError, AwsSettings};
 use adaptd_actuator::guard::{Guardrails, History, Refusal, Window};
-use adaptd_actuator::plan::{self, Plan, PlanError, Target};
+use adaptd_actuator::plan::{self, LambdaSettings, Plan, PlanError, Target};
 use adaptd_actuator::verify::{self, Decision, Observed, Predicted, Thresholds};
 use adaptd_actuator::wal::{self, Crashpoint, ExecError, Execution, Intent, PlanOutcome};
 use adaptd_config::{ApplyMode, ApplySection, WEEKDAYS, civil_from_days, days_from_civil};
-use adaptd_engine::spec::PlatformKind;
+use adaptd_engine::spec::{Deployment, PlatformKind};
 use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_optimizer::recommend::Recommendation;
 use serde::Serialize;
@@ -252,6 +252,19 @@ pub async fn apply_recommendation<S: Store>(
     let plan = plan::plan(rec, &target, live.as_ref())?;
     if plan.is_empty() {
         return Ok(ApplyOutcome::NothingToDo { plan });
+    }
+    if let (Some(live), Some(c), Some(r)) = (&live, &rec.current, &rec.recommended)
+        && let (Deployment::Lambda(c), Deployment::Lambda(r)) = (&c.deployment, &r.deployment)
+    {
+        let drift = plan::drift(&LambdaSettings::from(c), &LambdaSettings::from(r), live);
+        if !drift.is_empty() {
+            return Ok(ApplyOutcome::Skipped {
+                reason: format!(
+                    "the live configuration changed since the recommendation ({}); not reverted",
+                    drift.join(", ")
+                ),
+            });
+        }
     }
     let now = now_ms();
     let hist = history(store, &rec.component, now).await?;

@@ -222,7 +222,12 @@ async fn run(
                 let _ = writeln!(out, "{name}: skipped ({reason})");
             }
             ApplyOutcome::NothingToDo { plan } => {
-                let _ = writeln!(out, "{name}: nothing to do (live configuration matches)");
+                let what = if plan.iac_only.is_empty() {
+                    "nothing to do (live configuration matches)"
+                } else {
+                    "nothing to apply through the API"
+                };
+                let _ = writeln!(out, "{name}: {what}");
                 plan_text(&mut out, &plan);
             }
             ApplyOutcome::DryRun {
