@@ -690,3 +690,60 @@ fn a_prometheus_alert_in_mode_auto_is_applied_and_visible_in_moto() {
     }
     assert_eq!(rec["status"], "applied", "{rec}");
 }
+
+#[test]
+fn an_alert_sent_to_a_follower_is_focused_by_the_leader() {
+    let _serial = serial();
+    let dir = Scratch::new("alerts-replicas");
+    let store = StoreKind::Postgres(PgDb::new("alerts_ha"));
+    std::fs::write(dir.path("hmac"), "hmac-s3cret\n").unwrap();
+    let start = |name: &str| {
+        let port = free_port();
+        let config = config(&dir, port, &store, None, 3600, 0.5);
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(ALERTS);
+        std::fs::write(&config, text).unwrap();
+        serve(&config, port, &[], dir.path(&format!("{name}.log")))
+    };
+    let a = start("a");
+    next_cycle(&a, 0);
+    let b = start("b");
+    let role = |p: &Proc| {
+        get(&p.url("/readyz")).1["role"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (leader, follower) = wait_for(
+        "one leader",
+        Duration::from_secs(30),
+        || a.log_text(),
+        || match (role(&a).as_str(), role(&b).as_str()) {
+            ("leader", "follower") => Some((&a, &b)),
+            ("follower", "leader") => Some((&b, &a)),
+            _ => None,
+        },
+    );
+    let (s, v) = post_with(
+        &follower.url("/api/v1/alerts/alertmanager"),
+        &[("Authorization", "Bearer s3cret")],
+        &am_body("fp-ha", "checkout-api", "firing"),
+    );
+    assert_eq!(
+        (s, v["items"][0]["outcome"].as_str()),
+        (200, Some("pending")),
+        "{v}"
+    );
+    let id = v["items"][0]["id"].as_i64().unwrap();
+    let t = Instant::now();
+    let done = handled(follower, id);
+    assert_eq!(done["outcome"], "focused", "{done}\n{}", leader.log_text());
+    let cycle_id = done["cycle_id"].as_i64().unwrap();
+    let (_, cycle) = get(&leader.url(&format!("/api/v1/cycles/{cycle_id}")));
+    let leader_instance = get(&leader.url("/readyz")).1["instance"].clone();
+    assert_eq!(cycle["instance"], leader_instance, "{cycle}");
+    println!(
+        "follower-received alert focused by the leader in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}
