@@ -5,7 +5,7 @@
 //! predicted *and* worse than before — for latency and cold starts, because a
 //! prediction can be off while the change still helps; rolling back then would make
 //! things worse again. Errors and throttles need no prediction: a rise past the
-//! threshold is enough. Too little traffic after the change decides nothing.
+//! threshold is enough. Too little traffic before or after the change decides nothing.
 
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +83,13 @@ pub fn decide(
         return Decision::Inconclusive(format!(
             "{} invocations after the change; {} needed to judge",
             after.invocations, t.min_invocations
+        ));
+    }
+    // Without a baseline every rate "rises" from zero.
+    if before.invocations < t.min_invocations {
+        return Decision::Inconclusive(format!(
+            "{} invocations before the change; {} needed to compare",
+            before.invocations, t.min_invocations
         ));
     }
     let (e0, e1) = (before.rate(before.errors), after.rate(after.errors));
@@ -195,6 +202,10 @@ mod tests {
         assert!(matches!(
             decide(&before, &obs(10.0, 10.0, 0.0, 5.0, 480.0), &pred, &t()),
             Decision::Inconclusive(_)
+        ));
+        assert!(matches!(
+            decide(&Observed::default(), &obs(1000.0, 500.0, 0.0, 5.0, 480.0), &pred, &t()),
+            Decision::Inconclusive(r) if r.starts_with("0 invocations before")
         ));
     }
 }
