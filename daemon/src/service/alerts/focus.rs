@@ -15,6 +15,7 @@
 //! for the focused components, flagged in their `inputs` as alert-triggered. The
 //! alerts then record the cycle and what it did: `focused` (a new or refreshed
 //! proposal), `unchanged` (the same advice as a decided version), `focus_failed`.
+//! A cycle interrupted by shutdown leaves them pending, for the next leader.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -172,6 +173,10 @@ pub async fn finish<S: AlertStore>(
     pending: &[AlertRow],
     report: &CycleReport,
 ) -> Result<(), StoreError> {
+    if report.outcome == "interrupted" {
+        // Shutdown stopped the cycle: the alerts stay pending for the next leader.
+        return Ok(());
+    }
     for p in pending {
         let Some(c) = &p.component else { continue };
         let done = report
@@ -180,7 +185,7 @@ pub async fn finish<S: AlertStore>(
             .find(|(n, _)| n == c)
             .map(|(_, a)| *a);
         let outcome = match done {
-            _ if report.outcome == "failed" || report.outcome == "interrupted" => "focus_failed",
+            _ if report.outcome == "failed" => "focus_failed",
             Some("insert" | "refresh") => "focused",
             Some(_) => "unchanged",
             None => "focus_failed",
