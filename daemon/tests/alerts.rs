@@ -747,3 +747,49 @@ fn an_alert_sent_to_a_follower_is_focused_by_the_leader() {
         t.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn alerts_are_refused_until_enabled_and_a_missing_secret_stops_the_start() {
+    let _serial = serial();
+    let dir = Scratch::new("alerts-off");
+    let port = free_port();
+    let cfg = config(&dir, port, &StoreKind::Sqlite, None, 3600, 1.0);
+    let p = serve(&cfg, port, &[], dir.path("adaptd.log"));
+    let body = am_body("f-off", "checkout-api", "firing");
+    let (s, v) = post_with(
+        &p.url("/api/v1/alerts/alertmanager"),
+        &[("Authorization", "Bearer s3cret")],
+        &body,
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("alerts_disabled")),
+        "{v}"
+    );
+    let (s, v) = post_with(&p.url("/api/v1/alerts/sns"), &[], "{}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (403, Some("alerts_disabled")),
+        "{v}"
+    );
+    assert!(alerts(&p).is_empty());
+    drop(p);
+
+    let bad = dir.path("bad.toml");
+    std::fs::write(
+        &bad,
+        "[alerts]\nenabled = true\nhmac_secret_file = \"missing\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_adaptd"))
+        .args(["serve", "-c"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("alerts.hmac_secret_file:") && err.contains("missing"),
+        "{err}"
+    );
+}
