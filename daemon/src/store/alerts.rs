@@ -202,10 +202,12 @@ impl AlertStore for SqlStore {
     }
 
     async fn focus_count(&self, component: &str, since_ms: i64) -> Result<i64, StoreError> {
-        let r = sqlx::query(
+        let outcomes: Vec<String> = FOCUS_OUTCOMES.iter().map(|o| format!("'{o}'")).collect();
+        let r = sqlx::query(super::sql::sql(format!(
             "SELECT COUNT(*) AS n FROM alerts WHERE component = $1 AND received_ms >= $2 \
-             AND outcome IN ('pending', 'focused', 'unchanged', 'focus_failed')",
-        )
+             AND outcome IN ({})",
+            outcomes.join(", ")
+        )))
         .bind(component)
         .bind(since_ms)
         .fetch_one(self.pool())
