@@ -10,6 +10,7 @@
 
 pub mod log;
 pub mod observe;
+pub mod recent;
 
 use adaptd_actuator::aws::{Aws, AwsError, AwsSettings};
 use adaptd_actuator::guard::{Guardrails, History, Refusal, Window};

@@ -323,8 +323,10 @@ async fn schedule<S: AlertStore>(
     // Alerts recorded by another replica wake nobody here: look every few seconds.
     let mut alerts_checked_ms = 0;
     let mut held = None;
-    // Runs of the apply feature interrupted by a crash are finished once, on leading.
+    // Runs of the apply feature interrupted by a crash are finished once, on leading;
+    // runs whose verification window passed are judged after each scheduled cycle.
     let mut reconciled = false;
+    let mut verifier = crate::apply::recent::Verifier::default();
     loop {
         if leader.load(Ordering::SeqCst) {
             if !reconciled {
@@ -418,6 +420,13 @@ async fn schedule<S: AlertStore>(
                 };
                 let report = cycle_once(&cx, &metrics, "cycle", shutdown.clone()).await;
                 optimised_before |= report.optimised && report.failed_stages.is_empty();
+                let collected = report.sources.iter().map(|c| &c.telemetry);
+                for line in verifier
+                    .after_cycle(&*store, &config.apply, s.interval_seconds, collected)
+                    .await
+                {
+                    log("info", &line);
+                }
                 next_at = Some(now + interval_ms + jitter(()));
             }
         } else {
