@@ -3,6 +3,8 @@
 //! against a local HTTP receiver (retries, backoff, Retry-After, refusal, files kept
 //! when delivery fails), and a scheduled run delivering the report.
 
+mod service_support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -439,4 +441,99 @@ fn bad_inputs_exit_2_and_say_what_and_where() {
     let (code, err) = run(&["--format", "pdf"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("unknown report format `pdf`"), "{err}");
+}
+
+/// The example telemetry moved by whole days so that it ends yesterday (UTC): the
+/// service reports on the period ending at its run, so the data must be recent.
+fn recent_example_telemetry(to: &Path) {
+    let out = Command::new("gzip")
+        .arg("-dc")
+        .arg(repo().join("examples/telemetry.csv.gz"))
+        .output()
+        .expect("gzip runs");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let date = |s: &str| {
+        let n = |r: std::ops::Range<usize>| s[r].parse::<u8>();
+        let month = time::Month::try_from(n(5..7).unwrap()).unwrap();
+        time::Date::from_calendar_date(s[..4].parse().unwrap(), month, n(8..10).unwrap()).unwrap()
+    };
+    let last = text.lines().skip(1).map(|l| &l[..10]).max().unwrap();
+    let yesterday = time::OffsetDateTime::now_utc().date() - time::Duration::days(1);
+    let shift = yesterday - date(last);
+    let mut shifted = std::collections::BTreeMap::new();
+    let mut w = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            w.push_str(line);
+        } else {
+            let new = shifted
+                .entry(&line[..10])
+                .or_insert_with(|| (date(&line[..10]) + shift).to_string());
+            w.push_str(new);
+            w.push_str(&line[10..]);
+        }
+        w.push('\n');
+    }
+    std::fs::write(to, w).unwrap();
+}
+
+/// `adaptd serve` runs the report on its schedule: the files, the index and the
+/// webhook message appear without any command, from the service's own sources.
+#[test]
+fn the_service_delivers_the_scheduled_report() {
+    use service_support::{Scratch, StoreKind, config, free_port, serve, wait_for};
+    let dir = Scratch::new("scheduled-report");
+    recent_example_telemetry(&dir.path("recent.csv"));
+    let hook = receiver(vec![(200, "")]);
+    let port = free_port();
+    let path = config(&dir, port, &StoreKind::Sqlite, None, 3600, 1.0);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "telemetry = \"telemetry.csv.gz\"",
+        "telemetry = \"recent.csv\"",
+    );
+    // Every minute, so the test waits at most one.
+    let text = format!(
+        "{text}\n[report]\nschedule = \"* * * * *\"\nperiod_days = 7\noutput_dir = \"reports\"\nfrontier_components = 1\n\n[report.webhook]\nurl = \"{}\"\nmax_attempts = 1\n",
+        hook.url
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut adaptd = serve(&path, port, &[], dir.path("serve.log"));
+    let body = wait_for(
+        "the scheduled report's webhook message",
+        Duration::from_secs(180),
+        || adaptd.log_text(),
+        || hook.bodies.lock().unwrap().first().cloned(),
+    );
+    let message: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        message["text"].as_str().unwrap().contains("report.html"),
+        "{message:#}"
+    );
+    let today = time::OffsetDateTime::now_utc().date();
+    let reports = dir.path("reports");
+    let period = std::fs::read_dir(&reports)
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.path().is_dir())
+        .expect("a period directory")
+        .path();
+    let name = period.file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        name == today.to_string() || name == (today - time::Duration::days(1)).to_string(),
+        "{name}"
+    );
+    for f in ["report.html", "report.md", "report.json", "components.csv"] {
+        assert!(period.join(f).is_file(), "{f} in {}", period.display());
+    }
+    assert!(reports.join("index.html").is_file());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(period.join("report.json")).unwrap())
+            .unwrap();
+    assert!(
+        json.to_string().contains("checkout-api"),
+        "the report covers the service's components"
+    );
+    assert!(adaptd.log_text().contains("scheduled report written to"));
+    assert_eq!(adaptd.terminate(Duration::from_secs(25)), Some(0));
 }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod cycle;
 pub mod merge;
 pub mod metrics;
+pub mod report;
 pub mod sources;
 pub mod versions;
 
@@ -138,10 +139,18 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
         shutdown.clone(),
     ));
     let config = Arc::new(config);
+    let sources = Arc::new(sources);
+    let reporter = tokio::spawn(report::reports(
+        config.clone(),
+        base.to_path_buf(),
+        sources.clone(),
+        leader.clone(),
+        shutdown.clone(),
+    ));
     let scheduler = tokio::spawn(schedule(
         store.clone(),
         config.clone(),
-        Arc::new(sources),
+        sources,
         instance.clone(),
         leader.clone(),
         metrics.clone(),
@@ -155,6 +164,7 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
     let deadline = Duration::from_secs_f64(s.shutdown_deadline_seconds);
     let finished = tokio::time::timeout(deadline, async {
         let _ = scheduler.await;
+        let _ = reporter.await;
         let _ = leading.await;
         let _ = refresher.await;
         let _ = server.await;
