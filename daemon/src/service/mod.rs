@@ -12,6 +12,7 @@ pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cycle;
+pub mod handover;
 pub mod merge;
 pub mod metrics;
 pub mod report;
@@ -430,6 +431,7 @@ async fn schedule<S: AlertStore>(
                 };
                 let report = cycle_once(&cx, &metrics, "cycle", shutdown.clone()).await;
                 optimised_before |= report.optimised && report.failed_stages.is_empty();
+                handover::after_cycle(&*store, &config, &report).await;
                 let collected = report.sources.iter().map(|c| &c.telemetry);
                 for line in verifier
                     .after_cycle(&*store, &config.apply, s.interval_seconds, collected)
