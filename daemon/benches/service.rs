@@ -59,7 +59,7 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The example shop's telemetry as daily profiles: (attributes, profile JSON) per
+/// The example shop's telemetry as daily profiles: (attributes, stored profile) per
 /// component and day of the week, keyed by the day's offset from the first midnight.
 fn daily_profiles() -> Vec<(BTreeMap<String, String>, Vec<String>)> {
     let set = adaptd_collectors::file::read_path(&repo().join("examples/telemetry.csv.gz"))
@@ -69,6 +69,7 @@ fn daily_profiles() -> Vec<(BTreeMap<String, String>, Vec<String>)> {
         let (lo, hi) = t.covered().expect("covered");
         let first = (lo + 1439).div_euclid(1440) * 1440;
         let mut days = Vec::new();
+        let mut json_bytes = Vec::new();
         let mut start = first;
         while start + 1440 <= hi {
             let mut day = ComponentTelemetry::new(t.name.clone());
@@ -85,24 +86,23 @@ fn daily_profiles() -> Vec<(BTreeMap<String, String>, Vec<String>)> {
             day.window = Some((0, 1440));
             let periodic = t.attributes.get("trigger").is_some_and(|v| v == "timer");
             let p = summarize_with(&day, 10, 1.0, periodic);
-            days.push(serde_json::to_string(&p).expect("a profile serialises"));
+            json_bytes.push(
+                serde_json::to_string(&p)
+                    .expect("a profile serialises")
+                    .len(),
+            );
+            days.push(adaptd::service::packed::pack(&p));
             start += 1440;
         }
         assert!(!days.is_empty(), "{}: no whole day", t.name);
-        // What a summary weighs, and what weighs most in it.
-        let largest = days.iter().max_by_key(|d| d.len()).expect("a day");
-        let parts: Value = serde_json::from_str(largest).expect("a profile parses");
-        let mut keys: Vec<(usize, &String)> = parts
-            .as_object()
-            .map(|o| o.iter().map(|(k, v)| (v.to_string().len(), k)).collect())
-            .unwrap_or_default();
-        keys.sort_unstable_by(|a, b| b.cmp(a));
+        // What a summary weighs, as JSON and as stored.
         eprintln!(
-            "{}: daily summary {} to {} bytes of JSON; largest fields {:?}",
+            "{}: daily summary {} to {} bytes of JSON, stored as {} to {} bytes",
             t.name,
+            json_bytes.iter().min().unwrap_or(&0),
+            json_bytes.iter().max().unwrap_or(&0),
             days.iter().map(String::len).min().unwrap_or(0),
-            largest.len(),
-            &keys[..keys.len().min(3)]
+            days.iter().map(String::len).max().unwrap_or(0),
         );
         out.push((t.attributes.clone(), days));
     }

@@ -103,3 +103,226 @@ pub fn run(config: &Config, telemetry: &TelemetrySet) -> Result<Planned, Pipelin
         recommendations,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use adaptd_optimizer::recommend::Recommendation;
+    use adaptd_optimizer::recommend::chunked::{ChunkIo, recommend_in_chunks};
+
+    use super::*;
+
+    /// Profiles from memory; counts what was asked and keeps what was taken.
+    struct Memory<'a> {
+        profiles: &'a BTreeMap<String, Profile>,
+        taken: Vec<Recommendation>,
+        largest_request: usize,
+        restarts: usize,
+    }
+
+    impl ChunkIo for Memory<'_> {
+        type Error = String;
+        fn profiles(
+            &mut self,
+            specs: &[adaptd_engine::spec::ComponentSpec],
+        ) -> Result<BTreeMap<String, Profile>, String> {
+            self.largest_request = self.largest_request.max(specs.len());
+            Ok(specs
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), self.profiles.get(&s.name)?.clone())))
+                .collect())
+        }
+        fn take(&mut self, r: Vec<Recommendation>) -> Result<(), String> {
+            self.taken.extend(r);
+            Ok(())
+        }
+        fn restart(&mut self) {
+            self.restarts += 1;
+            self.taken.clear();
+        }
+    }
+
+    fn shop(edit: impl FnOnce(&mut String)) -> (Resolved, BTreeMap<String, Profile>) {
+        let mut text = crate::embedded::CONFIG.to_owned();
+        edit(&mut text);
+        let config = Config::from_str(&text, "examples/adaptd.toml").expect("the config parses");
+        let telemetry = adaptd_collectors::file::read_bytes(
+            crate::embedded::TELEMETRY_CSV_GZ,
+            "examples/telemetry.csv.gz",
+        )
+        .expect("the telemetry loads");
+        let resolved = config
+            .resolve(&discovered(&telemetry))
+            .expect("the config resolves");
+        let profiles = profiles(&resolved, &telemetry);
+        (resolved, profiles)
+    }
+
+    fn both(
+        resolved: &Resolved,
+        profiles: &BTreeMap<String, Profile>,
+        group: usize,
+    ) -> (
+        RecommendationSet,
+        Memory<'static>,
+        adaptd_optimizer::recommend::chunked::Chunked,
+    ) {
+        let joint = recommend(
+            &resolved.components,
+            profiles,
+            &resolved.databases,
+            &resolved.accounts,
+            &resolved.prices,
+            &settings(resolved),
+        )
+        .expect("the joint run recommends");
+        let leaked: &'static BTreeMap<String, Profile> = Box::leak(Box::new(profiles.clone()));
+        let mut io = Memory {
+            profiles: leaked,
+            taken: Vec::new(),
+            largest_request: 0,
+            restarts: 0,
+        };
+        let chunked = recommend_in_chunks(
+            &resolved.components,
+            &resolved.databases,
+            &resolved.accounts,
+            &resolved.prices,
+            &settings(resolved),
+            group,
+            &mut io,
+        )
+        .expect("the chunked run recommends");
+        io.taken.sort_by(|a, b| a.component.cmp(&b.component));
+        (joint, io, chunked)
+    }
+
+    fn assert_same(joint: &RecommendationSet, chunks: &[Recommendation]) {
+        assert_eq!(
+            joint.components.len(),
+            chunks.len(),
+            "every component is recommended once"
+        );
+        for (a, b) in joint.components.iter().zip(chunks) {
+            assert_eq!(a.component, b.component);
+            assert_eq!(a.status, b.status, "{}", a.component);
+            assert_eq!(
+                a.recommended.as_ref().map(|p| &p.deployment),
+                b.recommended.as_ref().map(|p| &p.deployment),
+                "{}",
+                a.component
+            );
+            assert!(
+                (a.saving_usd_per_month - b.saving_usd_per_month).abs() < 1e-6,
+                "{}: {} vs {}",
+                a.component,
+                a.saving_usd_per_month,
+                b.saving_usd_per_month
+            );
+        }
+    }
+
+    /// Solved three components at a time, the shop gets the joint run's
+    /// recommendations, totals and shared limits; the two users of orders-db (no
+    /// proxy) are asked for together.
+    #[test]
+    fn groups_recommend_what_the_joint_problem_does() {
+        let (resolved, profiles) = shop(|_| {});
+        let (joint, io, chunked) = both(&resolved, &profiles, 3);
+        assert!(!chunked.joint, "nothing binds in the shop");
+        assert!(chunked.groups >= 4, "{} groups", chunked.groups);
+        assert!(io.largest_request <= 4, "{}", io.largest_request);
+        assert_same(&joint, &io.taken);
+        let (a, b) = (&joint.summary, &chunked.set.summary);
+        assert_eq!(a.components, b.components);
+        assert_eq!(a.changes, b.changes);
+        for (x, y) in [
+            (a.current_usd_per_month, b.current_usd_per_month),
+            (a.recommended_usd_per_month, b.recommended_usd_per_month),
+            (
+                a.available_savings_usd_per_month,
+                b.available_savings_usd_per_month,
+            ),
+        ] {
+            assert!((x - y).abs() < 1e-6, "{x} vs {y}");
+        }
+        assert_eq!(joint.companions, chunked.set.companions);
+        let limits = |s: &RecommendationSet| {
+            s.shared_limits
+                .iter()
+                .map(|l| (l.kind.clone(), l.name.clone(), l.capacity, l.peak_usage))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(limits(&joint), limits(&chunked.set));
+    }
+
+    /// An account limit the groups break together: the components are solved
+    /// jointly after all, and the result is the joint run's.
+    #[test]
+    fn groups_that_break_a_shared_limit_fall_back_to_the_joint_problem() {
+        // Three copies of the shop provision three times its peak in the same hour;
+        // allow one less than that, so each group fits alone but not all together.
+        let (shop, shop_profiles) = shop(|_| {});
+        let mut resolved = shop.clone();
+        resolved.components.clear();
+        let mut profiles = BTreeMap::new();
+        for copy in 0..3 {
+            for spec in &shop.components {
+                let mut spec = spec.clone();
+                spec.name = format!("{}-{copy}", spec.name);
+                if let Some(p) = shop_profiles.get(&spec.name[..spec.name.len() - 2]) {
+                    profiles.insert(spec.name.clone(), p.clone());
+                }
+                resolved.components.push(spec);
+            }
+        }
+        let (unbound, _, _) = both(&resolved, &profiles, 3);
+        let peak = unbound
+            .shared_limits
+            .iter()
+            .find(|l| l.kind == "account_concurrency")
+            .map_or(0.0, |l| l.peak_usage);
+        assert!(peak >= 6.0, "the copies provision something ({peak})");
+        for a in &mut resolved.accounts {
+            a.concurrency_limit =
+                adaptd_engine::spec::AccountSpec::UNRESERVED_MINIMUM + peak as u32 - 1;
+        }
+        let (joint, io, chunked) = both(&resolved, &profiles, 3);
+        assert!(chunked.joint, "the groups break the account limit together");
+        assert_eq!(io.restarts, 1);
+        assert_same(&joint, &io.taken);
+        let bound = joint
+            .shared_limits
+            .iter()
+            .find(|l| l.kind == "account_concurrency")
+            .map_or(0.0, |l| l.peak_usage);
+        assert!(bound < peak, "the limit binds: {bound} < {peak}");
+    }
+
+    /// Usage that only the whole shop has puts duration in a cheaper tier: the groups,
+    /// first priced as if alone, are solved again at the whole's tier.
+    #[test]
+    fn groups_are_priced_at_the_whole_accounts_duration_tier() {
+        let (mut resolved, profiles) = shop(|_| {});
+        for tiers in [
+            &mut resolved.prices.lambda.x86_64_duration_tiers,
+            &mut resolved.prices.lambda.arm64_duration_tiers,
+        ] {
+            // Past a single GB-second, every further one is a third cheaper.
+            let first = tiers[0].usd_per_gb_second;
+            tiers.truncate(1);
+            tiers[0].up_to_gb_seconds = Some(1.0);
+            tiers.push(adaptd_engine::prices::DurationTier {
+                up_to_gb_seconds: None,
+                usd_per_gb_second: first * 2.0 / 3.0,
+            });
+        }
+        let (joint, io, chunked) = both(&resolved, &profiles, 3);
+        assert!(!chunked.joint);
+        assert_eq!((chunked.passes, io.restarts), (2, 1));
+        assert_same(&joint, &io.taken);
+        assert!(
+            (joint.summary.current_usd_per_month - chunked.set.summary.current_usd_per_month).abs()
+                < 1e-6
+        );
+    }
+}

@@ -47,6 +47,8 @@ pub struct AppState<S> {
     pub instance: String,
     /// Alert intake (`[alerts]`).
     pub alerts: Arc<Alerts>,
+    /// The newest versions, rendered, for the listing.
+    pub listing: Arc<super::listing::Listing>,
 }
 
 /// A refusal.
@@ -388,6 +390,19 @@ async fn recommendations<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params
             "limit" => f.limit = int_param(k, v, 1, MAX_LIMIT)?,
             "offset" => f.offset = int_param(k, v, 0, i64::MAX)?,
             _ => unreachable!("checked by params"),
+        }
+    }
+    if !f.all_versions {
+        let revision = st.store.revision().await.map_err(ApiError::internal)?;
+        if let Some(body) = st.listing.page(revision, &f) {
+            return Ok((
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response());
         }
     }
     let (rows, total) = st

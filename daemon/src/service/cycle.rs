@@ -7,21 +7,17 @@
 //! committed with its watermarks before optimising, so a failure later never makes
 //! the next cycle collect it again.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use adaptd_collectors::shutdown::Shutdown;
-use adaptd_config::{Config, Discovered, Resolved};
-use adaptd_engine::profile::{Profile, summarize_with};
-use adaptd_optimizer::recommend::recommend;
+use adaptd_config::{Config, Discovered};
+use adaptd_engine::profile::summarize_with;
 use serde_json::json;
 
-use super::merge::merge;
+use super::optimise::{Job, optimise};
 use super::sources::{Collected, Source, affected};
-use super::versions::{decide, new_version};
-use crate::store::{
-    Collection, ComponentRow, CycleFinish, NewSummary, SeenComponent, Store, StoreError,
-};
+use crate::store::{Collection, ComponentRow, CycleFinish, NewSummary, SeenComponent, Store};
 
 /// Stages, in order; the names label metrics and cycle reports.
 pub const STAGES: [&str; 4] = ["collect", "summarise", "optimise", "store"];
@@ -49,6 +45,10 @@ pub struct CycleReport {
     pub optimised: bool,
     /// What was stored per component: `insert`, `refresh` or `confirm`.
     pub components: Vec<(String, &'static str)>,
+    /// Groups the optimiser solved one after the other.
+    pub groups: usize,
+    /// Whether the groups broke a shared limit together and were solved jointly.
+    pub joint: bool,
 }
 
 /// Everything a cycle needs.
@@ -135,6 +135,7 @@ pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleRepo
         })).collect::<Vec<_>>(),
         "stale": stale.iter().map(|(c, why)| json!({"component": c, "reason": why})).collect::<Vec<_>>(),
         "versions_written": report.versions,
+        "optimiser": report.optimised.then(|| json!({"groups": report.groups, "joint": report.joint})),
         "alerts": cx.alerts.map(|a| a.report()),
     });
     let finish = CycleFinish {
@@ -298,6 +299,18 @@ async fn stages<S: Store>(
         }
     }
     collection.seen = seen.into_values().collect();
+    // What verification compares, of the components the service may apply to, with
+    // the watermarks: no minute is past a watermark without being kept for it.
+    if cx.config.apply.execute {
+        let from = now_minute()
+            - crate::apply::verify_lookback_minutes(&cx.config.apply)
+            - i64::from(cx.config.apply.verify_window_minutes);
+        collection.recent = crate::store::recent::samples(
+            report.sources.iter().map(|c| &c.telemetry),
+            |name| super::handover::acts_on(cx.config, name),
+            from,
+        );
+    }
     let specs: BTreeMap<&str, _> = resolved
         .components
         .iter()
@@ -331,7 +344,7 @@ async fn stages<S: Store>(
                     component: t.name,
                     start_minute: start,
                     end_minute: end,
-                    profile: serde_json::to_string(&p).ok()?,
+                    profile: super::packed::pack(&p),
                 })
             })
             .collect::<Vec<_>>()
@@ -378,72 +391,50 @@ async fn stages<S: Store>(
         ));
     }
 
-    // Optimise over the merged summaries of the lookback.
+    // Optimise over the merged summaries of the lookback, a group of components at a
+    // time (see `optimise`).
     let t = Instant::now();
-    let (profiles, windows) = load_profiles(cx.store, &resolved, lookback_from)
-        .await
-        .map_err(|e| ("optimise", e.to_string(), everyone()))?;
-    let observed: BTreeMap<String, Option<[f64; 3]>> = profiles
-        .iter()
-        .map(|(k, p)| {
-            (
-                k.clone(),
-                p.duration_ms
-                    .as_ref()
-                    .map(|q| [q.quantile(0.5), q.quantile(0.95), q.quantile(0.99)]),
-            )
-        })
-        .collect();
-    let set = tokio::task::spawn_blocking(move || {
-        let settings = crate::pipeline::settings(&resolved);
-        recommend(
-            &resolved.components,
-            &profiles,
-            &resolved.databases,
-            &resolved.accounts,
-            &resolved.prices,
-            &settings,
-        )
-    })
-    .await
-    .map_err(|e| ("optimise", e.to_string(), resolved_names.clone()))?
-    .map_err(|e| ("optimise", e.to_string(), resolved_names.clone()))?;
-    report
-        .stage_seconds
-        .push(("optimise", t.elapsed().as_secs_f64()));
-    report.optimised = true;
-
-    // Decide versions.
     let latest = cx
         .store
         .latest_recommendations()
         .await
         .map_err(|e| ("store", e.to_string(), resolved_names.clone()))?;
     let latest: BTreeMap<&str, _> = latest.iter().map(|r| (r.component.as_str(), r)).collect();
-    let mut actions = Vec::new();
-    for r in &set.components {
-        if stale.contains_key(&r.component) || cx.alerts.is_some_and(|a| !a.writes(&r.component)) {
-            continue;
-        }
-        let (start, end) = windows.get(&r.component).copied().unwrap_or((0, 0));
-        let inputs = json!({
-            "cycle_id": report.id,
-            "window_start_minute": start,
-            "window_end_minute": end,
-            "lookback_days": cx.config.service.lookback_days,
-            "config": cx.config.origin(),
-            "alert": cx.alerts.and_then(|a| a.inputs(&r.component)),
-        });
-        let new = new_version(r, &inputs, observed.get(&r.component).copied().flatten());
-        let action = decide(latest.get(r.component.as_str()).copied(), new);
-        let kind = match &action {
-            crate::store::VersionAction::Insert { .. } => "insert",
-            crate::store::VersionAction::Refresh { .. } => "refresh",
-            crate::store::VersionAction::Confirm { .. } => "confirm",
+    // The closures and the job borrow non-`Send` trait objects: keep them out of the
+    // future's state.
+    let optimised = {
+        let skip = |c: &str| stale.contains_key(c) || cx.alerts.is_some_and(|a| !a.writes(c));
+        let cycle_id = report.id;
+        let inputs = |c: &str, (start, end): (i64, i64)| {
+            json!({
+                "cycle_id": cycle_id,
+                "window_start_minute": start,
+                "window_end_minute": end,
+                "lookback_days": cx.config.service.lookback_days,
+                "config": cx.config.origin(),
+                "alert": cx.alerts.and_then(|a| a.inputs(c)),
+            })
         };
-        report.components.push((r.component.clone(), kind));
-        actions.push(action);
+        let job = Job {
+            store: cx.store,
+            resolved: &resolved,
+            from_minute: lookback_from,
+            latest: &latest,
+            skip: &skip,
+            inputs: &inputs,
+        };
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::block_in_place(|| optimise(&job, &handle))
     }
+    .map_err(|e| ("optimise", e, resolved_names.clone()))?;
+    report
+        .stage_seconds
+        .push(("optimise", t.elapsed().as_secs_f64()));
+    report.optimised = true;
+    report.groups = optimised.groups;
+    report.joint = optimised.joint;
+    report.components = optimised.components;
+    let actions = optimised.actions;
     let fresh = fresh(&stale);
     let outcome = if stale.is_empty() && report.failed_stages.is_empty() {
         "ok"
@@ -472,42 +463,4 @@ async fn stages<S: Store>(
             fresh,
         },
     ))
-}
-
-/// Per resolved component: its summaries since `from`, merged; and the window they
-/// cover.
-async fn load_profiles<S: Store>(
-    store: &S,
-    resolved: &Resolved,
-    from: i64,
-) -> Result<(BTreeMap<String, Profile>, BTreeMap<String, (i64, i64)>), StoreError> {
-    let mut profiles = BTreeMap::new();
-    let mut windows = BTreeMap::new();
-    let names: BTreeSet<&str> = resolved
-        .components
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect();
-    for name in names {
-        let rows = store.summaries(name, from).await?;
-        if rows.is_empty() {
-            continue;
-        }
-        let mut parts = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let p: Profile =
-                serde_json::from_str(&r.profile).map_err(|source| StoreError::Corrupt {
-                    what: format!("summary of {name}"),
-                    source,
-                })?;
-            parts.push(p);
-        }
-        let lo = rows.iter().map(|r| r.start_minute).min().unwrap_or(0);
-        let hi = rows.iter().map(|r| r.end_minute).max().unwrap_or(0);
-        if let Some(p) = merge(&parts) {
-            profiles.insert(name.to_owned(), p);
-            windows.insert(name.to_owned(), (lo, hi));
-        }
-    }
-    Ok((profiles, windows))
 }

@@ -4,17 +4,21 @@
 //! leadership loop (tries to lead every `leader_poll_seconds`) and the scheduler
 //! (cycles while this replica leads, every `interval_seconds` plus jitter, counted
 //! from the start of the last stored cycle so a restart neither cycles at once nor
-//! waits a whole interval). A refresher rebuilds the suggestion metrics when the
-//! store's revision changes. On SIGTERM/SIGINT the running cycle is told to stop,
-//! requests in flight finish, leadership is released, all within the deadline.
+//! waits a whole interval). A refresher rebuilds the suggestion metrics and the
+//! in-memory recommendation listing ([`listing`]) when the store's revision changes.
+//! On SIGTERM/SIGINT the running cycle is told to stop, requests in flight finish,
+//! leadership is released, all within the deadline.
 
 pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cycle;
 pub mod handover;
+pub mod listing;
 pub mod merge;
 pub mod metrics;
+pub mod optimise;
+pub mod packed;
 pub mod report;
 pub mod sources;
 pub mod versions;
@@ -99,6 +103,7 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
     );
     let metrics = Arc::new(Metrics::new());
     let leader = Arc::new(AtomicBool::new(false));
+    let listing = Arc::new(listing::Listing::default());
     let state = Arc::new(AppState {
         store: store.clone(),
         metrics: metrics.clone(),
@@ -106,6 +111,7 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
         leader: leader.clone(),
         instance: instance.clone(),
         alerts: alerts.clone(),
+        listing: listing.clone(),
     });
     let addr = s.bind_addr();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -136,6 +142,7 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
     let refresher = tokio::spawn(refresh(
         store.clone(),
         metrics.clone(),
+        listing,
         s.metrics_max_components as usize,
         shutdown.clone(),
     ));
@@ -243,6 +250,7 @@ async fn leadership<S: Store>(
 async fn refresh<S: Store>(
     store: Arc<S>,
     metrics: Arc<Metrics>,
+    listing: Arc<listing::Listing>,
     max: usize,
     mut shutdown: Shutdown,
 ) {
@@ -258,6 +266,9 @@ async fn refresh<S: Store>(
                 ) {
                     (Ok(c), Ok(l)) => {
                         metrics.refresh(&c, &l, max, now_hour);
+                        if Some(rev) != seen {
+                            listing.replace(rev, &l);
+                        }
                         seen = Some(rev);
                         hour = now_hour;
                     }
@@ -269,8 +280,11 @@ async fn refresh<S: Store>(
             Ok(_) => {}
             Err(e) => log("warn", &format!("metrics refresh failed: {e}")),
         }
-        if !sleep_or_stop(Duration::from_secs(1), &mut shutdown).await {
-            return;
+        // Every second, or at once when a request found the listing behind the store.
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = listing.stale.notified() => {}
+            () = shutdown.wait() => return,
         }
     }
 }

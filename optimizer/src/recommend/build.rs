@@ -7,7 +7,9 @@ use adaptd_engine::options::{Candidate, Context, Evaluation, ModelCache, platfor
 use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;
 use adaptd_engine::rds_proxy;
-use adaptd_engine::spec::{AccountSpec, ComponentSpec, DatabaseSpec, Deployment, Slo};
+use adaptd_engine::spec::{
+    AccountSpec, Architecture, ComponentSpec, DatabaseSpec, Deployment, Slo,
+};
 
 use crate::problem::{Alt, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
 use crate::recommend::model::THROTTLE_TOLERANCE;
@@ -146,7 +148,26 @@ pub fn min_risk(base: &Base) -> Option<f64> {
     Some(risk)
 }
 
-/// Builds the joint problem.
+/// On-demand GB-seconds a month per account and architecture: what sets the marginal
+/// duration tier.
+pub type DurationTotals = BTreeMap<(String, Architecture), f64>;
+
+/// What the deployed configurations of `prepared` use (before tier pricing; usage does
+/// not depend on price).
+pub fn current_totals(prepared: &[Prepared<'_>]) -> DurationTotals {
+    let mut totals = DurationTotals::new();
+    for p in prepared {
+        if let Some(e) = &p.current {
+            *totals
+                .entry((p.spec.account.clone(), e.deployment.architecture()))
+                .or_default() += e.on_demand_gb_seconds_per_month;
+        }
+    }
+    totals
+}
+
+/// Builds the joint problem. `totals` overrides the usage that sets the marginal
+/// duration tier (a part of the components priced as the whole).
 pub fn build<'a>(
     specs: &'a [ComponentSpec],
     profiles: &'a BTreeMap<String, Profile>,
@@ -154,6 +175,7 @@ pub fn build<'a>(
     accounts: &[AccountSpec],
     prices: &'a PriceSheet,
     caches: &'a [ModelCache],
+    totals: Option<&DurationTotals>,
 ) -> Built<'a> {
     let mut warnings = Vec::new();
     let mut problem = Problem::default();
@@ -222,7 +244,7 @@ pub fn build<'a>(
             }
         })
         .collect();
-    apply_duration_tiers(&mut prepared, prices, &mut warnings);
+    apply_duration_tiers(&mut prepared, prices, totals, &mut warnings);
 
     // Shapes built from here on are priced at the marginal tier: cache them.
     for (p, cache) in prepared.iter_mut().zip(caches) {
@@ -426,17 +448,10 @@ fn infeasibility_text(p: &Prepared<'_>, i: usize, floor: &[f64], risk: f64) -> S
 fn apply_duration_tiers(
     prepared: &mut [Prepared<'_>],
     prices: &PriceSheet,
+    totals: Option<&DurationTotals>,
     warnings: &mut Vec<String>,
 ) {
-    use adaptd_engine::spec::Architecture;
-    let mut totals: BTreeMap<(String, Architecture), f64> = BTreeMap::new();
-    for p in prepared.iter() {
-        if let Some(e) = &p.current {
-            *totals
-                .entry((p.spec.account.clone(), e.deployment.architecture()))
-                .or_default() += e.on_demand_gb_seconds_per_month;
-        }
-    }
+    let totals = totals.cloned().unwrap_or_else(|| current_totals(prepared));
     for ((account, arch), total) in &totals {
         let tiers = prices.lambda.duration_tiers(*arch);
         let marginal = tiers

@@ -4,6 +4,7 @@
 //! telemetry profiles and prices, and returns a [`RecommendationSet`].
 
 mod build;
+pub mod chunked;
 mod explain;
 pub mod frontier;
 pub mod model;
@@ -58,9 +59,28 @@ pub fn recommend(
     prices: &PriceSheet,
     settings: &Settings,
 ) -> Result<RecommendationSet, RecommendError> {
+    recommend_at(specs, profiles, databases, accounts, prices, settings, None).map(|(set, _)| set)
+}
+
+/// [`recommend`], with the accounts' on-demand GB-seconds that set the marginal
+/// duration tier given (`None`: summed over `specs`), so that a part of the
+/// components is priced as the whole would be. Also returns what `specs` themselves
+/// use now, for the caller to sum.
+pub(crate) fn recommend_at(
+    specs: &[ComponentSpec],
+    profiles: &BTreeMap<String, Profile>,
+    databases: &[DatabaseSpec],
+    accounts: &[AccountSpec],
+    prices: &PriceSheet,
+    settings: &Settings,
+    totals: Option<&build::DurationTotals>,
+) -> Result<(RecommendationSet, build::DurationTotals), RecommendError> {
     let started = Instant::now();
     let caches: Vec<ModelCache> = specs.iter().map(|_| ModelCache::default()).collect();
-    let built = build::build(specs, profiles, databases, accounts, prices, &caches);
+    let built = build::build(
+        specs, profiles, databases, accounts, prices, &caches, totals,
+    );
+    let used = build::current_totals(&built.prepared);
     let models_ms = started.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let solution = solve(&built.problem, &settings.solve)?;
@@ -160,7 +180,7 @@ pub fn recommend(
                     .sum();
                 (i + 1, b + item.bases.len(), a + alts)
             });
-    Ok(RecommendationSet {
+    let set = RecommendationSet {
         schema_version: SCHEMA_VERSION,
         summary,
         components,
@@ -180,7 +200,8 @@ pub fn recommend(
             alternatives,
         },
         warnings: built.warnings,
-    })
+    };
+    Ok((set, used))
 }
 
 fn no_data(p: &build::Prepared<'_>) -> Recommendation {

@@ -1,0 +1,325 @@
+//! The recommendation listing served from memory.
+//!
+//! `GET /api/v1/recommendations` is what dashboards, scripts and people poll, far more
+//! often than recommendations change (once per cycle, or on an approval). Asking the
+//! database to count, sort and page the newest versions and then serialising every
+//! row again made each request cost milliseconds of CPU; at 1,000 requests/s the
+//! queue grew without bound. So the refresher that already reloads the newest versions
+//! for the metrics (when the store's revision moves) also keeps them here, sorted the
+//! way the listing orders them and each rendered to JSON once.
+//!
+//! A request is served from the snapshot only when the store's revision still equals
+//! the one the snapshot was built at, checked per request: a reader never sees a
+//! listing older than the database (an approval is visible to the next request, on any
+//! replica). When they differ the request reads the database as before and wakes the
+//! refresher, so only the requests in the moment after a change pay for it. Older
+//! versions (`all_versions=true`) always come from the database.
+
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::store::{Lifecycle, RecommendationFilter, RecommendationRow};
+
+/// One newest version, with what the filters look at and its rendered JSON.
+#[derive(Debug)]
+struct Entry {
+    status: Lifecycle,
+    verdict: Box<str>,
+    component: Box<str>,
+    saving_usd_per_month: f64,
+    json: Box<str>,
+}
+
+/// The newest versions at one store revision, in listing order (saving, descending;
+/// then id).
+#[derive(Debug, Default)]
+struct Snapshot {
+    revision: Option<(i64, i64)>,
+    entries: Vec<Entry>,
+}
+
+/// The shared snapshot and the bell that asks the refresher to rebuild it.
+#[derive(Debug, Default)]
+pub struct Listing {
+    current: RwLock<Arc<Snapshot>>,
+    /// Rung when a request found the snapshot behind the store.
+    pub stale: Notify,
+}
+
+impl Listing {
+    /// Replaces the snapshot with `rows` (the store's newest versions) read at
+    /// `revision`. The revision must have been read *before* the rows, so that a write
+    /// in between leaves the snapshot labelled older than its content, never newer.
+    pub fn replace(&self, revision: (i64, i64), rows: &[RecommendationRow]) {
+        let mut order: Vec<&RecommendationRow> = rows.iter().collect();
+        order.sort_by(|a, b| {
+            // As SQL compares: -0.0 equals 0.0 (savings are finite; the store
+            // refuses anything else).
+            b.saving_usd_per_month
+                .partial_cmp(&a.saving_usd_per_month)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.id.cmp(&b.id))
+        });
+        let entries = order
+            .into_iter()
+            .map(|r| Entry {
+                status: r.status,
+                verdict: r.verdict.as_str().into(),
+                component: r.component.as_str().into(),
+                saving_usd_per_month: r.saving_usd_per_month,
+                // Through `Value` so that keys are ordered exactly as the database
+                // path renders them.
+                json: serde_json::to_value(r)
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|_| "null".into())
+                    .into_boxed_str(),
+            })
+            .collect();
+        let next = Arc::new(Snapshot {
+            revision: Some(revision),
+            entries,
+        });
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = next;
+    }
+
+    /// The page `filter` asks for as the response body, if the snapshot can answer it
+    /// at store revision `revision`.
+    pub fn page(&self, revision: (i64, i64), filter: &RecommendationFilter) -> Option<String> {
+        if filter.all_versions {
+            return None;
+        }
+        let snap = self
+            .current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if snap.revision != Some(revision) {
+            self.stale.notify_one();
+            return None;
+        }
+        Some(render(&snap, filter))
+    }
+}
+
+fn matches(e: &Entry, f: &RecommendationFilter) -> bool {
+    let status = if f.statuses.is_empty() {
+        e.status != Lifecycle::Superseded
+    } else {
+        f.statuses.contains(&e.status)
+    };
+    status
+        && (f.verdicts.is_empty() || f.verdicts.iter().any(|v| **v == *e.verdict))
+        && f.component.as_deref().is_none_or(|c| c == &*e.component)
+        && f.min_saving_usd_per_month
+            .is_none_or(|m| e.saving_usd_per_month >= m)
+}
+
+/// The body, shaped as the database path's `{"items", "limit", "offset", "total"}`.
+fn render(snap: &Snapshot, f: &RecommendationFilter) -> String {
+    let offset = usize::try_from(f.offset.max(0)).unwrap_or(usize::MAX);
+    let limit = usize::try_from(f.limit.max(0)).unwrap_or(usize::MAX);
+    let mut body = String::with_capacity(64 + limit.min(snap.entries.len()) * 700);
+    body.push_str("{\"items\":[");
+    let mut total = 0usize;
+    for e in snap.entries.iter().filter(|e| matches(e, f)) {
+        if total >= offset && total - offset < limit {
+            if total > offset {
+                body.push(',');
+            }
+            body.push_str(&e.json);
+        }
+        total += 1;
+    }
+    body.push_str("],\"limit\":");
+    body.push_str(&Value::from(f.limit).to_string());
+    body.push_str(",\"offset\":");
+    body.push_str(&Value::from(f.offset).to_string());
+    body.push_str(",\"total\":");
+    body.push_str(&total.to_string());
+    body.push('}');
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{
+        CycleFinish, NewVersion, SqlStore, Store, Transition, VersionAction, now_ms,
+    };
+
+    fn version(component: &str, verdict: &str, saving: f64) -> NewVersion {
+        NewVersion {
+            component: component.into(),
+            verdict: verdict.into(),
+            saving_usd_per_month: saving,
+            current_usd_per_month: Some(100.0),
+            recommended_usd_per_month: Some(100.0 - saving),
+            summary: format!("{component}: {verdict}"),
+            fingerprint: format!("{component}-{saving}"),
+            document: "{}".into(),
+            inputs: json!({"cycle_id": 1, "component": component}).to_string(),
+            gauges: "{}".into(),
+        }
+    }
+
+    async fn cycle(store: &SqlStore, actions: Vec<VersionAction>) {
+        let id = store.begin_cycle("test", now_ms()).await.unwrap();
+        store
+            .finish_cycle(&CycleFinish {
+                cycle_id: id,
+                finished_ms: now_ms(),
+                outcome: "ok".into(),
+                failed_stage: None,
+                error: None,
+                report: "{}".into(),
+                actions,
+                stale: Vec::new(),
+                fresh: Vec::new(),
+            })
+            .await
+            .unwrap();
+    }
+
+    /// What the database path answers, rendered as the handler renders it.
+    async fn from_database(store: &SqlStore, f: &RecommendationFilter) -> Value {
+        let (rows, total) = store.list_recommendations(f).await.unwrap();
+        json!({"items": rows, "total": total, "limit": f.limit, "offset": f.offset})
+    }
+
+    fn filter(edit: impl FnOnce(&mut RecommendationFilter)) -> RecommendationFilter {
+        let mut f = RecommendationFilter {
+            limit: 100,
+            ..RecommendationFilter::default()
+        };
+        edit(&mut f);
+        f
+    }
+
+    /// The snapshot answers every filter exactly as the database does: same rows, same
+    /// order (ties on saving broken by id, negative savings last), same totals and
+    /// pages; and it refuses to answer once the store has moved on.
+    #[test]
+    fn the_snapshot_answers_as_the_database_does() {
+        let dir = std::env::temp_dir().join(format!(
+            "adaptd-listing-{}-{}",
+            std::process::id(),
+            now_ms()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let section = adaptd_config::StoreSection::default();
+            let store = SqlStore::open(&section, &dir, "test".into(), Duration::from_secs(30))
+                .await
+                .unwrap();
+            store.migrate().await.unwrap();
+            assert!(store.lead().await.unwrap());
+            let savings = [12.5, 0.0, 40.0, 12.5, -3.0, 7.0, 12.5, 0.0, 99.0, 1.0];
+            let verdicts = ["change", "keep", "change", "slo_infeasible", "change"];
+            cycle(
+                &store,
+                savings
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| VersionAction::Insert {
+                        new: version(&format!("fn-{i}"), verdicts[i % verdicts.len()], s),
+                        supersede: None,
+                    })
+                    .collect(),
+            )
+            .await;
+            // A second version for fn-2 supersedes the first; fn-3 is approved and
+            // fn-4 rejected, so statuses differ.
+            let first = store.latest_recommendations().await.unwrap();
+            let id_of = |c: &str| first.iter().find(|r| r.component == c).unwrap().id;
+            cycle(
+                &store,
+                vec![VersionAction::Insert {
+                    new: version("fn-2", "change", 55.0),
+                    supersede: Some(id_of("fn-2")),
+                }],
+            )
+            .await;
+            for (c, to) in [("fn-3", Lifecycle::Approved), ("fn-4", Lifecycle::Rejected)] {
+                store
+                    .transition(&Transition {
+                        id: id_of(c),
+                        from: vec![Lifecycle::Proposed],
+                        to,
+                        actor: "test".into(),
+                        note: None,
+                        at_ms: now_ms(),
+                        verdicts: Vec::new(),
+                    })
+                    .await
+                    .unwrap();
+            }
+
+            let listing = Listing::default();
+            let revision = store.revision().await.unwrap();
+            listing.replace(revision, &store.latest_recommendations().await.unwrap());
+            let filters = [
+                filter(|_| {}),
+                filter(|f| f.limit = 3),
+                filter(|f| {
+                    f.limit = 4;
+                    f.offset = 3;
+                }),
+                filter(|f| f.offset = 50),
+                filter(|f| f.statuses = vec![Lifecycle::Approved, Lifecycle::Rejected]),
+                filter(|f| f.statuses = vec![Lifecycle::Superseded]),
+                filter(|f| f.verdicts = vec!["change".into()]),
+                filter(|f| f.component = Some("fn-2".into())),
+                filter(|f| f.component = Some("nobody".into())),
+                filter(|f| f.min_saving_usd_per_month = Some(12.5)),
+                filter(|f| {
+                    f.verdicts = vec!["change".into(), "keep".into()];
+                    f.min_saving_usd_per_month = Some(0.0);
+                    f.limit = 2;
+                    f.offset = 1;
+                }),
+            ];
+            for f in &filters {
+                let body = listing
+                    .page(revision, f)
+                    .unwrap_or_else(|| panic!("the snapshot answers {f:?}"));
+                let mine: Value = serde_json::from_str(&body).unwrap();
+                assert_eq!(mine, from_database(&store, f).await, "{f:?}");
+                assert_eq!(body, from_database(&store, f).await.to_string(), "{f:?}");
+            }
+            assert!(
+                listing
+                    .page(revision, &filter(|f| f.all_versions = true))
+                    .is_none(),
+                "older versions come from the database"
+            );
+
+            // A change in the store: the old snapshot no longer answers.
+            store
+                .transition(&Transition {
+                    id: id_of("fn-5"),
+                    from: vec![Lifecycle::Proposed],
+                    to: Lifecycle::Approved,
+                    actor: "test".into(),
+                    note: None,
+                    at_ms: now_ms(),
+                    verdicts: Vec::new(),
+                })
+                .await
+                .unwrap();
+            let moved = store.revision().await.unwrap();
+            assert_ne!(moved, revision);
+            assert!(listing.page(moved, &filter(|_| {})).is_none());
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
