@@ -26,11 +26,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Notify;
 
 use super::api::{ApiError, AppState};
 use super::auth::Denied;
-use crate::store::alerts::{AlertStore, NewAlert};
+use crate::store::alerts::{Admission, Admitted, AlertStore, NewAlert};
 use crate::store::{AuditEntry, now_ms};
 
 /// A refusal of a body: where (JSON pointer, "" for the whole body) and why.
@@ -141,8 +141,6 @@ pub struct Alerts {
     configured: BTreeSet<String>,
     /// Wakes the leader's scheduler when a focused cycle is due.
     pub wake: Arc<Notify>,
-    /// Serialises deduplication and rate-limit decisions within this replica.
-    intake: Mutex<()>,
     /// SNS signatures and confirmations.
     verifier: sns::Verifier,
 }
@@ -173,7 +171,6 @@ impl Alerts {
             secret,
             configured: config.components.iter().map(|c| c.name.clone()).collect(),
             wake: Arc::new(Notify::new()),
-            intake: Mutex::new(()),
             verifier: sns::Verifier::new(),
         })
     }
@@ -242,13 +239,13 @@ fn outcome_json(id: i64, i: &Incoming, outcome: &str, note: Option<&str>) -> Val
 }
 
 /// Records `alerts` with their outcomes; wakes the scheduler when a focused cycle is
-/// due.
+/// due. Whether an alert is a duplicate or rate-limited is decided by the store in one
+/// transaction per alert ([`AlertStore::admit_alert`]), so it holds across replicas.
 async fn intake<S: AlertStore>(
     st: &AppState<S>,
     alerts: Vec<Incoming>,
 ) -> Result<Vec<Value>, ApiError> {
     let a = &st.alerts;
-    let _one_at_a_time = a.intake.lock().await;
     let known: BTreeSet<String> = st
         .store
         .components()
@@ -260,72 +257,67 @@ async fn intake<S: AlertStore>(
         .collect();
     let now = now_ms();
     let window_ms = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let rules = Admission {
+        dedup_since_ms: now.saturating_sub(window_ms(a.section.dedup_window_seconds)),
+        rate_since_ms: now.saturating_sub(window_ms(a.section.rate_limit_window_seconds)),
+        max_focused: i64::from(a.section.max_focused_cycles_per_component),
+    };
     let mut out = Vec::with_capacity(alerts.len());
     let mut wake = false;
     for i in alerts {
-        let dedup_key = format!("{}|{}|{}", i.source, i.identity, i.status.as_str());
-        let duplicate = st
+        // The outcome unless the store finds a duplicate or the rate limit reached.
+        let (outcome, note) = match (&i.component, i.status) {
+            (None, _) => (
+                "unmapped",
+                Some("no component is named by its labels or dimensions".to_owned()),
+            ),
+            (Some(c), _) if !known.contains(c) => {
+                ("unmapped", Some(format!("adaptd knows no component `{c}`")))
+            }
+            (Some(_), Status::Resolved) => ("resolved", None),
+            (Some(_), Status::Unknown) => (
+                "ignored",
+                Some("INSUFFICIENT_DATA starts nothing".to_owned()),
+            ),
+            (Some(_), Status::Firing) => ("pending", Some("a focused cycle starts now".to_owned())),
+        };
+        let admitted = st
             .store
-            .duplicate_of(&dedup_key, now - window_ms(a.section.dedup_window_seconds))
+            .admit_alert(
+                &NewAlert {
+                    received_ms: now,
+                    source: i.source.to_owned(),
+                    identity: i.identity.clone(),
+                    dedup_key: format!("{}|{}|{}", i.source, i.identity, i.status.as_str()),
+                    name: i.name.clone(),
+                    component: i.component.clone(),
+                    status: i.status.as_str().to_owned(),
+                    outcome: outcome.to_owned(),
+                    payload: i.payload.to_string(),
+                },
+                &rules,
+            )
             .await
             .map_err(ApiError::internal)?;
-        let (outcome, note) = if let Some(first) = duplicate {
-            (
+        let (outcome, note) = match admitted {
+            Admitted::Recorded { .. } => (outcome, note),
+            Admitted::Duplicate { first, .. } => (
                 "duplicate",
                 Some(format!(
                     "the same alert was received as alert {first} within alerts.dedup_window_seconds"
                 )),
-            )
-        } else {
-            match (&i.component, i.status) {
-                (None, _) => (
-                    "unmapped",
-                    Some("no component is named by its labels or dimensions".into()),
-                ),
-                (Some(c), _) if !known.contains(c) => {
-                    ("unmapped", Some(format!("adaptd knows no component `{c}`")))
-                }
-                (Some(_), Status::Resolved) => ("resolved", None),
-                (Some(_), Status::Unknown) => {
-                    ("ignored", Some("INSUFFICIENT_DATA starts nothing".into()))
-                }
-                (Some(c), Status::Firing) => {
-                    let n = st
-                        .store
-                        .focus_count(c, now - window_ms(a.section.rate_limit_window_seconds))
-                        .await
-                        .map_err(ApiError::internal)?;
-                    if n >= i64::from(a.section.max_focused_cycles_per_component) {
-                        (
-                            "rate_limited",
-                            Some(format!(
-                                "{c} already had {n} focused cycle(s) within alerts.rate_limit_window_seconds"
-                            )),
-                        )
-                    } else {
-                        wake = true;
-                        ("pending", Some("a focused cycle starts now".into()))
-                    }
-                }
-            }
+            ),
+            Admitted::RateLimited { count, .. } => (
+                "rate_limited",
+                Some(format!(
+                    "{} already had {count} focused cycle(s) within alerts.rate_limit_window_seconds",
+                    i.component.as_deref().unwrap_or_default()
+                )),
+            ),
         };
-        let id = st
-            .store
-            .record_alert(&NewAlert {
-                received_ms: now,
-                source: i.source.to_owned(),
-                identity: i.identity.clone(),
-                dedup_key,
-                name: i.name.clone(),
-                component: i.component.clone(),
-                status: i.status.as_str().to_owned(),
-                outcome: outcome.to_owned(),
-                payload: i.payload.to_string(),
-            })
-            .await
-            .map_err(ApiError::internal)?;
+        wake |= outcome == "pending";
         st.metrics.observe_alert(i.source, outcome);
-        out.push(outcome_json(id, &i, outcome, note.as_deref()));
+        out.push(outcome_json(admitted.id(), &i, outcome, note.as_deref()));
     }
     if wake {
         a.wake.notify_one();
