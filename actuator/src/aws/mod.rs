@@ -1,18 +1,14 @@
 //! The AWS side: makes a plan's calls with the AWS SDK and reads the live
 //! configuration they are compared with (Lambda and Application Auto Scaling).
 //!
-//! Credentials come from the standard chain (or a named profile), as for the
-//! collectors; an endpoint override points the SDK at another server that speaks the
+//! Credentials, retries and timeouts are the collectors' own
+//! ([`adaptd_collectors::cloudwatch::sdk_loader`]); an endpoint override points the SDK at another server that speaks the
 //! AWS wire protocol (the tests' moto).
 
 mod lambda;
 mod scaling;
 
 use std::time::Duration;
-
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
 
 use crate::plan::{Call, LambdaSettings, Target};
 
@@ -62,30 +58,15 @@ pub struct Aws {
 impl Aws {
     /// Clients for `settings`.
     pub async fn connect(settings: &AwsSettings) -> Aws {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(settings.max_attempts.max(1))
-                    .with_initial_backoff(Duration::from_millis(200)),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5).min(settings.timeout))
-                    .operation_attempt_timeout(settings.timeout)
-                    .build(),
-            );
-        if let Some(c) = &settings.credentials {
-            loader = loader.credentials_provider(c.clone());
-        }
-        if let Some(p) = &settings.profile {
-            loader = loader.profile_name(p);
-        }
-        if let Some(u) = &settings.endpoint_url {
-            loader = loader.endpoint_url(u);
-        }
-        if let Some(r) = &settings.region {
-            loader = loader.region(Region::new(r.clone()));
-        }
+        let loader =
+            adaptd_collectors::cloudwatch::sdk_loader(&adaptd_collectors::cloudwatch::Access {
+                endpoint_url: settings.endpoint_url.as_deref(),
+                profile: settings.profile.as_deref(),
+                region: settings.region.as_deref(),
+                credentials: settings.credentials.as_ref(),
+                max_attempts: settings.max_attempts,
+                timeout: settings.timeout,
+            });
         let config = loader.load().await;
         Aws {
             lambda: aws_sdk_lambda::Client::new(&config),

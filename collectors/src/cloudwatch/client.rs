@@ -26,35 +26,67 @@ pub(crate) struct Clients {
     pub region: String,
 }
 
-/// The base configuration of the credentials' own account: the standard chain, or
-/// `profile`, with the endpoint, retry and timeout settings.
-fn loader(settings: &Settings, region: Option<&str>) -> ConfigLoader {
+/// How adaptd reaches AWS, whichever part of it calls: the collectors here, the
+/// actuator when it applies. One loader, so both retry, time out and find
+/// credentials alike.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Access<'a> {
+    /// Endpoint override (tests, VPC endpoints).
+    pub endpoint_url: Option<&'a str>,
+    /// Named profile; `None`: the standard chain.
+    pub profile: Option<&'a str>,
+    /// Region; `None`: the chain's.
+    pub region: Option<&'a str>,
+    /// Credentials that replace the standard chain (a secret store, tests).
+    pub credentials: Option<&'a aws_sdk_lambda::config::SharedCredentialsProvider>,
+    /// Attempts per call (standard retry mode: throttling, 5xx, timeouts and transient
+    /// connection errors are retried with exponential backoff and full jitter).
+    pub max_attempts: u32,
+    /// Per attempt.
+    pub timeout: Duration,
+}
+
+/// The SDK configuration loader for `access`.
+pub fn sdk_loader(access: &Access<'_>) -> ConfigLoader {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(
             RetryConfig::standard()
-                .with_max_attempts(settings.max_attempts)
+                .with_max_attempts(access.max_attempts.max(1))
                 .with_initial_backoff(Duration::from_millis(200))
                 .with_max_backoff(Duration::from_secs(20)),
         )
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5).min(settings.timeout))
-                .operation_attempt_timeout(settings.timeout)
+                .connect_timeout(Duration::from_secs(5).min(access.timeout))
+                .operation_attempt_timeout(access.timeout)
                 .build(),
         );
-    if let Some(c) = &settings.credentials {
+    if let Some(c) = access.credentials {
         loader = loader.credentials_provider(c.clone());
     }
-    if let Some(p) = &settings.profile {
+    if let Some(p) = access.profile {
         loader = loader.profile_name(p);
     }
-    if let Some(u) = &settings.endpoint_url {
+    if let Some(u) = access.endpoint_url {
         loader = loader.endpoint_url(u);
     }
-    if let Some(r) = region {
+    if let Some(r) = access.region {
         loader = loader.region(Region::new(r.to_owned()));
     }
     loader
+}
+
+/// The base configuration of the credentials' own account: the standard chain, or
+/// `profile`, with the endpoint, retry and timeout settings.
+fn loader(settings: &Settings, region: Option<&str>) -> ConfigLoader {
+    sdk_loader(&Access {
+        endpoint_url: settings.endpoint_url.as_deref(),
+        profile: settings.profile.as_deref(),
+        region,
+        credentials: settings.credentials.as_ref(),
+        max_attempts: settings.max_attempts,
+        timeout: settings.timeout,
+    })
 }
 
 /// The configuration of `account` in `region`: the base one, or credentials of its
