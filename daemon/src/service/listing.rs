@@ -186,6 +186,22 @@ mod tests {
             .unwrap();
     }
 
+    /// A person's decision on a proposal.
+    async fn decide(store: &SqlStore, id: i64, to: Lifecycle) {
+        store
+            .transition(&Transition {
+                id,
+                from: vec![Lifecycle::Proposed],
+                to,
+                actor: "test".into(),
+                note: None,
+                at_ms: now_ms(),
+                verdicts: Vec::new(),
+            })
+            .await
+            .unwrap();
+    }
+
     /// What the database path answers, rendered as the handler renders it.
     async fn from_database(store: &SqlStore, f: &RecommendationFilter) -> Value {
         let (rows, total) = store.list_recommendations(f).await.unwrap();
@@ -250,18 +266,7 @@ mod tests {
             )
             .await;
             for (c, to) in [("fn-3", Lifecycle::Approved), ("fn-4", Lifecycle::Rejected)] {
-                store
-                    .transition(&Transition {
-                        id: id_of(c),
-                        from: vec![Lifecycle::Proposed],
-                        to,
-                        actor: "test".into(),
-                        note: None,
-                        at_ms: now_ms(),
-                        verdicts: Vec::new(),
-                    })
-                    .await
-                    .unwrap();
+                decide(&store, id_of(c), to).await;
             }
 
             let listing = Listing::default();
@@ -304,18 +309,7 @@ mod tests {
             );
 
             // A change in the store: the old snapshot no longer answers.
-            store
-                .transition(&Transition {
-                    id: id_of("fn-5"),
-                    from: vec![Lifecycle::Proposed],
-                    to: Lifecycle::Approved,
-                    actor: "test".into(),
-                    note: None,
-                    at_ms: now_ms(),
-                    verdicts: Vec::new(),
-                })
-                .await
-                .unwrap();
+            decide(&store, id_of("fn-5"), Lifecycle::Approved).await;
             let moved = store.revision().await.unwrap();
             assert_ne!(moved, revision);
             assert!(listing.page(moved, &filter(|_| {})).is_none());
