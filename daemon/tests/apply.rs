@@ -3,6 +3,7 @@
 //! execution, re-apply, guardrail refusals and a kill -9 in the middle of a plan; the
 //! library (`adaptd::apply`) for verification and rollback. What changed is read back
 //! through the AWS SDK itself, and moto's request recording counts the write calls.
+//! The service's verification (and across a restart) is in `apply_verify.rs`.
 
 mod apply_support;
 mod service_support;
@@ -523,68 +524,5 @@ fn the_service_reconciles_a_killed_apply_when_it_leads() {
         served.log_text().contains("apply: reconciled run"),
         "{}",
         served.log_text()
-    );
-}
-
-#[test]
-fn the_service_verifies_an_apply_from_its_collected_telemetry_and_rolls_it_back() {
-    let _g = serial();
-    let dir = Scratch::new("apply-verify");
-    let (m, _) = moto(&dir, 1);
-    let before = live(&m);
-    let recs = recommendation(
-        &dir,
-        &seeded(),
-        &lambda(512, &json!({"kind": "constant", "value": 3}), None),
-    );
-    let port = service_support::free_port();
-    let cfg = config(
-        &dir,
-        &m,
-        &format!(
-            "execute = true\nverify_window_minutes = 1\n\n[service]\nbind = \"127.0.0.1:{port}\"\n\
-             interval_seconds = 2\njitter_seconds = 0\nlookback_days = 3650\n\
-             telemetry = \"telemetry.csv\"\nleader_poll_seconds = 0.5\n"
-        ),
-    );
-    let out = apply(&cfg, &recs, true);
-    let t = text(&out);
-    assert!(out.status.success(), "{t}");
-    let run = t
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("run ")?.strip_suffix(": applied"))
-        .expect("the run's id")
-        .to_owned();
-    assert_eq!(live(&m).memory_mb, 512);
-    // The file source's telemetry: no errors before the run, a fifth failing after.
-    let start = execution_started_minute(&run);
-    let mut csv = String::from("timestamp,component,metric,stat,value\n");
-    for minute in start - 10..start + 5 {
-        let errors = if minute < start { 0 } else { 20 };
-        csv.push_str(&format!(
-            "{t},{FUNCTION},invocations,sum,100\n{t},{FUNCTION},errors,sum,{errors}\n",
-            t = minute * 60
-        ));
-    }
-    std::fs::write(dir.path("telemetry.csv"), csv).unwrap();
-    let served =
-        service_support::serve(&cfg, port, &service_support::AWS_ENV, dir.path("serve.log"));
-    // The window is a minute after the run finished; cycles run every 2 s.
-    let deadline = Instant::now() + Duration::from_secs(150);
-    while live(&m).memory_mb != 128 {
-        assert!(
-            Instant::now() < deadline,
-            "not rolled back:\n{}",
-            served.log_text()
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    assert_eq!(live(&m), before, "not back to the previous configuration");
-    let log = served.log_text();
-    assert!(
-        log.contains(&format!(
-            "apply: verified run {run}: Rollback(\"error rate rose from 0.00 % to 20.00 %"
-        )),
-        "{log}"
     );
 }

@@ -459,6 +459,72 @@ pub async fn verify_run<S: Store>(
     Ok((decision, rolled))
 }
 
+const MINUTE_MS: i64 = 60_000;
+
+/// How long after it finished a run is still judged (minutes): two days, or four
+/// verification windows if longer. Bounds what verification reads and what the
+/// service keeps for it (see [`recent`]).
+pub fn verify_lookback_minutes(a: &ApplySection) -> i64 {
+    (2 * 1440_i64).max(4 * i64::from(a.verify_window_minutes))
+}
+
+/// A run that changed a component and has no verdict yet.
+#[derive(Clone, Debug)]
+pub struct Awaiting {
+    /// Its intent, as the audit log holds it.
+    pub intent: Intent,
+    /// When it finished (ms).
+    pub finished_ms: i64,
+}
+
+impl Awaiting {
+    /// The minutes `[from, to)` before and after the run that its verdict compares:
+    /// `window` minutes before it started, `window` minutes from the first whole minute
+    /// after it finished.
+    pub fn windows(&self, window: i64) -> ((i64, i64), (i64, i64)) {
+        let start = self.intent.started_ms.div_euclid(MINUTE_MS);
+        let end = self.finished_ms.div_euclid(MINUTE_MS) + 1;
+        ((start - window, start), (end, end + window))
+    }
+
+    /// Whether its verification window has passed by `now_ms`.
+    pub fn due(&self, window: i64, now_ms: i64) -> bool {
+        self.finished_ms + window * MINUTE_MS <= now_ms
+    }
+}
+
+/// The runs finished within [`verify_lookback_minutes`] of `now_ms` that changed a
+/// component, are not rollbacks and have no verdict yet, oldest first.
+pub async fn awaiting_verification<S: Store>(
+    store: &S,
+    config: &ApplySection,
+    now_ms: i64,
+) -> Result<Vec<Awaiting>, ApplyError> {
+    let since = now_ms - verify_lookback_minutes(config) * MINUTE_MS;
+    let mut out = Vec::new();
+    for row in store.audit_since(log::FINISH, since).await? {
+        let p = &row.payload;
+        if p["changed"].as_bool() != Some(true) || p["trigger"] == "rollback" {
+            continue;
+        }
+        let entries = store.audit_subject(&row.subject).await?;
+        if entries.iter().any(|e| e.action == log::VERIFY) {
+            continue;
+        }
+        if let Some(intent) = entries
+            .iter()
+            .find(|e| e.action == log::PLAN)
+            .and_then(|e| serde_json::from_value::<Intent>(e.payload.clone()).ok())
+        {
+            out.push(Awaiting {
+                intent,
+                finished_ms: row.at_ms,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Judges every run whose verification window (`verify_window_minutes` after it
 /// finished) has passed by `now_ms` and that has no verdict yet, from `telemetry` (as
 /// the service's collectors gathered it): the window before the run against the window
@@ -471,42 +537,24 @@ pub async fn verify_due<S: Store>(
     telemetry: &TelemetrySet,
     now_ms: i64,
 ) -> Result<Vec<(String, Decision)>, ApplyError> {
-    const MINUTE_MS: i64 = 60_000;
     let window = i64::from(config.verify_window_minutes);
-    let since = now_ms - (2 * 86_400_000_i64).max(4 * window * MINUTE_MS);
     let mut out = Vec::new();
-    for row in store.audit_since(log::FINISH, since).await? {
-        let p = &row.payload;
-        if p["changed"].as_bool() != Some(true)
-            || p["trigger"] == "rollback"
-            || row.at_ms + window * MINUTE_MS > now_ms
-        {
+    for run in awaiting_verification(store, config, now_ms).await? {
+        if !run.due(window, now_ms) {
             continue;
         }
-        let entries = store.audit_subject(&row.subject).await?;
-        if entries.iter().any(|e| e.action == log::VERIFY) {
-            continue;
-        }
-        let Some(intent) = entries
-            .iter()
-            .find(|e| e.action == log::PLAN)
-            .and_then(|e| serde_json::from_value::<Intent>(e.payload.clone()).ok())
-        else {
+        let Some(c) = telemetry.components.get(&run.intent.plan.target.component) else {
             continue;
         };
-        let Some(c) = telemetry.components.get(&intent.plan.target.component) else {
-            continue;
-        };
-        let start = intent.started_ms.div_euclid(MINUTE_MS);
-        let end = row.at_ms.div_euclid(MINUTE_MS) + 1;
-        let before = observe::observed(c, start - window, start);
-        let after = observe::observed(c, end, end + window);
+        let ((b0, b1), (a0, a1)) = run.windows(window);
+        let before = observe::observed(c, b0, b1);
+        let after = observe::observed(c, a0, a1);
         // Without a prediction only errors and throttles can decide.
-        let predicted = intent.predicted.clone().unwrap_or(Predicted {
+        let predicted = run.intent.predicted.clone().unwrap_or(Predicted {
             p99_ms: f64::INFINITY,
             cold_start_rate: 1.0,
         });
-        let run_id = intent.run_id();
+        let run_id = run.intent.run_id();
         let (decision, _) =
             verify_run(store, config, aws, &run_id, (&before, &after), &predicted).await?;
         out.push((run_id, decision));

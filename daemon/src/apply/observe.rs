@@ -6,8 +6,10 @@ use adaptd_actuator::verify::Observed;
 use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Minute, Stat};
 
 fn sum(c: &ComponentTelemetry, metric: Metric, from: Minute, to: Minute) -> f64 {
-    c.get(metric, Stat::Sum)
-        .map_or(0.0, |s| (from..to).filter_map(|m| s.get(m)).sum())
+    // An empty f64 sum is -0.0, which verdicts would print as "-0 invocations".
+    c.get(metric, Stat::Sum).map_or(0.0, |s| {
+        (from..to).filter_map(|m| s.get(m)).sum::<f64>() + 0.0
+    })
 }
 
 /// Sums of invocations, errors, throttles and cold starts over `[from, to)`, and the
@@ -66,6 +68,8 @@ mod tests {
         assert_eq!(o.throttles, 0.0);
         // (2·10·100 + 2·30·200) / 80 = 175.
         assert_eq!(o.p99_ms, Some(175.0));
-        assert_eq!(observed(&c, 20, 30).p99_ms, None);
+        let empty = observed(&c, 20, 30);
+        assert_eq!(empty.p99_ms, None);
+        assert!(empty.invocations == 0.0 && empty.invocations.is_sign_positive());
     }
 }

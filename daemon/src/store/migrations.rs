@@ -127,6 +127,7 @@ pub fn steps(backend: Backend) -> Vec<Step> {
         ],
         },
         super::alerts::migration(id),
+        super::recent::migration(real),
     ]
 }
 

@@ -12,6 +12,7 @@
 pub mod alerts;
 pub mod leader;
 pub mod migrations;
+pub mod recent;
 mod sql;
 mod types;
 
@@ -188,6 +189,21 @@ pub trait Store: Send + Sync + 'static {
         begin: &str,
         end: &str,
     ) -> impl Future<Output = Result<Vec<AuditRow>, StoreError>> + Send;
+
+    /// Recent telemetry of `components` (the metrics verification reads) from minute
+    /// `from_minute` on, as cycles collected it (see [`recent`]).
+    fn recent_telemetry(
+        &self,
+        components: &[String],
+        from_minute: i64,
+    ) -> impl Future<Output = Result<adaptd_engine::telemetry::TelemetrySet, StoreError>> + Send;
+
+    /// Forgets recent telemetry before `before_minute`; returns how many minutes of
+    /// components were deleted.
+    fn prune_recent(
+        &self,
+        before_minute: i64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// A number that changes whenever recommendations or cycles change, so readers
     /// (metrics, followers) refresh only when needed.

@@ -454,7 +454,7 @@ async fn apply_collection(conn: &mut AnyConnection, c: &Collection) -> Result<()
         .bind(c.prune_before_minute)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    recent::write(conn, &c.recent).await
 }
 
 impl Store for SqlStore {
@@ -878,6 +878,19 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(audit_row).collect()
+    }
+
+    async fn recent_telemetry(
+        &self,
+        components: &[String],
+        from_minute: i64,
+    ) -> Result<adaptd_engine::telemetry::TelemetrySet, StoreError> {
+        let samples = recent::load(&self.pool, components, from_minute).await?;
+        Ok(recent::telemetry(&samples))
+    }
+
+    async fn prune_recent(&self, before_minute: i64) -> Result<u64, StoreError> {
+        recent::prune(&self.pool, before_minute).await
     }
 
     async fn revision(&self) -> Result<(i64, i64), StoreError> {

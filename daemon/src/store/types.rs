@@ -142,6 +142,9 @@ pub struct Collection {
     pub states: Vec<(String, String)>,
     /// Summaries ending before this minute are deleted (the lookback).
     pub prune_before_minute: i64,
+    /// Recent minutes of the metrics verification reads, for components the service
+    /// may apply to (see [`super::recent`]).
+    pub recent: Vec<super::recent::RecentSample>,
 }
 
 /// A stored recommendation version.

@@ -44,9 +44,14 @@ pub fn recommendation(dir: &Scratch, current: &Value, recommended: &Value) -> Pa
 }
 
 pub fn config(dir: &Scratch, m: &Proc, extra: &str) -> PathBuf {
+    config_on(dir, m, "[store]\nsqlite_path = \"adaptd.db\"\n", extra)
+}
+
+/// [`config`] with the given `[store]` section (e.g. `StoreKind::toml`).
+pub fn config_on(dir: &Scratch, m: &Proc, store: &str, extra: &str) -> PathBuf {
     let path = dir.path("adaptd.toml");
     let text = format!(
-        "[store]\nsqlite_path = \"adaptd.db\"\n\n[apply]\nmode = \"auto\"\n\
+        "{store}\n[apply]\nmode = \"auto\"\n\
          default_qualifier = \"live\"\nendpoint_url = \"{}\"\nregion = \"us-east-1\"\n\
          max_step_percent = 100\nmax_step_environments = 10\ncooldown_minutes = 0\n\
          max_changes_per_hour = 100\n{extra}",
