@@ -14,7 +14,6 @@ use std::collections::BTreeSet;
 use adaptd_actuator::aws::Aws;
 use adaptd_actuator::verify::Decision;
 use adaptd_config::ApplySection;
-use adaptd_engine::telemetry::TelemetrySet;
 
 use super::{ApplyError, awaiting_verification, aws_settings, verify_due};
 use crate::store::{Store, now_ms};
@@ -33,14 +32,12 @@ pub struct Verifier {
 
 impl Verifier {
     /// After a cycle: returns log lines of the verdicts. The cycle's own telemetry is
-    /// already in the store (written with its collection), so `_collected` is not
-    /// read; the parameter stays for the scheduler that passes it.
-    pub async fn after_cycle<'a, S: Store>(
+    /// already in the store (written with its collection).
+    pub async fn after_cycle<S: Store>(
         &mut self,
         store: &S,
         config: &ApplySection,
         interval_seconds: u64,
-        _collected: impl Iterator<Item = &'a TelemetrySet>,
     ) -> Vec<String> {
         if !config.execute {
             return Vec::new();

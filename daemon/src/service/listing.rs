@@ -8,17 +8,21 @@
 //! for the metrics (when the store's revision moves) also keeps them here, sorted the
 //! way the listing orders them and each rendered to JSON once.
 //!
-//! A request is served from the snapshot only when the store's revision still equals
-//! the one the snapshot was built at, checked per request: a reader never sees a
-//! listing older than the database (an approval is visible to the next request, on any
-//! replica). When they differ the request reads the database as before and wakes the
-//! refresher, so only the requests in the moment after a change pay for it. Older
+//! A request is served from a snapshot at least as new as the store's revision, read
+//! per request: a reader never sees a listing older than the database (an approval is
+//! visible to the next request, on any replica). When the store has moved on (every
+//! cycle does), the request wakes the refresher and waits for its new snapshot, as do
+//! the requests arriving meanwhile: one rebuild serves them all, instead of each going
+//! to the database at once, which under load queued requests for hundreds of
+//! milliseconds after every cycle. Should no snapshot come within [`WAIT`] (the store
+//! failing, a very large rebuild), the request reads the database as before. Older
 //! versions (`all_versions=true`) always come from the database.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::store::{Lifecycle, RecommendationFilter, RecommendationRow};
 
@@ -40,12 +44,24 @@ struct Snapshot {
     entries: Vec<Entry>,
 }
 
+/// How long a request waits for a rebuilt snapshot before it reads the database.
+pub const WAIT: Duration = Duration::from_secs(2);
+
 /// The shared snapshot and the bell that asks the refresher to rebuild it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Listing {
-    current: RwLock<Arc<Snapshot>>,
+    current: watch::Sender<Arc<Snapshot>>,
     /// Rung when a request found the snapshot behind the store.
     pub stale: Notify,
+}
+
+impl Default for Listing {
+    fn default() -> Self {
+        Self {
+            current: watch::Sender::new(Arc::new(Snapshot::default())),
+            stale: Notify::new(),
+        }
+    }
 }
 
 impl Listing {
@@ -81,24 +97,33 @@ impl Listing {
             revision: Some(revision),
             entries,
         });
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = next;
+        self.current.send_replace(next);
     }
 
-    /// The page `filter` asks for as the response body, if the snapshot can answer it
-    /// at store revision `revision`.
-    pub fn page(&self, revision: (i64, i64), filter: &RecommendationFilter) -> Option<String> {
+    /// The page `filter` asks for as the response body, from a snapshot at least as
+    /// new as store revision `revision`; `None` when the database must answer.
+    pub async fn page(
+        &self,
+        revision: (i64, i64),
+        filter: &RecommendationFilter,
+    ) -> Option<String> {
         if filter.all_versions {
             return None;
         }
-        let snap = self
-            .current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if snap.revision != Some(revision) {
+        let fresh = |s: &Arc<Snapshot>| {
+            s.revision
+                .is_some_and(|(c, a)| c >= revision.0 && a >= revision.1)
+        };
+        let mut rx = self.current.subscribe();
+        let snap = if fresh(&rx.borrow()) {
+            rx.borrow().clone()
+        } else {
             self.stale.notify_one();
-            return None;
-        }
+            match tokio::time::timeout(WAIT, rx.wait_for(fresh)).await {
+                Ok(Ok(s)) => s.clone(),
+                _ => return None,
+            }
+        };
         Some(render(&snap, filter))
     }
 }
@@ -296,6 +321,7 @@ mod tests {
             for f in &filters {
                 let body = listing
                     .page(revision, f)
+                    .await
                     .unwrap_or_else(|| panic!("the snapshot answers {f:?}"));
                 let mine: Value = serde_json::from_str(&body).unwrap();
                 assert_eq!(mine, from_database(&store, f).await, "{f:?}");
@@ -304,6 +330,7 @@ mod tests {
             assert!(
                 listing
                     .page(revision, &filter(|f| f.all_versions = true))
+                    .await
                     .is_none(),
                 "older versions come from the database"
             );
@@ -312,7 +339,24 @@ mod tests {
             decide(&store, id_of("fn-5"), Lifecycle::Approved).await;
             let moved = store.revision().await.unwrap();
             assert_ne!(moved, revision);
-            assert!(listing.page(moved, &filter(|_| {})).is_none());
+            // Nobody rebuilds: after the wait, the database must answer.
+            let t = std::time::Instant::now();
+            assert!(listing.page(moved, &filter(|_| {})).await.is_none());
+            assert!(t.elapsed() >= WAIT);
+            // A rebuild while requests wait: they are answered from it, with the
+            // approval.
+            let fn5 = filter(|f| f.component = Some("fn-5".into()));
+            let waiting = listing.page(moved, &fn5);
+            let rebuild = async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                listing.replace(moved, &store.latest_recommendations().await.unwrap());
+            };
+            let (body, ()) = tokio::join!(waiting, rebuild);
+            let body: Value =
+                serde_json::from_str(&body.expect("the rebuilt snapshot answers")).unwrap();
+            assert_eq!(body["items"][0]["status"], "approved");
+            // An older revision is answered by a newer snapshot.
+            assert!(listing.page(revision, &filter(|_| {})).await.is_some());
         });
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -265,10 +265,11 @@ async fn refresh<S: Store>(
                     store.latest_recommendations().await,
                 ) {
                     (Ok(c), Ok(l)) => {
-                        metrics.refresh(&c, &l, max, now_hour);
+                        // Requests may be waiting for the listing: it goes first.
                         if Some(rev) != seen {
                             listing.replace(rev, &l);
                         }
+                        metrics.refresh(&c, &l, max, now_hour);
                         seen = Some(rev);
                         hour = now_hour;
                     }
@@ -446,9 +447,8 @@ async fn schedule<S: AlertStore>(
                 let report = cycle_once(&cx, &metrics, "cycle", shutdown.clone()).await;
                 optimised_before |= report.optimised && report.failed_stages.is_empty();
                 handover::after_cycle(&*store, &config, &report).await;
-                let collected = report.sources.iter().map(|c| &c.telemetry);
                 for line in verifier
-                    .after_cycle(&*store, &config.apply, s.interval_seconds, collected)
+                    .after_cycle(&*store, &config.apply, s.interval_seconds)
                     .await
                 {
                     log("info", &line);
