@@ -7,14 +7,11 @@
 //! losing a bit of the profile, and base64 keeps the column text, so SQLite and
 //! PostgreSQL store it alike and older rows (plain JSON) still read.
 
-use std::io::{Read, Write};
-
 use adaptd_engine::profile::Profile;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use flate2::Compression;
-use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
+
+use crate::store::{deflate, inflate};
 
 /// Marks a packed summary; plain JSON starts with `{`.
 const PREFIX: &str = "deflate+base64:";
@@ -32,11 +29,7 @@ pub enum UnpackError {
 
 /// The stored form of `profile`.
 pub fn pack(profile: &Profile) -> String {
-    let json = serde_json::to_vec(profile).unwrap_or_default();
-    let mut z = DeflateEncoder::new(Vec::with_capacity(json.len() / 6), Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = z.write_all(&json);
-    let deflated = z.finish().unwrap_or_default();
+    let deflated = deflate(&serde_json::to_vec(profile).unwrap_or_default());
     let mut out = String::with_capacity(PREFIX.len() + deflated.len() * 4 / 3 + 4);
     out.push_str(PREFIX);
     STANDARD.encode_string(&deflated, &mut out);
@@ -51,10 +44,7 @@ pub fn unpack(stored: &str) -> Result<Profile, UnpackError> {
     let deflated = STANDARD
         .decode(b64)
         .map_err(|e| UnpackError::Damaged(e.to_string()))?;
-    let mut json = Vec::with_capacity(deflated.len() * 8);
-    DeflateDecoder::new(deflated.as_slice())
-        .read_to_end(&mut json)
-        .map_err(|e| UnpackError::Damaged(e.to_string()))?;
+    let json = inflate(&deflated).map_err(|e| UnpackError::Damaged(e.to_string()))?;
     Ok(serde_json::from_slice(&json)?)
 }
 

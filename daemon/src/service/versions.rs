@@ -118,9 +118,12 @@ pub fn new_version(
         recommended_usd_per_month: r.recommended.as_ref().map(|p| p.usd_per_month),
         summary: r.explanation.summary.clone(),
         fingerprint: fingerprint(r),
-        document: serde_json::to_string(r).unwrap_or_default(),
+        document: serde_json::to_string(r).unwrap_or_default().as_str().into(),
         inputs: inputs.to_string(),
-        gauges: serde_json::to_string(&gauges(r, observed)).unwrap_or_default(),
+        gauges: serde_json::to_string(&gauges(r, observed))
+            .unwrap_or_default()
+            .as_str()
+            .into(),
     }
 }
 

@@ -10,6 +10,7 @@
 //! JSON text, so nothing depends on a database's date or JSON types.
 
 pub mod alerts;
+mod deflated;
 pub mod leader;
 pub mod migrations;
 pub mod recent;
@@ -18,6 +19,7 @@ mod types;
 
 use std::future::Future;
 
+pub use deflated::{Deflated, deflate, inflate};
 pub use sql::{Backend, SqlStore, now_ms};
 pub use types::*;
 

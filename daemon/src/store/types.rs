@@ -211,12 +211,12 @@ pub struct NewVersion {
     pub summary: String,
     /// See [`RecommendationRow`].
     pub fingerprint: String,
-    /// The document (JSON).
-    pub document: String,
+    /// The document (JSON), deflated until it is written.
+    pub document: super::Deflated,
     /// Inputs (JSON).
     pub inputs: String,
-    /// Gauges (JSON).
-    pub gauges: String,
+    /// Gauges (JSON), deflated until it is written.
+    pub gauges: super::Deflated,
 }
 
 /// What a cycle decided for one component.
