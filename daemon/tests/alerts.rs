@@ -2,10 +2,13 @@
 //! real Alertmanager delivers the webhook, adaptd records the alert and runs a focused
 //! cycle (and, in mode auto, applies it to the local AWS emulator); a follower's
 //! alert is focused by the leader; endpoints are off until enabled. Refusals,
-//! deduplication, rate limits and SNS are in `alerts_webhooks.rs`.
+//! deduplication, rate limits and SNS are in `alerts_webhooks.rs`; deduplication
+//! across replicas in `alerts/admission.rs`.
 
 #![allow(clippy::print_stdout)]
 
+#[path = "alerts/admission.rs"]
+mod admission;
 mod alerts_support;
 mod service_support;
 

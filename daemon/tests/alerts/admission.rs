@@ -8,15 +8,14 @@
 //! the same alert all see none before them and all be recorded as new; these tests
 //! count exactly one.
 
-mod service_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use adaptd::store::alerts::{Admission, Admitted, AlertStore, NewAlert};
 use adaptd::store::{SqlStore, Store};
-use service_support::{PgDb, Scratch};
 use tokio::sync::Barrier;
+
+use super::service_support::{PgDb, Scratch};
 
 /// Tasks per store instance.
 const PER_REPLICA: usize = 24;

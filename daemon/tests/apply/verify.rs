@@ -7,15 +7,13 @@
 //! The tests wait on what the service reports (its verdict line, printed once the
 //! verdict and any rollback are done), never on a fixed time.
 
-mod apply_support;
-mod service_support;
-
 use std::time::Duration;
 
 use adaptd::store::{SqlStore, Store};
-use apply_support::*;
 use serde_json::json;
-use service_support::{Proc, Scratch, StoreKind, moto, serial, wait_for};
+
+use super::apply_support::*;
+use super::service_support::{self, Proc, Scratch, StoreKind, moto, serial, wait_for};
 
 /// `adaptd serve` on `cfg` (the file source, `[apply] execute`).
 fn serve(dir: &Scratch, cfg: &std::path::Path, port: u16, log: &str) -> Proc {
