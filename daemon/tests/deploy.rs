@@ -4,7 +4,10 @@
 //! (probe paths, ports, environment the config names), the ConfigMap's config passes
 //! `adaptd check-config`, and the Dockerfile is multi-stage with a non-root user.
 //! No container engine runs here: the image itself is not built by the tests.
+//! The Grafana dashboards are checked in `deploy/dashboards.rs`.
 
+#[path = "deploy/dashboards.rs"]
+mod dashboards;
 mod service_support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -307,24 +310,6 @@ fn the_call_finder_sees_calls_split_over_lines_and_skips_comments_and_tests() {
 
 // ---------------------------------------------------------------------------
 // Kubernetes manifests
-
-/// YAML documents as JSON (PyYAML, which moto's server extra installs).
-fn yaml(path: &Path) -> Vec<Value> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
-        ])
-        .arg(path)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{path:?} is not YAML (or PyYAML is missing: scripts/setup-test-services):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn manifests() -> BTreeMap<String, Value> {
     let dir = repo().join("deploy/kubernetes");

@@ -520,3 +520,21 @@ pub fn prometheus(dir: &Scratch, target: &str, rules: &str, alertmanager: &str) 
     ];
     start_server(dir, "prometheus", "prometheus", &args, port, "/-/ready")
 }
+
+/// YAML documents as JSON (PyYAML, which moto's server extra installs).
+pub fn yaml(path: &Path) -> Vec<Value> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        ])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{path:?} is not YAML (or PyYAML is missing: scripts/setup-test-services):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -7,15 +7,14 @@
 //! tests/dashboards/node_modules; `scripts/setup-test-services` installs Prometheus
 //! and moto. Missing tools fail the tests with what to run.
 
-mod service_support;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use service_support::*;
+
+use super::service_support::*;
 
 const DASHBOARDS: [&str; 3] = ["overview", "component", "health"];
 
@@ -560,24 +559,6 @@ fn every_panel_query_returns_data_from_a_prometheus_that_scraped_adaptd() {
         failures.len(),
         failures.join("\n")
     );
-}
-
-/// YAML documents as JSON (PyYAML, which moto's server extra installs).
-fn yaml(path: &Path) -> Vec<Value> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
-        ])
-        .arg(path)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{path:?} is not YAML (or PyYAML is missing: scripts/setup-test-services):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]
