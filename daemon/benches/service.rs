@@ -282,7 +282,7 @@ fn start(dir: &Path, port: u16) -> Server {
 
 /// Waits for the first cycle after the seed; returns it.
 fn first_cycle(s: &Server) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(1800);
+    let deadline = Instant::now() + Duration::from_secs(3600);
     loop {
         if let Some(v) = get_json(&s.url("/api/v1/cycles?limit=5"))
             && let Some(c) = v["items"].as_array().and_then(|items| {
@@ -296,7 +296,7 @@ fn first_cycle(s: &Server) -> Value {
         }
         assert!(
             Instant::now() < deadline,
-            "no cycle in 30 min:\n{}",
+            "no cycle in 60 min:\n{}",
             s.log_text()
         );
         std::thread::sleep(Duration::from_millis(250));
