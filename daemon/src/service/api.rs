@@ -393,7 +393,11 @@ async fn recommendations<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params
         }
     }
     if !f.all_versions {
-        let revision = st.store.revision().await.map_err(ApiError::internal)?;
+        let revision = st
+            .store
+            .recommendations_revision()
+            .await
+            .map_err(ApiError::internal)?;
         if let Some(body) = st.listing.page(revision, &f).await {
             return Ok((
                 [(

@@ -1,20 +1,22 @@
 //! The recommendation listing served from memory.
 //!
 //! `GET /api/v1/recommendations` is what dashboards, scripts and people poll, far more
-//! often than recommendations change (once per cycle, or on an approval). Asking the
-//! database to count, sort and page the newest versions and then serialising every
-//! row again made each request cost milliseconds of CPU; at 1,000 requests/s the
-//! queue grew without bound. So the refresher that already reloads the newest versions
-//! for the metrics (when the store's revision moves) also keeps them here, sorted the
-//! way the listing orders them and each rendered to JSON once.
+//! often than recommendations change (once per cycle with new telemetry, or on a
+//! decision). Asking the database to count, sort and page the newest versions and
+//! then serialising every row again made each request cost milliseconds of CPU; at
+//! 1,000 requests/s the queue grew without bound. So the refresher that already
+//! reloads the newest versions for the metrics also keeps them here, sorted the way
+//! the listing orders them and each rendered to JSON once.
 //!
-//! A request is served from a snapshot at least as new as the store's revision, read
-//! per request: a reader never sees a listing older than the database (an approval is
-//! visible to the next request, on any replica). When the store has moved on (every
-//! cycle does), the request wakes the refresher and waits for its new snapshot, as do
-//! the requests arriving meanwhile: one rebuild serves them all, instead of each going
-//! to the database at once, which under load queued requests for hundreds of
-//! milliseconds after every cycle. Should no snapshot come within [`WAIT`] (the store
+//! A request reads the recommendations' revision (a counter the store bumps in the
+//! transaction of every change to them; one primary-key read) and is served from a
+//! snapshot at least that new: a reader never sees a listing older than the database
+//! (an approval is visible to the next request, on any replica). When the
+//! recommendations have changed, the request wakes the refresher and waits for its
+//! new snapshot, as do the requests arriving meanwhile: one rebuild serves them all,
+//! instead of each going to the database at once, which under load queued requests
+//! for hundreds of milliseconds. Cycles that change no recommendation (no new
+//! telemetry) cause no rebuild. Should no snapshot come within [`WAIT`] (the store
 //! failing, a very large rebuild), the request reads the database as before. Older
 //! versions (`all_versions=true`) always come from the database.
 
@@ -36,11 +38,12 @@ struct Entry {
     json: Box<str>,
 }
 
-/// The newest versions at one store revision, in listing order (saving, descending;
-/// then id).
+/// The newest versions at one revision of the recommendations
+/// ([`Store::recommendations_revision`](crate::store::Store::recommendations_revision)),
+/// in listing order (saving, descending; then id).
 #[derive(Debug, Default)]
 struct Snapshot {
-    revision: Option<(i64, i64)>,
+    revision: Option<i64>,
     entries: Vec<Entry>,
 }
 
@@ -68,7 +71,7 @@ impl Listing {
     /// Replaces the snapshot with `rows` (the store's newest versions) read at
     /// `revision`. The revision must have been read *before* the rows, so that a write
     /// in between leaves the snapshot labelled older than its content, never newer.
-    pub fn replace(&self, revision: (i64, i64), rows: &[RecommendationRow]) {
+    pub fn replace(&self, revision: i64, rows: &[RecommendationRow]) {
         let mut order: Vec<&RecommendationRow> = rows.iter().collect();
         order.sort_by(|a, b| {
             // As SQL compares: -0.0 equals 0.0 (savings are finite; the store
@@ -101,19 +104,12 @@ impl Listing {
     }
 
     /// The page `filter` asks for as the response body, from a snapshot at least as
-    /// new as store revision `revision`; `None` when the database must answer.
-    pub async fn page(
-        &self,
-        revision: (i64, i64),
-        filter: &RecommendationFilter,
-    ) -> Option<String> {
+    /// new as the recommendations' `revision`; `None` when the database must answer.
+    pub async fn page(&self, revision: i64, filter: &RecommendationFilter) -> Option<String> {
         if filter.all_versions {
             return None;
         }
-        let fresh = |s: &Arc<Snapshot>| {
-            s.revision
-                .is_some_and(|(c, a)| c >= revision.0 && a >= revision.1)
-        };
+        let fresh = |s: &Arc<Snapshot>| s.revision.is_some_and(|r| r >= revision);
         let mut rx = self.current.subscribe();
         let snap = if fresh(&rx.borrow()) {
             rx.borrow().clone()
@@ -295,7 +291,7 @@ mod tests {
             }
 
             let listing = Listing::default();
-            let revision = store.revision().await.unwrap();
+            let revision = store.recommendations_revision().await.unwrap();
             listing.replace(revision, &store.latest_recommendations().await.unwrap());
             let filters = [
                 filter(|_| {}),
@@ -337,7 +333,7 @@ mod tests {
 
             // A change in the store: the old snapshot no longer answers.
             decide(&store, id_of("fn-5"), Lifecycle::Approved).await;
-            let moved = store.revision().await.unwrap();
+            let moved = store.recommendations_revision().await.unwrap();
             assert_ne!(moved, revision);
             // Nobody rebuilds: after the wait, the database must answer.
             let t = std::time::Instant::now();
@@ -357,6 +353,10 @@ mod tests {
             assert_eq!(body["items"][0]["status"], "approved");
             // An older revision is answered by a newer snapshot.
             assert!(listing.page(revision, &filter(|_| {})).await.is_some());
+            // A cycle that changes no recommendation leaves the revision (and so the
+            // snapshot) as it was.
+            cycle(&store, Vec::new()).await;
+            assert_eq!(store.recommendations_revision().await.unwrap(), moved);
         });
         let _ = std::fs::remove_dir_all(&dir);
     }

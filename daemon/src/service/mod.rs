@@ -255,19 +255,28 @@ async fn refresh<S: Store>(
     mut shutdown: Shutdown,
 ) {
     let mut seen = None;
+    let mut listed = None;
     let mut hour = usize::MAX;
     loop {
         let now_hour = (crate::store::now_ms() / 3_600_000 % 24) as usize;
-        match store.revision().await {
-            Ok(rev) if Some(rev) != seen || now_hour != hour => {
+        // Both revisions before the rows: a write in between leaves the snapshots
+        // labelled older than their content, never newer.
+        match (
+            store.revision().await,
+            store.recommendations_revision().await,
+        ) {
+            (Ok(rev), Ok(recs))
+                if Some(rev) != seen || Some(recs) != listed || now_hour != hour =>
+            {
                 match (
                     store.components().await,
                     store.latest_recommendations().await,
                 ) {
                     (Ok(c), Ok(l)) => {
                         // Requests may be waiting for the listing: it goes first.
-                        if Some(rev) != seen {
-                            listing.replace(rev, &l);
+                        if Some(recs) != listed {
+                            listing.replace(recs, &l);
+                            listed = Some(recs);
                         }
                         metrics.refresh(&c, &l, max, now_hour);
                         seen = Some(rev);
@@ -278,8 +287,8 @@ async fn refresh<S: Store>(
                     }
                 }
             }
-            Ok(_) => {}
-            Err(e) => log("warn", &format!("metrics refresh failed: {e}")),
+            (Ok(_), Ok(_)) => {}
+            (Err(e), _) | (_, Err(e)) => log("warn", &format!("metrics refresh failed: {e}")),
         }
         // Every second, or at once when a request found the listing behind the store.
         tokio::select! {

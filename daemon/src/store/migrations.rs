@@ -128,6 +128,17 @@ pub fn steps(backend: Backend) -> Vec<Step> {
         },
         super::alerts::migration(id),
         super::recent::migration(real),
+        Step {
+            version: 4,
+            // A counter bumped in the transaction of every change to the
+            // recommendations table, so readers of the listing learn whether it changed
+            // from one primary-key read, while cycles that change nothing there (no
+            // new telemetry) do not make every replica rebuild it.
+            statements: vec![
+                "CREATE TABLE revisions (name TEXT PRIMARY KEY, n BIGINT NOT NULL)".to_owned(),
+                "INSERT INTO revisions (name, n) VALUES ('recommendations', 0)".to_owned(),
+            ],
+        },
     ]
 }
 

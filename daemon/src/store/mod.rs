@@ -210,4 +210,9 @@ pub trait Store: Send + Sync + 'static {
     /// A number that changes whenever recommendations or cycles change, so readers
     /// (metrics, followers) refresh only when needed.
     fn revision(&self) -> impl Future<Output = Result<(i64, i64), StoreError>> + Send;
+
+    /// A number that grows with every change to any recommendation (new versions,
+    /// refreshes, confirmations, status changes) and with nothing else: what the
+    /// in-memory listing is checked against on each request.
+    fn recommendations_revision(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 }

@@ -330,6 +330,9 @@ async fn insert_version(
 
 async fn apply_finish(conn: &mut AnyConnection, f: &CycleFinish) -> Result<(), StoreError> {
     let now = f.finished_ms;
+    if !f.actions.is_empty() {
+        bump_recommendations(&mut *conn).await?;
+    }
     for action in &f.actions {
         match action {
             VersionAction::Insert { new, supersede } => {
@@ -902,6 +905,21 @@ impl Store for SqlStore {
         .await?;
         Ok((r.try_get("c")?, r.try_get("a")?))
     }
+
+    async fn recommendations_revision(&self) -> Result<i64, StoreError> {
+        let r = sqlx::query("SELECT n FROM revisions WHERE name = 'recommendations'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get("n")?)
+    }
+}
+
+/// Marks a change to the recommendations table, in the writer's transaction.
+async fn bump_recommendations(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE revisions SET n = n + 1 WHERE name = 'recommendations'")
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 fn audit_row(r: &AnyRow) -> Result<AuditRow, StoreError> {
@@ -992,6 +1010,7 @@ async fn transition_in(
     if done.rows_affected() != 1 {
         return Err(conflict("it changed meanwhile; read it again".into()));
     }
+    bump_recommendations(&mut *conn).await.map_err(db)?;
     let payload = serde_json::json!({
         "component": row.component,
         "version": row.version,
