@@ -391,6 +391,13 @@ async fn stages<S: Store>(
         ));
     }
 
+    // What collecting and resolving needed is done with: free it before the stage
+    // that holds the most (with 10,000 components, tens of megabytes).
+    drop(collection);
+    drop(discovered);
+    drop(known_by_name);
+    drop(known);
+
     // Optimise over the merged summaries of the lookback, a group of components at a
     // time (see `optimise`).
     let t = Instant::now();

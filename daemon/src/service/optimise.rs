@@ -23,11 +23,10 @@ use super::packed::{UnpackError, unpack};
 use super::versions::{decide, new_version};
 use crate::store::{RecommendationRow, Store, StoreError, VersionAction};
 
-/// Components solved together. A busy component's profile and candidates take about
-/// a megabyte while its group is solved, so this bounds the stage's working set to
-/// tens of megabytes, while keeping per-group overhead (one small MILP each)
-/// negligible.
-pub const GROUP_SIZE: usize = 32;
+/// Components solved together. The stage's working set is one group's merged profiles
+/// and candidates (each candidate with its predictions per hour and level), so this
+/// bounds it, while the per-group overhead (one small MILP each) stays small.
+pub const GROUP_SIZE: usize = 16;
 
 /// What the stage decided.
 #[derive(Debug, Default)]
