@@ -139,10 +139,70 @@ pub fn steps(backend: Backend) -> Vec<Step> {
                 "INSERT INTO revisions (name, n) VALUES ('recommendations', 0)".to_owned(),
             ],
         },
+        Step {
+            version: 5,
+            // Storing a new version clears the component's `latest` flag. Without this
+            // index SQLite served that from `recommendations_latest (latest, …)`,
+            // visiting every newest version for each one stored: a first cycle over
+            // 10,000 components spent most of its commit there, holding the write
+            // lock long enough for the leader's lease to lapse.
+            statements: vec![
+                "CREATE INDEX recommendations_by_component ON recommendations (component, latest)"
+                    .to_owned(),
+            ],
+        },
     ]
 }
 
 /// The newest version this build knows.
 pub fn latest(backend: Backend) -> i64 {
     steps(backend).last().map_or(0, |s| s.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::Row;
+
+    use crate::store::{SqlStore, Store};
+
+    /// Clearing a component's `latest` flag looks the component up, not every newest
+    /// version (which made storing N versions take N² row visits).
+    #[test]
+    fn clearing_latest_uses_the_component_index() {
+        let dir = std::env::temp_dir().join(format!("adaptd-plan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let plan = rt.block_on(async {
+            let store = SqlStore::open(
+                &adaptd_config::StoreSection::default(),
+                &dir,
+                "test".into(),
+                Duration::from_secs(30),
+            )
+            .await
+            .unwrap();
+            store.migrate().await.unwrap();
+            let rows = sqlx::query(
+                "EXPLAIN QUERY PLAN UPDATE recommendations SET latest = 0 \
+                 WHERE component = 'a' AND latest = 1",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            rows.iter()
+                .map(|r| r.try_get::<String, _>("detail").unwrap())
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            plan.contains("recommendations_by_component (component=? AND latest=?)"),
+            "{plan}"
+        );
+    }
 }
