@@ -392,7 +392,7 @@ async fn stages<S: Store>(
     }
 
     // What collecting and resolving needed is done with: free it before the stage
-    // that holds the most (with 10,000 components, tens of megabytes).
+    // that holds the most (all of it grows with the number of components).
     drop(collection);
     drop(discovered);
     drop(known_by_name);
