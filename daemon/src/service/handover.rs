@@ -39,7 +39,9 @@ pub fn acts_on(config: &Config, component: &str) -> bool {
 /// `proposed` (auto). A dry-run service (`execute = false`) hands over only versions
 /// this cycle wrote, so the same plan is not printed every cycle.
 pub async fn after_cycle<S: AlertStore>(store: &S, config: &Config, report: &CycleReport) -> usize {
-    if report.outcome == "failed" {
+    // Without a mode that acts anywhere there is nothing to hand over, and reading
+    // every newest version after each cycle would cost the service that much memory.
+    if report.outcome == "failed" || !may_act(&config.apply) {
         return 0;
     }
     let latest = match store.latest_recommendations().await {
@@ -74,7 +76,25 @@ pub async fn after_cycle<S: AlertStore>(store: &S, config: &Config, report: &Cyc
         .filter(|r| config.apply.execute || written(&r.component))
         .map(|r| (r.component.clone(), Trigger::Cycle))
         .collect();
-    hand_over(store, config, &wanted, report.id, "service", "cycle.apply").await
+    hand_over_from(
+        store,
+        config,
+        &latest,
+        &wanted,
+        report.id,
+        "service",
+        "cycle.apply",
+    )
+    .await
+}
+
+/// Whether any mode in `[apply]` (global, per environment, per component) lets the
+/// service act.
+fn may_act(a: &adaptd_config::ApplySection) -> bool {
+    let acts = |m: ApplyMode| matches!(m, ApplyMode::ApplyApproved | ApplyMode::Auto);
+    acts(a.mode)
+        || a.environments.iter().any(|e| acts(e.mode))
+        || a.components.iter().any(|c| c.mode.is_some_and(acts))
 }
 
 /// Hands each `(component, trigger)` newest version to the apply feature and records
@@ -90,16 +110,31 @@ pub async fn hand_over<S: AlertStore>(
     if wanted.is_empty() {
         return 0;
     }
-    let latest = match store.latest_recommendations().await {
-        Ok(l) => l,
+    match store.latest_recommendations().await {
+        Ok(latest) => hand_over_from(store, config, &latest, wanted, cycle_id, actor, action).await,
         Err(e) => {
             log(
                 "warn",
                 &format!("{action}: reading recommendations failed: {e}"),
             );
-            return 0;
+            0
         }
-    };
+    }
+}
+
+/// [`hand_over`] with the newest versions already read.
+async fn hand_over_from<S: AlertStore>(
+    store: &S,
+    config: &Config,
+    latest: &[crate::store::RecommendationRow],
+    wanted: &[(String, Trigger)],
+    cycle_id: i64,
+    actor: &str,
+    action: &str,
+) -> usize {
+    if wanted.is_empty() {
+        return 0;
+    }
     let aws = Aws::connect(&apply::aws_settings(&config.apply)).await;
     let crash = Crashpoint::new(None);
     let mut handed = 0;
