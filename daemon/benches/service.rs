@@ -21,7 +21,8 @@
 //!   `cargo bench -p adaptd --bench service`
 //! Environment: ADAPTD_BENCH_RUNS (3), ADAPTD_BENCH_COMPONENTS (10000),
 //! ADAPTD_BENCH_DAYS (14), ADAPTD_BENCH_RATE (1000), ADAPTD_BENCH_SECONDS (30),
-//! ADAPTD_BENCH_WRK_CONNECTIONS (8).
+//! ADAPTD_BENCH_WRK_CONNECTIONS (8), ADAPTD_BENCH_WRAP (a command to run the server
+//! under, such as `heaptrack -o /tmp/adaptd`).
 
 #![allow(
     clippy::print_stdout,
@@ -259,7 +260,19 @@ fn get_json(url: &str) -> Option<Value> {
 fn start(dir: &Path, port: u16) -> Server {
     let log = dir.join("serve.log");
     let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_adaptd"))
+    // ADAPTD_BENCH_WRAP runs the server under a profiler (`heaptrack -o FILE`, say);
+    // the memory figures are then the wrapper's, not the server's.
+    let wrap = std::env::var("ADAPTD_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(w) => {
+            let mut c = Command::new(w);
+            c.args(words).arg(env!("CARGO_BIN_EXE_adaptd"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_adaptd")),
+    };
+    let child = cmd
         .args(["serve", "-c"])
         .arg(dir.join("adaptd.toml"))
         .stdout(out.try_clone().unwrap())

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use super::optimise::{Job, optimise};
 use super::sources::{Collected, Source, affected};
+use super::versions::Previous;
 use crate::store::{Collection, ComponentRow, CycleFinish, NewSummary, SeenComponent, Store};
 
 /// Stages, in order; the names label metrics and cycle reports.
@@ -401,12 +402,13 @@ async fn stages<S: Store>(
     // Optimise over the merged summaries of the lookback, a group of components at a
     // time (see `optimise`).
     let t = Instant::now();
-    let latest = cx
-        .store
-        .latest_recommendations()
+    let mut latest = BTreeMap::new();
+    cx.store
+        .for_each_latest_recommendation(|r| {
+            latest.insert(r.component.clone(), Previous::from(r));
+        })
         .await
         .map_err(|e| ("store", e.to_string(), resolved_names.clone()))?;
-    let latest: BTreeMap<&str, _> = latest.iter().map(|r| (r.component.as_str(), r)).collect();
     // The closures and the job borrow non-`Send` trait objects: keep them out of the
     // future's state.
     let optimised = {

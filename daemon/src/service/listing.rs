@@ -31,11 +31,38 @@ use crate::store::{Lifecycle, RecommendationFilter, RecommendationRow};
 /// One newest version, with what the filters look at and its rendered JSON.
 #[derive(Debug)]
 struct Entry {
+    id: i64,
     status: Lifecycle,
     verdict: Box<str>,
     component: Box<str>,
     saving_usd_per_month: f64,
     json: Box<str>,
+}
+
+/// A snapshot being gathered a row at a time, so that the rows themselves need not all
+/// be held at once (their inputs and gauges weigh several times the rendered entry).
+#[derive(Debug, Default)]
+pub struct Builder {
+    entries: Vec<Entry>,
+}
+
+impl Builder {
+    /// Adds one newest version.
+    pub fn push(&mut self, r: &RecommendationRow) {
+        self.entries.push(Entry {
+            id: r.id,
+            status: r.status,
+            verdict: r.verdict.as_str().into(),
+            component: r.component.as_str().into(),
+            saving_usd_per_month: r.saving_usd_per_month,
+            // Through `Value` so that keys are ordered exactly as the database path
+            // renders them.
+            json: serde_json::to_value(r)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| "null".into())
+                .into_boxed_str(),
+        });
+    }
 }
 
 /// The newest versions at one revision of the recommendations
@@ -68,12 +95,13 @@ impl Default for Listing {
 }
 
 impl Listing {
-    /// Replaces the snapshot with `rows` (the store's newest versions) read at
-    /// `revision`. The revision must have been read *before* the rows, so that a write
-    /// in between leaves the snapshot labelled older than its content, never newer.
-    pub fn replace(&self, revision: i64, rows: &[RecommendationRow]) {
-        let mut order: Vec<&RecommendationRow> = rows.iter().collect();
-        order.sort_by(|a, b| {
+    /// Replaces the snapshot with what `next` gathered of the store's newest versions,
+    /// read at `revision`. The revision must have been read *before* the rows, so that
+    /// a write in between leaves the snapshot labelled older than its content, never
+    /// newer.
+    pub fn install(&self, revision: i64, next: Builder) {
+        let mut entries = next.entries;
+        entries.sort_by(|a, b| {
             // As SQL compares: -0.0 equals 0.0 (savings are finite; the store
             // refuses anything else).
             b.saving_usd_per_month
@@ -81,26 +109,11 @@ impl Listing {
                 .unwrap_or(std::cmp::Ordering::Equal)
                 .then(a.id.cmp(&b.id))
         });
-        let entries = order
-            .into_iter()
-            .map(|r| Entry {
-                status: r.status,
-                verdict: r.verdict.as_str().into(),
-                component: r.component.as_str().into(),
-                saving_usd_per_month: r.saving_usd_per_month,
-                // Through `Value` so that keys are ordered exactly as the database
-                // path renders them.
-                json: serde_json::to_value(r)
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|_| "null".into())
-                    .into_boxed_str(),
-            })
-            .collect();
-        let next = Arc::new(Snapshot {
+        entries.shrink_to_fit();
+        self.current.send_replace(Arc::new(Snapshot {
             revision: Some(revision),
             entries,
-        });
-        self.current.send_replace(next);
+        }));
     }
 
     /// The page `filter` asks for as the response body, from a snapshot at least as
@@ -223,6 +236,22 @@ mod tests {
             .unwrap();
     }
 
+    /// As the refresher rebuilds: the newest versions streamed into a builder. They are
+    /// the rows `latest_recommendations` reads at once.
+    async fn rebuild(listing: &Listing, store: &SqlStore, revision: i64) {
+        let mut next = Builder::default();
+        let mut streamed = Vec::new();
+        store
+            .for_each_latest_recommendation(|r| {
+                next.push(&r);
+                streamed.push(r);
+            })
+            .await
+            .unwrap();
+        assert_eq!(streamed, store.latest_recommendations().await.unwrap());
+        listing.install(revision, next);
+    }
+
     /// What the database path answers, rendered as the handler renders it.
     async fn from_database(store: &SqlStore, f: &RecommendationFilter) -> Value {
         let (rows, total) = store.list_recommendations(f).await.unwrap();
@@ -292,7 +321,7 @@ mod tests {
 
             let listing = Listing::default();
             let revision = store.recommendations_revision().await.unwrap();
-            listing.replace(revision, &store.latest_recommendations().await.unwrap());
+            rebuild(&listing, &store, revision).await;
             let filters = [
                 filter(|_| {}),
                 filter(|f| f.limit = 3),
@@ -345,7 +374,7 @@ mod tests {
             let waiting = listing.page(moved, &fn5);
             let rebuild = async {
                 tokio::time::sleep(Duration::from_millis(50)).await;
-                listing.replace(moved, &store.latest_recommendations().await.unwrap());
+                rebuild(&listing, &store, moved).await;
             };
             let (body, ()) = tokio::join!(waiting, rebuild);
             let body: Value =

@@ -13,9 +13,12 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap};
+
 use super::cycle::{CycleReport, STAGES};
 use super::versions::Gauges;
-use crate::store::{ComponentRow, Lifecycle, RecommendationRow};
+use crate::store::{Lifecycle, RecommendationRow};
 
 /// Every metric of the service.
 #[derive(Debug)]
@@ -47,6 +50,95 @@ pub struct Metrics {
     leader: IntGauge,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
+}
+
+/// What the suggestion gauges need of the newest versions, gathered a row at a time
+/// (see [`Store::for_each_latest_recommendation`](crate::store::Store)): counts and
+/// the available saving over all of them, the figures of only the
+/// `metrics_max_components` largest by current cost.
+#[derive(Debug)]
+pub struct Tally {
+    max_components: usize,
+    counts: BTreeMap<(&'static str, String), i64>,
+    available_usd_per_month: f64,
+    /// The largest so far; the smallest of them on top, to be dropped first.
+    top: BinaryHeap<Reverse<Ranked>>,
+}
+
+/// A component's place in the by-cost order of the gauges, with its figures.
+#[derive(Debug)]
+struct Ranked {
+    current_usd_per_month: f64,
+    component: String,
+    saving_usd_per_month: f64,
+    gauges: String,
+}
+
+impl Ord for Ranked {
+    /// Greater is listed first: larger current cost, then the smaller name.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.current_usd_per_month
+            .total_cmp(&other.current_usd_per_month)
+            .then_with(|| other.component.cmp(&self.component))
+    }
+}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+impl Tally {
+    /// Keeps the figures of at most `max_components` components.
+    pub fn new(max_components: usize) -> Self {
+        Self {
+            max_components,
+            counts: BTreeMap::new(),
+            available_usd_per_month: 0.0,
+            top: BinaryHeap::new(),
+        }
+    }
+
+    /// Counts `r`, keeping its gauges if it is among the largest so far.
+    pub fn add(&mut self, r: RecommendationRow) {
+        *self
+            .counts
+            .entry((r.status.as_str(), r.verdict))
+            .or_default() += 1;
+        if matches!(r.status, Lifecycle::Proposed | Lifecycle::Approved)
+            && r.saving_usd_per_month > 0.0
+        {
+            self.available_usd_per_month += r.saving_usd_per_month;
+        }
+        if self.max_components == 0 {
+            return;
+        }
+        let ranked = Ranked {
+            current_usd_per_month: r.current_usd_per_month.unwrap_or(0.0),
+            component: r.component,
+            saving_usd_per_month: r.saving_usd_per_month,
+            gauges: r.gauges,
+        };
+        if self.top.len() < self.max_components {
+            self.top.push(Reverse(ranked));
+        } else if self
+            .top
+            .peek()
+            .is_some_and(|Reverse(least)| ranked > *least)
+        {
+            self.top.pop();
+            self.top.push(Reverse(ranked));
+        }
+    }
 }
 
 const VERDICTS: [&str; 4] = ["change", "keep", "slo_infeasible", "no_data"];
@@ -349,15 +441,10 @@ impl Metrics {
         }
     }
 
-    /// Rebuilds the suggestion gauges from the newest versions. `hour` is the current
-    /// hour of day (UTC).
-    pub fn refresh(
-        &self,
-        components: &[ComponentRow],
-        latest: &[RecommendationRow],
-        max_components: usize,
-        hour: usize,
-    ) {
+    /// Rebuilds the suggestion gauges from the components' counts (known, stale) and
+    /// what `tally` gathered of the newest versions. `hour` is the current hour of day
+    /// (UTC).
+    pub fn refresh(&self, (total, stale): (i64, i64), tally: Tally, hour: usize) {
         for g in [
             &self.cost,
             &self.saving,
@@ -378,36 +465,17 @@ impl Metrics {
                     .set(0);
             }
         }
-        let stale = components
-            .iter()
-            .filter(|c| c.stale_reason.is_some())
-            .count();
-        self.components
-            .with_label_values(&["stale"])
-            .set(stale as i64);
+        self.components.with_label_values(&["stale"]).set(stale);
         self.components
             .with_label_values(&["fresh"])
-            .set((components.len() - stale) as i64);
-        let mut available = 0.0;
-        for r in latest {
+            .set(total - stale);
+        for ((status, verdict), n) in &tally.counts {
             self.recommendations
-                .with_label_values(&[r.status.as_str(), &r.verdict])
-                .inc();
-            if matches!(r.status, Lifecycle::Proposed | Lifecycle::Approved)
-                && r.saving_usd_per_month > 0.0
-            {
-                available += r.saving_usd_per_month;
-            }
+                .with_label_values(&[*status, verdict.as_str()])
+                .set(*n);
         }
-        self.savings_available.set(available);
-        let mut by_cost: Vec<&RecommendationRow> = latest.iter().collect();
-        by_cost.sort_by(|a, b| {
-            b.current_usd_per_month
-                .unwrap_or(0.0)
-                .total_cmp(&a.current_usd_per_month.unwrap_or(0.0))
-                .then(a.component.cmp(&b.component))
-        });
-        for r in by_cost.into_iter().take(max_components) {
+        self.savings_available.set(tally.available_usd_per_month);
+        for Reverse(r) in tally.top.into_sorted_vec() {
             let Ok(g) = serde_json::from_str::<Gauges>(&r.gauges) else {
                 continue;
             };
@@ -453,5 +521,123 @@ impl Metrics {
                     .set(h.p99_invocations_per_minute);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::versions::Side;
+    use super::*;
+
+    fn row(i: usize, status: Lifecycle, current: Option<f64>) -> RecommendationRow {
+        let gauges = Gauges {
+            current: current.map(|c| Side {
+                usd_per_month: c,
+                ..Side::default()
+            }),
+            ..Gauges::default()
+        };
+        RecommendationRow {
+            id: i as i64,
+            component: format!("fn-{i:03}"),
+            version: 1,
+            status,
+            verdict: ["change", "keep", "no_data"][i % 3].into(),
+            latest: true,
+            saving_usd_per_month: (i % 7) as f64 - 2.0,
+            current_usd_per_month: current,
+            recommended_usd_per_month: None,
+            summary: String::new(),
+            inputs: serde_json::json!({}),
+            cycle_id: 1,
+            created_ms: 0,
+            updated_ms: 0,
+            status_actor: None,
+            status_note: None,
+            fingerprint: String::new(),
+            document: None,
+            gauges: serde_json::to_string(&gauges).unwrap(),
+        }
+    }
+
+    /// Rows arrive one at a time in any order: the gauges go to the `max` largest by
+    /// current cost (ties to the smaller name, no cost counting as 0), as sorting them
+    /// all would pick; counts and the available saving cover every row.
+    #[test]
+    fn the_tally_keeps_the_largest_and_counts_every_row() {
+        let statuses = Lifecycle::ALL;
+        let rows: Vec<RecommendationRow> = (0..200)
+            .map(|i| {
+                let current = (i % 13 != 0).then(|| ((i * 37) % 50) as f64);
+                row(i, statuses[i % statuses.len()], current)
+            })
+            .collect();
+        let mut sorted: Vec<&RecommendationRow> = rows.iter().collect();
+        sorted.sort_by(|a, b| {
+            b.current_usd_per_month
+                .unwrap_or(0.0)
+                .total_cmp(&a.current_usd_per_month.unwrap_or(0.0))
+                .then(a.component.cmp(&b.component))
+        });
+        let expected: Vec<&str> = sorted[..10].iter().map(|r| r.component.as_str()).collect();
+        let available: f64 = rows
+            .iter()
+            .filter(|r| matches!(r.status, Lifecycle::Proposed | Lifecycle::Approved))
+            .map(|r| r.saving_usd_per_month.max(0.0))
+            .sum();
+
+        let mut tally = Tally::new(10);
+        // A scrambled order: 77 is coprime with 200.
+        for k in 0..200 {
+            tally.add(rows[(k * 77) % 200].clone());
+        }
+        assert_eq!(tally.counts.values().sum::<i64>(), 200);
+        assert_eq!(
+            tally.counts[&("proposed", "change".to_owned())],
+            rows.iter()
+                .filter(|r| r.status == Lifecycle::Proposed && r.verdict == "change")
+                .count() as i64
+        );
+        assert!((tally.available_usd_per_month - available).abs() < 1e-9);
+        let kept: Vec<String> = std::mem::take(&mut tally.top)
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Reverse(r)| r.component)
+            .collect();
+        assert_eq!(kept, expected);
+
+        // Through the registry: exactly those ten have a cost gauge.
+        let metrics = Metrics::new();
+        let mut tally = Tally::new(10);
+        for r in &rows {
+            tally.add(r.clone());
+        }
+        metrics.refresh((250, 3), tally, 0);
+        let text = metrics.render();
+        let costed: Vec<&str> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("adaptd_component_cost_usd_per_month{")
+                    && l.contains("deployment=\"current\"")
+            })
+            .filter_map(|l| l.split("component=\"").nth(1)?.split('"').next())
+            .collect();
+        let mut want = expected.clone();
+        want.sort_unstable();
+        let mut got = costed.clone();
+        got.sort_unstable();
+        assert_eq!(got, want, "{text}");
+        assert!(
+            text.contains("adaptd_components{state=\"stale\"} 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("adaptd_components{state=\"fresh\"} 247"),
+            "{text}"
+        );
+
+        let mut none = Tally::new(0);
+        none.add(rows[1].clone());
+        assert!(none.top.is_empty());
     }
 }

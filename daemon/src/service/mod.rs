@@ -268,17 +268,28 @@ async fn refresh<S: Store>(
             (Ok(rev), Ok(recs))
                 if Some(rev) != seen || Some(recs) != listed || now_hour != hour =>
             {
-                match (
-                    store.components().await,
-                    store.latest_recommendations().await,
-                ) {
-                    (Ok(c), Ok(l)) => {
+                // One pass over the newest versions feeds both, a row at a time: at
+                // 10,000 components, holding every row at once (inputs, gauges) was
+                // the service's peak after each cycle.
+                let relist = Some(recs) != listed;
+                let mut next = listing::Builder::default();
+                let mut tally = metrics::Tally::new(max);
+                let read = store
+                    .for_each_latest_recommendation(|r| {
+                        if relist {
+                            next.push(&r);
+                        }
+                        tally.add(r);
+                    })
+                    .await;
+                match (read, store.component_counts().await) {
+                    (Ok(()), Ok(counts)) => {
                         // Requests may be waiting for the listing: it goes first.
-                        if Some(recs) != listed {
-                            listing.replace(recs, &l);
+                        if relist {
+                            listing.install(recs, next);
                             listed = Some(recs);
                         }
-                        metrics.refresh(&c, &l, max, now_hour);
+                        metrics.refresh(counts, tally, now_hour);
                         seen = Some(rev);
                         hour = now_hour;
                     }

@@ -20,8 +20,8 @@ use tokio::runtime::Handle;
 
 use super::merge::merge;
 use super::packed::{UnpackError, unpack};
-use super::versions::{decide, new_version};
-use crate::store::{RecommendationRow, Store, StoreError, VersionAction};
+use super::versions::{Previous, decide, new_version};
+use crate::store::{Store, StoreError, VersionAction};
 
 /// Components solved together. The stage's working set is one group's merged profiles
 /// and candidates (each candidate with its predictions per hour and level), so this
@@ -53,7 +53,7 @@ pub struct Job<'a, S> {
     /// Summaries ending after this minute are merged.
     pub from_minute: i64,
     /// The newest stored version of each component.
-    pub latest: &'a BTreeMap<&'a str, &'a RecommendationRow>,
+    pub latest: &'a BTreeMap<String, Previous>,
     /// Components whose versions are not stored this time (stale, or outside an
     /// alert's focus).
     pub skip: &'a dyn Fn(&str) -> bool,
@@ -172,7 +172,7 @@ impl<S: Store> ChunkIo for Chunks<'_, '_, S> {
             let inputs = (self.job.inputs)(&r.component, window);
             let observed = self.observed.get(&r.component).copied().flatten();
             let new = new_version(&r, &inputs, observed);
-            let action = decide(self.job.latest.get(r.component.as_str()).copied(), new);
+            let action = decide(self.job.latest.get(r.component.as_str()), new);
             let kind = match &action {
                 VersionAction::Insert { .. } => "insert",
                 VersionAction::Refresh { .. } => "refresh",

@@ -127,8 +127,30 @@ pub fn new_version(
     }
 }
 
+/// What deciding a new version needs of the component's newest one: a cycle holds one
+/// per component while it optimises, so not the whole row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Previous {
+    /// Its id.
+    pub id: i64,
+    /// Its status.
+    pub status: Lifecycle,
+    /// What it recommends (see `RecommendationRow::fingerprint`).
+    pub fingerprint: String,
+}
+
+impl From<RecommendationRow> for Previous {
+    fn from(r: RecommendationRow) -> Self {
+        Self {
+            id: r.id,
+            status: r.status,
+            fingerprint: r.fingerprint,
+        }
+    }
+}
+
 /// What to store for `new`, given the component's newest stored version.
-pub fn decide(previous: Option<&RecommendationRow>, new: NewVersion) -> VersionAction {
+pub fn decide(previous: Option<&Previous>, new: NewVersion) -> VersionAction {
     let Some(prev) = previous else {
         return VersionAction::Insert {
             new,
@@ -167,27 +189,11 @@ mod tests {
         }
     }
 
-    fn row(status: Lifecycle, fp: &str) -> RecommendationRow {
-        RecommendationRow {
+    fn row(status: Lifecycle, fp: &str) -> Previous {
+        Previous {
             id: 7,
-            component: "a".into(),
-            version: 1,
             status,
-            verdict: "change".into(),
-            latest: true,
-            saving_usd_per_month: 1.0,
-            current_usd_per_month: None,
-            recommended_usd_per_month: None,
-            summary: String::new(),
-            inputs: serde_json::json!({}),
-            cycle_id: 1,
-            created_ms: 0,
-            updated_ms: 0,
-            status_actor: None,
-            status_note: None,
             fingerprint: fp.into(),
-            document: None,
-            gauges: String::new(),
         }
     }
 

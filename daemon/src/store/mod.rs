@@ -126,6 +126,20 @@ pub trait Store: Send + Sync + 'static {
         &self,
     ) -> impl Future<Output = Result<Vec<RecommendationRow>, StoreError>> + Send;
 
+    /// The newest version of each component, in component order, handed to `each` one
+    /// at a time as the database returns them (one query, so one consistent read): for
+    /// readers that keep only a little of each row, where holding every row at once
+    /// would be the service's largest allocation (the refresher, after every cycle).
+    fn for_each_latest_recommendation<F>(
+        &self,
+        each: F,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        F: FnMut(RecommendationRow) + Send;
+
+    /// How many components are known, and how many of them are stale.
+    fn component_counts(&self) -> impl Future<Output = Result<(i64, i64), StoreError>> + Send;
+
     /// Writes a cycle's outcome: new recommendation versions, supersessions,
     /// refreshed proposals, stale marks, the cycle row; one transaction, fenced by
     /// leadership.

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use adaptd_config::StoreSection;
+use futures_util::StreamExt;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
 use tokio::sync::Mutex;
@@ -678,6 +679,28 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| rec_row(r, false)).collect()
+    }
+
+    async fn for_each_latest_recommendation<F>(&self, mut each: F) -> Result<(), StoreError>
+    where
+        F: FnMut(RecommendationRow) + Send,
+    {
+        let query = sql(format!(
+            "SELECT {REC_COLUMNS} FROM recommendations WHERE latest = 1 ORDER BY component"
+        ));
+        let mut rows = sqlx::query(query).fetch(&self.pool);
+        while let Some(r) = rows.next().await {
+            each(rec_row(&r?, false)?);
+        }
+        Ok(())
+    }
+
+    async fn component_counts(&self) -> Result<(i64, i64), StoreError> {
+        let r =
+            sqlx::query("SELECT COUNT(*) AS total, COUNT(stale_reason) AS stale FROM components")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((r.try_get("total")?, r.try_get("stale")?))
     }
 
     async fn finish_cycle(&self, f: &CycleFinish) -> Result<(), StoreError> {
