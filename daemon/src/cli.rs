@@ -1,11 +1,14 @@
 //! Command-line interface.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands;
+use crate::commands::apply::ApplyArgs;
+use crate::commands::collect::CollectArgs;
+use crate::commands::iac::IacArgs;
+use crate::commands::report::ReportArgs;
+use crate::commands::serve::ServeArgs;
 use crate::output::Format;
 
 /// adaptd: telemetry-driven cost and latency optimisation for AWS Lambda and Fargate.
@@ -29,15 +32,15 @@ pub enum Command {
     /// The cost–latency frontier of one component (cheapest configuration per p99).
     Frontier(FrontierArgs),
     /// Write the weekly report (HTML, Markdown, JSON, CSV) and optionally announce it.
-    Report(commands::report::ReportArgs),
+    Report(ReportArgs),
     /// The recommendations as a change to Terraform or CloudFormation (diff or write).
-    Iac(commands::iac::IacArgs),
+    Iac(IacArgs),
     /// Collect telemetry from CloudWatch and Prometheus into a telemetry file.
-    Collect(commands::collect::CollectArgs),
+    Collect(CollectArgs),
     /// Apply recommendations through the AWS API within guardrails (dry run by default).
-    Apply(commands::apply::ApplyArgs),
+    Apply(ApplyArgs),
     /// Run the service: cycles on a schedule, HTTP API, /metrics (see docs/service.md).
-    Serve(commands::serve::ServeArgs),
+    Serve(ServeArgs),
     /// Validate a config file; print every error with file:line:col.
     CheckConfig {
         /// The config file.
@@ -121,29 +124,4 @@ pub struct DemoArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value = "table")]
     pub output: Format,
-}
-
-/// Parses the command line, runs it and maps failures to exit codes: 2 for invalid
-/// input (config, telemetry), 1 for everything else.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Recommend(args) => commands::recommend(&args),
-        Command::Demo(args) => commands::demo(&args),
-        Command::Backtest(args) => commands::backtest(&args),
-        Command::Frontier(args) => commands::frontier(&args),
-        Command::Report(args) => commands::report::report(&args),
-        Command::Iac(args) => commands::iac::iac(&args),
-        Command::Collect(args) => commands::collect::collect(&args),
-        Command::Serve(args) => commands::serve::serve(&args),
-        Command::Apply(args) => commands::apply::apply(&args),
-        Command::CheckConfig { file } => commands::check_config(&file),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("adaptd: {e:#}");
-            ExitCode::from(1)
-        }
-    }
 }

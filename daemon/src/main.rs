@@ -2,7 +2,7 @@
 
 fn main() -> std::process::ExitCode {
     one_malloc_arena();
-    adaptd::cli::main()
+    adaptd::commands::main()
 }
 
 /// Keeps glibc's malloc to one arena. A service cycle builds each group's candidates

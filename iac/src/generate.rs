@@ -5,7 +5,7 @@
 use adaptd_engine::spec::{FargateConfig, Hourly, Provisioned};
 use adaptd_optimizer::recommend::Companion;
 
-use crate::plan::{GeneratedFile, Plan, Suggestion, SuggestionKind};
+use crate::model::{GeneratedFile, Plan, Suggestion, SuggestionKind};
 use crate::schedule::schedule_steps;
 use crate::tf::ident;
 use crate::{Options, Recommendation};

@@ -18,6 +18,7 @@ mod cfn;
 mod edit;
 mod error;
 mod generate;
+mod model;
 mod plan;
 mod render;
 mod schedule;
@@ -28,7 +29,7 @@ use std::collections::BTreeMap;
 pub use adaptd_optimizer::recommend::{Recommendation, RecommendationSet};
 pub use edit::{Edit, apply_edits, line_of};
 pub use error::IacError;
-pub use plan::{ComponentSummary, FileChange, GeneratedFile, Plan, Suggestion, SuggestionKind};
+pub use model::{ComponentSummary, FileChange, GeneratedFile, Plan, Suggestion, SuggestionKind};
 pub use render::{summary, unified_diff};
 pub use schedule::{ScheduledStep, schedule_steps};
 

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use similar::TextDiff;
 
-use crate::plan::{FileChange, Plan, SuggestionKind};
+use crate::model::{FileChange, Plan, SuggestionKind};
 
 /// A unified diff of `changes` in git's format (`diff --git`, `--- a/PATH`, `+++
 /// b/PATH`, three lines of context), which `git apply` and `patch -p1` accept; created

@@ -14,10 +14,38 @@ use std::process::ExitCode;
 use adaptd_config::Config;
 use adaptd_engine::telemetry::TelemetrySet;
 use anyhow::Context;
+use clap::Parser;
 
-use crate::cli::{BacktestArgs, BacktestFormat, DemoArgs, FrontierArgs, RecommendArgs};
+use crate::cli::{
+    BacktestArgs, BacktestFormat, Cli, Command, DemoArgs, FrontierArgs, RecommendArgs,
+};
 use crate::output::{Format, render};
 use crate::pipeline::{PipelineError, run};
+
+/// Parses the command line, runs it and maps failures to exit codes: 2 for invalid
+/// input (config, telemetry), 1 for everything else.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Recommend(args) => recommend(&args),
+        Command::Demo(args) => demo(&args),
+        Command::Backtest(args) => backtest(&args),
+        Command::Frontier(args) => frontier(&args),
+        Command::Report(args) => report::report(&args),
+        Command::Iac(args) => iac::iac(&args),
+        Command::Collect(args) => collect::collect(&args),
+        Command::Serve(args) => serve::serve(&args),
+        Command::Apply(args) => apply::apply(&args),
+        Command::CheckConfig { file } => check_config(&file),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("adaptd: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
 
 /// Exit code for input the user must fix (config or telemetry errors).
 pub const EXIT_INVALID_INPUT: u8 = 2;

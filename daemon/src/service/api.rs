@@ -7,12 +7,12 @@
 //! JSON pointer).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -20,140 +20,14 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::alerts::{self, Alerts};
-use super::auth::{Auth, Denied};
-use super::metrics::Metrics;
+use super::alerts::intake;
+use super::http::{ApiError, ApiResult, MAX_LIMIT, Params, id_param, int_param, page, params};
+use super::state::AppState;
 use crate::store::alerts::AlertStore;
 use crate::store::{Lifecycle, RecommendationFilter, Store, Transition, TransitionError};
 
 /// The OpenAPI document, as checked in.
 pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
-
-/// Largest page.
-const MAX_LIMIT: i64 = 1000;
-
-/// What handlers share.
-#[derive(Debug)]
-pub struct AppState<S> {
-    /// The store.
-    pub store: Arc<S>,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// Token check for mutations.
-    pub auth: Auth,
-    /// Whether this replica leads.
-    pub leader: Arc<AtomicBool>,
-    /// This replica's identity.
-    pub instance: String,
-    /// Alert intake (`[alerts]`).
-    pub alerts: Arc<Alerts>,
-    /// The newest versions, rendered, for the listing.
-    pub listing: Arc<super::listing::Listing>,
-}
-
-/// A refusal.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    parameter: Option<String>,
-    pointer: Option<String>,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            parameter: None,
-            pointer: None,
-        }
-    }
-
-    fn parameter(name: &str, message: impl Into<String>) -> Self {
-        Self {
-            parameter: Some(name.to_owned()),
-            ..Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
-        }
-    }
-
-    pub(crate) fn with_pointer(self, pointer: String) -> Self {
-        Self {
-            pointer: Some(pointer),
-            ..self
-        }
-    }
-
-    pub(crate) fn body(pointer: String, message: impl Into<String>) -> Self {
-        Self {
-            pointer: Some(pointer),
-            ..Self::new(StatusCode::BAD_REQUEST, "invalid_body", message)
-        }
-    }
-
-    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            e.to_string(),
-        )
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut err = json!({
-            "status": self.status.as_u16(),
-            "code": self.code,
-            "message": self.message,
-        });
-        if let Some(p) = self.parameter {
-            err["parameter"] = json!(p);
-        }
-        if let Some(p) = self.pointer {
-            err["pointer"] = json!(p);
-        }
-        let mut r = (self.status, axum::Json(json!({ "error": err }))).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"adaptd\""),
-            );
-        }
-        r
-    }
-}
-
-impl From<Denied> for ApiError {
-    fn from(d: Denied) -> Self {
-        match d {
-            Denied::NoToken => Self::new(
-                StatusCode::FORBIDDEN,
-                "mutations_disabled",
-                "no API token is configured (service.token_env or service.token_file): changes are refused",
-            ),
-            Denied::Missing => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "this endpoint needs `Authorization: Bearer <token>`",
-            ),
-            Denied::Wrong => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "the bearer token is not valid",
-            ),
-            Denied::Unreadable(e) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "token_unreadable",
-                format!("the token file cannot be read ({e})"),
-            ),
-        }
-    }
-}
-
-type ApiResult = Result<Response, ApiError>;
 
 /// The router.
 pub fn router<S: AlertStore>(state: Arc<AppState<S>>) -> Router {
@@ -170,12 +44,12 @@ pub fn router<S: AlertStore>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/cycles", get(cycles::<S>))
         .route("/api/v1/cycles/{id}", get(cycle::<S>))
         .route("/api/v1/audit", get(audit::<S>))
-        .route("/api/v1/alerts", get(alerts::list::<S>))
+        .route("/api/v1/alerts", get(intake::list::<S>))
         .route(
             "/api/v1/alerts/alertmanager",
-            post(alerts::alertmanager::<S>),
+            post(intake::alertmanager::<S>),
         )
-        .route("/api/v1/alerts/sns", post(alerts::sns::<S>))
+        .route("/api/v1/alerts/sns", post(intake::sns::<S>))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe::<S>))
         .with_state(state)
@@ -245,55 +119,6 @@ async fn metrics<S: Store>(State(st): State<Arc<AppState<S>>>) -> Response {
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
-}
-
-/// Query parameters as given, so unknown ones can be named.
-pub(crate) type Params =
-    Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
-
-pub(crate) fn params(p: Params, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
-    let Query(list) = p.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_query",
-            format!("malformed query string ({e})"),
-        )
-    })?;
-    for (k, _) in &list {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::parameter(
-                k,
-                format!(
-                    "unknown parameter `{k}` (expected one of: {})",
-                    allowed.join(", ")
-                ),
-            ));
-        }
-    }
-    Ok(list)
-}
-
-fn int_param(name: &str, v: &str, lo: i64, hi: i64) -> Result<i64, ApiError> {
-    match v.parse::<i64>() {
-        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
-        Ok(n) => Err(ApiError::parameter(
-            name,
-            format!("must be between {lo} and {hi} (got {n})"),
-        )),
-        Err(_) => Err(ApiError::parameter(
-            name,
-            format!("must be a whole number (got \"{v}\")"),
-        )),
-    }
-}
-
-fn id_param(raw: &str, what: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>().ok().filter(|&n| n > 0).ok_or_else(|| {
-        ApiError::parameter(
-            "id",
-            format!("{what} ids are positive whole numbers (got \"{raw}\")"),
-        )
-    })
 }
 
 async fn components<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
@@ -589,19 +414,6 @@ async fn transition<S: Store>(
         )),
         Err(TransitionError::Store(e)) => Err(ApiError::internal(e)),
     }
-}
-
-pub(crate) fn page(list: &[(String, String)]) -> Result<(i64, Option<i64>), ApiError> {
-    let mut limit = 50;
-    let mut before = None;
-    for (k, v) in list {
-        match k.as_str() {
-            "limit" => limit = int_param(k, v, 1, MAX_LIMIT)?,
-            "before_id" => before = Some(int_param(k, v, 1, i64::MAX)?),
-            _ => {}
-        }
-    }
-    Ok((limit, before))
 }
 
 async fn cycles<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {

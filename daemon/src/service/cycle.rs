@@ -7,6 +7,8 @@
 //! committed with its watermarks before optimising, so a failure later never makes
 //! the next cycle collect it again.
 
+pub mod report;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -15,42 +17,14 @@ use adaptd_config::{Config, Discovered};
 use adaptd_engine::profile::summarize_with;
 use serde_json::json;
 
+pub use self::report::CycleReport;
 use super::optimise::{Job, optimise};
-use super::sources::{Collected, Source, affected};
+use super::sources::{Source, affected};
 use super::versions::Previous;
 use crate::store::{Collection, ComponentRow, CycleFinish, NewSummary, SeenComponent, Store};
 
 /// Stages, in order; the names label metrics and cycle reports.
 pub const STAGES: [&str; 4] = ["collect", "summarise", "optimise", "store"];
-
-/// What a cycle did, for logs and metrics.
-#[derive(Debug, Default)]
-pub struct CycleReport {
-    /// The cycle's id (0 when it could not even start).
-    pub id: i64,
-    /// `ok`, `partial`, `failed`, `interrupted`.
-    pub outcome: String,
-    /// Seconds per stage that ran.
-    pub stage_seconds: Vec<(&'static str, f64)>,
-    /// Stages that failed (a partial collection counts as a failure of `collect`).
-    pub failed_stages: Vec<&'static str>,
-    /// Per source: errors by kind, observation cost, whether it had no error.
-    pub sources: Vec<Collected>,
-    /// The error that ended the cycle, if any.
-    pub error: Option<String>,
-    /// Components marked stale.
-    pub stale: usize,
-    /// Recommendation versions written.
-    pub versions: usize,
-    /// Whether the optimiser ran.
-    pub optimised: bool,
-    /// What was stored per component: `insert`, `refresh` or `confirm`.
-    pub components: Vec<(String, &'static str)>,
-    /// Groups the optimiser solved one after the other.
-    pub groups: usize,
-    /// Whether the groups broke a shared limit together and were solved jointly.
-    pub joint: bool,
-}
 
 /// Everything a cycle needs.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use adaptd_optimizer::recommend::Recommendation;
 use serde_json::json;
 
 use crate::apply::{self, Request, Trigger};
-use crate::service::cycle::CycleReport;
+use crate::service::cycle::report::CycleReport;
 use crate::service::log;
 use crate::store::alerts::AlertStore;
 use crate::store::{AuditEntry, Lifecycle, now_ms};

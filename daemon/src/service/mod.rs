@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod cycle;
 pub mod handover;
+pub mod http;
 pub mod listing;
 pub mod merge;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub mod optimise;
 pub mod packed;
 pub mod report;
 pub mod sources;
+pub mod state;
 pub mod versions;
 
 use std::path::Path;
@@ -32,10 +34,10 @@ use adaptd_collectors::shutdown::Shutdown;
 use adaptd_config::Config;
 use rand::RngExt;
 
-use self::api::AppState;
 use self::auth::Auth;
 use self::metrics::Metrics;
 use self::sources::Source;
+use self::state::AppState;
 use crate::store::alerts::AlertStore;
 use crate::store::{SqlStore, Store};
 

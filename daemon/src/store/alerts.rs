@@ -19,39 +19,11 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::migrations::Step;
 use super::{Backend, SqlStore, Store, StoreError};
 
 /// Outcomes that count against a component's rate limit: a focused cycle was asked
 /// for.
 pub const FOCUS_OUTCOMES: [&str; 4] = ["pending", "focused", "unchanged", "focus_failed"];
-
-/// The additive migration that creates the table.
-pub(super) fn migration(id: &str) -> Step {
-    Step {
-        version: 2,
-        statements: vec![
-            format!(
-                "CREATE TABLE alerts (
-                    id {id},
-                    received_ms BIGINT NOT NULL,
-                    source TEXT NOT NULL,
-                    identity TEXT NOT NULL,
-                    dedup_key TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    component TEXT,
-                    status TEXT NOT NULL,
-                    outcome TEXT NOT NULL,
-                    cycle_id BIGINT,
-                    payload TEXT NOT NULL
-                )"
-            ),
-            "CREATE INDEX alerts_by_key ON alerts (dedup_key, received_ms)".to_owned(),
-            "CREATE INDEX alerts_by_component ON alerts (component, received_ms)".to_owned(),
-            "CREATE INDEX alerts_by_outcome ON alerts (outcome, id)".to_owned(),
-        ],
-    }
-}
 
 /// An alert to record.
 #[derive(Clone, Debug, PartialEq)]
@@ -270,7 +242,7 @@ async fn focus_count(
     since_ms: i64,
 ) -> Result<i64, StoreError> {
     let outcomes: Vec<String> = FOCUS_OUTCOMES.iter().map(|o| format!("'{o}'")).collect();
-    let r = sqlx::query(super::sql::sql(format!(
+    let r = sqlx::query(super::backend::sql(format!(
         "SELECT COUNT(*) AS n FROM alerts WHERE component = $1 AND received_ms >= $2 \
          AND outcome IN ({})",
         outcomes.join(", ")
@@ -350,7 +322,7 @@ impl AlertStore for SqlStore {
     }
 
     async fn pending_focus(&self) -> Result<Vec<AlertRow>, StoreError> {
-        let rows = sqlx::query(super::sql::sql(format!(
+        let rows = sqlx::query(super::backend::sql(format!(
             "SELECT {COLUMNS} FROM alerts WHERE outcome = 'pending' ORDER BY id"
         )))
         .fetch_all(self.pool())
@@ -378,7 +350,7 @@ impl AlertStore for SqlStore {
     }
 
     async fn alerts_since(&self, since_ms: i64) -> Result<Vec<AlertRow>, StoreError> {
-        let rows = sqlx::query(super::sql::sql(format!(
+        let rows = sqlx::query(super::backend::sql(format!(
             "SELECT {COLUMNS} FROM alerts WHERE received_ms >= $1 ORDER BY id"
         )))
         .bind(since_ms)
@@ -392,7 +364,7 @@ impl AlertStore for SqlStore {
         limit: i64,
         before_id: Option<i64>,
     ) -> Result<Vec<AlertRow>, StoreError> {
-        let rows = sqlx::query(super::sql::sql(format!(
+        let rows = sqlx::query(super::backend::sql(format!(
             "SELECT {COLUMNS} FROM alerts WHERE id < $1 ORDER BY id DESC LIMIT $2"
         )))
         .bind(before_id.unwrap_or(i64::MAX))

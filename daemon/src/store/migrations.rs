@@ -2,7 +2,7 @@
 //! recorded in `schema_migrations`. A step is never edited once released; a change is
 //! a new step. SQLite and PostgreSQL differ only in identity columns and types.
 
-use super::sql::Backend;
+use super::backend::Backend;
 
 /// One step: its version and its statements (one statement per string, since
 /// neither driver runs several in one prepared query).
@@ -126,8 +126,8 @@ pub fn steps(backend: Backend) -> Vec<Step> {
             .to_owned(),
         ],
         },
-        super::alerts::migration(id),
-        super::recent::migration(real),
+        alerts(id),
+        recent_telemetry(real),
         Step {
             version: 4,
             // A counter bumped in the transaction of every change to the
@@ -152,6 +152,56 @@ pub fn steps(backend: Backend) -> Vec<Step> {
             ],
         },
     ]
+}
+
+/// The additive migration that creates the `alerts` table (see `super::alerts`).
+fn alerts(id: &str) -> Step {
+    Step {
+        version: 2,
+        statements: vec![
+            format!(
+                "CREATE TABLE alerts (
+                    id {id},
+                    received_ms BIGINT NOT NULL,
+                    source TEXT NOT NULL,
+                    identity TEXT NOT NULL,
+                    dedup_key TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    component TEXT,
+                    status TEXT NOT NULL,
+                    outcome TEXT NOT NULL,
+                    cycle_id BIGINT,
+                    payload TEXT NOT NULL
+                )"
+            ),
+            "CREATE INDEX alerts_by_key ON alerts (dedup_key, received_ms)".to_owned(),
+            "CREATE INDEX alerts_by_component ON alerts (component, received_ms)".to_owned(),
+            "CREATE INDEX alerts_by_outcome ON alerts (outcome, id)".to_owned(),
+        ],
+    }
+}
+
+/// The additive migration that creates the `recent_telemetry` table (see
+/// `super::recent`). `real` is the backend's floating-point type.
+fn recent_telemetry(real: &str) -> Step {
+    Step {
+        version: 3,
+        statements: vec![
+            format!(
+                "CREATE TABLE recent_telemetry (
+                    component TEXT NOT NULL,
+                    minute BIGINT NOT NULL,
+                    invocations {real},
+                    errors {real},
+                    throttles {real},
+                    cold_starts {real},
+                    p99_ms {real},
+                    PRIMARY KEY (component, minute)
+                )"
+            ),
+            "CREATE INDEX recent_telemetry_by_minute ON recent_telemetry (minute)".to_owned(),
+        ],
+    }
 }
 
 /// The newest version this build knows.

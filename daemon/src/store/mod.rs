@@ -10,6 +10,7 @@
 //! JSON text, so nothing depends on a database's date or JSON types.
 
 pub mod alerts;
+mod backend;
 mod deflated;
 pub mod leader;
 pub mod migrations;
@@ -19,8 +20,9 @@ mod types;
 
 use std::future::Future;
 
+pub use backend::Backend;
 pub use deflated::{Deflated, deflate, inflate};
-pub use sql::{Backend, SqlStore, now_ms};
+pub use sql::{SqlStore, now_ms};
 pub use types::*;
 
 /// What can go wrong in the store.

@@ -16,7 +16,6 @@ use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Minute, Stat, Telemet
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::StoreError;
-use super::migrations::Step;
 
 /// The metrics verification reads (see `apply::observe::observed`), and their columns.
 pub const METRICS: [(Metric, Stat, &str); 5] = [
@@ -30,29 +29,6 @@ pub const METRICS: [(Metric, Stat, &str); 5] = [
 /// Rows per INSERT: one statement per hundred rows instead of one per row (a cycle
 /// after a backfill writes thousands), well under both databases' parameter limits.
 const ROWS_PER_INSERT: usize = 100;
-
-/// The additive migration that creates the table. `real` is the backend's
-/// floating-point type.
-pub(super) fn migration(real: &str) -> Step {
-    Step {
-        version: 3,
-        statements: vec![
-            format!(
-                "CREATE TABLE recent_telemetry (
-                    component TEXT NOT NULL,
-                    minute BIGINT NOT NULL,
-                    invocations {real},
-                    errors {real},
-                    throttles {real},
-                    cold_starts {real},
-                    p99_ms {real},
-                    PRIMARY KEY (component, minute)
-                )"
-            ),
-            "CREATE INDEX recent_telemetry_by_minute ON recent_telemetry (minute)".to_owned(),
-        ],
-    }
-}
 
 /// One minute of one component.
 #[derive(Clone, Debug, PartialEq)]
@@ -142,7 +118,7 @@ pub(super) async fn write(
             rows.join(", "),
             updates.join(", ")
         );
-        let mut q = sqlx::query(super::sql::sql(text));
+        let mut q = sqlx::query(super::backend::sql(text));
         for s in chunk {
             q = q.bind(s.component.as_str()).bind(s.minute);
             for v in s.values {
@@ -168,7 +144,7 @@ pub(super) async fn load(
     );
     let mut out = Vec::new();
     for component in components {
-        let rows = sqlx::query(super::sql::sql(text.clone()))
+        let rows = sqlx::query(super::backend::sql(text.clone()))
             .bind(component.as_str())
             .bind(from)
             .fetch_all(pool)

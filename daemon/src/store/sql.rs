@@ -7,21 +7,13 @@ use std::time::Duration;
 use adaptd_config::StoreSection;
 use futures_util::StreamExt;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::Mutex;
 
+use super::backend::sql;
 use super::leader::Leadership;
 use super::migrations;
 use super::*;
-
-/// Which database.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// Embedded SQLite file.
-    Sqlite,
-    /// PostgreSQL server.
-    Postgres,
-}
 
 /// The store. Cheap to share behind an `Arc`.
 #[derive(Debug)]
@@ -40,10 +32,6 @@ pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-pub(super) fn sql(s: String) -> AssertSqlSafe<String> {
-    AssertSqlSafe(s)
 }
 
 const REC_COLUMNS: &str = "id, component, version, status, verdict, latest, saving_usd_per_month, \

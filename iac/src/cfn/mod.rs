@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use adaptd_engine::spec::{Deployment, LambdaConfig, Provisioned};
 
 use crate::edit::line_of;
-use crate::plan::{Plan, Suggestion, SuggestionKind};
+use crate::model::{Plan, Suggestion, SuggestionKind};
 use crate::{Edit, IacError, Options, Recommendation};
 use text::Change;
 use tree::{Kind, Node};

@@ -10,7 +10,7 @@ use super::write::NewValue;
 use super::{Instance, Tf};
 use crate::Recommendation;
 use crate::generate;
-use crate::plan::{Plan, SuggestionKind};
+use crate::model::{Plan, SuggestionKind};
 
 impl<'a> TfCtx<'a> {
     pub(super) fn fargate(

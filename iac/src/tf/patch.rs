@@ -6,7 +6,7 @@ use adaptd_engine::spec::{Deployment, LambdaConfig, Provisioned};
 use super::eval::{Origin, Site, Val};
 use super::write::{NewValue, TextChange};
 use super::{Instance, Tf};
-use crate::plan::{Plan, Suggestion, SuggestionKind};
+use crate::model::{Plan, Suggestion, SuggestionKind};
 use crate::{Edit, IacError, Options, Recommendation};
 
 /// Terraform of the repository with its instances, ready to be searched.

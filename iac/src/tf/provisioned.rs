@@ -11,7 +11,7 @@ use super::patch::{TfCtx, Want, describe};
 use super::write::NewValue;
 use crate::Recommendation;
 use crate::generate::{self, PcTarget, Refs};
-use crate::plan::{Plan, SuggestionKind};
+use crate::model::{Plan, SuggestionKind};
 
 impl<'a> TfCtx<'a> {
     /// Aliases, provisioned-concurrency configs and scalable targets of a function.

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use adaptd_config::{AlertsSection, Resolved};
 use serde_json::{Value, json};
 
-use crate::service::cycle::CycleReport;
+use crate::service::cycle::report::CycleReport;
 use crate::store::StoreError;
 use crate::store::alerts::{AlertRow, AlertStore};
 
