@@ -1,14 +1,14 @@
-//! The adaptd binary's library: command-line interface and the long-lived
-//! service (`service`, over the `store`). Everything here is the imperative shell around the pure engine and
-//! optimiser: it reads files, loads telemetry and prints results.
+//! The adaptd binary's library: the command line (`cli`), one thin function per
+//! subcommand (`commands`) and how results are printed (`output`). The work is done
+//! below: `adaptd-service` (the long-lived service), `adaptd-ops` (what the CLI and the
+//! service both run), `adaptd-store` (persistence). They are named here again, under
+//! their old module names, so that the commands, tests and benches address the daemon
+//! as one (`adaptd::store`, `adaptd::apply`).
 
-pub mod apply;
-pub mod backtest;
 pub mod cli;
 pub mod commands;
-pub mod embedded;
 pub mod output;
-pub mod pipeline;
-pub mod report;
-pub mod service;
-pub mod store;
+
+pub use adaptd_ops::{apply, backtest, embedded, pipeline, report};
+pub use adaptd_service as service;
+pub use adaptd_store as store;

@@ -405,7 +405,7 @@ fn kubernetes_manifests_parse_and_agree_with_each_other_and_the_service() {
         );
     }
     // Probes on the service's routes.
-    let routes = std::fs::read_to_string(repo().join("daemon/src/service/api.rs")).unwrap();
+    let routes = std::fs::read_to_string(repo().join("daemon/service/src/api.rs")).unwrap();
     assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
     for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {

@@ -425,7 +425,7 @@ fn the_served_openapi_document_is_the_checked_in_one_and_lists_every_route() {
     let file = std::fs::read_to_string(repo().join("docs/openapi.json")).unwrap();
     assert_eq!(served, file);
     let doc: Value = serde_json::from_str(&file).unwrap();
-    let source = std::fs::read_to_string(repo().join("daemon/src/service/api.rs")).unwrap();
+    let source = std::fs::read_to_string(repo().join("daemon/service/src/api.rs")).unwrap();
     let routes: Vec<&str> = source
         .split(".route(\"")
         .skip(1)

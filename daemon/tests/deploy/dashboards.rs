@@ -208,9 +208,9 @@ fn dashboards_pass_the_grafana_schema_type_check_and_broken_ones_do_not() {
 // ---------------------------------------------------------------------------
 // Static checks tsc does not make
 
-/// Metric names `daemon/src/service/metrics.rs` registers.
+/// Metric names `daemon/service/src/metrics.rs` registers.
 fn registered_metrics() -> BTreeSet<String> {
-    let src = std::fs::read_to_string(repo().join("daemon/src/service/metrics.rs")).unwrap();
+    let src = std::fs::read_to_string(repo().join("daemon/service/src/metrics.rs")).unwrap();
     src.split('"')
         .skip(1)
         .step_by(2)
@@ -294,7 +294,7 @@ fn dashboards_name_only_registered_metrics_and_are_complete() {
                     .unwrap_or(m);
                 assert!(
                     registered.contains(base),
-                    "{n}/{title}: {m} is not a metric of daemon/src/service/metrics.rs"
+                    "{n}/{title}: {m} is not a metric of daemon/service/src/metrics.rs"
                 );
                 used.insert(base.to_owned());
             }

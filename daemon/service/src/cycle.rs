@@ -1,0 +1,449 @@
+//! One cycle: collect (incremental) → summarise → optimise → store.
+//!
+//! Each stage's failure is recorded with the cycle and named by stage. Whatever
+//! fails, the last good recommendations stay: a component whose telemetry could not
+//! be collected keeps its previous version and is marked stale with the reason; a
+//! cycle that cannot optimise at all marks every component stale. Collected data is
+//! committed with its watermarks before optimising, so a failure later never makes
+//! the next cycle collect it again.
+
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use adaptd_collectors::shutdown::Shutdown;
+use adaptd_config::{Config, Discovered};
+use adaptd_engine::profile::summarize_with;
+use adaptd_store::{Collection, ComponentRow, CycleFinish, NewSummary, SeenComponent, Store};
+use serde_json::json;
+
+pub use self::report::CycleReport;
+use crate::optimise::{Job, optimise};
+use crate::sources::{Source, affected};
+use crate::versions::Previous;
+
+/// Stages, in order; the names label metrics and cycle reports.
+pub const STAGES: [&str; 4] = ["collect", "summarise", "optimise", "store"];
+
+/// Everything a cycle needs.
+#[derive(Debug)]
+pub struct Context<'a, S: Store> {
+    /// The store.
+    pub store: &'a S,
+    /// The config.
+    pub config: &'a Config,
+    /// Telemetry sources.
+    pub sources: &'a [Source],
+    /// This replica.
+    pub instance: &'a str,
+    /// Whether this process already optimised with this config: then a cycle that
+    /// brought no new telemetry keeps the stored recommendations without solving
+    /// again (the optimiser is deterministic, so it would find the same).
+    pub optimised_before: bool,
+    /// Alerts: objectives they tighten and, for a focused cycle, the only components
+    /// whose versions are stored (see `alerts::focus`).
+    pub alerts: Option<&'a crate::alerts::focus::AlertContext>,
+}
+
+fn now_minute() -> i64 {
+    adaptd_store::now_ms() / 60_000
+}
+
+/// Runs one cycle. Never panics on bad data; every failure is in the report and,
+/// when the store answers, in the cycle row.
+pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleReport {
+    let mut report = CycleReport::default();
+    let started = adaptd_store::now_ms();
+    report.id = match cx.store.begin_cycle(cx.instance, started).await {
+        Ok(id) => id,
+        Err(e) => {
+            report.outcome = "failed".into();
+            report.failed_stages.push("store");
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let outcome = stages(cx, &mut report, shutdown).await;
+    let (outcome, failed_stage, error, stale) = match outcome {
+        Ok(o) => o,
+        Err((stage, e, components)) => {
+            report.failed_stages.push(stage);
+            let why = format!("cycle {} failed at {stage}: {e}", report.id);
+            let stale: Vec<(String, String)> =
+                components.into_iter().map(|c| (c, why.clone())).collect();
+            (
+                "failed".to_owned(),
+                Some(stage),
+                Some(e),
+                Finish::Stale(stale),
+            )
+        }
+    };
+    report.outcome = outcome.clone();
+    report.error = error.clone();
+    let (actions, stale, fresh) = match stale {
+        Finish::Stale(s) => (Vec::new(), s, Vec::new()),
+        Finish::Done {
+            actions,
+            stale,
+            fresh,
+        } => (actions, stale, fresh),
+    };
+    report.stale = stale.len();
+    report.versions = actions
+        .iter()
+        .filter(|a| matches!(a, adaptd_store::VersionAction::Insert { .. }))
+        .count();
+    let summary = json!({
+        "stages": report.stage_seconds.iter().map(|(s, t)| json!({"stage": s, "seconds": t})).collect::<Vec<_>>(),
+        "sources": report.sources.iter().map(|c| json!({
+            "source": c.source,
+            "components": c.telemetry.components.len(),
+            "components_with_new_data": c.telemetry.components.values().filter(|t| !t.series.is_empty()).count(),
+            "errors": c.errors.iter().map(|e| json!({"kind": e.kind, "message": e.message})).collect::<Vec<_>>(),
+            "notes": c.notes,
+            "api_calls": c.observation.calls,
+            "metrics_requested": c.observation.metrics_requested,
+            "observation_usd": c.observation.usd,
+            "stopped": c.stopped,
+        })).collect::<Vec<_>>(),
+        "stale": stale.iter().map(|(c, why)| json!({"component": c, "reason": why})).collect::<Vec<_>>(),
+        "versions_written": report.versions,
+        "optimiser": report.optimised.then(|| json!({"groups": report.groups, "joint": report.joint})),
+        "alerts": cx.alerts.map(|a| a.report()),
+    });
+    let finish = CycleFinish {
+        cycle_id: report.id,
+        finished_ms: adaptd_store::now_ms(),
+        outcome,
+        failed_stage: failed_stage.map(str::to_owned),
+        error,
+        report: summary.to_string(),
+        actions,
+        stale,
+        fresh,
+    };
+    let t = Instant::now();
+    if let Err(e) = cx.store.finish_cycle(&finish).await {
+        report.failed_stages.push("store");
+        report.outcome = "failed".into();
+        report.error = Some(format!("{e}"));
+    }
+    report
+        .stage_seconds
+        .push(("store", t.elapsed().as_secs_f64()));
+    report
+}
+
+enum Finish {
+    Stale(Vec<(String, String)>),
+    Done {
+        actions: Vec<adaptd_store::VersionAction>,
+        stale: Vec<(String, String)>,
+        fresh: Vec<String>,
+    },
+}
+
+type StageResult = Result<
+    (String, Option<&'static str>, Option<String>, Finish),
+    (&'static str, String, Vec<String>),
+>;
+
+async fn stages<S: Store>(
+    cx: &Context<'_, S>,
+    report: &mut CycleReport,
+    shutdown: Shutdown,
+) -> StageResult {
+    let known = cx
+        .store
+        .components()
+        .await
+        .map_err(|e| ("collect", e.to_string(), Vec::new()))?;
+    let everyone = || known.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+
+    // Collect.
+    let t = Instant::now();
+    for source in cx.sources {
+        let state = cx
+            .store
+            .collector_state(source.name())
+            .await
+            .map_err(|e| ("collect", e.to_string(), everyone()))?;
+        report
+            .sources
+            .push(source.collect(state.as_deref(), shutdown.clone()).await);
+    }
+    report
+        .stage_seconds
+        .push(("collect", t.elapsed().as_secs_f64()));
+    let mut stale: BTreeMap<String, String> = BTreeMap::new();
+    let known_by_name: BTreeMap<&str, &ComponentRow> =
+        known.iter().map(|c| (c.name.as_str(), c)).collect();
+    for c in &report.sources {
+        for e in &c.errors {
+            for k in &known {
+                if k.sources.iter().any(|s| s == c.source) && affected(&e.affects, &k.attributes) {
+                    stale.entry(k.name.clone()).or_insert_with(|| {
+                        format!("{} collection failed: {}", c.source, e.message)
+                    });
+                }
+            }
+        }
+    }
+    if report.sources.iter().any(|c| !c.errors.is_empty()) {
+        report.failed_stages.push("collect");
+    }
+
+    // Summarise and commit what was collected, with the watermarks.
+    let t = Instant::now();
+    let lookback_from = now_minute() - i64::from(cx.config.service.lookback_days) * 1440;
+    let mut discovered: BTreeMap<String, Discovered> = known
+        .iter()
+        .map(|k| {
+            let attributes = k
+                .attributes
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|(a, v)| Some((a.clone(), v.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                k.name.clone(),
+                Discovered {
+                    name: k.name.clone(),
+                    attributes,
+                },
+            )
+        })
+        .collect();
+    for c in &report.sources {
+        for t in c.telemetry.components.values() {
+            let d = discovered
+                .entry(t.name.clone())
+                .or_insert_with(|| Discovered {
+                    name: t.name.clone(),
+                    attributes: BTreeMap::new(),
+                });
+            d.attributes.extend(t.attributes.clone());
+        }
+    }
+    let discovered: Vec<Discovered> = discovered.into_values().collect();
+    let mut resolved = cx
+        .config
+        .resolve(&discovered)
+        .map_err(|e| ("summarise", e.to_string(), everyone()))?;
+    if let Some(a) = cx.alerts {
+        a.tighten(&mut resolved);
+    }
+    let mut collection = Collection {
+        cycle_id: report.id,
+        at_ms: adaptd_store::now_ms(),
+        prune_before_minute: lookback_from,
+        ..Collection::default()
+    };
+    let mut seen: BTreeMap<String, SeenComponent> = BTreeMap::new();
+    for c in &report.sources {
+        if let Some(state) = &c.state {
+            collection.states.push((c.source.to_owned(), state.clone()));
+        }
+        for t in c.telemetry.components.values() {
+            let entry = seen.entry(t.name.clone()).or_insert_with(|| {
+                let prev = known_by_name.get(t.name.as_str());
+                SeenComponent {
+                    name: t.name.clone(),
+                    attributes: prev.map_or_else(|| json!({}), |p| p.attributes.clone()),
+                    sources: prev.map(|p| p.sources.clone()).unwrap_or_default(),
+                    data_until_minute: prev.and_then(|p| p.data_until_minute),
+                }
+            });
+            if let Some(obj) = entry.attributes.as_object_mut() {
+                for (k, v) in &t.attributes {
+                    obj.insert(k.clone(), json!(v));
+                }
+            }
+            if !entry.sources.iter().any(|s| s == c.source) {
+                entry.sources.push(c.source.to_owned());
+                entry.sources.sort();
+            }
+            if let Some((_, end)) = t.covered().filter(|_| !t.series.is_empty()) {
+                entry.data_until_minute = Some(entry.data_until_minute.map_or(end, |d| d.max(end)));
+            }
+        }
+    }
+    collection.seen = seen.into_values().collect();
+    // What verification compares, of the components the service may apply to, with
+    // the watermarks: no minute is past a watermark without being kept for it.
+    if cx.config.apply.execute {
+        let from = now_minute()
+            - adaptd_ops::apply::verify_lookback_minutes(&cx.config.apply)
+            - i64::from(cx.config.apply.verify_window_minutes);
+        collection.recent = adaptd_store::recent::samples(
+            report.sources.iter().map(|c| &c.telemetry),
+            |name| crate::handover::acts_on(cx.config, name),
+            from,
+        );
+    }
+    let specs: BTreeMap<&str, _> = resolved
+        .components
+        .iter()
+        .map(|s| (s.name.as_str(), s))
+        .collect();
+    let to_summarise: Vec<_> = report
+        .sources
+        .iter()
+        .flat_map(|c| c.telemetry.components.values())
+        .filter(|t| !t.series.is_empty() && t.covered().is_some())
+        .filter_map(|t| {
+            Some((
+                t.clone(),
+                specs.get(t.name.as_str())?.model.clone(),
+                specs[t.name.as_str()].trigger.clone(),
+            ))
+        })
+        .collect();
+    let summaries = tokio::task::spawn_blocking(move || {
+        to_summarise
+            .into_iter()
+            .filter_map(|(t, model, trigger)| {
+                let (start, end) = t.covered()?;
+                let p = summarize_with(
+                    &t,
+                    model.keep_alive_minutes,
+                    model.parallelism,
+                    trigger.as_deref() == Some("timer"),
+                );
+                Some(NewSummary {
+                    component: t.name,
+                    start_minute: start,
+                    end_minute: end,
+                    profile: crate::packed::pack(&p),
+                })
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| ("summarise", e.to_string(), everyone()))?;
+    collection.summaries = summaries;
+    cx.store
+        .commit_collection(&collection)
+        .await
+        .map_err(|e| ("summarise", e.to_string(), everyone()))?;
+    report
+        .stage_seconds
+        .push(("summarise", t.elapsed().as_secs_f64()));
+    if shutdown.is_triggered() || report.sources.iter().any(|c| c.stopped) {
+        return Ok((
+            "interrupted".into(),
+            None,
+            Some("shutdown requested; collected data is stored".into()),
+            Finish::Stale(Vec::new()),
+        ));
+    }
+
+    let resolved_names: Vec<String> = resolved.components.iter().map(|c| c.name.clone()).collect();
+    let fresh = |stale: &BTreeMap<String, String>| -> Vec<String> {
+        resolved_names
+            .iter()
+            .filter(|n| !stale.contains_key(*n))
+            .cloned()
+            .collect()
+    };
+    let focused = cx.alerts.is_some_and(|a| a.focus.is_some());
+    if cx.optimised_before && !focused && collection.summaries.is_empty() && stale.is_empty() {
+        let fresh = fresh(&stale);
+        return Ok((
+            "ok".into(),
+            None,
+            None,
+            Finish::Done {
+                actions: Vec::new(),
+                stale: Vec::new(),
+                fresh,
+            },
+        ));
+    }
+
+    // What collecting and resolving needed is done with: free it before the stage
+    // that holds the most (all of it grows with the number of components).
+    drop(collection);
+    drop(discovered);
+    drop(known_by_name);
+    drop(known);
+
+    // Optimise over the merged summaries of the lookback, a group of components at a
+    // time (see `optimise`).
+    let t = Instant::now();
+    let mut latest = BTreeMap::new();
+    cx.store
+        .for_each_latest_recommendation(|r| {
+            latest.insert(r.component.clone(), Previous::from(r));
+        })
+        .await
+        .map_err(|e| ("store", e.to_string(), resolved_names.clone()))?;
+    // The closures and the job borrow non-`Send` trait objects: keep them out of the
+    // future's state.
+    let optimised = {
+        let skip = |c: &str| stale.contains_key(c) || cx.alerts.is_some_and(|a| !a.writes(c));
+        let cycle_id = report.id;
+        let inputs = |c: &str, (start, end): (i64, i64)| {
+            json!({
+                "cycle_id": cycle_id,
+                "window_start_minute": start,
+                "window_end_minute": end,
+                "lookback_days": cx.config.service.lookback_days,
+                "config": cx.config.origin(),
+                "alert": cx.alerts.and_then(|a| a.inputs(c)),
+            })
+        };
+        let job = Job {
+            store: cx.store,
+            resolved: &resolved,
+            from_minute: lookback_from,
+            latest: &latest,
+            skip: &skip,
+            inputs: &inputs,
+        };
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::block_in_place(|| optimise(&job, &handle))
+    }
+    .map_err(|e| ("optimise", e, resolved_names.clone()))?;
+    report
+        .stage_seconds
+        .push(("optimise", t.elapsed().as_secs_f64()));
+    report.optimised = true;
+    report.groups = optimised.groups;
+    report.joint = optimised.joint;
+    report.components = optimised.components;
+    let actions = optimised.actions;
+    let fresh = fresh(&stale);
+    let outcome = if stale.is_empty() && report.failed_stages.is_empty() {
+        "ok"
+    } else {
+        "partial"
+    };
+    let error = (!report.failed_stages.is_empty()).then(|| {
+        report
+            .sources
+            .iter()
+            .flat_map(|c| {
+                c.errors
+                    .iter()
+                    .map(move |e| format!("{}: {}", c.source, e.message))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    });
+    Ok((
+        outcome.into(),
+        (!report.failed_stages.is_empty()).then_some("collect"),
+        error,
+        Finish::Done {
+            actions,
+            stale: stale.into_iter().collect(),
+            fresh,
+        },
+    ))
+}
