@@ -15,11 +15,13 @@ use std::time::Instant;
 use adaptd_collectors::shutdown::Shutdown;
 use adaptd_config::{Config, Discovered};
 use adaptd_engine::profile::summarize_with;
-use adaptd_store::{Collection, ComponentRow, CycleFinish, NewSummary, SeenComponent, Store};
-use serde_json::json;
+use adaptd_store::{
+    Collection, ComponentRow, CycleFinish, NewSummary, SeenComponent, Store, VersionAction,
+};
+use serde_json::{Value, json};
 
 pub use self::report::CycleReport;
-use crate::optimise::{Job, optimise};
+use crate::optimise::{Job, Optimised, optimise};
 use crate::sources::{Source, affected};
 use crate::versions::Previous;
 
@@ -64,25 +66,13 @@ pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleRepo
             return report;
         }
     };
-    let outcome = stages(cx, &mut report, shutdown).await;
-    let (outcome, failed_stage, error, stale) = match outcome {
-        Ok(o) => o,
-        Err((stage, e, components)) => {
-            report.failed_stages.push(stage);
-            let why = format!("cycle {} failed at {stage}: {e}", report.id);
-            let stale: Vec<(String, String)> =
-                components.into_iter().map(|c| (c, why.clone())).collect();
-            (
-                "failed".to_owned(),
-                Some(stage),
-                Some(e),
-                Finish::Stale(stale),
-            )
-        }
+    let ending = match stages(cx, &mut report, shutdown).await {
+        Ok(ending) => ending,
+        Err(failure) => failure.ending(&mut report),
     };
-    report.outcome = outcome.clone();
-    report.error = error.clone();
-    let (actions, stale, fresh) = match stale {
+    report.outcome = ending.outcome.clone();
+    report.error = ending.error.clone();
+    let (actions, stale, fresh) = match ending.finish {
         Finish::Stale(s) => (Vec::new(), s, Vec::new()),
         Finish::Done {
             actions,
@@ -93,33 +83,15 @@ pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleRepo
     report.stale = stale.len();
     report.versions = actions
         .iter()
-        .filter(|a| matches!(a, adaptd_store::VersionAction::Insert { .. }))
+        .filter(|a| matches!(a, VersionAction::Insert { .. }))
         .count();
-    let summary = json!({
-        "stages": report.stage_seconds.iter().map(|(s, t)| json!({"stage": s, "seconds": t})).collect::<Vec<_>>(),
-        "sources": report.sources.iter().map(|c| json!({
-            "source": c.source,
-            "components": c.telemetry.components.len(),
-            "components_with_new_data": c.telemetry.components.values().filter(|t| !t.series.is_empty()).count(),
-            "errors": c.errors.iter().map(|e| json!({"kind": e.kind, "message": e.message})).collect::<Vec<_>>(),
-            "notes": c.notes,
-            "api_calls": c.observation.calls,
-            "metrics_requested": c.observation.metrics_requested,
-            "observation_usd": c.observation.usd,
-            "stopped": c.stopped,
-        })).collect::<Vec<_>>(),
-        "stale": stale.iter().map(|(c, why)| json!({"component": c, "reason": why})).collect::<Vec<_>>(),
-        "versions_written": report.versions,
-        "optimiser": report.optimised.then(|| json!({"groups": report.groups, "joint": report.joint})),
-        "alerts": cx.alerts.map(|a| a.report()),
-    });
     let finish = CycleFinish {
         cycle_id: report.id,
         finished_ms: adaptd_store::now_ms(),
-        outcome,
-        failed_stage: failed_stage.map(str::to_owned),
-        error,
-        report: summary.to_string(),
+        outcome: ending.outcome,
+        failed_stage: ending.failed_stage.map(str::to_owned),
+        error: ending.error,
+        report: summary(&report, &stale, cx.alerts).to_string(),
         actions,
         stale,
         fresh,
@@ -136,40 +108,177 @@ pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleRepo
     report
 }
 
+/// The cycle row's report: stages, sources, stale components, what was written.
+fn summary(
+    report: &CycleReport,
+    stale: &[(String, String)],
+    alerts: Option<&crate::alerts::focus::AlertContext>,
+) -> Value {
+    json!({
+        "stages": report.stage_seconds.iter().map(|(s, t)| json!({"stage": s, "seconds": t})).collect::<Vec<_>>(),
+        "sources": report.sources.iter().map(|c| json!({
+            "source": c.source,
+            "components": c.telemetry.components.len(),
+            "components_with_new_data": c.telemetry.components.values().filter(|t| !t.series.is_empty()).count(),
+            "errors": c.errors.iter().map(|e| json!({"kind": e.kind, "message": e.message})).collect::<Vec<_>>(),
+            "notes": c.notes,
+            "api_calls": c.observation.calls,
+            "metrics_requested": c.observation.metrics_requested,
+            "observation_usd": c.observation.usd,
+            "stopped": c.stopped,
+        })).collect::<Vec<_>>(),
+        "stale": stale.iter().map(|(c, why)| json!({"component": c, "reason": why})).collect::<Vec<_>>(),
+        "versions_written": report.versions,
+        "optimiser": report.optimised.then(|| json!({"groups": report.groups, "joint": report.joint})),
+        "alerts": alerts.map(|a| a.report()),
+    })
+}
+
+/// What the cycle row stores besides its outcome.
 enum Finish {
+    /// Nothing was written; these components keep their versions, marked stale.
     Stale(Vec<(String, String)>),
+    /// The stages ran to the end.
     Done {
-        actions: Vec<adaptd_store::VersionAction>,
+        actions: Vec<VersionAction>,
         stale: Vec<(String, String)>,
         fresh: Vec<String>,
     },
 }
 
-type StageResult = Result<
-    (String, Option<&'static str>, Option<String>, Finish),
-    (&'static str, String, Vec<String>),
->;
+/// How the stages ended when none of them failed outright.
+struct Ending {
+    /// `ok`, `partial`, `interrupted` (or `failed`, from a [`StageFailure`]).
+    outcome: String,
+    /// The stage named in the cycle row as failed.
+    failed_stage: Option<&'static str>,
+    error: Option<String>,
+    finish: Finish,
+}
 
+impl Ending {
+    fn ok(fresh: Vec<String>) -> Self {
+        Self {
+            outcome: "ok".into(),
+            failed_stage: None,
+            error: None,
+            finish: Finish::Done {
+                actions: Vec::new(),
+                stale: Vec::new(),
+                fresh,
+            },
+        }
+    }
+}
+
+/// A stage that could not go on: the cycle fails there, and the components named keep
+/// their versions, marked stale with the reason.
+struct StageFailure {
+    stage: &'static str,
+    error: String,
+    components: Vec<String>,
+}
+
+impl StageFailure {
+    fn new(stage: &'static str, error: &dyn std::fmt::Display, components: Vec<String>) -> Self {
+        Self {
+            stage,
+            error: error.to_string(),
+            components,
+        }
+    }
+
+    fn ending(self, report: &mut CycleReport) -> Ending {
+        report.failed_stages.push(self.stage);
+        let why = format!(
+            "cycle {} failed at {}: {}",
+            report.id, self.stage, self.error
+        );
+        let stale = self
+            .components
+            .into_iter()
+            .map(|c| (c, why.clone()))
+            .collect();
+        Ending {
+            outcome: "failed".to_owned(),
+            failed_stage: Some(self.stage),
+            error: Some(self.error),
+            finish: Finish::Stale(stale),
+        }
+    }
+}
+
+/// Collect, summarise (and commit what was collected), optimise. The store stage is
+/// `run`'s: it writes whatever these produced.
 async fn stages<S: Store>(
     cx: &Context<'_, S>,
     report: &mut CycleReport,
     shutdown: Shutdown,
-) -> StageResult {
+) -> Result<Ending, StageFailure> {
     let known = cx
         .store
         .components()
         .await
-        .map_err(|e| ("collect", e.to_string(), Vec::new()))?;
-    let everyone = || known.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        .map_err(|e| StageFailure::new("collect", &e, Vec::new()))?;
+    let stale = collect(cx, report, &shutdown, &known).await?;
+    let lookback_from = now_minute() - i64::from(cx.config.service.lookback_days) * 1440;
+    let summarised = summarise(cx, report, &known, lookback_from).await?;
+    // What collecting and resolving needed is done with (the rest was dropped inside):
+    // free it before the stage that holds the most (all of it grows with the number
+    // of components).
+    drop(known);
+    if shutdown.is_triggered() || report.sources.iter().any(|c| c.stopped) {
+        return Ok(Ending {
+            outcome: "interrupted".into(),
+            failed_stage: None,
+            error: Some("shutdown requested; collected data is stored".into()),
+            finish: Finish::Stale(Vec::new()),
+        });
+    }
+    let resolved = summarised.resolved;
+    let resolved_names: Vec<String> = resolved.components.iter().map(|c| c.name.clone()).collect();
+    let fresh = |stale: &BTreeMap<String, String>| -> Vec<String> {
+        resolved_names
+            .iter()
+            .filter(|n| !stale.contains_key(*n))
+            .cloned()
+            .collect()
+    };
+    let focused = cx.alerts.is_some_and(|a| a.focus.is_some());
+    if cx.optimised_before && !focused && !summarised.new_telemetry && stale.is_empty() {
+        return Ok(Ending::ok(fresh(&stale)));
+    }
+    let t = Instant::now();
+    let optimised = optimise_stage(cx, report.id, &resolved, &stale, lookback_from)
+        .await
+        .map_err(|(stage, e)| StageFailure::new(stage, &e, resolved_names.clone()))?;
+    report
+        .stage_seconds
+        .push(("optimise", t.elapsed().as_secs_f64()));
+    report.optimised = true;
+    report.groups = optimised.groups;
+    report.joint = optimised.joint;
+    report.components = optimised.components;
+    let fresh = fresh(&stale);
+    Ok(optimised_ending(report, stale, optimised.actions, fresh))
+}
 
-    // Collect.
+/// The collect stage: every source from its watermark. Returns the components whose
+/// source failed for them, with the reason; they keep their versions this cycle.
+async fn collect<S: Store>(
+    cx: &Context<'_, S>,
+    report: &mut CycleReport,
+    shutdown: &Shutdown,
+    known: &[ComponentRow],
+) -> Result<BTreeMap<String, String>, StageFailure> {
+    let everyone = || known.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
     let t = Instant::now();
     for source in cx.sources {
         let state = cx
             .store
             .collector_state(source.name())
             .await
-            .map_err(|e| ("collect", e.to_string(), everyone()))?;
+            .map_err(|e| StageFailure::new("collect", &e, everyone()))?;
         report
             .sources
             .push(source.collect(state.as_deref(), shutdown.clone()).await);
@@ -178,11 +287,9 @@ async fn stages<S: Store>(
         .stage_seconds
         .push(("collect", t.elapsed().as_secs_f64()));
     let mut stale: BTreeMap<String, String> = BTreeMap::new();
-    let known_by_name: BTreeMap<&str, &ComponentRow> =
-        known.iter().map(|c| (c.name.as_str(), c)).collect();
     for c in &report.sources {
         for e in &c.errors {
-            for k in &known {
+            for k in known {
                 if k.sources.iter().any(|s| s == c.source) && affected(&e.affects, &k.attributes) {
                     stale.entry(k.name.clone()).or_insert_with(|| {
                         format!("{} collection failed: {}", c.source, e.message)
@@ -194,10 +301,57 @@ async fn stages<S: Store>(
     if report.sources.iter().any(|c| !c.errors.is_empty()) {
         report.failed_stages.push("collect");
     }
+    Ok(stale)
+}
 
-    // Summarise and commit what was collected, with the watermarks.
+/// What the summarise stage leaves for optimising.
+struct Summarised {
+    /// The config resolved over every component known or seen (objectives tightened
+    /// by alerts).
+    resolved: adaptd_config::Resolved,
+    /// Whether any summary was written: without one, and without stale components, a
+    /// service that optimised before keeps what it stored.
+    new_telemetry: bool,
+}
+
+/// The summarise stage: resolve the config over the components known and seen,
+/// summarise what was collected, and commit it with the watermarks.
+async fn summarise<S: Store>(
+    cx: &Context<'_, S>,
+    report: &mut CycleReport,
+    known: &[ComponentRow],
+    lookback_from: i64,
+) -> Result<Summarised, StageFailure> {
+    let everyone = || known.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
     let t = Instant::now();
-    let lookback_from = now_minute() - i64::from(cx.config.service.lookback_days) * 1440;
+    let discovered = discovered(known, &report.sources);
+    let mut resolved = cx
+        .config
+        .resolve(&discovered)
+        .map_err(|e| StageFailure::new("summarise", &e, everyone()))?;
+    if let Some(a) = cx.alerts {
+        a.tighten(&mut resolved);
+    }
+    let mut collection = collection(cx, report, known, lookback_from);
+    collection.summaries = summaries(report, &resolved)
+        .await
+        .map_err(|e| StageFailure::new("summarise", &e, everyone()))?;
+    cx.store
+        .commit_collection(&collection)
+        .await
+        .map_err(|e| StageFailure::new("summarise", &e, everyone()))?;
+    report
+        .stage_seconds
+        .push(("summarise", t.elapsed().as_secs_f64()));
+    Ok(Summarised {
+        resolved,
+        new_telemetry: !collection.summaries.is_empty(),
+    })
+}
+
+/// The components the config resolves over: those the store knows, with the
+/// attributes the sources saw this cycle added.
+fn discovered(known: &[ComponentRow], sources: &[crate::sources::Collected]) -> Vec<Discovered> {
     let mut discovered: BTreeMap<String, Discovered> = known
         .iter()
         .map(|k| {
@@ -219,7 +373,7 @@ async fn stages<S: Store>(
             )
         })
         .collect();
-    for c in &report.sources {
+    for c in sources {
         for t in c.telemetry.components.values() {
             let d = discovered
                 .entry(t.name.clone())
@@ -230,14 +384,19 @@ async fn stages<S: Store>(
             d.attributes.extend(t.attributes.clone());
         }
     }
-    let discovered: Vec<Discovered> = discovered.into_values().collect();
-    let mut resolved = cx
-        .config
-        .resolve(&discovered)
-        .map_err(|e| ("summarise", e.to_string(), everyone()))?;
-    if let Some(a) = cx.alerts {
-        a.tighten(&mut resolved);
-    }
+    discovered.into_values().collect()
+}
+
+/// What the cycle commits of its collection besides the summaries: the watermarks,
+/// the components seen, and the recent minutes verification compares.
+fn collection<S: Store>(
+    cx: &Context<'_, S>,
+    report: &CycleReport,
+    known: &[ComponentRow],
+    lookback_from: i64,
+) -> Collection {
+    let known_by_name: BTreeMap<&str, &ComponentRow> =
+        known.iter().map(|c| (c.name.as_str(), c)).collect();
     let mut collection = Collection {
         cycle_id: report.id,
         at_ms: adaptd_store::now_ms(),
@@ -286,6 +445,15 @@ async fn stages<S: Store>(
             from,
         );
     }
+    collection
+}
+
+/// Summarises, off the async workers, every component with new telemetry that the
+/// config resolves, with its own model parameters.
+async fn summaries(
+    report: &CycleReport,
+    resolved: &adaptd_config::Resolved,
+) -> Result<Vec<NewSummary>, tokio::task::JoinError> {
     let specs: BTreeMap<&str, _> = resolved
         .components
         .iter()
@@ -304,7 +472,7 @@ async fn stages<S: Store>(
             ))
         })
         .collect();
-    let summaries = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         to_summarise
             .into_iter()
             .filter_map(|(t, model, trigger)| {
@@ -325,69 +493,29 @@ async fn stages<S: Store>(
             .collect::<Vec<_>>()
     })
     .await
-    .map_err(|e| ("summarise", e.to_string(), everyone()))?;
-    collection.summaries = summaries;
-    cx.store
-        .commit_collection(&collection)
-        .await
-        .map_err(|e| ("summarise", e.to_string(), everyone()))?;
-    report
-        .stage_seconds
-        .push(("summarise", t.elapsed().as_secs_f64()));
-    if shutdown.is_triggered() || report.sources.iter().any(|c| c.stopped) {
-        return Ok((
-            "interrupted".into(),
-            None,
-            Some("shutdown requested; collected data is stored".into()),
-            Finish::Stale(Vec::new()),
-        ));
-    }
+}
 
-    let resolved_names: Vec<String> = resolved.components.iter().map(|c| c.name.clone()).collect();
-    let fresh = |stale: &BTreeMap<String, String>| -> Vec<String> {
-        resolved_names
-            .iter()
-            .filter(|n| !stale.contains_key(*n))
-            .cloned()
-            .collect()
-    };
-    let focused = cx.alerts.is_some_and(|a| a.focus.is_some());
-    if cx.optimised_before && !focused && collection.summaries.is_empty() && stale.is_empty() {
-        let fresh = fresh(&stale);
-        return Ok((
-            "ok".into(),
-            None,
-            None,
-            Finish::Done {
-                actions: Vec::new(),
-                stale: Vec::new(),
-                fresh,
-            },
-        ));
-    }
-
-    // What collecting and resolving needed is done with: free it before the stage
-    // that holds the most (all of it grows with the number of components).
-    drop(collection);
-    drop(discovered);
-    drop(known_by_name);
-    drop(known);
-
-    // Optimise over the merged summaries of the lookback, a group of components at a
-    // time (see `optimise`).
-    let t = Instant::now();
+/// The optimise stage: over the merged summaries of the lookback, a group of
+/// components at a time (see `optimise`). Fails as `store` when the newest versions
+/// cannot be read, as `optimise` when no answer is found.
+async fn optimise_stage<S: Store>(
+    cx: &Context<'_, S>,
+    cycle_id: i64,
+    resolved: &adaptd_config::Resolved,
+    stale: &BTreeMap<String, String>,
+    lookback_from: i64,
+) -> Result<Optimised, (&'static str, String)> {
     let mut latest = BTreeMap::new();
     cx.store
         .for_each_latest_recommendation(|r| {
             latest.insert(r.component.clone(), Previous::from(r));
         })
         .await
-        .map_err(|e| ("store", e.to_string(), resolved_names.clone()))?;
+        .map_err(|e| ("store", e.to_string()))?;
     // The closures and the job borrow non-`Send` trait objects: keep them out of the
     // future's state.
-    let optimised = {
+    {
         let skip = |c: &str| stale.contains_key(c) || cx.alerts.is_some_and(|a| !a.writes(c));
-        let cycle_id = report.id;
         let inputs = |c: &str, (start, end): (i64, i64)| {
             json!({
                 "cycle_id": cycle_id,
@@ -400,7 +528,7 @@ async fn stages<S: Store>(
         };
         let job = Job {
             store: cx.store,
-            resolved: &resolved,
+            resolved,
             from_minute: lookback_from,
             latest: &latest,
             skip: &skip,
@@ -409,16 +537,17 @@ async fn stages<S: Store>(
         let handle = tokio::runtime::Handle::current();
         tokio::task::block_in_place(|| optimise(&job, &handle))
     }
-    .map_err(|e| ("optimise", e, resolved_names.clone()))?;
-    report
-        .stage_seconds
-        .push(("optimise", t.elapsed().as_secs_f64()));
-    report.optimised = true;
-    report.groups = optimised.groups;
-    report.joint = optimised.joint;
-    report.components = optimised.components;
-    let actions = optimised.actions;
-    let fresh = fresh(&stale);
+    .map_err(|e| ("optimise", e))
+}
+
+/// How a cycle that optimised ends: `ok`, or `partial` when a source failed for some
+/// components (they are stale and the error names every source's failure).
+fn optimised_ending(
+    report: &CycleReport,
+    stale: BTreeMap<String, String>,
+    actions: Vec<VersionAction>,
+    fresh: Vec<String>,
+) -> Ending {
     let outcome = if stale.is_empty() && report.failed_stages.is_empty() {
         "ok"
     } else {
@@ -436,14 +565,14 @@ async fn stages<S: Store>(
             .collect::<Vec<_>>()
             .join("; ")
     });
-    Ok((
-        outcome.into(),
-        (!report.failed_stages.is_empty()).then_some("collect"),
+    Ending {
+        outcome: outcome.into(),
+        failed_stage: (!report.failed_stages.is_empty()).then_some("collect"),
         error,
-        Finish::Done {
+        finish: Finish::Done {
             actions,
             stale: stale.into_iter().collect(),
             fresh,
         },
-    ))
+    }
 }

@@ -20,6 +20,7 @@ pub mod merge;
 pub mod metrics;
 pub mod optimise;
 pub mod packed;
+mod scheduler;
 pub mod sources;
 pub mod state;
 pub mod versions;
@@ -32,12 +33,12 @@ use std::time::Duration;
 
 use adaptd_collectors::shutdown::Shutdown;
 use adaptd_config::Config;
-use adaptd_store::alerts::AlertStore;
 use adaptd_store::{SqlStore, Store};
 use rand::RngExt;
 
 use self::auth::Auth;
 use self::metrics::Metrics;
+use self::scheduler::Scheduler;
 use self::sources::Source;
 use self::state::AppState;
 
@@ -157,16 +158,16 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
         leader.clone(),
         shutdown.clone(),
     ));
-    let scheduler = tokio::spawn(schedule(
-        store.clone(),
-        config.clone(),
-        sources,
-        instance.clone(),
-        leader.clone(),
-        metrics.clone(),
-        alerts.wake.clone(),
-        shutdown.clone(),
-    ));
+    let scheduler = tokio::spawn(
+        Scheduler::new(
+            store.clone(),
+            config.clone(),
+            sources,
+            instance.clone(),
+            metrics.clone(),
+        )
+        .run(leader.clone(), alerts.wake.clone(), shutdown.clone()),
+    );
 
     wait_for_signal().await;
     log("info", "shutdown requested");
@@ -307,182 +308,6 @@ async fn refresh<S: Store>(
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
             () = listing.stale.notified() => {}
-            () = shutdown.wait() => return,
-        }
-    }
-}
-
-/// Runs one cycle and logs and observes it.
-async fn cycle_once<S: Store>(
-    cx: &cycle::Context<'_, S>,
-    metrics: &Metrics,
-    what: &str,
-    shutdown: Shutdown,
-) -> cycle::CycleReport {
-    log("info", &format!("{what} starting"));
-    let report = cycle::run(cx, shutdown).await;
-    metrics.observe_cycle(&report, adaptd_store::now_ms() as f64 / 1000.0);
-    let msg = format!(
-        "{what} {} {}: {} stale component(s), {} new version(s){}",
-        report.id,
-        report.outcome,
-        report.stale,
-        report.versions,
-        report
-            .error
-            .as_deref()
-            .map(|e| format!("; {e}"))
-            .unwrap_or_default()
-    );
-    log(
-        if report.outcome == "ok" {
-            "info"
-        } else {
-            "warn"
-        },
-        &msg,
-    );
-    report
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn schedule<S: AlertStore>(
-    store: Arc<S>,
-    config: Arc<Config>,
-    sources: Arc<Vec<Source>>,
-    instance: String,
-    leader: Arc<AtomicBool>,
-    metrics: Arc<Metrics>,
-    wake: Arc<tokio::sync::Notify>,
-    mut shutdown: Shutdown,
-) {
-    let s = &config.service;
-    let interval_ms = i64::try_from(s.interval_seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let jitter = |_: ()| -> i64 {
-        if s.jitter_seconds == 0 {
-            0
-        } else {
-            rand::rng().random_range(0..=s.jitter_seconds.saturating_mul(1000)) as i64
-        }
-    };
-    let a = &config.alerts;
-    let mut next_at: Option<i64> = None;
-    let mut optimised_before = false;
-    // Alerts recorded by another replica wake nobody here: look every few seconds.
-    let mut alerts_checked_ms = 0;
-    let mut held = None;
-    // Runs of the apply feature interrupted by a crash are finished once, on leading;
-    // runs whose verification window passed are judged after each scheduled cycle.
-    let mut reconciled = false;
-    let mut verifier = adaptd_ops::apply::recent::Verifier::default();
-    loop {
-        if leader.load(Ordering::SeqCst) {
-            if !reconciled {
-                reconciled = true;
-                match adaptd_ops::apply::reconcile_on_lead(&*store, &config.apply).await {
-                    Ok(runs) => {
-                        for r in runs {
-                            log(
-                                "info",
-                                &format!("apply: reconciled run {}: {:?}", r.run_id, r.outcome),
-                            );
-                        }
-                    }
-                    Err(e) => log("warn", &format!("apply: reconciling failed: {e}")),
-                }
-            }
-            let now = adaptd_store::now_ms();
-            if a.enabled && now - alerts_checked_ms >= 2000 {
-                alerts_checked_ms = now;
-                match alerts::focus::pending(&*store, a).await {
-                    Ok(Some(focus)) => {
-                        let pending = store.pending_focus().await.unwrap_or_default();
-                        let cx = cycle::Context {
-                            store: &*store,
-                            config: &config,
-                            sources: &sources,
-                            instance: &instance,
-                            optimised_before,
-                            alerts: Some(&focus),
-                        };
-                        let report =
-                            cycle_once(&cx, &metrics, "focused cycle", shutdown.clone()).await;
-                        alerts::apply::after_focus(&*store, &config, &focus, &pending, &report)
-                            .await;
-                        if let Err(e) =
-                            alerts::focus::finish(&*store, &focus, &pending, &report).await
-                        {
-                            log(
-                                "warn",
-                                &format!("recording the focused cycle's alerts failed: {e}"),
-                            );
-                        }
-                        // The alerts' tightening now holds; the next cycle must solve.
-                        optimised_before = false;
-                        alerts_checked_ms = 0;
-                    }
-                    Ok(None) => {}
-                    Err(e) => log("warn", &format!("reading pending alerts failed: {e}")),
-                }
-            }
-            if next_at.is_none() {
-                // Resume the schedule of whoever cycled last, this replica or another.
-                let last = store
-                    .cycles(1, None)
-                    .await
-                    .ok()
-                    .and_then(|c| c.first().map(|c| c.started_ms));
-                next_at = Some(last.map_or(0, |l| l + interval_ms + jitter(())));
-            }
-            let now = adaptd_store::now_ms();
-            if next_at.is_some_and(|t| now >= t) {
-                let context = if a.enabled {
-                    match alerts::focus::context(&*store, a).await {
-                        Ok(c) => Some(c),
-                        Err(e) => {
-                            log(
-                                "warn",
-                                &format!(
-                                    "reading alerts failed; cycling without their context: {e}"
-                                ),
-                            );
-                            None
-                        }
-                    }
-                } else {
-                    None
-                };
-                // What alerts hold changed: the stored advice may no longer be it.
-                let holding = context.as_ref().map(|c| c.holding.clone());
-                if holding != held {
-                    optimised_before = false;
-                    held = holding;
-                }
-                let cx = cycle::Context {
-                    store: &*store,
-                    config: &config,
-                    sources: &sources,
-                    instance: &instance,
-                    optimised_before,
-                    alerts: context.as_ref(),
-                };
-                let report = cycle_once(&cx, &metrics, "cycle", shutdown.clone()).await;
-                optimised_before |= report.optimised && report.failed_stages.is_empty();
-                handover::after_cycle(&*store, &config, &report).await;
-                for line in verifier
-                    .after_cycle(&*store, &config.apply, s.interval_seconds)
-                    .await
-                {
-                    log("info", &line);
-                }
-                next_at = Some(now + interval_ms + jitter(()));
-            }
-        } else {
-            next_at = None;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(200)) => {}
-            () = wake.notified() => alerts_checked_ms = 0,
             () = shutdown.wait() => return,
         }
     }

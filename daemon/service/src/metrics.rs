@@ -8,15 +8,18 @@
 //! Cycle and collector counters are the process's own: a leader's, since only the
 //! leader cycles.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap};
+mod tally;
 
-use adaptd_store::{Lifecycle, RecommendationRow};
+use std::cmp::Reverse;
+
+use adaptd_store::Lifecycle;
+use prometheus::core::Collector;
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry, TextEncoder,
+    CounterVec, Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
+pub use self::tally::Tally;
 use crate::cycle::{CycleReport, STAGES};
 use crate::versions::Gauges;
 
@@ -24,6 +27,17 @@ use crate::versions::Gauges;
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    suggestions: Suggestions,
+    cycles: Cycles,
+    alerts: IntCounterVec,
+    leader: IntGauge,
+    http_requests: IntCounterVec,
+    http_duration: HistogramVec,
+}
+
+/// The suggestion gauges: rebuilt from the store, the same on every replica.
+#[derive(Debug)]
+struct Suggestions {
     cost: GaugeVec,
     saving: GaugeVec,
     savings_available: Gauge,
@@ -35,10 +49,14 @@ pub struct Metrics {
     traffic: GaugeVec,
     recommendations: IntGaugeVec,
     components: IntGaugeVec,
+}
+
+/// The cycles' and collectors' counters: this process's own (a leader's).
+#[derive(Debug)]
+struct Cycles {
     cycle_duration: HistogramVec,
     cycles: IntCounterVec,
     cycle_failures: IntCounterVec,
-    alerts: IntCounterVec,
     last_success: Gauge,
     collector_up: IntGaugeVec,
     collector_errors: IntCounterVec,
@@ -46,118 +64,218 @@ pub struct Metrics {
     api_calls: IntCounterVec,
     metrics_requested: IntCounterVec,
     datapoints: IntCounterVec,
-    observation_usd: prometheus::CounterVec,
-    leader: IntGauge,
-    http_requests: IntCounterVec,
-    http_duration: HistogramVec,
-}
-
-/// What the suggestion gauges need of the newest versions, gathered a row at a time
-/// (see [`Store::for_each_latest_recommendation`](adaptd_store::Store)): counts and
-/// the available saving over all of them, the figures of only the
-/// `metrics_max_components` largest by current cost.
-#[derive(Debug)]
-pub struct Tally {
-    max_components: usize,
-    counts: BTreeMap<(&'static str, String), i64>,
-    available_usd_per_month: f64,
-    /// The largest so far; the smallest of them on top, to be dropped first.
-    top: BinaryHeap<Reverse<Ranked>>,
-}
-
-/// A component's place in the by-cost order of the gauges, with its figures.
-#[derive(Debug)]
-struct Ranked {
-    current_usd_per_month: f64,
-    component: String,
-    saving_usd_per_month: f64,
-    gauges: String,
-}
-
-impl Ord for Ranked {
-    /// Greater is listed first: larger current cost, then the smaller name.
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.current_usd_per_month
-            .total_cmp(&other.current_usd_per_month)
-            .then_with(|| other.component.cmp(&self.component))
-    }
-}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Ranked {}
-
-impl Tally {
-    /// Keeps the figures of at most `max_components` components.
-    pub fn new(max_components: usize) -> Self {
-        Self {
-            max_components,
-            counts: BTreeMap::new(),
-            available_usd_per_month: 0.0,
-            top: BinaryHeap::new(),
-        }
-    }
-
-    /// Counts `r`, keeping its gauges if it is among the largest so far.
-    pub fn add(&mut self, r: RecommendationRow) {
-        *self
-            .counts
-            .entry((r.status.as_str(), r.verdict))
-            .or_default() += 1;
-        if matches!(r.status, Lifecycle::Proposed | Lifecycle::Approved)
-            && r.saving_usd_per_month > 0.0
-        {
-            self.available_usd_per_month += r.saving_usd_per_month;
-        }
-        if self.max_components == 0 {
-            return;
-        }
-        let ranked = Ranked {
-            current_usd_per_month: r.current_usd_per_month.unwrap_or(0.0),
-            component: r.component,
-            saving_usd_per_month: r.saving_usd_per_month,
-            gauges: r.gauges,
-        };
-        if self.top.len() < self.max_components {
-            self.top.push(Reverse(ranked));
-        } else if self
-            .top
-            .peek()
-            .is_some_and(|Reverse(least)| ranked > *least)
-        {
-            self.top.pop();
-            self.top.push(Reverse(ranked));
-        }
-    }
+    observation_usd: CounterVec,
 }
 
 const VERDICTS: [&str; 4] = ["change", "keep", "slo_infeasible", "no_data"];
 
+/// Registers `m` and hands it back to be kept: every metric is registered once, at
+/// start, under a name no other has.
+fn register<M: Collector + Clone + 'static>(r: &Registry, m: M) -> M {
+    r.register(Box::new(m.clone())).expect("unique metric");
+    m
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> Gauge {
+    register(r, Gauge::new(name, help).expect("valid metric"))
+}
+
 fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
-    let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-    r.register(Box::new(g.clone())).expect("unique metric");
-    g
+    register(
+        r,
+        GaugeVec::new(Opts::new(name, help), labels).expect("valid metric"),
+    )
+}
+
+fn int_gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    register(
+        r,
+        IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric"),
+    )
 }
 
 fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-    r.register(Box::new(c.clone())).expect("unique metric");
-    c
+    register(
+        r,
+        IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
+    )
+}
+
+fn histogram_vec(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> HistogramVec {
+    let opts = HistogramOpts::new(name, help).buckets(buckets);
+    register(r, HistogramVec::new(opts, labels).expect("valid metric"))
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl Suggestions {
+    fn new(r: &Registry) -> Self {
+        Self {
+            cost: gauge_vec(
+                r,
+                "adaptd_component_cost_usd_per_month",
+                "Predicted monthly cost of a component, as deployed (current) and as recommended.",
+                &["component", "deployment"],
+            ),
+            saving: gauge_vec(
+                r,
+                "adaptd_component_saving_usd_per_month",
+                "Monthly saving of a component's newest recommendation (current minus recommended; negative when meeting the SLO costs more).",
+                &["component"],
+            ),
+            savings_available: gauge(
+                r,
+                "adaptd_savings_available_usd_per_month",
+                "Sum of the positive savings of recommendations not yet applied, rejected or superseded.",
+            ),
+            latency: gauge_vec(
+                r,
+                "adaptd_component_predicted_latency_seconds",
+                "Predicted latency quantile over the month, cold starts included.",
+                &["component", "deployment", "percentile"],
+            ),
+            worst_hour_p99: gauge_vec(
+                r,
+                "adaptd_component_predicted_worst_hour_p99_seconds",
+                "Predicted p99 latency of the worst hour of the day, what a p99 SLO is checked against.",
+                &["component", "deployment"],
+            ),
+            cold_start: gauge_vec(
+                r,
+                "adaptd_component_predicted_cold_start_ratio",
+                "Predicted share of invocations that pay a cold start.",
+                &["component", "deployment"],
+            ),
+            observed_duration: gauge_vec(
+                r,
+                "adaptd_component_observed_duration_seconds",
+                "Observed invocation duration quantile over the lookback (execution only, no init).",
+                &["component", "percentile"],
+            ),
+            provisioned: gauge_vec(
+                r,
+                "adaptd_component_provisioned_concurrency",
+                "Provisioned environments (or Fargate tasks) in the current hour of day (UTC), as deployed and as recommended.",
+                &["component", "deployment"],
+            ),
+            traffic: gauge_vec(
+                r,
+                "adaptd_component_invocations_per_minute",
+                "Invocations per minute typical of the current hour of day (UTC) over the lookback: mean and 99th percentile.",
+                &["component", "stat"],
+            ),
+            recommendations: int_gauge_vec(
+                r,
+                "adaptd_recommendations",
+                "Newest recommendation versions by lifecycle status and verdict.",
+                &["status", "verdict"],
+            ),
+            components: int_gauge_vec(
+                r,
+                "adaptd_components",
+                "Known components, by freshness (stale: the last collection of their data failed).",
+                &["state"],
+            ),
+        }
+    }
+}
+
+impl Cycles {
+    /// The counters, each outcome and stage at 0 from the start so that a rate over
+    /// them exists before the first failure.
+    fn new(r: &Registry) -> Self {
+        let c = Self {
+            cycle_duration: histogram_vec(
+                r,
+                "adaptd_cycle_stage_duration_seconds",
+                "Duration of the stages of the cycles this process ran.",
+                &["stage"],
+                vec![
+                    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0,
+                ],
+            ),
+            cycles: counter_vec(
+                r,
+                "adaptd_cycles_total",
+                "Cycles this process ran, by outcome.",
+                &["outcome"],
+            ),
+            cycle_failures: counter_vec(
+                r,
+                "adaptd_cycle_failures_total",
+                "Cycles with a failed stage, by stage.",
+                &["stage"],
+            ),
+            last_success: gauge(
+                r,
+                "adaptd_last_successful_cycle_timestamp_seconds",
+                "When the last cycle of this process that stored recommendations ended (Unix time).",
+            ),
+            collector_up: int_gauge_vec(
+                r,
+                "adaptd_collector_up",
+                "1 when the source's last collection had no error.",
+                &["source"],
+            ),
+            collector_errors: counter_vec(
+                r,
+                "adaptd_collector_errors_total",
+                "Collection failures by source and kind.",
+                &["source", "kind"],
+            ),
+            collector_last_success: gauge_vec(
+                r,
+                "adaptd_collector_last_success_timestamp_seconds",
+                "When the source last collected without error (Unix time).",
+                &["source"],
+            ),
+            api_calls: counter_vec(
+                r,
+                "adaptd_observation_api_calls_total",
+                "Successful calls to the observed system's APIs (AWS operations, PromQL range queries).",
+                &["source", "operation"],
+            ),
+            metrics_requested: counter_vec(
+                r,
+                "adaptd_observation_metrics_requested_total",
+                "CloudWatch metrics requested through GetMetricData, the billed quantity.",
+                &["source"],
+            ),
+            datapoints: counter_vec(
+                r,
+                "adaptd_observation_datapoints_total",
+                "Datapoints or samples received.",
+                &["source"],
+            ),
+            observation_usd: register(
+                r,
+                CounterVec::new(
+                    Opts::new(
+                        "adaptd_observation_cost_usd_total",
+                        "Estimated price of observing (GetMetricData at the us-east-1 list price).",
+                    ),
+                    &["source"],
+                )
+                .expect("valid metric"),
+            ),
+        };
+        for stage in STAGES {
+            c.cycle_failures.with_label_values(&[stage]).inc_by(0);
+        }
+        for outcome in ["ok", "partial", "failed", "interrupted"] {
+            c.cycles.with_label_values(&[outcome]).inc_by(0);
+        }
+        c
     }
 }
 
@@ -168,208 +286,45 @@ impl Metrics {
         let _ = r.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ));
-        let info = IntGaugeVec::new(
-            Opts::new(
-                "adaptd_build_info",
-                "Version of the running adaptd; always 1.",
-            ),
+        let info = int_gauge_vec(
+            &r,
+            "adaptd_build_info",
+            "Version of the running adaptd; always 1.",
             &["version"],
-        )
-        .expect("valid metric");
+        );
         info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        r.register(Box::new(info)).expect("unique metric");
-        let hist = |name: &str, help: &str, labels: &[&str], buckets: Vec<f64>| {
-            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)
-                .expect("valid metric");
-            r.register(Box::new(h.clone())).expect("unique metric");
-            h
-        };
-        let m = Self {
-            cost: gauge_vec(
-                &r,
-                "adaptd_component_cost_usd_per_month",
-                "Predicted monthly cost of a component, as deployed (current) and as recommended.",
-                &["component", "deployment"],
-            ),
-            saving: gauge_vec(
-                &r,
-                "adaptd_component_saving_usd_per_month",
-                "Monthly saving of a component's newest recommendation (current minus recommended; negative when meeting the SLO costs more).",
-                &["component"],
-            ),
-            savings_available: {
-                let g = Gauge::new("adaptd_savings_available_usd_per_month", "Sum of the positive savings of recommendations not yet applied, rejected or superseded.").expect("valid metric");
-                r.register(Box::new(g.clone())).expect("unique metric");
-                g
-            },
-            latency: gauge_vec(
-                &r,
-                "adaptd_component_predicted_latency_seconds",
-                "Predicted latency quantile over the month, cold starts included.",
-                &["component", "deployment", "percentile"],
-            ),
-            worst_hour_p99: gauge_vec(
-                &r,
-                "adaptd_component_predicted_worst_hour_p99_seconds",
-                "Predicted p99 latency of the worst hour of the day, what a p99 SLO is checked against.",
-                &["component", "deployment"],
-            ),
-            cold_start: gauge_vec(
-                &r,
-                "adaptd_component_predicted_cold_start_ratio",
-                "Predicted share of invocations that pay a cold start.",
-                &["component", "deployment"],
-            ),
-            observed_duration: gauge_vec(
-                &r,
-                "adaptd_component_observed_duration_seconds",
-                "Observed invocation duration quantile over the lookback (execution only, no init).",
-                &["component", "percentile"],
-            ),
-            provisioned: gauge_vec(
-                &r,
-                "adaptd_component_provisioned_concurrency",
-                "Provisioned environments (or Fargate tasks) in the current hour of day (UTC), as deployed and as recommended.",
-                &["component", "deployment"],
-            ),
-            traffic: gauge_vec(
-                &r,
-                "adaptd_component_invocations_per_minute",
-                "Invocations per minute typical of the current hour of day (UTC) over the lookback: mean and 99th percentile.",
-                &["component", "stat"],
-            ),
-            recommendations: {
-                let g = IntGaugeVec::new(
-                    Opts::new(
-                        "adaptd_recommendations",
-                        "Newest recommendation versions by lifecycle status and verdict.",
-                    ),
-                    &["status", "verdict"],
-                )
-                .expect("valid metric");
-                r.register(Box::new(g.clone())).expect("unique metric");
-                g
-            },
-            components: {
-                let g = IntGaugeVec::new(Opts::new("adaptd_components", "Known components, by freshness (stale: the last collection of their data failed)."), &["state"]).expect("valid metric");
-                r.register(Box::new(g.clone())).expect("unique metric");
-                g
-            },
-            cycle_duration: hist(
-                "adaptd_cycle_stage_duration_seconds",
-                "Duration of the stages of the cycles this process ran.",
-                &["stage"],
-                vec![
-                    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0,
-                ],
-            ),
-            cycles: counter_vec(
-                &r,
-                "adaptd_cycles_total",
-                "Cycles this process ran, by outcome.",
-                &["outcome"],
-            ),
-            cycle_failures: counter_vec(
-                &r,
-                "adaptd_cycle_failures_total",
-                "Cycles with a failed stage, by stage.",
-                &["stage"],
-            ),
+        Self {
+            suggestions: Suggestions::new(&r),
+            cycles: Cycles::new(&r),
             alerts: counter_vec(
                 &r,
                 "adaptd_alerts_total",
                 "Alerts this process accepted, by source and what became of them on arrival.",
                 &["source", "outcome"],
             ),
-            last_success: {
-                let g = Gauge::new("adaptd_last_successful_cycle_timestamp_seconds", "When the last cycle of this process that stored recommendations ended (Unix time).").expect("valid metric");
-                r.register(Box::new(g.clone())).expect("unique metric");
-                g
-            },
-            collector_up: {
-                let g = IntGaugeVec::new(
-                    Opts::new(
-                        "adaptd_collector_up",
-                        "1 when the source's last collection had no error.",
-                    ),
-                    &["source"],
-                )
-                .expect("valid metric");
-                r.register(Box::new(g.clone())).expect("unique metric");
-                g
-            },
-            collector_errors: counter_vec(
+            leader: register(
                 &r,
-                "adaptd_collector_errors_total",
-                "Collection failures by source and kind.",
-                &["source", "kind"],
-            ),
-            collector_last_success: gauge_vec(
-                &r,
-                "adaptd_collector_last_success_timestamp_seconds",
-                "When the source last collected without error (Unix time).",
-                &["source"],
-            ),
-            api_calls: counter_vec(
-                &r,
-                "adaptd_observation_api_calls_total",
-                "Successful calls to the observed system's APIs (AWS operations, PromQL range queries).",
-                &["source", "operation"],
-            ),
-            metrics_requested: counter_vec(
-                &r,
-                "adaptd_observation_metrics_requested_total",
-                "CloudWatch metrics requested through GetMetricData, the billed quantity.",
-                &["source"],
-            ),
-            datapoints: counter_vec(
-                &r,
-                "adaptd_observation_datapoints_total",
-                "Datapoints or samples received.",
-                &["source"],
-            ),
-            observation_usd: {
-                let c = prometheus::CounterVec::new(
-                    Opts::new(
-                        "adaptd_observation_cost_usd_total",
-                        "Estimated price of observing (GetMetricData at the us-east-1 list price).",
-                    ),
-                    &["source"],
-                )
-                .expect("valid metric");
-                r.register(Box::new(c.clone())).expect("unique metric");
-                c
-            },
-            leader: {
-                let g = IntGauge::new(
+                IntGauge::new(
                     "adaptd_leader",
                     "1 while this replica leads (runs cycles), 0 while it follows.",
                 )
-                .expect("valid metric");
-                r.register(Box::new(g.clone())).expect("unique metric");
-                g
-            },
+                .expect("valid metric"),
+            ),
             http_requests: counter_vec(
                 &r,
                 "adaptd_http_requests_total",
                 "HTTP requests served, by route template, method and status code.",
                 &["route", "method", "code"],
             ),
-            http_duration: hist(
+            http_duration: histogram_vec(
+                &r,
                 "adaptd_http_request_duration_seconds",
                 "Time to serve HTTP requests, by route template.",
                 &["route"],
                 vec![0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0],
             ),
             registry: r,
-        };
-        for stage in STAGES {
-            m.cycle_failures.with_label_values(&[stage]).inc_by(0);
         }
-        for outcome in ["ok", "partial", "failed", "interrupted"] {
-            m.cycles.with_label_values(&[outcome]).inc_by(0);
-        }
-        m
     }
 
     /// The text exposition.
@@ -401,6 +356,19 @@ impl Metrics {
 
     /// Records a cycle this process ran.
     pub fn observe_cycle(&self, r: &CycleReport, now_seconds: f64) {
+        self.cycles.observe(r, now_seconds);
+    }
+
+    /// Rebuilds the suggestion gauges from the components' counts (known, stale) and
+    /// what `tally` gathered of the newest versions. `hour` is the current hour of day
+    /// (UTC).
+    pub fn refresh(&self, components: (i64, i64), tally: Tally, hour: usize) {
+        self.suggestions.refresh(components, tally, hour);
+    }
+}
+
+impl Cycles {
+    fn observe(&self, r: &CycleReport, now_seconds: f64) {
         self.cycles.with_label_values(&[&r.outcome]).inc();
         for (stage, s) in &r.stage_seconds {
             self.cycle_duration.with_label_values(&[stage]).observe(*s);
@@ -440,11 +408,13 @@ impl Metrics {
                 .inc_by(c.observation.usd);
         }
     }
+}
 
+impl Suggestions {
     /// Rebuilds the suggestion gauges from the components' counts (known, stale) and
     /// what `tally` gathered of the newest versions. `hour` is the current hour of day
     /// (UTC).
-    pub fn refresh(&self, (total, stale): (i64, i64), tally: Tally, hour: usize) {
+    fn refresh(&self, (total, stale): (i64, i64), tally: Tally, hour: usize) {
         for g in [
             &self.cost,
             &self.saving,
@@ -526,6 +496,8 @@ impl Metrics {
 
 #[cfg(test)]
 mod tests {
+    use adaptd_store::RecommendationRow;
+
     use super::*;
     use crate::versions::Side;
 
