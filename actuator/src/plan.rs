@@ -11,7 +11,8 @@
 
 use std::fmt;
 
-use adaptd_engine::spec::{Deployment, Hourly, LambdaConfig, Provisioned};
+pub use adaptd_engine::schedule::{ScheduledStep, change_points, schedule_of};
+use adaptd_engine::spec::{Deployment, LambdaConfig, Provisioned};
 use adaptd_optimizer::recommend::Recommendation;
 use serde::{Deserialize, Serialize};
 
@@ -297,40 +298,18 @@ impl Plan {
     }
 }
 
-/// Hours (UTC) at which an hourly schedule changes level, with the new level; every
-/// level of a schedule is reached at one of them, since the day wraps around.
-pub fn change_points(h: &Hourly<u32>) -> Vec<(u32, u32)> {
-    (0..24u32)
-        .filter(|&i| h[i as usize] != h[((i + 23) % 24) as usize])
-        .map(|i| (i, h[i as usize]))
-        .collect()
-}
-
-/// The schedule that scheduled actions at `points` produce (inverse of
-/// [`change_points`]); `None` without points.
-pub fn schedule_from_points(points: &[(u32, u32)]) -> Option<Hourly<u32>> {
-    let last = points.iter().max_by_key(|p| p.0)?;
-    let mut level = last.1;
-    Some(std::array::from_fn(|h| {
-        if let Some(p) = points.iter().find(|p| p.0 as usize == h) {
-            level = p.1;
-        }
-        level
-    }))
-}
-
 /// The scheduled action name of an hour.
 pub fn action_name(hour_utc: u32) -> String {
     format!("{ACTION_PREFIX}{hour_utc:02}")
 }
 
-fn action(resource_id: &str, hour_utc: u32, capacity: u32) -> Call {
+fn action(resource_id: &str, step: ScheduledStep) -> Call {
     Call::PutScheduledAction {
         resource_id: resource_id.to_owned(),
-        scheduled_action_name: action_name(hour_utc),
-        schedule: format!("cron(0 {hour_utc} * * ? *)"),
-        hour_utc,
-        capacity,
+        scheduled_action_name: action_name(step.hour),
+        schedule: step.cron(),
+        hour_utc: step.hour,
+        capacity: step.value,
     }
 }
 
@@ -404,25 +383,25 @@ fn provisioned_calls(
                     max_capacity: hi,
                 });
             }
-            for (hour, _) in &old_points {
-                if !points.iter().any(|p| p.0 == *hour) {
+            for old in &old_points {
+                if !points.iter().any(|p| p.hour == old.hour) {
                     calls.push(Call::DeleteScheduledAction {
                         resource_id: rid.clone(),
-                        scheduled_action_name: action_name(*hour),
+                        scheduled_action_name: action_name(old.hour),
                     });
                 }
             }
-            for (hour, level) in points {
-                if !old_points.contains(&(hour, level)) {
-                    calls.push(action(&rid, hour, level));
+            for step in points {
+                if !old_points.contains(&step) {
+                    calls.push(action(&rid, step));
                 }
             }
         }
         Provisioned::Constant(_) | Provisioned::None => {
-            for (hour, _) in &old_points {
+            for old in &old_points {
                 calls.push(Call::DeleteScheduledAction {
                     resource_id: rid.clone(),
-                    scheduled_action_name: action_name(*hour),
+                    scheduled_action_name: action_name(old.hour),
                 });
             }
             if !old_points.is_empty() {

@@ -62,10 +62,7 @@ pub use iac::{IacComponent, IacSection};
 pub use model::ModelSection;
 pub use optimizer::{OptimizerMethod, OptimizerSettings};
 pub use prices::{DEFAULT_REGION, PricesSection};
-pub use report::{
-    Cron, CronError, ReportFormat, ReportSection, WebhookSection, cron::civil_from_days,
-    cron::days_from_civil, next_run_after,
-};
+pub use report::{Cron, CronError, ReportFormat, ReportSection, WebhookSection, next_run_after};
 pub use resolve::Resolved;
 pub use resources::{Account, DEFAULT_ACCOUNT, DEFAULT_CONCURRENCY_LIMIT, Database};
 pub use rules::{Facts, GuardrailRule, Match, SloObjectives, SloRule};

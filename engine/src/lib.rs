@@ -5,11 +5,13 @@
 //! summary of the component's telemetry. It does no I/O, talks to no cloud and runs no
 //! async runtime, so every figure it produces can be tested and benchmarked alone.
 
+pub mod calendar;
 pub mod options;
 pub mod poisson;
 pub mod prices;
 pub mod profile;
 pub mod quantiles;
 pub mod rds_proxy;
+pub mod schedule;
 pub mod spec;
 pub mod telemetry;

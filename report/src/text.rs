@@ -1,7 +1,7 @@
 //! Numbers and dates as people read them, shared by every format so that the HTML,
 //! Markdown and Slack message never disagree on a figure.
 
-use adaptd_config::civil_from_days;
+use adaptd_engine::calendar::civil_from_days;
 
 /// Dollars with thousands separators and cents: `$1,234.56`, `-$41.00`.
 pub fn usd(x: f64) -> String {

@@ -1,9 +1,9 @@
 //! The AWS side: makes a plan's calls with the AWS SDK and reads the live
 //! configuration they are compared with (Lambda and Application Auto Scaling).
 //!
-//! Credentials, retries and timeouts are the collectors' own
-//! ([`adaptd_collectors::cloudwatch::sdk_loader`]); an endpoint override points the SDK at another server that speaks the
-//! AWS wire protocol (the tests' moto).
+//! Credentials, retries and timeouts are the collectors' too ([`adaptd_aws::sdk_loader`]);
+//! an endpoint override points the SDK at another server that speaks the AWS wire
+//! protocol (the tests' moto).
 
 mod lambda;
 mod scaling;
@@ -26,7 +26,7 @@ pub struct AwsSettings {
     /// Per attempt.
     pub timeout: Duration,
     /// Credentials that replace the standard chain (a secret store, tests).
-    pub credentials: Option<aws_sdk_lambda::config::SharedCredentialsProvider>,
+    pub credentials: Option<adaptd_aws::SharedCredentialsProvider>,
 }
 
 /// A failed AWS call.
@@ -58,15 +58,14 @@ pub struct Aws {
 impl Aws {
     /// Clients for `settings`.
     pub async fn connect(settings: &AwsSettings) -> Aws {
-        let loader =
-            adaptd_collectors::cloudwatch::sdk_loader(&adaptd_collectors::cloudwatch::Access {
-                endpoint_url: settings.endpoint_url.as_deref(),
-                profile: settings.profile.as_deref(),
-                region: settings.region.as_deref(),
-                credentials: settings.credentials.as_ref(),
-                max_attempts: settings.max_attempts,
-                timeout: settings.timeout,
-            });
+        let loader = adaptd_aws::sdk_loader(&adaptd_aws::Access {
+            endpoint_url: settings.endpoint_url.as_deref(),
+            profile: settings.profile.as_deref(),
+            region: settings.region.as_deref(),
+            credentials: settings.credentials.as_ref(),
+            max_attempts: settings.max_attempts,
+            timeout: settings.timeout,
+        });
         let config = loader.load().await;
         Aws {
             lambda: aws_sdk_lambda::Client::new(&config),

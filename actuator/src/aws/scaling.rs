@@ -8,7 +8,7 @@ use aws_sdk_applicationautoscaling::types::{
 };
 
 use super::{AwsError, i32_of, u32_of};
-use crate::plan::{ACTION_PREFIX, Call, schedule_from_points};
+use crate::plan::{ACTION_PREFIX, Call, ScheduledStep, schedule_of};
 
 const DIM: ScalableDimension = ScalableDimension::LambdaFunctionProvisionedConcurrency;
 
@@ -161,7 +161,7 @@ async fn actions(c: &Client, resource_id: &str) -> Result<Vec<ScheduledAction>, 
 
 /// The 24-hour schedule adaptd's actions on the alias produce, if it has any.
 pub(super) async fn schedule(c: &Client, resource_id: &str) -> Result<Option<[u32; 24]>, AwsError> {
-    let points: Vec<(u32, u32)> = actions(c, resource_id)
+    let steps: Vec<ScheduledStep> = actions(c, resource_id)
         .await?
         .iter()
         .filter_map(|a| {
@@ -171,8 +171,11 @@ pub(super) async fn schedule(c: &Client, resource_id: &str) -> Result<Option<[u3
                 .parse()
                 .ok()?;
             let level = a.scalable_target_action()?.max_capacity()?;
-            Some((hour, u32_of(level)))
+            Some(ScheduledStep {
+                hour,
+                value: u32_of(level),
+            })
         })
         .collect();
-    Ok(schedule_from_points(&points))
+    Ok(schedule_of(&steps))
 }

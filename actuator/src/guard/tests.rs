@@ -9,7 +9,7 @@ use adaptd_engine::spec::Provisioned;
 use proptest::prelude::*;
 
 use super::*;
-use crate::plan::{Call, Target, between, schedule_from_points};
+use crate::plan::{Call, ScheduledStep, Target, between, schedule_of};
 
 fn target() -> Target {
     Target {
@@ -219,7 +219,7 @@ fn history() -> impl Strategy<Value = History> {
 struct Model {
     memory_mb: u32,
     config: Option<u32>,
-    actions: BTreeMap<String, (u32, u32)>,
+    actions: BTreeMap<String, ScheduledStep>,
     registered: Option<(u32, u32)>,
     reserved: Option<u32>,
 }
@@ -235,9 +235,8 @@ impl Model {
             Provisioned::None => {}
             Provisioned::Constant(n) => m.config = Some(*n),
             Provisioned::Hourly(h) => {
-                for (hour, level) in crate::plan::change_points(h) {
-                    m.actions
-                        .insert(crate::plan::action_name(hour), (hour, level));
+                for step in crate::plan::change_points(h) {
+                    m.actions.insert(crate::plan::action_name(step.hour), step);
                 }
                 m.registered = Some((0, 0));
                 // The level of some hour; the peak is the worst case for the checks.
@@ -267,8 +266,11 @@ impl Model {
                 ..
             } => {
                 assert!(self.registered.is_some(), "action before the target");
-                self.actions
-                    .insert(scheduled_action_name.clone(), (*hour_utc, *capacity));
+                let step = ScheduledStep {
+                    hour: *hour_utc,
+                    value: *capacity,
+                };
+                self.actions.insert(scheduled_action_name.clone(), step);
             }
             Call::DeleteScheduledAction {
                 scheduled_action_name,
@@ -292,8 +294,8 @@ impl Model {
     }
 
     fn provisioned(&self) -> Provisioned {
-        let points: Vec<(u32, u32)> = self.actions.values().copied().collect();
-        match schedule_from_points(&points) {
+        let steps: Vec<ScheduledStep> = self.actions.values().copied().collect();
+        match schedule_of(&steps) {
             Some(h) => Provisioned::from_hourly(h),
             None => self.config.map_or(Provisioned::None, Provisioned::Constant),
         }

@@ -68,7 +68,7 @@ fn schedule_becomes_an_action_per_change() {
             .contains("Schedule=\"cron(0 8 * * ? *)\"")
     );
     assert!(p.calls[3].to_string().contains("MaxCapacity=2"));
-    assert_eq!(schedule_from_points(&change_points(&h)), Some(h));
+    assert_eq!(schedule_of(&change_points(&h)), Some(h));
     // Back to constant: both actions deleted, target deregistered, config put.
     let back = p.inverse();
     assert_eq!(back.calls.len(), 4, "{:#?}", back.calls);

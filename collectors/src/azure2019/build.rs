@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use adaptd_engine::calendar::days_from_civil;
 use adaptd_engine::telemetry::{
     ComponentTelemetry, MINUTES_PER_DAY, Metric, MinuteSeries, Stat, TelemetrySet,
 };
@@ -15,7 +16,6 @@ use super::Options;
 use super::error::{Error, Problem, Reason, Unmatched, short};
 use super::parse::{DurRow, Ids, Invocations, MemRow};
 use crate::problems::Collector;
-use crate::timestamp::days_from_civil;
 
 /// How many hashes an [`Unmatched`] shows.
 const EXAMPLES: usize = 5;

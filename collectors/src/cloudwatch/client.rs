@@ -1,17 +1,9 @@
 //! AWS clients for each account and region: credentials through the standard chain
 //! (or a named profile), assume-role for other accounts, the endpoint override, and
-//! the retry and timeout policy.
-//!
-//! Retries are the SDK's standard mode: throttling, 5xx answers, timeouts and
-//! transient connection errors are retried up to `max_attempts` with exponential
-//! backoff and full jitter, so a burst of throttling spreads out instead of
-//! synchronising the retries of parallel requests.
+//! the retry and timeout policy (`adaptd_aws::sdk_loader`, shared with the actuator).
 
-use std::time::Duration;
-
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use adaptd_aws::{Access, sdk_loader};
+use aws_config::{ConfigLoader, SdkConfig};
 
 use super::config::{AccountTarget, Settings};
 
@@ -24,56 +16,6 @@ pub(crate) struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub region: String,
-}
-
-/// How adaptd reaches AWS, whichever part of it calls: the collectors here, the
-/// actuator when it applies. One loader, so both retry, time out and find
-/// credentials alike.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Access<'a> {
-    /// Endpoint override (tests, VPC endpoints).
-    pub endpoint_url: Option<&'a str>,
-    /// Named profile; `None`: the standard chain.
-    pub profile: Option<&'a str>,
-    /// Region; `None`: the chain's.
-    pub region: Option<&'a str>,
-    /// Credentials that replace the standard chain (a secret store, tests).
-    pub credentials: Option<&'a aws_sdk_lambda::config::SharedCredentialsProvider>,
-    /// Attempts per call (standard retry mode: throttling, 5xx, timeouts and transient
-    /// connection errors are retried with exponential backoff and full jitter).
-    pub max_attempts: u32,
-    /// Per attempt.
-    pub timeout: Duration,
-}
-
-/// The SDK configuration loader for `access`.
-pub fn sdk_loader(access: &Access<'_>) -> ConfigLoader {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(access.max_attempts.max(1))
-                .with_initial_backoff(Duration::from_millis(200))
-                .with_max_backoff(Duration::from_secs(20)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5).min(access.timeout))
-                .operation_attempt_timeout(access.timeout)
-                .build(),
-        );
-    if let Some(c) = access.credentials {
-        loader = loader.credentials_provider(c.clone());
-    }
-    if let Some(p) = access.profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(u) = access.endpoint_url {
-        loader = loader.endpoint_url(u);
-    }
-    if let Some(r) = access.region {
-        loader = loader.region(Region::new(r.to_owned()));
-    }
-    loader
 }
 
 /// The base configuration of the credentials' own account: the standard chain, or

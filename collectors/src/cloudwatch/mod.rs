@@ -29,7 +29,6 @@ use adaptd_engine::telemetry::{Minute, TelemetrySet};
 use tokio::task::JoinSet;
 
 use self::client::Clients;
-pub use self::client::{Access, sdk_loader};
 pub use self::config::{AccountTarget, RETENTION_MINUTES, Settings};
 use self::cost::Meter;
 pub use self::cost::{ObservationCost, USD_PER_METRIC_REQUESTED};

@@ -13,6 +13,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use adaptd_engine::calendar::civil_from_days;
+
 /// A parsed cron expression. Times are UTC.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cron {
@@ -192,30 +194,6 @@ impl fmt::Display for Cron {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01: (year, month 1–12, day 1–31).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
 /// Longest gap between two runs of a satisfiable expression: 29 February on a given
 /// weekday recurs within 28 years, and 2100 skips one leap day.
 const SEARCH_DAYS: i64 = 366 * 40;
@@ -278,6 +256,8 @@ pub fn next_run_after(cron: &Cron, now: SystemTime) -> Option<SystemTime> {
 
 #[cfg(test)]
 mod tests {
+    use adaptd_engine::calendar::days_from_civil;
+
     use super::*;
 
     fn at(y: i64, mo: u32, d: u32, h: i64, mi: i64) -> i64 {
@@ -286,16 +266,6 @@ mod tests {
 
     fn next(expr: &str, from: i64) -> Option<i64> {
         expr.parse::<Cron>().unwrap().next_after_unix(from)
-    }
-
-    #[test]
-    fn civil_dates_round_trip() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        for d in [-800_000, -1, 0, 59, 11_016, 20_000, 2_000_000] {
-            let (y, m, dd) = civil_from_days(d);
-            assert_eq!(days_from_civil(y, m, dd), d);
-        }
     }
 
     #[test]
