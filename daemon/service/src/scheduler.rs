@@ -16,6 +16,7 @@ use adaptd_ops::apply::recent::Verifier;
 use adaptd_store::alerts::AlertStore;
 use rand::RngExt;
 
+use crate::alerts::focus::AlertContext;
 use crate::cycle::{self, CycleReport};
 use crate::metrics::Metrics;
 use crate::sources::Source;
@@ -102,6 +103,18 @@ impl<S: AlertStore> Scheduler<S> {
         }
     }
 
+    /// What a cycle needs, with the alerts' context it runs in.
+    fn context<'a>(&'a self, alerts: Option<&'a AlertContext>) -> cycle::Context<'a, S> {
+        cycle::Context {
+            store: &*self.store,
+            config: &self.config,
+            sources: &self.sources,
+            instance: &self.instance,
+            optimised_before: self.optimised_before,
+            alerts,
+        }
+    }
+
     /// Finishes, once on leading, the applies a crash interrupted.
     async fn reconcile_once(&mut self) {
         if self.reconciled {
@@ -134,14 +147,7 @@ impl<S: AlertStore> Scheduler<S> {
             }
         };
         let pending = store.pending_focus().await.unwrap_or_default();
-        let cx = cycle::Context {
-            store,
-            config,
-            sources: &self.sources,
-            instance: &self.instance,
-            optimised_before: self.optimised_before,
-            alerts: Some(&focus),
-        };
+        let cx = self.context(Some(&focus));
         let report = cycle_once(&cx, &self.metrics, "focused cycle", shutdown.clone()).await;
         alerts::apply::after_focus(store, config, &focus, &pending, &report).await;
         if let Err(e) = alerts::focus::finish(store, &focus, &pending, &report).await {
@@ -193,14 +199,7 @@ impl<S: AlertStore> Scheduler<S> {
             self.optimised_before = false;
             self.held = holding;
         }
-        let cx = cycle::Context {
-            store,
-            config,
-            sources: &self.sources,
-            instance: &self.instance,
-            optimised_before: self.optimised_before,
-            alerts: context.as_ref(),
-        };
+        let cx = self.context(context.as_ref());
         let report = cycle_once(&cx, &self.metrics, "cycle", shutdown.clone()).await;
         self.optimised_before |= report.optimised && report.failed_stages.is_empty();
         handover::after_cycle(store, config, &report).await;
