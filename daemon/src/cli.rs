@@ -9,7 +9,7 @@ use crate::commands::collect::CollectArgs;
 use crate::commands::iac::IacArgs;
 use crate::commands::report::ReportArgs;
 use crate::commands::serve::ServeArgs;
-use crate::output::Format;
+use crate::output::{Detail, Format};
 
 /// adaptd: telemetry-driven cost and latency optimisation for AWS Lambda and Fargate.
 #[derive(Debug, Parser)]
@@ -61,6 +61,9 @@ pub struct RecommendArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value = "table")]
     pub output: Format,
+    /// How much of each recommendation JSON and NDJSON carry.
+    #[arg(long, value_enum, default_value = "summary")]
+    pub detail: Detail,
 }
 
 /// Arguments of `adaptd backtest`.
@@ -124,4 +127,7 @@ pub struct DemoArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value = "table")]
     pub output: Format,
+    /// How much of each recommendation JSON and NDJSON carry.
+    #[arg(long, value_enum, default_value = "summary")]
+    pub detail: Detail,
 }

@@ -78,10 +78,24 @@ fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
 
 #[test]
 fn the_json_document_is_versioned_and_every_key_is_documented() {
-    let o = adaptd(&["demo", "--output", "json"]);
+    let o = adaptd(&["demo", "--output", "json", "--detail", "full"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(doc["schema_version"], 1);
+    // The default summary keeps hourly rows only where something changes.
+    let summary = adaptd(&["demo", "--output", "json"]);
+    let brief: serde_json::Value = serde_json::from_slice(&summary.stdout).expect("JSON");
+    for c in brief["components"].as_array().expect("components") {
+        let hours = c["hours"].as_array().map_or(0, Vec::len);
+        let changes = c["status"] == "change" || c["status"] == "slo_infeasible";
+        assert_eq!(hours, if changes { 24 } else { 0 }, "{}", c["component"]);
+        assert!(
+            c["explanation"]["alternatives"]
+                .as_array()
+                .map_or(0, Vec::len)
+                <= 3
+        );
+    }
     let components = doc["components"].as_array().expect("components");
     assert_eq!(components.len(), 12);
     for c in components {
@@ -259,5 +273,162 @@ fn backtest_replays_current_and_recommended_configurations() {
     assert!(
         v["cost_relative_error_median"].as_f64().expect("number") < 0.10,
         "{v}"
+    );
+}
+
+/// The decision-quality bench's setting: every function of the Azure sample under a
+/// 1 % cold-start SLO, deployed at 1,024 MB x86_64, Lambda only; `extra` appended.
+fn azure_slo_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("adaptd.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[defaults]
+memory_mb = 1024
+architecture = "x86_64"
+
+[[guardrails]]
+name = "bench"
+allowed_platforms = ["lambda"]
+allow_arm64 = false
+
+[[slo]]
+name = "all"
+match = {{}}
+max_cold_start_rate = 0.01
+max_throttle_rate = 0.0
+{extra}"#
+        ),
+    )
+    .expect("config written");
+    path
+}
+
+fn recommend_json(config: &Path) -> (Output, serde_json::Value) {
+    let o = adaptd(&[
+        "recommend",
+        "--config",
+        config.to_str().expect("utf-8 path"),
+        "--telemetry",
+        "azure2019:tests/data/azure2019-500",
+        "--output",
+        "json",
+    ]);
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        stderr(&o)
+    );
+    let doc = serde_json::from_slice(&o.stdout).expect("JSON");
+    (o, doc)
+}
+
+/// An account whose concurrency cannot hold every function's provisioned concurrency:
+/// the answer is still a plan within the limit (exit 0), the functions whose SLO gives
+/// way are named, and the limit says which quota would restore them.
+#[test]
+fn an_account_limit_that_cannot_hold_every_slo_still_gets_a_plan() {
+    let dir = scratch("tight-account");
+    let roomy = azure_slo_config(&dir, "");
+    let (_, free) = recommend_json(&roomy);
+    let needed = free["shared_limits"][0]["peak_usage"]
+        .as_f64()
+        .expect("peak usage");
+    assert!(
+        needed >= 20.0,
+        "the SLOs need provisioned concurrency ({needed})"
+    );
+    // A fifth of what the SLOs need may be reserved (100 always stays unreserved).
+    let limit = 100 + (needed / 5.0) as u32;
+    let tight = azure_slo_config(
+        &dir,
+        &format!("\n[[accounts]]\nname = \"default\"\nconcurrency_limit = {limit}\n"),
+    );
+    let (o, doc) = recommend_json(&tight);
+    let limit_doc = &doc["shared_limits"][0];
+    assert_eq!(limit_doc["kind"], "account_concurrency");
+    assert!(
+        limit_doc["peak_usage"].as_f64().expect("peak")
+            <= limit_doc["capacity"].as_f64().expect("capacity") + 1e-6,
+        "the plan stays within the limit: {limit_doc}"
+    );
+    let shortfall = &limit_doc["shortfall"];
+    let request = shortfall["request_limit"]
+        .as_f64()
+        .expect("a quota to request");
+    assert!(request > f64::from(limit), "{shortfall}");
+    assert!(
+        request <= needed + 100.0 + 1.0,
+        "no more than the SLOs need: {shortfall}"
+    );
+    let named: Vec<&str> = shortfall["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .map(|c| c.as_str().expect("name"))
+        .collect();
+    let infeasible: Vec<&str> = doc["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .filter(|c| c["status"] == "slo_infeasible")
+        .map(|c| c["component"].as_str().expect("name"))
+        .collect();
+    assert!(!named.is_empty());
+    assert_eq!(named, infeasible, "exactly the components that gave way");
+    assert!(
+        named.len() < 500 / 2,
+        "the fewest components give way, not all: {}",
+        named.len()
+    );
+    for c in doc["components"].as_array().expect("components") {
+        if c["status"] == "slo_infeasible" {
+            let why = c["explanation"]["binding"][0].as_str().unwrap_or_default();
+            assert!(why.contains("concurrency binds"), "{why}");
+        }
+    }
+    let warnings = doc["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .is_some_and(|w| w.contains(&format!("quota of {request:.0}")))),
+        "{warnings:?}"
+    );
+    assert!(
+        stderr(&o).contains("warning:"),
+        "a warning line beside the JSON too"
+    );
+    // The table says it as well.
+    let table = adaptd(&[
+        "recommend",
+        "--config",
+        tight.to_str().expect("utf-8"),
+        "--telemetry",
+        "azure2019:tests/data/azure2019-500",
+    ]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(stdout(&table).contains("warning: account default concurrency"));
+}
+
+/// A time limit too short to finish: the best plan found so far and its proven gap,
+/// or the deployed configuration, never an error.
+#[test]
+fn a_tiny_time_limit_yields_a_plan_and_its_gap_not_an_error() {
+    let dir = scratch("tiny-time-limit");
+    let config = azure_slo_config(
+        &dir,
+        "\n[[accounts]]\nname = \"default\"\nconcurrency_limit = 150\n\n[optimizer]\ntime_limit_seconds = 0.001\n",
+    );
+    let (_, doc) = recommend_json(&config);
+    assert_eq!(doc["components"].as_array().expect("components").len(), 500);
+    let gap = doc["solver"]["gap"].as_f64().expect("gap");
+    assert!(gap > 0.0, "1 ms cannot prove optimality here");
+    let warnings = doc["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("time limit"))),
+        "{warnings:?}"
     );
 }

@@ -454,6 +454,35 @@ pub(crate) fn no_assignment(problem: &Problem, limit: Duration) -> SolveError {
     }
 }
 
+/// The cheapest levels of one base alone (rows ignored) within its risk budget, and
+/// their cost; `None` when no choice meets the budget. Explanations compare every option
+/// of a component this way: one exact per-base search, without building a problem.
+pub fn cheapest_in_base(base: &Base) -> Option<(Vec<usize>, f64)> {
+    let cb = CompactBase::new(base);
+    let mut sc = Scratch::default();
+    let mut st = BaseState::default();
+    match item::exact_outcome(
+        &cb,
+        None,
+        &mut st,
+        &mut sc,
+        f64::INFINITY,
+        units::MAX_LABELS,
+    ) {
+        Ok(o) => o.ub.map(|(cost, path)| (cb.levels_of(&path), cost)),
+        // Too many labels for the exact search: the full per-item solver closes it.
+        Err(()) => {
+            let item = Item {
+                name: base.label.clone(),
+                bases: vec![base.clone()],
+            };
+            solve_item(&item, &SolveOptions::default())
+                .ok()
+                .map(|(c, cost)| (c.levels, cost))
+        }
+    }
+}
+
 /// The best choice for one item alone, ignoring rows (for per-component frontiers and
 /// alternatives). Returns the choice and its cost.
 ///

@@ -12,13 +12,13 @@ use adaptd_optimizer::{Method, SolveOptions};
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     /// The config is invalid (exit code 2).
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigErrors),
     /// Telemetry could not be read.
-    #[error("{0}")]
+    #[error(transparent)]
     Telemetry(#[from] adaptd_collectors::Error),
     /// The optimiser found no answer.
-    #[error("{0}")]
+    #[error(transparent)]
     Recommend(#[from] RecommendError),
 }
 

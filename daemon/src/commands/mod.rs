@@ -19,7 +19,7 @@ use clap::Parser;
 use crate::cli::{
     BacktestArgs, BacktestFormat, Cli, Command, DemoArgs, FrontierArgs, RecommendArgs,
 };
-use crate::output::{Format, render};
+use crate::output::{Detail, Format};
 use crate::pipeline::{PipelineError, run};
 
 /// Parses the command line, runs it and maps failures to exit codes: 2 for invalid
@@ -87,7 +87,7 @@ pub fn recommend(args: &RecommendArgs) -> anyhow::Result<ExitCode> {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    report(&config, &telemetry, args.output)
+    report(&config, &telemetry, args.output, args.detail)
 }
 
 /// `adaptd backtest`.
@@ -132,13 +132,32 @@ pub fn demo(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         "examples/telemetry.csv.gz",
     )
     .map_err(|e| anyhow::anyhow!("embedded telemetry: {e}"))?;
-    report(&config, &telemetry, args.output)
+    report(&config, &telemetry, args.output, args.detail)
 }
 
-fn report(config: &Config, telemetry: &TelemetrySet, format: Format) -> anyhow::Result<ExitCode> {
+fn report(
+    config: &Config,
+    telemetry: &TelemetrySet,
+    format: Format,
+    detail: Detail,
+) -> anyhow::Result<ExitCode> {
     match run(config, telemetry) {
         Ok(planned) => {
-            print(&render(&planned.recommendations, format)?)?;
+            let mut set = planned.recommendations;
+            drop(planned.profiles);
+            if detail == Detail::Summary && matches!(format, Format::Json | Format::Ndjson) {
+                crate::output::trim(&mut set);
+            }
+            // The table shows them itself; other formats may be read by a program.
+            if format != Format::Table {
+                for w in &set.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            crate::output::write(&set, format, &mut out)
+                .and_then(|()| out.flush())
+                .context("writing to stdout")?;
             Ok(ExitCode::SUCCESS)
         }
         Err(PipelineError::Config(e)) => Ok(invalid(&e)),

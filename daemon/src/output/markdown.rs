@@ -19,6 +19,9 @@ pub fn render(set: &RecommendationSet) -> String {
         usd(s.recommended_usd_per_month),
         usd(s.saving_usd_per_month)
     );
+    for w in &set.warnings {
+        let _ = writeln!(out, "> **Warning:** {w}\n");
+    }
     out.push_str("| component | status | now | recommended | saving/month | p99 now → rec | cold starts now → rec |\n");
     out.push_str("|---|---|---|---|---:|---|---|\n");
     for r in &set.components {

@@ -5,7 +5,11 @@ mod csv;
 mod markdown;
 mod table;
 
-use adaptd_optimizer::recommend::RecommendationSet;
+use std::io::Write;
+
+use adaptd_optimizer::recommend::{
+    Companion, RecommendationSet, SharedLimit, SolverReport, Status, Summary,
+};
 
 /// Output formats of `adaptd recommend`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -14,20 +18,88 @@ pub enum Format {
     Table,
     /// The versioned JSON document.
     Json,
+    /// The document as JSON lines: first everything but the components, then one
+    /// component a line (for large fleets: `jq`, `grep` and streaming readers).
+    Ndjson,
     /// One row per component.
     Csv,
     /// A Markdown report.
     Markdown,
 }
 
-/// Renders `set` as `format`.
-pub fn render(set: &RecommendationSet, format: Format) -> Result<String, serde_json::Error> {
-    Ok(match format {
-        Format::Table => table::render(set),
-        Format::Json => serde_json::to_string_pretty(set)? + "\n",
-        Format::Csv => csv::render(set),
-        Format::Markdown => markdown::render(set),
-    })
+/// How much of each recommendation the document carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Detail {
+    /// What each component needs: its recommendation and prediction, the binding
+    /// constraints, the three cheapest alternatives, and the hourly rows only for
+    /// components that change (or whose SLO cannot be met).
+    #[default]
+    Summary,
+    /// Everything: every alternative shown, hourly rows for every component.
+    Full,
+}
+
+/// How many alternatives a summary keeps per component (the cheapest ones).
+pub const SUMMARY_ALTERNATIVES: usize = 3;
+
+/// Drops what [`Detail::Summary`] leaves out: at 10,000 components the full document
+/// is about 150 MB, most of it hourly rows of components that keep their configuration.
+pub fn trim(set: &mut RecommendationSet) {
+    for r in &mut set.components {
+        if matches!(r.status, Status::Keep | Status::NoData) {
+            r.hours = Vec::new();
+        }
+        r.explanation.alternatives.truncate(SUMMARY_ALTERNATIVES);
+    }
+}
+
+/// Writes `set` as `format` to `out` (streamed: a large fleet's document is never held
+/// as one string).
+pub fn write(set: &RecommendationSet, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+    match format {
+        Format::Table => out.write_all(table::render(set).as_bytes()),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, set)?;
+            out.write_all(b"\n")
+        }
+        Format::Ndjson => {
+            let head = Head {
+                schema_version: set.schema_version,
+                summary: &set.summary,
+                companions: &set.companions,
+                shared_limits: &set.shared_limits,
+                solver: &set.solver,
+                warnings: &set.warnings,
+            };
+            serde_json::to_writer(&mut *out, &head)?;
+            out.write_all(b"\n")?;
+            for r in &set.components {
+                serde_json::to_writer(&mut *out, r)?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+        Format::Csv => out.write_all(csv::render(set).as_bytes()),
+        Format::Markdown => out.write_all(markdown::render(set).as_bytes()),
+    }
+}
+
+/// The first line of NDJSON output: the document without its components.
+#[derive(serde::Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    summary: &'a Summary,
+    companions: &'a [Companion],
+    shared_limits: &'a [SharedLimit],
+    solver: &'a SolverReport,
+    warnings: &'a [String],
+}
+
+/// Renders `set` as `format` into a string (tests, small documents).
+pub fn render(set: &RecommendationSet, format: Format) -> std::io::Result<String> {
+    let mut out = Vec::new();
+    write(set, format, &mut out)?;
+    String::from_utf8(out).map_err(std::io::Error::other)
 }
 
 /// Dollars with thousands separators: `$1,234.56`.

@@ -307,6 +307,9 @@ fn merge(
                     m.binding_hours.sort_unstable();
                     m.binding_hours.dedup();
                     m.shadow_price_usd = m.shadow_price_usd.max(l.shadow_price_usd);
+                    if m.shortfall.is_none() {
+                        m.shortfall = l.shortfall;
+                    }
                 }
             }
         }

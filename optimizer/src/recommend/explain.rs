@@ -6,8 +6,7 @@ use adaptd_engine::spec::{Deployment, Provisioned, Slo};
 
 use super::build::{Built, Prepared, min_risk, risk_budget, to_base};
 use super::model::{Alternative, Confidence, Explanation, Predicted, meets};
-use crate::problem::Item;
-use crate::{Solution, solve_item};
+use crate::{Solution, cheapest_in_base};
 
 /// Explains the choice of `chosen` (from candidate `cand`) over what is deployed.
 #[allow(clippy::too_many_arguments)]
@@ -132,23 +131,18 @@ pub fn explain(
 }
 
 /// The cheapest levels of candidate `c` under `slo` and their cost, if any meet it.
-fn cheapest_levels(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
+fn cheapest_levels(c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
     let base = to_base(c, slo, None, &[], None, risk_budget(slo, c));
     let r = min_risk(&base)?;
     if base.risk_budget.is_some_and(|b| r > b + 1e-9) {
         return None;
     }
-    let item = Item {
-        name: p.spec.name.clone(),
-        bases: vec![base],
-    };
-    let (choice, cost) = solve_item(&item, &crate::SolveOptions::default()).ok()?;
-    Some((choice.levels, cost))
+    cheapest_in_base(&base)
 }
 
 /// The cheapest deployment of candidate `c` under `slo`, if any meets it.
 fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
-    let (levels, _) = cheapest_levels(p, c, slo)?;
+    let (levels, _) = cheapest_levels(c, slo)?;
     let d = c.deployment(&levels);
     platform(d.platform()).evaluate(p.ctx.as_ref()?, &d)
 }
@@ -170,7 +164,7 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
     }
     let mut options: Vec<Option_> = Vec::new();
     for (i, c) in p.candidates.iter().enumerate() {
-        match cheapest_levels(p, c, slo) {
+        match cheapest_levels(c, slo) {
             Some((levels, cost)) => options.push(Option_ {
                 cost,
                 meets: true,
@@ -178,7 +172,7 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
                 levels,
             }),
             None => {
-                if let Some((levels, cost)) = cheapest_levels(p, c, &Slo::default()) {
+                if let Some((levels, cost)) = cheapest_levels(c, &Slo::default()) {
                     options.push(Option_ {
                         cost,
                         meets: false,

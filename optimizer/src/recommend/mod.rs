@@ -5,8 +5,10 @@
 
 mod build;
 pub mod chunked;
+mod elastic;
 mod explain;
 pub mod frontier;
+mod limits;
 pub mod model;
 mod par;
 
@@ -20,7 +22,7 @@ use adaptd_engine::spec::{
     AccountSpec, ComponentSpec, DatabaseSpec, Deployment, describe_schedule,
 };
 
-use crate::{SolveError, SolveOptions, solve};
+use crate::{SolveError, SolveOptions};
 pub use model::*;
 
 /// Settings of one recommendation run.
@@ -77,18 +79,98 @@ pub(crate) fn recommend_at(
 ) -> Result<(RecommendationSet, build::DurationTotals), RecommendError> {
     let started = Instant::now();
     let caches: Vec<ModelCache> = specs.iter().map(|_| ModelCache::default()).collect();
-    let built = build::build(
+    let mut built = build::build(
         specs, profiles, databases, accounts, prices, &caches, totals,
     );
     let used = build::current_totals(&built.prepared);
     let models_ms = started.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let solution = solve(&built.problem, &settings.solve)?;
+    let (solution, relaxation) = match elastic::solve_or_relax(&mut built, &settings.solve) {
+        Ok(x) => x,
+        // Nothing that meets every limit was found in time: what runs now is the one
+        // plan known to be possible.
+        Err(SolveError::TimeLimit { limit }) => {
+            let reason = format!(
+                "the solver's time limit of {:.1} s ran out before it found a plan that meets every shared limit: keeping the deployed configuration",
+                limit.as_secs_f64()
+            );
+            let set = keep_deployed(built, &reason, models_ms, started);
+            return Ok((set, used));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(r) = &relaxation {
+        limits::mark_relaxed(&mut built, r, accounts);
+    }
     let solve_ms = t.elapsed().as_secs_f64() * 1e3;
-    let rows_bind = solution.row_prices.iter().any(|&p| p > 1e-9);
     let t = Instant::now();
+    let mut components = explain_all(&built, &solution);
+    components.sort_by(|a, b| a.component.cmp(&b.component));
+    let explain_ms = t.elapsed().as_secs_f64() * 1e3;
 
-    let mut components = par::map(built.prepared.len(), |i| {
+    let companions = companions(specs, &built, &solution);
+    let summary = summarize(&components, &companions);
+    if let Some(budget) = settings.budget_usd_per_month
+        && summary.recommended_usd_per_month > budget
+    {
+        return Err(RecommendError::OverBudget {
+            minimum: summary.recommended_usd_per_month,
+            budget,
+        });
+    }
+
+    let penalty = limits::penalty_usd(&built, &solution, relaxation.as_ref());
+    let plan_usd = solution.cost - penalty;
+    let shared_limits = limits::shared_limits(
+        &built,
+        &solution,
+        &components,
+        relaxation.as_ref(),
+        accounts,
+        plan_usd,
+    );
+    let mut warnings = std::mem::take(&mut built.warnings);
+    if let Some(r) = &relaxation {
+        warnings.extend(limits::warnings(&built, r, accounts, plan_usd));
+    }
+    let target = settings.solve.mip_gap;
+    if solution.gap > target + 1e-9 {
+        warnings.push(format!(
+            "the solver did not prove its target gap of {:.2} % (time limit {:.1} s): this plan is proven within {:.2} % of the optimum",
+            100.0 * target,
+            settings.solve.time_limit.as_secs_f64(),
+            100.0 * solution.gap,
+        ));
+    }
+    let (items, bases, alternatives) = sizes(&built.problem);
+    let set = RecommendationSet {
+        schema_version: SCHEMA_VERSION,
+        summary,
+        components,
+        companions,
+        shared_limits,
+        solver: SolverReport {
+            method: format!("{:?}", solution.stats.method).to_lowercase(),
+            gap: solution.gap,
+            objective_usd_per_month: plan_usd,
+            lower_bound_usd_per_month: solution.lower_bound - penalty,
+            models_ms,
+            solve_ms,
+            explain_ms,
+            total_ms: started.elapsed().as_secs_f64() * 1e3,
+            items,
+            bases,
+            alternatives,
+        },
+        warnings,
+    };
+    Ok((set, used))
+}
+
+/// Recommendations for every component from the solver's choices.
+fn explain_all(built: &build::Built<'_>, solution: &crate::Solution) -> Vec<Recommendation> {
+    let rows_bind = solution.row_prices.iter().any(|&p| p > 1e-9);
+    par::map(built.prepared.len(), |i| {
         let p = &built.prepared[i];
         match p.item {
             None => no_data(p),
@@ -101,14 +183,19 @@ pub(crate) fn recommend_at(
                     .evaluate(ctx, &deployment)
                     .expect("candidates evaluate");
                 let risk_price = solution.risk_prices.get(item).copied().unwrap_or(0.0);
-                decide(p, cand, &chosen, risk_price, rows_bind, &built, &solution)
+                decide(p, cand, &chosen, risk_price, rows_bind, built, solution)
             }
         }
-    });
-    components.sort_by(|a, b| a.component.cmp(&b.component));
-    let explain_ms = t.elapsed().as_secs_f64() * 1e3;
+    })
+}
 
-    let companions: Vec<Companion> = built
+/// The RDS Proxies the solution switched on, with their reasons.
+fn companions(
+    specs: &[ComponentSpec],
+    built: &build::Built<'_>,
+    solution: &crate::Solution,
+) -> Vec<Companion> {
+    built
         .db_rows
         .iter()
         .filter(|(_, (_, sw))| solution.switches[sw.0])
@@ -130,13 +217,16 @@ pub(crate) fn recommend_at(
                 components: users,
             }
         })
-        .collect();
+        .collect()
+}
 
+/// The fleet's totals.
+fn summarize(components: &[Recommendation], companions: &[Companion]) -> Summary {
     let mut summary = Summary {
         components: components.len(),
         ..Summary::default()
     };
-    for r in &components {
+    for r in components {
         match r.status {
             Status::Change => summary.changes += 1,
             Status::SloInfeasible => summary.slo_infeasible += 1,
@@ -155,53 +245,67 @@ pub(crate) fn recommend_at(
     summary.recommended_usd_per_month += companions.iter().map(|c| c.usd_per_month).sum::<f64>();
     summary.saving_usd_per_month =
         summary.current_usd_per_month - summary.recommended_usd_per_month;
+    summary
+}
 
-    if let Some(budget) = settings.budget_usd_per_month
-        && summary.recommended_usd_per_month > budget
-    {
-        return Err(RecommendError::OverBudget {
-            minimum: summary.recommended_usd_per_month,
-            budget,
-        });
-    }
-
-    let shared_limits = shared_limits(&built, &solution, &components);
-    let (items, bases, alternatives) =
-        built
-            .problem
-            .items
+/// Items, bases and allowed alternatives of a problem, for the solver report.
+fn sizes(problem: &crate::Problem) -> (usize, usize, usize) {
+    problem.items.iter().fold((0, 0, 0), |(i, b, a), item| {
+        let alts: usize = item
+            .bases
             .iter()
-            .fold((0, 0, 0), |(i, b, a), item| {
-                let alts: usize = item
-                    .bases
-                    .iter()
-                    .flat_map(|b| &b.slots)
-                    .map(|s| s.alternatives.iter().flatten().count())
-                    .sum();
-                (i + 1, b + item.bases.len(), a + alts)
-            });
-    let set = RecommendationSet {
+            .flat_map(|b| &b.slots)
+            .map(|s| s.alternatives.iter().flatten().count())
+            .sum();
+        (i + 1, b + item.bases.len(), a + alts)
+    })
+}
+
+/// The document when no plan could be found: every component keeps what it runs,
+/// with `reason` in its explanation and in the warnings.
+fn keep_deployed(
+    built: build::Built<'_>,
+    reason: &str,
+    models_ms: f64,
+    started: Instant,
+) -> RecommendationSet {
+    let mut components: Vec<Recommendation> = built
+        .prepared
+        .iter()
+        .map(|p| {
+            let mut r = no_data(p);
+            if p.item.is_some() {
+                r.status = Status::Keep;
+                r.explanation.summary = reason.to_owned();
+                r.explanation.warnings = vec![reason.to_owned()];
+                r.confidence = explain::confidence(p);
+            }
+            r
+        })
+        .collect();
+    components.sort_by(|a, b| a.component.cmp(&b.component));
+    let summary = summarize(&components, &[]);
+    let mut warnings = built.warnings;
+    warnings.push(reason.to_owned());
+    let (items, bases, alternatives) = sizes(&built.problem);
+    RecommendationSet {
         schema_version: SCHEMA_VERSION,
         summary,
         components,
-        companions,
-        shared_limits,
+        companions: Vec::new(),
+        shared_limits: Vec::new(),
         solver: SolverReport {
-            method: format!("{:?}", solution.stats.method).to_lowercase(),
-            gap: solution.gap,
-            objective_usd_per_month: solution.cost,
-            lower_bound_usd_per_month: solution.lower_bound,
+            method: "none".into(),
+            gap: 1.0,
             models_ms,
-            solve_ms,
-            explain_ms,
             total_ms: started.elapsed().as_secs_f64() * 1e3,
             items,
             bases,
             alternatives,
+            ..SolverReport::default()
         },
-        warnings: built.warnings,
-    };
-    Ok((set, used))
+        warnings,
+    }
 }
 
 fn no_data(p: &build::Prepared<'_>) -> Recommendation {
@@ -415,73 +519,6 @@ pub fn changes(from: &Deployment, to: &Deployment) -> Vec<Change> {
             );
         }
         _ => push("platform", from.describe(), to.describe(), "iac"),
-    }
-    out
-}
-
-fn shared_limits(
-    built: &build::Built<'_>,
-    solution: &crate::Solution,
-    components: &[Recommendation],
-) -> Vec<SharedLimit> {
-    let mut out = Vec::new();
-    for (account, rows) in &built.account_rows {
-        let mut usage = [0.0f64; 24];
-        for r in components {
-            let Some(spec) = built
-                .prepared
-                .iter()
-                .find(|p| p.spec.name == r.component)
-                .map(|p| p.spec)
-            else {
-                continue;
-            };
-            if &spec.account != account {
-                continue;
-            }
-            if let Some(Deployment::Lambda(l)) = r.recommended.as_ref().map(|p| &p.deployment) {
-                for (h, u) in usage.iter_mut().enumerate() {
-                    *u += f64::from(l.reserved_concurrency.unwrap_or(l.provisioned.at(h)));
-                }
-            }
-        }
-        let binding: Vec<usize> = (0..24)
-            .filter(|&h| solution.row_prices[rows[h].0] > 1e-9)
-            .collect();
-        out.push(SharedLimit {
-            kind: "account_concurrency".into(),
-            name: account.clone(),
-            capacity: built.problem.rows[rows[0].0].capacity,
-            peak_usage: usage.iter().copied().fold(0.0, f64::max),
-            shadow_price_usd: binding
-                .iter()
-                .map(|&h| solution.row_prices[rows[h].0])
-                .fold(0.0, f64::max),
-            binding_hours: binding,
-        });
-    }
-    for (db, (row, sw)) in &built.db_rows {
-        let peak: f64 = built
-            .prepared
-            .iter()
-            .filter(|p| p.spec.databases.contains(db))
-            .filter_map(|p| Some((p.item?, p)))
-            .map(|(item, p)| {
-                p.candidates[p.base_candidates[solution.choices[item].base]].db_connections
-            })
-            .sum();
-        out.push(SharedLimit {
-            kind: "database_connections".into(),
-            name: db.clone(),
-            capacity: built.problem.rows[row.0].capacity,
-            peak_usage: peak,
-            binding_hours: if solution.row_prices[row.0] > 1e-9 || solution.switches[sw.0] {
-                (0..24).collect()
-            } else {
-                Vec::new()
-            },
-            shadow_price_usd: solution.row_prices[row.0],
-        });
     }
     out
 }

@@ -311,6 +311,29 @@ pub struct SharedLimit {
     pub binding_hours: Vec<usize>,
     /// Marginal monthly cost of one more unit, where it binds (USD).
     pub shadow_price_usd: f64,
+    /// Present when the limit could not hold every component's SLO: the quota request
+    /// that would, and what it would buy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<Shortfall>,
+}
+
+/// How far a shared limit falls short of every component's SLO. The plan stays within
+/// the limit; these components' SLOs gave way to it (`status = slo_infeasible`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shortfall {
+    /// How much the limit must rise (concurrent executions or connections): the least
+    /// usage with which every SLO holds, minus the limit, in the worst hour.
+    pub raise_by: f64,
+    /// The limit to request: for an account, its concurrency quota; for a database,
+    /// its usable connections.
+    pub request_limit: f64,
+    /// Hours of the day (UTC) in which the least SLO-meeting usage exceeds the limit.
+    pub hours: Vec<usize>,
+    /// Components whose SLO gave way to the limit, and which the raise restores.
+    pub components: Vec<String>,
+    /// What holding every SLO with the raised limit would change in the monthly bill
+    /// (USD; absent when that plan could not be solved).
+    pub restore_usd_per_month: Option<f64>,
 }
 
 /// How the optimiser did.

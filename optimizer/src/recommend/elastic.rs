@@ -1,0 +1,382 @@
+//! When the shared limits cannot hold every SLO at once: the best plan that fits them.
+//!
+//! Real accounts run near AWS's default of 1,000 concurrent executions, and
+//! provisioned concurrency for many functions' cold-start SLOs can add up to more than
+//! the account may reserve. Refusing to answer then helps nobody: the user needs to
+//! know which SLOs the limit costs and what quota would restore them. So, in two
+//! phases:
+//!
+//! 1. Each component that uses an over-subscribed row is asked for the *least* usage
+//!    of those rows with which it still meets its SLO. The excess of that least usage
+//!    over each row's capacity is the shortfall: the quota increase to request.
+//! 2. SLOs give way for the fewest components that cover the shortfall (greedy: the
+//!    one that frees most of the remaining excess first). Their SLO turns from a
+//!    constraint into a price on cold starts ([`COLD_START_PENALTY_USD`]), so they
+//!    still get as much of what is left of the limit as helps them, and everything is
+//!    solved again. Should that still not fit (the least usages interact through the
+//!    risk budgets), more components give way, up to every user of the rows.
+//!
+//! What raising the limit by the shortfall would buy is solved too: the same problem
+//! with the rows lifted by the shortfall, every SLO held.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use adaptd_engine::spec::Slo;
+
+use super::build::{Built, min_risk, to_base};
+use crate::problem::{Base, Item, RowId};
+use crate::{Solution, SolveError, SolveOptions, solve, solve_item};
+
+/// What one expected cold start a month is worth to a component whose SLO gave way:
+/// far above what provisioned concurrency costs to prevent one (about $0.45 holds one
+/// 1 GB environment through an hour of every day), so such a component keeps every
+/// environment the limit leaves room for, yet a finite price, so the components whose
+/// SLO still holds come first.
+pub const COLD_START_PENALTY_USD: f64 = 1.0;
+
+/// Rounds of "relax more and solve again" before every user of the rows gives way.
+const MAX_ROUNDS: usize = 4;
+
+/// The outcome of a solve whose shared rows could not all be met.
+#[derive(Debug, Default)]
+pub struct Relaxation {
+    /// Prepared indices of the components whose SLO gave way.
+    pub relaxed: BTreeSet<usize>,
+    /// The rows that were over-subscribed, with how much the least SLO-meeting usage
+    /// exceeded each (the quota to request), in row order.
+    pub shortfall: BTreeMap<RowId, f64>,
+    /// Cost of the plan with every SLO held and the rows raised by their shortfall,
+    /// when that plan could be solved.
+    pub restored_usd_per_month: Option<f64>,
+}
+
+/// Solves `built.problem`; when its shared rows cannot all be met, relaxes the SLOs of
+/// the fewest components (rewriting their items in place) and solves that.
+///
+/// # Errors
+/// Any [`SolveError`] but [`SolveError::RowsInfeasible`] from the first solve, and the
+/// last error when even relaxing every user of the rows does not fit them.
+pub fn solve_or_relax(
+    built: &mut Built<'_>,
+    options: &SolveOptions,
+) -> Result<(Solution, Option<Relaxation>), SolveError> {
+    let mut rows = match solve(&built.problem, options) {
+        Ok(s) => return Ok((s, None)),
+        Err(SolveError::RowsInfeasible { rows }) => row_ids(built, &rows),
+        // The decomposition may fail to find any assignment without proving which rows
+        // are infeasible: check every row.
+        Err(e @ SolveError::Solver { .. }) => {
+            let problem = &built.problem;
+            let all: Vec<RowId> = (0..problem.rows.len())
+                .filter(|&r| {
+                    problem.rows[r]
+                        .lifted_by
+                        .is_none_or(|s| problem.switches[s.0].fixed == Some(false))
+                })
+                .map(RowId)
+                .collect();
+            let least = least_usages(built, &all, &BTreeSet::new());
+            if excess(built, &all, &least, &BTreeSet::new()).is_empty() {
+                return Err(e);
+            }
+            all
+        }
+        Err(e) => return Err(e),
+    };
+    let mut relaxation = Relaxation::default();
+    let mut last = SolveError::RowsInfeasible { rows: Vec::new() };
+    for round in 0..=MAX_ROUNDS {
+        let least = least_usages(built, &rows, &relaxation.relaxed);
+        let excess = excess(built, &rows, &least, &relaxation.relaxed);
+        for (&r, &e) in &excess {
+            let entry = relaxation.shortfall.entry(r).or_insert(0.0);
+            *entry = entry.max(e);
+        }
+        let pick: Vec<usize> = if round == MAX_ROUNDS {
+            least.keys().copied().collect()
+        } else {
+            cover(&least, excess)
+        };
+        if pick.is_empty() {
+            break;
+        }
+        for &p in &pick {
+            relax(built, p);
+            relaxation.relaxed.insert(p);
+        }
+        match solve(&built.problem, options) {
+            Ok(s) => {
+                relaxation.restored_usd_per_month = restored_cost(built, &relaxation, options);
+                return Ok((s, Some(relaxation)));
+            }
+            Err(SolveError::RowsInfeasible { rows: more }) => {
+                rows.extend(row_ids(built, &more));
+                rows.sort_unstable();
+                rows.dedup();
+                last = SolveError::RowsInfeasible { rows: more };
+            }
+            Err(e @ SolveError::Solver { .. }) => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+fn row_ids(built: &Built<'_>, names: &[String]) -> Vec<RowId> {
+    let mut ids: Vec<RowId> = built
+        .problem
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| names.contains(&r.name))
+        .map(|(i, _)| RowId(i))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// Per component that uses `rows` and still holds its SLO, its least usage of each of
+/// them (keyed by prepared index).
+fn least_usages(
+    built: &Built<'_>,
+    rows: &[RowId],
+    relaxed: &BTreeSet<usize>,
+) -> BTreeMap<usize, BTreeMap<RowId, f64>> {
+    let mut out = BTreeMap::new();
+    for (p, prep) in built.prepared.iter().enumerate() {
+        let Some(i) = prep.item else { continue };
+        if relaxed.contains(&p) {
+            continue;
+        }
+        let item = &built.problem.items[i];
+        if !uses_any(item, rows) {
+            continue;
+        }
+        if let Some(u) = least_usage(item, rows) {
+            out.insert(p, u);
+        }
+    }
+    out
+}
+
+fn uses_any(item: &Item, rows: &[RowId]) -> bool {
+    item.bases.iter().any(|b| {
+        b.usage.iter().any(|(r, u)| *u > 0.0 && rows.contains(r))
+            || b.slots.iter().any(|s| {
+                s.alternatives
+                    .iter()
+                    .flatten()
+                    .any(|a| a.usage.iter().any(|(r, u)| *u > 0.0 && rows.contains(r)))
+            })
+    })
+}
+
+/// The item's choice that meets its budget with the least total usage of `rows`
+/// (cheapest among those), and that usage per row.
+fn least_usage(item: &Item, rows: &[RowId]) -> Option<BTreeMap<RowId, f64>> {
+    let in_rows = |usage: &[(RowId, f64)]| -> f64 {
+        usage
+            .iter()
+            .filter(|(r, _)| rows.contains(r))
+            .map(|(_, u)| u)
+            .sum()
+    };
+    // Usage first, money only to break ties: a unit of a row outweighs any price.
+    let tie = 1e-9;
+    let mut by_usage = item.clone();
+    for base in &mut by_usage.bases {
+        base.cost = in_rows(&base.usage) + tie * base.cost;
+        for alt in base
+            .slots
+            .iter_mut()
+            .flat_map(|s| s.alternatives.iter_mut())
+            .flatten()
+        {
+            alt.cost = in_rows(&alt.usage) + tie * alt.cost;
+        }
+    }
+    let (choice, _) = solve_item(&by_usage, &SolveOptions::default()).ok()?;
+    let base = &item.bases[choice.base];
+    let mut usage = BTreeMap::new();
+    for &(r, u) in &base.usage {
+        if rows.contains(&r) {
+            *usage.entry(r).or_insert(0.0) += u;
+        }
+    }
+    for (slot, &l) in base.slots.iter().zip(&choice.levels) {
+        for &(r, u) in &slot.alternatives[l].as_ref()?.usage {
+            if rows.contains(&r) {
+                *usage.entry(r).or_insert(0.0) += u;
+            }
+        }
+    }
+    Some(usage)
+}
+
+/// Per row, how far the least usages (plus the fixed usage of components that gave
+/// way, which is none below their on-demand floor) exceed its capacity.
+fn excess(
+    built: &Built<'_>,
+    rows: &[RowId],
+    least: &BTreeMap<usize, BTreeMap<RowId, f64>>,
+    relaxed: &BTreeSet<usize>,
+) -> BTreeMap<RowId, f64> {
+    let mut total: BTreeMap<RowId, f64> = rows.iter().map(|&r| (r, 0.0)).collect();
+    for u in least.values() {
+        for (r, x) in u {
+            *total.entry(*r).or_insert(0.0) += x;
+        }
+    }
+    // Components that gave way still hold their fixed usage (reserved concurrency).
+    for &p in relaxed {
+        let Some(i) = built.prepared[p].item else {
+            continue;
+        };
+        for &r in rows {
+            let floor = built.problem.items[i]
+                .bases
+                .iter()
+                .map(|b| {
+                    b.usage
+                        .iter()
+                        .filter(|(x, _)| *x == r)
+                        .map(|(_, u)| u)
+                        .sum::<f64>()
+                })
+                .fold(f64::INFINITY, f64::min);
+            if floor.is_finite() {
+                *total.entry(r).or_insert(0.0) += floor;
+            }
+        }
+    }
+    total
+        .into_iter()
+        .map(|(r, t)| (r, t - built.problem.rows[r.0].capacity))
+        .filter(|(_, e)| *e > 1e-9)
+        .collect()
+}
+
+/// The fewest components whose least usage covers `excess`: greedily the one that
+/// frees most of what still exceeds.
+fn cover(
+    least: &BTreeMap<usize, BTreeMap<RowId, f64>>,
+    mut excess: BTreeMap<RowId, f64>,
+) -> Vec<usize> {
+    let mut left: Vec<usize> = least.keys().copied().collect();
+    let mut pick = Vec::new();
+    while excess.values().any(|&e| e > 1e-9) && !left.is_empty() {
+        let freed = |p: &usize| -> f64 {
+            least[p]
+                .iter()
+                .map(|(r, u)| u.min(excess.get(r).copied().unwrap_or(0.0).max(0.0)))
+                .sum()
+        };
+        let (k, best) = left
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (k, freed(p)))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .expect("left is not empty");
+        if best <= 1e-9 {
+            break;
+        }
+        let p = left.swap_remove(k);
+        for (r, u) in &least[&p] {
+            if let Some(e) = excess.get_mut(r) {
+                *e -= u;
+            }
+        }
+        pick.push(p);
+    }
+    pick
+}
+
+/// Rewrites component `p`'s item so that its SLO is a price, not a constraint: every
+/// allowed candidate, levels filtered only by the throttle objective, each expected
+/// cold start charged [`COLD_START_PENALTY_USD`].
+fn relax(built: &mut Built<'_>, p: usize) {
+    let prep = &built.prepared[p];
+    let Some(i) = prep.item else { return };
+    let spec = prep.spec;
+    let soft = Slo {
+        max_throttle_rate: spec.slo.max_throttle_rate,
+        ..Slo::default()
+    };
+    let rows = built.account_rows.get(&spec.account).map(Vec::as_slice);
+    let mut bases: Vec<Base> = Vec::new();
+    let mut base_candidates = Vec::new();
+    for (k, c) in prep
+        .candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.excluded.is_none())
+    {
+        let db: Vec<(RowId, f64)> = spec
+            .databases
+            .iter()
+            .filter_map(|d| built.db_rows.get(d).map(|&(r, _)| (r, c.db_connections)))
+            .collect();
+        let mut base = to_base(c, &soft, rows, &db, None, None);
+        if min_risk(&base).is_none() {
+            continue;
+        }
+        for alt in base
+            .slots
+            .iter_mut()
+            .flat_map(|s| s.alternatives.iter_mut())
+            .flatten()
+        {
+            alt.cost += COLD_START_PENALTY_USD * alt.risk;
+        }
+        bases.push(base);
+        base_candidates.push(k);
+    }
+    if bases.is_empty() {
+        return;
+    }
+    built.problem.items[i].bases = bases;
+    built.prepared[p].base_candidates = base_candidates;
+}
+
+/// Cost of holding every SLO with the over-subscribed rows raised by their shortfall:
+/// the problem as it was, rebuilt for the relaxed components, solved once more.
+fn restored_cost(
+    built: &Built<'_>,
+    relaxation: &Relaxation,
+    options: &SolveOptions,
+) -> Option<f64> {
+    let mut problem = built.problem.clone();
+    for (&r, &e) in &relaxation.shortfall {
+        problem.rows[r.0].capacity += e.ceil();
+    }
+    for &p in &relaxation.relaxed {
+        let prep = &built.prepared[p];
+        let i = prep.item?;
+        let spec = prep.spec;
+        let rows = built.account_rows.get(&spec.account).map(Vec::as_slice);
+        let mut bases = Vec::new();
+        for c in prep.candidates.iter().filter(|c| c.excluded.is_none()) {
+            let db: Vec<(RowId, f64)> = spec
+                .databases
+                .iter()
+                .filter_map(|d| built.db_rows.get(d).map(|&(r, _)| (r, c.db_connections)))
+                .collect();
+            let base = to_base(
+                c,
+                &spec.slo,
+                rows,
+                &db,
+                None,
+                super::build::risk_budget(&spec.slo, c),
+            );
+            if min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9)) {
+                bases.push(base);
+            }
+        }
+        if bases.is_empty() {
+            return None;
+        }
+        problem.items[i].bases = bases;
+    }
+    solve(&problem, options).ok().map(|s| s.cost)
+}

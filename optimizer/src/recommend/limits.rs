@@ -1,0 +1,257 @@
+//! The shared limits as the document reports them: usage, binding hours, prices, and,
+//! when a limit could not hold every SLO, the quota request that would.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use adaptd_engine::spec::{AccountSpec, Deployment};
+
+use super::build::Built;
+use super::elastic::{COLD_START_PENALTY_USD, Relaxation};
+use super::explain::hour_ranges;
+use super::model::{Recommendation, SharedLimit, Shortfall};
+use crate::Solution;
+use crate::problem::RowId;
+
+/// An over-subscribed limit, in the user's terms.
+struct Over {
+    kind: &'static str,
+    name: String,
+    /// Hours of the day (every hour for a database).
+    hours: Vec<usize>,
+    raise_by: f64,
+    request_limit: f64,
+    /// Prepared indices of the components whose SLO gave way to it.
+    relaxed: Vec<usize>,
+}
+
+fn account_limit(accounts: &[AccountSpec], name: &str) -> f64 {
+    f64::from(
+        accounts
+            .iter()
+            .find(|a| a.name == name)
+            .map_or(1000, |a| a.concurrency_limit),
+    )
+}
+
+/// The limits that `r` found over-subscribed, one entry per account or database.
+fn over(built: &Built<'_>, r: &Relaxation, accounts: &[AccountSpec]) -> Vec<Over> {
+    let mut out = Vec::new();
+    for (account, rows) in &built.account_rows {
+        let hours: Vec<usize> = (0..24)
+            .filter(|&h| r.shortfall.contains_key(&rows[h]))
+            .collect();
+        if hours.is_empty() {
+            continue;
+        }
+        let raise_by = hours
+            .iter()
+            .map(|&h| r.shortfall[&rows[h]].ceil())
+            .fold(0.0, f64::max);
+        let relaxed = r
+            .relaxed
+            .iter()
+            .copied()
+            .filter(|&p| &built.prepared[p].spec.account == account)
+            .collect();
+        out.push(Over {
+            kind: "account_concurrency",
+            name: account.clone(),
+            hours,
+            raise_by,
+            request_limit: account_limit(accounts, account) + raise_by,
+            relaxed,
+        });
+    }
+    for (db, (row, _)) in &built.db_rows {
+        let Some(&e) = r.shortfall.get(row) else {
+            continue;
+        };
+        let relaxed = r
+            .relaxed
+            .iter()
+            .copied()
+            .filter(|&p| built.prepared[p].spec.databases.contains(db))
+            .collect();
+        out.push(Over {
+            kind: "database_connections",
+            name: db.clone(),
+            hours: (0..24).collect(),
+            raise_by: e.ceil(),
+            request_limit: built.problem.rows[row.0].capacity + e.ceil(),
+            relaxed,
+        });
+    }
+    out
+}
+
+/// Gives every component whose SLO gave way its reason, which makes it
+/// `slo_infeasible` and leads its explanation.
+pub fn mark_relaxed(built: &mut Built<'_>, r: &Relaxation, accounts: &[AccountSpec]) {
+    for o in over(built, r, accounts) {
+        let text = match o.kind {
+            "account_concurrency" => format!(
+                "account {} concurrency binds in {}: the limit cannot hold every component's SLO, and this one's gives way (a concurrency quota of {:.0}, {:.0} more, restores it)",
+                o.name,
+                hour_ranges(&o.hours),
+                o.request_limit,
+                o.raise_by
+            ),
+            _ => format!(
+                "database {} connections bind: they cannot hold every component's SLO, and this one's gives way ({:.0} more usable connections restore it)",
+                o.name, o.raise_by
+            ),
+        };
+        for p in o.relaxed {
+            built.prepared[p].infeasible = Some(text.clone());
+        }
+    }
+}
+
+/// The penalty that relaxed components' cold starts add to the solver's objective,
+/// which is not money anyone pays.
+pub fn penalty_usd(built: &Built<'_>, solution: &Solution, r: Option<&Relaxation>) -> f64 {
+    let Some(r) = r else { return 0.0 };
+    r.relaxed
+        .iter()
+        .filter_map(|&p| built.prepared[p].item)
+        .map(|i| {
+            let c = &solution.choices[i];
+            let base = &built.problem.items[i].bases[c.base];
+            base.slots
+                .iter()
+                .zip(&c.levels)
+                .filter_map(|(s, &l)| s.alternatives[l].as_ref())
+                .map(|a| COLD_START_PENALTY_USD * a.risk)
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// One warning per over-subscribed limit, for every output format.
+pub fn warnings(
+    built: &Built<'_>,
+    r: &Relaxation,
+    accounts: &[AccountSpec],
+    plan_usd_per_month: f64,
+) -> Vec<String> {
+    over(built, r, accounts)
+        .into_iter()
+        .map(|o| {
+            let what = match o.kind {
+                "account_concurrency" => format!(
+                    "account {} concurrency cannot hold every SLO in {}",
+                    o.name,
+                    hour_ranges(&o.hours)
+                ),
+                _ => format!("database {} connections cannot hold every SLO", o.name),
+            };
+            let cost = r.restored_usd_per_month.map_or(String::new(), |c| {
+                format!(" at {:+.2} USD/month", c - plan_usd_per_month)
+            });
+            let unit = if o.kind == "account_concurrency" {
+                "a concurrency quota"
+            } else {
+                "usable connections"
+            };
+            format!(
+                "{what}: the SLO of {} component(s) gives way (status slo_infeasible); {unit} of {:.0} ({:.0} more) would restore them{cost}",
+                o.relaxed.len(),
+                o.request_limit,
+                o.raise_by
+            )
+        })
+        .collect()
+}
+
+/// Usage, binding hours and prices of every shared limit, with the quota request when
+/// the limit could not hold every SLO.
+pub fn shared_limits(
+    built: &Built<'_>,
+    solution: &Solution,
+    components: &[Recommendation],
+    relaxation: Option<&Relaxation>,
+    accounts: &[AccountSpec],
+    plan_usd_per_month: f64,
+) -> Vec<SharedLimit> {
+    let account_of: BTreeMap<&str, &str> = built
+        .prepared
+        .iter()
+        .map(|p| (p.spec.name.as_str(), p.spec.account.as_str()))
+        .collect();
+    let mut usage: BTreeMap<&str, [f64; 24]> = BTreeMap::new();
+    for r in components {
+        let (Some(account), Some(Deployment::Lambda(l))) = (
+            account_of.get(r.component.as_str()),
+            r.recommended.as_ref().map(|p| &p.deployment),
+        ) else {
+            continue;
+        };
+        let u = usage.entry(account).or_insert([0.0; 24]);
+        for (h, x) in u.iter_mut().enumerate() {
+            *x += f64::from(l.reserved_concurrency.unwrap_or(l.provisioned.at(h)));
+        }
+    }
+    let over: BTreeMap<(&str, String), Over> = relaxation
+        .map(|r| over(built, r, accounts))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| ((o.kind, o.name.clone()), o))
+        .collect();
+    let shortfall = |kind: &'static str, name: &str| {
+        let o = over.get(&(kind, name.to_owned()))?;
+        let names: BTreeSet<String> = o
+            .relaxed
+            .iter()
+            .map(|&p| built.prepared[p].spec.name.clone())
+            .collect();
+        Some(Shortfall {
+            raise_by: o.raise_by,
+            request_limit: o.request_limit,
+            hours: o.hours.clone(),
+            components: names.into_iter().collect(),
+            restore_usd_per_month: relaxation
+                .and_then(|r| r.restored_usd_per_month)
+                .map(|c| c - plan_usd_per_month),
+        })
+    };
+    let price = |r: RowId| solution.row_prices[r.0];
+    let mut out = Vec::new();
+    for (account, rows) in &built.account_rows {
+        let u = usage.get(account.as_str()).copied().unwrap_or([0.0; 24]);
+        let binding: Vec<usize> = (0..24).filter(|&h| price(rows[h]) > 1e-9).collect();
+        out.push(SharedLimit {
+            kind: "account_concurrency".into(),
+            name: account.clone(),
+            capacity: built.problem.rows[rows[0].0].capacity,
+            peak_usage: u.iter().copied().fold(0.0, f64::max),
+            shadow_price_usd: binding.iter().map(|&h| price(rows[h])).fold(0.0, f64::max),
+            binding_hours: binding,
+            shortfall: shortfall("account_concurrency", account),
+        });
+    }
+    for (db, (row, sw)) in &built.db_rows {
+        let peak: f64 = built
+            .prepared
+            .iter()
+            .filter(|p| p.spec.databases.contains(db))
+            .filter_map(|p| Some((p.item?, p)))
+            .map(|(item, p)| {
+                p.candidates[p.base_candidates[solution.choices[item].base]].db_connections
+            })
+            .sum();
+        out.push(SharedLimit {
+            kind: "database_connections".into(),
+            name: db.clone(),
+            capacity: built.problem.rows[row.0].capacity,
+            peak_usage: peak,
+            binding_hours: if price(*row) > 1e-9 || solution.switches[sw.0] {
+                (0..24).collect()
+            } else {
+                Vec::new()
+            },
+            shadow_price_usd: price(*row),
+            shortfall: shortfall("database_connections", db),
+        });
+    }
+    out
+}
