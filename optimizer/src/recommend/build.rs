@@ -127,6 +127,18 @@ pub fn to_base(
     }
 }
 
+/// The database rows a candidate of `spec` uses, with its peak connections.
+pub fn db_usage(
+    db_rows: &BTreeMap<String, (RowId, SwitchId)>,
+    spec: &ComponentSpec,
+    c: &Candidate,
+) -> Vec<(RowId, f64)> {
+    spec.databases
+        .iter()
+        .filter_map(|d| db_rows.get(d).map(|&(r, _)| (r, c.db_connections)))
+        .collect()
+}
+
 /// Smallest risk a base can reach (its slots at their least risky allowed level, plus the
 /// transitions of that choice), or `None` if a slot has no allowed level.
 pub fn min_risk(base: &Base) -> Option<f64> {
@@ -286,12 +298,7 @@ pub fn build<'a>(
         }
         let spec = p.spec;
         let rows = account_rows.get(&spec.account).map(Vec::as_slice);
-        let db_usage = |c: &Candidate| -> Vec<(RowId, f64)> {
-            spec.databases
-                .iter()
-                .filter_map(|d| db_rows.get(d).map(|&(r, _)| (r, c.db_connections)))
-                .collect()
-        };
+        let db_usage = |c: &Candidate| db_usage(&db_rows, spec, c);
         let mut bases = Vec::new();
         let mut base_candidates = Vec::new();
         for (i, c) in p

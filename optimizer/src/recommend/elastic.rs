@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use adaptd_engine::spec::Slo;
 
-use super::build::{Built, min_risk, to_base};
+use super::build::{Built, db_usage, min_risk, to_base};
 use crate::problem::{Base, Item, RowId};
 use crate::{Solution, SolveError, SolveOptions, solve, solve_item};
 
@@ -311,11 +311,7 @@ fn relax(built: &mut Built<'_>, p: usize) {
         .enumerate()
         .filter(|(_, c)| c.excluded.is_none())
     {
-        let db: Vec<(RowId, f64)> = spec
-            .databases
-            .iter()
-            .filter_map(|d| built.db_rows.get(d).map(|&(r, _)| (r, c.db_connections)))
-            .collect();
+        let db = db_usage(&built.db_rows, spec, c);
         let mut base = to_base(c, &soft, rows, &db, None, None);
         if min_risk(&base).is_none() {
             continue;
@@ -356,11 +352,7 @@ fn restored_cost(
         let rows = built.account_rows.get(&spec.account).map(Vec::as_slice);
         let mut bases = Vec::new();
         for c in prep.candidates.iter().filter(|c| c.excluded.is_none()) {
-            let db: Vec<(RowId, f64)> = spec
-                .databases
-                .iter()
-                .filter_map(|d| built.db_rows.get(d).map(|&(r, _)| (r, c.db_connections)))
-                .collect();
+            let db = db_usage(&built.db_rows, spec, c);
             let base = to_base(
                 c,
                 &spec.slo,
