@@ -12,22 +12,17 @@
 use std::time::Instant;
 
 use crate::error::SolveError;
-use crate::item::Scratch;
 use crate::milp::{self, MilpError, RunConfig};
-use crate::par::{par_map, threads};
+use crate::problem::{Choice, Problem};
+use crate::units::{Config, Counters, ItemData, Unit, group_row_prices};
 
 mod prices;
 mod primal;
+mod search;
 
 use prices::{RowSearch, price_ceilings, price_scales};
-
-/// Per unit at the best prices: lower bound, best priced cost, per-base bounds.
-type UnitBounds = (f64, f64, Vec<(f64, f64)>);
-use crate::problem::{Choice, Problem};
-use crate::units::{
-    Column, Config, Counters, ItemData, Unit, UnitResult, group_row_prices, layout, solve_group,
-    solve_item_unit,
-};
+use search::{Search, UnitBounds, remaining};
+pub(crate) use search::{item_infeasible, row_tol};
 
 /// How the decomposed solve went, besides its answer.
 #[derive(Debug)]
@@ -55,173 +50,6 @@ const LOOP_SHARE_LEFT: f64 = 0.4;
 /// Share of capacity the price search leaves free on priced rows.
 const TARGET_MARGIN: f64 = 0.001;
 
-pub(crate) fn item_infeasible(
-    problem: &Problem,
-    i: usize,
-    d: &ItemData,
-    sc: &mut Scratch,
-) -> SolveError {
-    let mut best: Option<(f64, f64)> = None;
-    for cb in &d.compact {
-        let (mr, _) = crate::item::min_risk(cb, sc);
-        let budget = cb.budget.unwrap_or(f64::INFINITY);
-        if best.is_none_or(|(m, b)| mr - budget < m - b) {
-            best = Some((mr, budget));
-        }
-    }
-    let (min_risk, budget) = best.unwrap_or((f64::INFINITY, 0.0));
-    SolveError::ItemInfeasible {
-        item: i,
-        name: problem.items[i].name.clone(),
-        min_risk,
-        budget,
-    }
-}
-
-/// The state of the whole decomposed search.
-struct Search<'p> {
-    problem: &'p Problem,
-    units: Vec<Unit>,
-    global: Vec<bool>,
-    global_rows: Vec<usize>,
-    data: Vec<ItemData>,
-    scratches: Vec<Scratch>,
-    touched: Vec<Vec<u32>>,
-    results: Vec<Option<UnitResult>>,
-    pool: Vec<Vec<Column>>,
-    counters: Counters,
-    cfg: RunConfig,
-    /// Cost paid whatever the assignment (switches fixed on outside every group).
-    fixed_cost: f64,
-}
-
-impl Search<'_> {
-    /// Solves the units whose priced rows changed (all when `changed` is `None`).
-    fn solve_units(&mut self, mu: &[f64], changed: Option<&[bool]>) -> Result<(), SolveError> {
-        let any_price = mu.iter().any(|&m| m != 0.0);
-        let mu_opt = any_price.then_some(mu);
-        let need: Vec<bool> = (0..self.units.len())
-            .map(|u| {
-                self.results[u].is_none()
-                    || changed.is_none_or(|c| self.touched[u].iter().any(|&r| c[r as usize]))
-            })
-            .collect();
-        let mut is_item = vec![None; self.problem.items.len()];
-        for (u, unit) in self.units.iter().enumerate() {
-            if let (Unit::Item(i), true) = (unit, need[u]) {
-                is_item[*i] = Some(u);
-            }
-        }
-        let jobs: Vec<(usize, &mut ItemData)> = self
-            .data
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, d)| is_item[i].map(|u| (u, d)))
-            .collect();
-        let (problem, global) = (self.problem, &self.global);
-        let solved = par_map(jobs, &mut self.scratches, &|(u, d), sc| {
-            (u, solve_item_unit(problem, global, d, mu_opt, sc))
-        });
-        for (u, r) in solved {
-            let Some(r) = r else {
-                let i = self.units[u].items()[0];
-                return Err(item_infeasible(
-                    problem,
-                    i,
-                    &self.data[i],
-                    &mut self.scratches[0],
-                ));
-            };
-            self.results[u] = Some(r);
-        }
-        for (u, &needed) in need.iter().enumerate() {
-            if let (Unit::Group(g), true) = (&self.units[u], needed) {
-                let r = solve_group(
-                    problem,
-                    global,
-                    g,
-                    &mut self.data,
-                    mu_opt,
-                    &self.cfg,
-                    false,
-                    &mut self.scratches[0],
-                    &mut self.counters,
-                )?;
-                self.results[u] = Some(r);
-            }
-        }
-        Ok(())
-    }
-
-    fn result(&self, u: usize) -> Result<&UnitResult, SolveError> {
-        self.results[u].as_ref().ok_or_else(|| SolveError::Solver {
-            message: format!("unit {u} was never solved"),
-        })
-    }
-
-    /// Adds each unit's current column to its pool; returns the pool indices.
-    fn pool_current(&mut self) -> Vec<usize> {
-        let mut idx = Vec::with_capacity(self.units.len());
-        for (u, r) in self.results.iter().enumerate() {
-            let Some(r) = r else {
-                idx.push(usize::MAX);
-                continue;
-            };
-            let pool = &mut self.pool[u];
-            match pool
-                .iter()
-                .position(|c| c.choices == r.col.choices && c.switches == r.col.switches)
-            {
-                Some(k) => idx.push(k),
-                None => {
-                    pool.push(r.col.clone());
-                    idx.push(pool.len() - 1);
-                }
-            }
-        }
-        idx
-    }
-
-    /// The Lagrangian bound at `mu` from the units' current results (solved at `mu`).
-    fn bound(&self, mu: &[f64]) -> Result<f64, SolveError> {
-        let mut lb = self.fixed_cost;
-        for u in 0..self.units.len() {
-            lb += self.result(u)?.lb;
-        }
-        Ok(lb
-            - self
-                .global_rows
-                .iter()
-                .map(|&r| mu[r] * self.problem.rows[r].capacity)
-                .sum::<f64>())
-    }
-
-    /// True cost of an assignment given by pool indices.
-    fn cost(&self, pick: &[usize]) -> f64 {
-        self.fixed_cost
-            + pick
-                .iter()
-                .enumerate()
-                .map(|(u, &k)| self.pool[u][k].cost)
-                .sum::<f64>()
-    }
-
-    fn usage(&self, pick: &[usize]) -> Vec<f64> {
-        let mut d = vec![0.0; self.problem.rows.len()];
-        for (u, &k) in pick.iter().enumerate() {
-            for &(r, x) in &self.pool[u][k].usage {
-                d[r as usize] += x;
-            }
-        }
-        d
-    }
-}
-
-/// Feasibility slack on rows, absolute.
-pub(crate) fn row_tol(capacity: f64) -> f64 {
-    1e-6 * capacity.abs().max(1.0)
-}
-
 /// The decomposed solve. Assumes a validated problem.
 pub(crate) fn solve(
     problem: &Problem,
@@ -230,123 +58,156 @@ pub(crate) fn solve(
     config: &Config,
 ) -> Result<Outcome, SolveError> {
     let target = options.mip_gap.max(0.0);
-    let nthreads = threads();
-    let mut scratches: Vec<Scratch> = (0..nthreads).map(|_| Scratch::default()).collect();
-    let items: Vec<usize> = (0..problem.items.len()).collect();
-    let rows = problem.rows.len();
-    let data = par_map(items, &mut scratches, &|i, _| {
-        crate::validate::validate_item(i, &problem.items[i], rows)?;
-        Ok(ItemData::new(&problem.items[i]))
-    });
-    let data = data
-        .into_iter()
-        .collect::<Result<Vec<ItemData>, SolveError>>()?;
-    let lay = layout(problem, &data, config)?;
-    let mut seen = vec![usize::MAX; problem.rows.len()];
-    let touched: Vec<Vec<u32>> = lay
-        .units
-        .iter()
-        .enumerate()
-        .map(|(u, unit)| {
-            let mut t: Vec<u32> = Vec::new();
-            for &i in unit.items() {
-                for cb in &data[i].compact {
-                    for r in cb
-                        .base_usage
-                        .iter()
-                        .map(|x| x.0)
-                        .chain(cb.use_row.iter().copied())
-                    {
-                        if lay.global[r as usize] && seen[r as usize] != u {
-                            seen[r as usize] = u;
-                            t.push(r);
-                        }
-                    }
-                }
-            }
-            t
-        })
-        .collect();
-    // Group models would report an infeasible item as infeasible rows: check those
-    // items alone first (single items are checked as they are solved).
-    for unit in &lay.units {
-        if let Unit::Group(g) = unit {
-            for &i in &g.items {
-                if !crate::units::feasible_alone(&data[i], &mut scratches[0]) {
-                    return Err(item_infeasible(problem, i, &data[i], &mut scratches[0]));
-                }
-            }
-        }
-    }
-    let remaining = || {
-        deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64()
-    };
-    let nunits = lay.units.len();
-    let fixed_cost = lay.fixed_cost;
-    let groups = lay
+    let mut s = Search::new(problem, config, target, deadline)?;
+    let groups = s
         .units
         .iter()
         .filter(|u| matches!(u, Unit::Group(_)))
         .count();
-    let mut s = Search {
-        problem,
-        units: lay.units,
-        global: lay.global,
-        global_rows: lay.global_rows,
-        data,
-        scratches,
-        touched,
-        results: vec![None; nunits],
-        pool: vec![Vec::new(); nunits],
-        counters: Counters::default(),
-        fixed_cost,
-        // Group models may use half the gap budget: their gaps add up to at most this
-        // share of the total.
-        cfg: RunConfig {
-            rel_gap: target * 0.5,
-            abs_gap: 1e-9,
-            time_limit: remaining(),
-        },
-    };
-    let nr = problem.rows.len();
-    // Set up on the first price update (a problem whose rows never bind skips it).
-    let mut search: Vec<RowSearch> = Vec::new();
-    // Largest cost any assignment can have (known once prices are set up): a bound above
-    // it proves that no assignment meets the rows.
-    let mut worst = f64::INFINITY;
-    let mut last_usage: Vec<f64> = Vec::new();
-    let mut mu = vec![0.0; nr];
-    let mut best_lb = f64::NEG_INFINITY;
-    let mut best_mu = mu.clone();
-    // The latest prices and their bound: the search's estimate of market-clearing prices.
-    let mut last: (f64, Vec<f64>);
-    let mut best_units: Vec<UnitBounds> = Vec::new();
-    let mut best_ub: Option<(f64, Vec<usize>)> = None;
-    let mut changed: Option<Vec<bool>> = None;
-    let mut iterations = 0;
-    let gap_ok = |ub: f64, lb: f64| ub - lb <= target * ub.abs().max(1e-9) + 1e-9;
-    loop {
-        iterations += 1;
-        s.cfg.time_limit = remaining();
-        s.solve_units(&mu, changed.as_deref())?;
-        let lb = s.bound(&mu)?;
-        last = (lb, mu.clone());
-        if lb > best_lb {
-            best_lb = lb;
-            best_mu.clone_from(&mu);
-            best_units = s
-                .results
-                .iter()
-                .flatten()
-                .map(|r| (r.lb, r.ub, r.bases.clone()))
-                .collect();
+    let mut p = Progress::new(problem.rows.len(), target);
+    p.search_prices(&mut s, options.time_limit.as_secs_f64(), deadline)?;
+    let master_columns = p.close_gaps(&mut s, deadline)?;
+    let mut a = p.assignment(&s);
+    // Last resort for small instances: the monolithic model, warm-started.
+    let fell_back = p.gap_open()
+        && remaining(deadline) > 0.0
+        && !crate::binaries_exceed(problem, FALLBACK_MAX_BINARIES);
+    if fell_back {
+        p.monolithic(&mut s, &mut a, deadline)?;
+    }
+    if p.best_ub.is_none() {
+        return Err(p.no_assignment(&mut s, options, deadline));
+    }
+    let row_prices = p.row_prices(&mut s);
+    Ok(Outcome {
+        choices: a.choices,
+        switches: a.switches,
+        lower_bound: p.best_lb,
+        row_prices,
+        counters: s.counters,
+        iterations: p.iterations,
+        groups,
+        priced_rows: s.global_rows.len(),
+        master_columns,
+        fell_back,
+        data: s.data,
+    })
+}
+
+/// Whether `ub` is within the gap budget of `lb`.
+fn gap_ok(ub: f64, lb: f64, target: f64) -> bool {
+    ub - lb <= target * ub.abs().max(1e-9) + 1e-9
+}
+
+/// One choice per item and the switches, as the answer reports them.
+struct Assignment {
+    choices: Vec<Choice>,
+    switches: Vec<bool>,
+}
+
+/// What the search has learnt so far, carried from the price search through the
+/// primal steps to the answer: the prices being tried, the best bound and the prices
+/// that gave it, and the best assignment met.
+struct Progress {
+    /// Gap budget, relative.
+    target: f64,
+    mu: Vec<f64>,
+    /// Rows whose price moved in the last update (`None`: solve every unit).
+    changed: Option<Vec<bool>>,
+    /// Set up on the first price update (a problem whose rows never bind skips it).
+    rows: Vec<RowSearch>,
+    /// Largest cost any assignment can have (known once prices are set up): a bound
+    /// above it proves that no assignment meets the rows.
+    worst: f64,
+    last_usage: Vec<f64>,
+    best_lb: f64,
+    best_mu: Vec<f64>,
+    /// The latest prices and their bound: the search's estimate of market-clearing
+    /// prices.
+    last: (f64, Vec<f64>),
+    best_units: Vec<UnitBounds>,
+    /// Cost and pool indices of the best assignment (no indices once the monolithic
+    /// model supplied it).
+    best_ub: Option<(f64, Vec<usize>)>,
+    iterations: usize,
+}
+
+impl Progress {
+    fn new(nr: usize, target: f64) -> Self {
+        let mu = vec![0.0; nr];
+        Progress {
+            target,
+            best_mu: mu.clone(),
+            mu,
+            changed: None,
+            rows: Vec::new(),
+            worst: f64::INFINITY,
+            last_usage: Vec::new(),
+            best_lb: f64::NEG_INFINITY,
+            // Always overwritten by the first round, before anything reads it.
+            last: (f64::NEG_INFINITY, Vec::new()),
+            best_units: Vec::new(),
+            best_ub: None,
+            iterations: 0,
+        }
+    }
+
+    /// The incumbent is missing or still too far from the bound.
+    fn gap_open(&self) -> bool {
+        self.best_ub
+            .as_ref()
+            .is_none_or(|b| !gap_ok(b.0, self.best_lb, self.target))
+    }
+
+    /// Moves the row prices until the gap closes, the prices settle, or the loop's
+    /// share of the time is spent; leaves the rest of the time to the primal steps.
+    fn search_prices(
+        &mut self,
+        s: &mut Search<'_>,
+        time_limit: f64,
+        deadline: Instant,
+    ) -> Result<(), SolveError> {
+        loop {
+            self.iterations += 1;
+            s.cfg.time_limit = remaining(deadline);
+            self.round(s)?;
+            if self
+                .best_ub
+                .as_ref()
+                .is_some_and(|b| gap_ok(b.0, self.best_lb, self.target))
+                || s.global_rows.is_empty()
+                || self.iterations >= MAX_ITERATIONS
+                || remaining(deadline) <= LOOP_SHARE_LEFT * time_limit
+            {
+                return Ok(());
+            }
+            if self.rows.is_empty() {
+                self.set_up_rows(s);
+            }
+            let Some(changed) = self.next_prices(s) else {
+                return Ok(());
+            };
+            self.changed = Some(changed);
+        }
+    }
+
+    /// One evaluation at the current prices: the bound they give, and the assignment
+    /// their columns make once repaired to meet the rows. Fails when the bound proves
+    /// that no assignment can.
+    fn round(&mut self, s: &mut Search<'_>) -> Result<(), SolveError> {
+        let problem = s.problem;
+        s.solve_units(&self.mu, self.changed.as_deref())?;
+        let lb = s.bound(&self.mu)?;
+        self.last = (lb, self.mu.clone());
+        if lb > self.best_lb {
+            self.best_lb = lb;
+            self.best_mu.clone_from(&self.mu);
+            self.best_units = s.unit_bounds();
         }
         let pick = s.pool_current();
         let d = s.usage(&pick);
-        last_usage.clone_from(&d);
-        if lb > worst * (1.0 + 1e-9) + 1e-9 {
+        self.last_usage.clone_from(&d);
+        if lb > self.worst * (1.0 + 1e-9) + 1e-9 {
             let rows = s
                 .global_rows
                 .iter()
@@ -357,107 +218,121 @@ pub(crate) fn solve(
         }
         if let Some(pick) = s.repair(pick, &d) {
             let cost = s.cost(&pick);
-            if best_ub.as_ref().is_none_or(|b| cost < b.0) {
-                best_ub = Some((cost, pick));
+            if self.best_ub.as_ref().is_none_or(|b| cost < b.0) {
+                self.best_ub = Some((cost, pick));
             }
         }
-        if best_ub.as_ref().is_some_and(|b| gap_ok(b.0, best_lb))
-            || s.global_rows.is_empty()
-            || iterations >= MAX_ITERATIONS
-            || remaining() <= LOOP_SHARE_LEFT * options.time_limit.as_secs_f64()
-        {
-            break;
-        }
-        if search.is_empty() {
-            let scales = price_scales(&s.data, nr);
-            let (ceilings, total) = price_ceilings(&s.data, nr);
-            worst = total + problem.switches.iter().map(|x| x.cost).sum::<f64>();
-            search = (0..nr)
-                .map(|r| RowSearch {
-                    scale: scales[r].min(ceilings[r]),
-                    ceiling: ceilings[r],
-                    ..RowSearch::default()
-                })
-                .collect();
-        }
-        let mut ch = vec![false; nr];
+        Ok(())
+    }
+
+    /// Scales, ceilings and the worst cost, computed only once prices are needed.
+    fn set_up_rows(&mut self, s: &Search<'_>) {
+        let problem = s.problem;
+        let nr = problem.rows.len();
+        let scales = price_scales(&s.data, nr);
+        let (ceilings, total) = price_ceilings(&s.data, nr);
+        self.worst = total + problem.switches.iter().map(|x| x.cost).sum::<f64>();
+        self.rows = (0..nr)
+            .map(|r| RowSearch {
+                scale: scales[r].min(ceilings[r]),
+                ceiling: ceilings[r],
+                ..RowSearch::default()
+            })
+            .collect();
+    }
+
+    /// The next price of every priced row from the latest usage; returns the rows whose
+    /// price moved, or `None` when none did (the search has settled).
+    fn next_prices(&mut self, s: &Search<'_>) -> Option<Vec<bool>> {
+        let problem = s.problem;
+        let d = &self.last_usage;
+        let mut ch = vec![false; problem.rows.len()];
         let mut any = false;
         for &r in &s.global_rows {
             let cap = problem.rows[r].capacity;
             // Aim a little below capacity so that all rows at once end up feasible.
             let margin = TARGET_MARGIN * cap.abs() + row_tol(cap);
-            search[r].demand = d[r];
-            let next = search[r].next(mu[r], d[r] - (cap - margin), 2.0 * margin);
-            if next != mu[r] {
+            self.rows[r].demand = d[r];
+            let next = self.rows[r].next(self.mu[r], d[r] - (cap - margin), 2.0 * margin);
+            if next != self.mu[r] {
                 ch[r] = true;
                 any = true;
-                mu[r] = next;
+                self.mu[r] = next;
             }
         }
-        if !any {
-            break;
+        any.then_some(ch)
+    }
+
+    /// Closes unit gaps at the best prices, largest first, until they fit the target,
+    /// then tries the restricted master over the pooled columns. Returns how many
+    /// columns the master was offered.
+    fn close_gaps(&mut self, s: &mut Search<'_>, deadline: Instant) -> Result<usize, SolveError> {
+        if self.gap_open() && !self.best_units.is_empty() {
+            self.best_lb = s.refine(
+                &self.best_mu,
+                &mut self.best_units,
+                &mut self.best_ub,
+                self.best_lb,
+                self.target,
+                deadline,
+            )?;
         }
-        changed = Some(ch);
+        if self.gap_open() && !s.global_rows.is_empty() && remaining(deadline) > 0.0 {
+            return s.master(
+                &self.best_mu,
+                &self.best_units,
+                &mut self.best_ub,
+                self.best_lb,
+                self.target,
+                remaining(deadline),
+            );
+        }
+        Ok(0)
     }
-    let mut fell_back = false;
-    let mut master_columns = 0;
-    // Close unit gaps at the best prices, largest first, until they fit the target.
-    let gap_now = |best_ub: &Option<(f64, Vec<usize>)>, lb: f64| {
-        best_ub.as_ref().is_none_or(|b| !gap_ok(b.0, lb))
-    };
-    if gap_now(&best_ub, best_lb) && !best_units.is_empty() {
-        best_lb = s.refine(
-            &best_mu,
-            &mut best_units,
-            &mut best_ub,
-            best_lb,
-            target,
-            deadline,
-        )?;
-    }
-    // Restricted master over the pooled columns.
-    if gap_now(&best_ub, best_lb) && !s.global_rows.is_empty() && remaining() > 0.0 {
-        master_columns = s.master(
-            &best_mu,
-            &best_units,
-            &mut best_ub,
-            best_lb,
-            target,
-            remaining(),
-        )?;
-    }
-    let mut choices: Vec<Choice> = vec![
-        Choice {
-            base: 0,
-            levels: Vec::new()
-        };
-        problem.items.len()
-    ];
-    let mut switches: Vec<bool> = problem
-        .switches
-        .iter()
-        .map(|s| s.fixed.unwrap_or(false))
-        .collect();
-    if let Some((_, pick)) = &best_ub {
-        for (u, &k) in pick.iter().enumerate() {
-            let c = &s.pool[u][k];
-            for (&i, ch) in s.units[u].items().iter().zip(&c.choices) {
-                choices[i] = ch.clone();
-            }
-            for &(sw, on) in &c.switches {
-                switches[sw] = on;
+
+    /// The incumbent read back from the pools; without one, base 0 everywhere and the
+    /// switches at their fixed values, for the monolithic model to improve on.
+    fn assignment(&self, s: &Search<'_>) -> Assignment {
+        let problem = s.problem;
+        let mut choices: Vec<Choice> = vec![
+            Choice {
+                base: 0,
+                levels: Vec::new()
+            };
+            problem.items.len()
+        ];
+        let mut switches: Vec<bool> = problem
+            .switches
+            .iter()
+            .map(|s| s.fixed.unwrap_or(false))
+            .collect();
+        if let Some((_, pick)) = &self.best_ub {
+            for (u, &k) in pick.iter().enumerate() {
+                let c = &s.pool[u][k];
+                for (&i, ch) in s.units[u].items().iter().zip(&c.choices) {
+                    choices[i] = ch.clone();
+                }
+                for &(sw, on) in &c.switches {
+                    switches[sw] = on;
+                }
             }
         }
+        Assignment { choices, switches }
     }
-    // Last resort for small instances: the monolithic model, warm-started.
-    if gap_now(&best_ub, best_lb)
-        && remaining() > 0.0
-        && !crate::binaries_exceed(problem, FALLBACK_MAX_BINARIES)
-    {
-        fell_back = true;
+
+    /// The whole problem as one MILP, for when the decomposition cannot close the gap
+    /// (a duality gap on tiny instances). Its answer replaces the incumbent only if
+    /// cheaper, and its bound counts only if its solution reads back at its objective.
+    fn monolithic(
+        &mut self,
+        s: &mut Search<'_>,
+        a: &mut Assignment,
+        deadline: Instant,
+    ) -> Result<(), SolveError> {
+        let problem = s.problem;
         s.counters.highs += 1;
         let all: Vec<usize> = (0..problem.items.len()).collect();
-        let rows: Vec<usize> = (0..nr).collect();
+        let rows: Vec<usize> = (0..problem.rows.len()).collect();
         let sw: Vec<usize> = (0..problem.switches.len()).collect();
         let scope = milp::Scope {
             items: &all,
@@ -470,104 +345,112 @@ pub(crate) fn solve(
             elastic: false,
         };
         let cfg = RunConfig {
-            rel_gap: target,
+            rel_gap: self.target,
             abs_gap: 1e-9,
-            time_limit: remaining(),
+            time_limit: remaining(deadline),
         };
         match milp::solve_scope(problem, &scope, &cfg) {
             Ok(sol) => {
-                let mut on = switches.clone();
+                let mut on = a.switches.clone();
                 for &(k, v) in &sol.switches {
                     on[k] = v;
                 }
                 let cost = problem.evaluate(&sol.choices, &on, crate::feasibility_tol(problem));
                 // Trust HiGHS's bound only when its solution is the one we read back.
                 if cost.is_some_and(|c| (c - sol.objective).abs() <= 1e-6 * c.abs().max(1.0)) {
-                    best_lb = best_lb.max(sol.bound);
+                    self.best_lb = self.best_lb.max(sol.bound);
                 }
                 if let Some(cost) = cost
-                    && best_ub.as_ref().is_none_or(|b| cost < b.0)
+                    && self.best_ub.as_ref().is_none_or(|b| cost < b.0)
                 {
-                    best_ub = Some((cost, Vec::new()));
-                    choices = sol.choices;
-                    switches = on;
+                    self.best_ub = Some((cost, Vec::new()));
+                    a.choices = sol.choices;
+                    a.switches = on;
                 }
+                Ok(())
             }
-            Err(MilpError::Infeasible) => {
-                return Err(crate::diagnose_rows(problem, &mut s.counters.highs));
-            }
-            Err(MilpError::NoSolution) => {}
-            Err(MilpError::Solver(message)) => return Err(SolveError::Solver { message }),
+            Err(MilpError::Infeasible) => Err(crate::diagnose_rows(problem, &mut s.counters.highs)),
+            Err(MilpError::NoSolution) => Ok(()),
+            Err(MilpError::Solver(message)) => Err(SolveError::Solver { message }),
         }
     }
-    if best_ub.is_none() {
+
+    /// Why no assignment was found, as precisely as can be said: rows proven
+    /// infeasible, a search that gave up with time left, or time that ran out.
+    fn no_assignment(
+        &self,
+        s: &mut Search<'_>,
+        options: &crate::SolveOptions,
+        deadline: Instant,
+    ) -> SolveError {
+        let problem = s.problem;
         let exceeded: Vec<usize> = s
             .global_rows
             .iter()
             .copied()
             .filter(|&r| {
-                last_usage[r] > problem.rows[r].capacity + row_tol(problem.rows[r].capacity)
+                self.last_usage[r] > problem.rows[r].capacity + row_tol(problem.rows[r].capacity)
             })
             .collect();
-        if !exceeded.is_empty()
-            && let Some(rows) = s.prove_rows_infeasible(&exceeded, deadline)?
-        {
-            return Err(SolveError::RowsInfeasible {
-                rows: rows.iter().map(|&r| problem.rows[r].name.clone()).collect(),
-            });
+        if !exceeded.is_empty() {
+            match s.prove_rows_infeasible(&exceeded, deadline) {
+                Err(e) => return e,
+                Ok(Some(rows)) => {
+                    return SolveError::RowsInfeasible {
+                        rows: rows.iter().map(|&r| problem.rows[r].name.clone()).collect(),
+                    };
+                }
+                Ok(None) => {}
+            }
         }
-        if remaining() > 0.0 {
-            return Err(SolveError::Solver {
+        if remaining(deadline) > 0.0 {
+            return SolveError::Solver {
                 message: format!(
-                    "the decomposition found no assignment that meets every row after {iterations} price updates, and the problem is too large for the exact model"
+                    "the decomposition found no assignment that meets every row after {} price updates, and the problem is too large for the exact model",
+                    self.iterations
                 ),
-            });
+            };
         }
-        return Err(crate::no_assignment(problem, options.time_limit));
+        crate::no_assignment(problem, options.time_limit)
     }
-    // Report the latest prices when their bound is as good as the best one up to a tenth
-    // of the gap budget: they clear the rows the search aimed at, while the best bound
-    // is often reached at zero prices when rows barely bind.
-    let tolerance = 0.1 * target * best_ub.as_ref().map_or(0.0, |b| b.0.abs());
-    let prices = if last.0 >= best_lb - tolerance {
-        &last.1
-    } else {
-        &best_mu
-    };
-    let mut row_prices = vec![0.0; nr];
-    for &r in &s.global_rows {
-        row_prices[r] = prices[r];
-    }
-    let mu_opt = best_mu
-        .iter()
-        .any(|&m| m != 0.0)
-        .then_some(best_mu.as_slice());
-    for unit in &s.units {
-        let Unit::Group(g) = unit else { continue };
-        // Prices are a by-product: a failed LP costs them, not the assignment.
-        let prices = group_row_prices(
-            problem,
-            g,
-            &mut s.data,
-            mu_opt,
-            &mut s.scratches[0],
-            &mut s.counters,
-        );
-        for (r, p) in prices.unwrap_or_default() {
-            row_prices[r] = p;
+
+    /// Prices of the priced rows from the search, then of each group's rows from its
+    /// LP at the best prices.
+    fn row_prices(&self, s: &mut Search<'_>) -> Vec<f64> {
+        let problem = s.problem;
+        // Report the latest prices when their bound is as good as the best one up to a
+        // tenth of the gap budget: they clear the rows the search aimed at, while the
+        // best bound is often reached at zero prices when rows barely bind.
+        let tolerance = 0.1 * self.target * self.best_ub.as_ref().map_or(0.0, |b| b.0.abs());
+        let prices = if self.last.0 >= self.best_lb - tolerance {
+            &self.last.1
+        } else {
+            &self.best_mu
+        };
+        let mut row_prices = vec![0.0; problem.rows.len()];
+        for &r in &s.global_rows {
+            row_prices[r] = prices[r];
         }
+        let mu_opt = self
+            .best_mu
+            .iter()
+            .any(|&m| m != 0.0)
+            .then_some(self.best_mu.as_slice());
+        for unit in &s.units {
+            let Unit::Group(g) = unit else { continue };
+            // Prices are a by-product: a failed LP costs them, not the assignment.
+            let prices = group_row_prices(
+                problem,
+                g,
+                &mut s.data,
+                mu_opt,
+                &mut s.scratches[0],
+                &mut s.counters,
+            );
+            for (r, p) in prices.unwrap_or_default() {
+                row_prices[r] = p;
+            }
+        }
+        row_prices
     }
-    Ok(Outcome {
-        choices,
-        switches,
-        lower_bound: best_lb,
-        row_prices,
-        counters: s.counters,
-        iterations,
-        groups,
-        priced_rows: s.global_rows.len(),
-        master_columns,
-        fell_back,
-        data: s.data,
-    })
 }

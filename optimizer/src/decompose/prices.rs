@@ -7,8 +7,9 @@
 
 use std::time::Instant;
 
-use super::{ItemData, Search};
+use super::search::Search;
 use crate::error::SolveError;
+use crate::units::ItemData;
 
 /// One priced row's search for the price at which its usage meets its capacity.
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::{Search, UnitBounds, item_infeasible, row_tol};
+use super::search::{Search, UnitBounds, item_infeasible, row_tol};
 use crate::error::SolveError;
 use crate::milp::{self, MilpError, RunConfig, SelectCol, SelectRow};
 use crate::units::{
