@@ -29,9 +29,14 @@ apt_install() {
   local log
   log="$(mktemp)"
   local -a apt=("${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -y -q)
-  # Lists younger than six hours are used as they are; an install that fails on them
-  # (a package removed from the mirror since) refreshes them and tries once more.
-  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -360 2>/dev/null | head -n 1)" ]; then
+  # Lists younger than six hours and than the sources are used as they are; an
+  # install that fails on them (a package removed from the mirror since) refreshes
+  # them and tries once more.
+  local newest
+  newest="$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -360 -printf '%T@ %p\n' 2>/dev/null \
+    | sort -rn | head -n 1 | cut -d' ' -f2-)"
+  if [ -z "$newest" ] || [ -n "$(find /etc/apt/sources.list /etc/apt/sources.list.d \
+    -newer "$newest" 2>/dev/null | head -n 1)" ]; then
     if ! "${apt[@]}" update >"$log" 2>&1; then
       cat "$log" >&2
       rm -f "$log"
