@@ -4,8 +4,9 @@
 //!
 //! A server that cannot start fails the test with its log; nothing is skipped.
 //! `scripts/setup-test-services` installs what these need (moto in the project's
-//! virtualenv: put `.venv/bin` first on PATH), and `scripts/test-postgres` starts the
-//! PostgreSQL server that `ADAPTD_TEST_POSTGRES_URL` names; `scripts/test` does both.
+//! virtualenv `.venv/`, which they use when it is there), and `scripts/test-postgres`
+//! starts the PostgreSQL server that `ADAPTD_TEST_POSTGRES_URL` names; `scripts/test`
+//! does both.
 
 #![allow(dead_code)]
 
