@@ -61,9 +61,16 @@ fn start_moto() -> (Moto, String) {
         .local_addr()
         .unwrap()
         .port();
-    let launcher =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/moto/launcher.py");
-    let child = Command::new("python3")
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let launcher = repo.join("tests/moto/launcher.py");
+    // The project's virtualenv (.venv, made by scripts/setup-test-services) when there.
+    let venv_python = repo.join(".venv/bin/python3");
+    let python = if venv_python.exists() {
+        venv_python
+    } else {
+        "python3".into()
+    };
+    let child = Command::new(python)
         .arg(launcher)
         .args([
             "--indexed-metrics",

@@ -11,6 +11,13 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// `name` from the project's Python virtualenv (`.venv/bin`, which the setup scripts
+/// make) when it is there, else `name` as found on PATH.
+fn venv_tool(name: &str) -> PathBuf {
+    let p = repo().join(".venv/bin").join(name);
+    if p.exists() { p } else { PathBuf::from(name) }
+}
+
 struct Moto(Child, u16);
 
 impl Drop for Moto {
@@ -27,7 +34,7 @@ fn start_moto(dir: &Path) -> Moto {
         .unwrap()
         .port();
     let log = std::fs::File::create(dir.join("moto.log")).unwrap();
-    let child = Command::new("python3")
+    let child = Command::new(venv_tool("python3"))
         .arg(repo().join("tests/moto/launcher.py"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(log.try_clone().unwrap())
@@ -74,7 +81,7 @@ fn collect_writes_telemetry_that_recommend_reads() {
         .unwrap()
         .as_secs() as i64
         / 60;
-    let seed = Command::new("python3")
+    let seed = Command::new(venv_tool("python3"))
         .arg(repo().join("tests/moto/seed.py"))
         .arg(&url)
         .args([

@@ -13,6 +13,15 @@ pub fn iac_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/iac")
 }
 
+/// `name` from the project's Python virtualenv (`.venv/bin`, which
+/// `scripts/setup-iac-tools` makes) when it is there, else `name` as found on PATH.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.venv/bin")
+        .join(name);
+    if p.exists() { p } else { PathBuf::from(name) }
+}
+
 /// Reads every file adaptd wants under `tests/iac/NAME`.
 pub fn repo(name: &str) -> Repo {
     let root = iac_dir().join(name);
@@ -135,7 +144,7 @@ pub fn cfn_lint(files: &[(String, String)]) {
         let name = path.replace('/', "_");
         let p = dir.join(&name);
         std::fs::write(&p, text).unwrap();
-        let out = Command::new("cfn-lint")
+        let out = Command::new(venv_tool("cfn-lint"))
             .arg(&p)
             .output()
             .unwrap_or_else(|e| panic!("cannot run cfn-lint ({e}): run scripts/setup-iac-tools"));

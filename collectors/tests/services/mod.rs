@@ -17,6 +17,13 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// `name` from the project's Python virtualenv (`.venv/bin`, which the setup scripts
+/// make) when it is there, else `name` as found on PATH.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let p = repo().join(".venv/bin").join(name);
+    if p.exists() { p } else { PathBuf::from(name) }
+}
+
 /// A free TCP port on 127.0.0.1 (released before the server binds it; a server
 /// that loses the race fails to start and is retried with another port).
 pub fn free_port() -> u16 {
@@ -155,7 +162,7 @@ fn start_when(
 pub fn moto(env: &[(&str, &str)], extra_args: &[&str]) -> Server {
     let launcher = repo().join("tests/moto/launcher.py");
     start("moto", Duration::from_secs(30), "/moto-api/", |port, _| {
-        let mut c = Command::new("python3");
+        let mut c = Command::new(venv_tool("python3"));
         c.arg(&launcher)
             .args(extra_args)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()]);
@@ -174,7 +181,7 @@ pub fn stock_moto() -> Server {
         Duration::from_secs(30),
         "/moto-api/",
         |port, _| {
-            let mut c = Command::new("moto_server");
+            let mut c = Command::new(venv_tool("moto_server"));
             c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
             c
         },

@@ -1,8 +1,8 @@
 //! Alert deduplication and rate limits hold across replicas: two store instances on
 //! one database (as two `adaptd serve` replicas have), many tasks submitting at once
 //! through `AlertStore::admit_alert`, which the webhooks' intake calls. On
-//! PostgreSQL (one database made for the run on 127.0.0.1:5432) and on one SQLite
-//! file.
+//! PostgreSQL (one database made for the run on the server `ADAPTD_TEST_POSTGRES_URL`
+//! names) and on one SQLite file.
 //!
 //! A check-then-insert without a lock across replicas lets several submissions of
 //! the same alert all see none before them and all be recorded as new; these tests

@@ -3,7 +3,10 @@
 //! `adaptd serve` as a child process, and a small HTTP client.
 //!
 //! A server that cannot start fails the test with its log; nothing is skipped.
-//! `scripts/setup-service-tools` installs what these need.
+//! `scripts/setup-test-services` installs what these need (moto in the project's
+//! virtualenv `.venv/`, which they use when it is there), and `scripts/test-postgres`
+//! starts the PostgreSQL server that `ADAPTD_TEST_POSTGRES_URL` names; `scripts/test`
+//! does both.
 
 #![allow(dead_code)]
 
@@ -17,6 +20,13 @@ use serde_json::Value;
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `name` from the project's Python virtualenv (`.venv/bin`, which the setup scripts
+/// make) when it is there, else `name` as found on PATH.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let p = repo().join(".venv/bin").join(name);
+    if p.exists() { p } else { PathBuf::from(name) }
 }
 
 /// A free port on 127.0.0.1.
@@ -237,7 +247,7 @@ pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
     let port = free_port();
     let log = dir.path("moto.log");
     let out = std::fs::File::create(&log).unwrap();
-    let child = Command::new("python3")
+    let child = Command::new(venv_tool("python3"))
         .arg(repo().join("tests/moto/launcher.py"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         // moto writes its request recording (/moto-api/recorder) to its directory.
@@ -264,7 +274,7 @@ pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
         .as_secs()
         / 60;
     let start = (now_minute - 200).to_string();
-    let out = Command::new("python3")
+    let out = Command::new(venv_tool("python3"))
         .arg(repo().join("tests/moto/seed.py"))
         .arg(p.url(""))
         .args([
@@ -292,57 +302,85 @@ pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
     (p, names)
 }
 
-/// A PostgreSQL database made for this run on 127.0.0.1:5432, dropped when dropped.
+/// The PostgreSQL server the tests make their databases on: the one
+/// `ADAPTD_TEST_POSTGRES_URL` names (`postgres://postgres@127.0.0.1:PORT/postgres`; a
+/// user that may create databases). `scripts/test` starts a throwaway one
+/// (`scripts/test-postgres`) and sets it; run by hand, the test fails saying how.
+pub fn postgres_server_url() -> String {
+    match std::env::var("ADAPTD_TEST_POSTGRES_URL") {
+        Ok(u) if !u.trim().is_empty() => u.trim().to_owned(),
+        _ => panic!(
+            "ADAPTD_TEST_POSTGRES_URL is not set: this test needs a PostgreSQL server to \
+             create its database on. scripts/test starts one; by hand:\n    \
+             export ADAPTD_TEST_POSTGRES_URL=\"$(scripts/test-postgres start)\"\n    \
+             cargo test …\n    scripts/test-postgres stop"
+        ),
+    }
+}
+
+/// `url` naming database `db` instead of its own (user, host, port, query kept).
+pub fn postgres_url_with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let end = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    let mut out = format!("{}/{db}", &base[..end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A PostgreSQL database made for this run on the server `ADAPTD_TEST_POSTGRES_URL`
+/// names, dropped when dropped.
 #[derive(Debug)]
 pub struct PgDb {
     pub name: String,
+    server: String,
 }
 
-fn psql(sql: &str) -> std::process::Output {
+fn psql(server: &str, sql: &str) -> std::process::Output {
     Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ])
+        .args(["-X", "-v", "ON_ERROR_STOP=1", "-d"])
+        .arg(postgres_url_with_database(server, "postgres"))
+        .args(["-c", sql])
         .output()
-        .expect("psql runs (scripts/setup-service-tools installs PostgreSQL)")
+        .expect("psql runs (scripts/test-postgres installs PostgreSQL: apt-get install postgresql)")
 }
 
 impl PgDb {
     pub fn new(tag: &str) -> Self {
+        let server = postgres_server_url();
         let n = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .subsec_nanos();
         let name = format!("adaptd_test_{}_{tag}_{n}", std::process::id());
-        let out = psql(&format!("CREATE DATABASE {name}"));
+        let out = psql(&server, &format!("CREATE DATABASE {name}"));
         assert!(
             out.status.success(),
-            "cannot create a database on 127.0.0.1:5432: {}",
+            "cannot create a database on the server ADAPTD_TEST_POSTGRES_URL names: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        PgDb { name }
+        PgDb { name, server }
     }
 
     pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+        postgres_url_with_database(&self.server, &self.name)
     }
 }
 
 impl Drop for PgDb {
     fn drop(&mut self) {
-        let _ = psql(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ));
+        let _ = psql(
+            &self.server,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
     }
 }
 
@@ -523,7 +561,7 @@ pub fn prometheus(dir: &Scratch, target: &str, rules: &str, alertmanager: &str) 
 
 /// YAML documents as JSON (PyYAML, which moto's server extra installs).
 pub fn yaml(path: &Path) -> Vec<Value> {
-    let out = Command::new("python3")
+    let out = Command::new(venv_tool("python3"))
         .args([
             "-c",
             "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
