@@ -112,8 +112,13 @@ pub struct Alt {
     /// Risk (expected cold starts per month), counted against the base's budget.
     pub risk: f64,
     /// Usage of rows.
-    pub usage: Vec<(RowId, f64)>,
+    pub usage: AltUsage,
 }
+
+/// The rows one alternative uses. Almost always one (the account row of its slot's
+/// hour) or none; kept inline because a real fleet has hundreds of thousands of
+/// alternatives and a heap allocation each was a seventh of the models' memory.
+pub type AltUsage = smallvec::SmallVec<[(RowId, f64); 1]>;
 
 /// What the solver chose for one item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -2,7 +2,7 @@
 //! daemon builds, for benchmarks, tests and demos. Seeded with a tiny SplitMix64 so the
 //! same seed gives the same problem on every platform and without any dependency.
 
-use crate::problem::{Alt, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
+use crate::problem::{Alt, AltUsage, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
 
 /// SplitMix64: tiny, fast, statistically fine for generating test data.
 #[derive(Debug, Clone)]
@@ -225,9 +225,9 @@ fn function(rng: &mut SplitMix64, i: usize, budget_share: f64) -> Item {
                     cost: lf * gb * PC_HOUR_MONTH_PER_GB * price,
                     risk: cold0 * decay,
                     usage: if l > 0 {
-                        vec![(RowId(h), lf)]
+                        smallvec::smallvec![(RowId(h), lf)]
                     } else {
-                        Vec::new()
+                        AltUsage::new()
                     },
                 }));
             }

@@ -11,7 +11,7 @@ use adaptd_engine::spec::{
     AccountSpec, Architecture, ComponentSpec, DatabaseSpec, Deployment, Slo,
 };
 
-use crate::problem::{Alt, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
+use crate::problem::{Alt, AltUsage, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
 use crate::recommend::model::THROTTLE_TOLERANCE;
 
 /// Everything known about one component while building and explaining.
@@ -96,7 +96,7 @@ pub fn to_base(
                     {
                         return None;
                     }
-                    let mut alt_usage = Vec::new();
+                    let mut alt_usage = AltUsage::new();
                     if o.account_concurrency > 0
                         && let Some(rows) = account_rows
                     {

@@ -1,11 +1,14 @@
 //! Explanations: what decided each recommendation and what the alternatives cost.
 
+use std::borrow::Cow;
+
 use adaptd_engine::options::lambda::memory::memory_floor_mb;
 use adaptd_engine::options::{Candidate, Evaluation, platform};
 use adaptd_engine::spec::{Deployment, Provisioned, Slo};
 
 use super::build::{Built, Prepared, min_risk, risk_budget, to_base};
 use super::model::{Alternative, Confidence, Explanation, Predicted, meets};
+use crate::problem::Base;
 use crate::{Solution, cheapest_in_base};
 
 /// Explains the choice of `chosen` (from candidate `cand`) over what is deployed.
@@ -22,7 +25,7 @@ pub fn explain(
 ) -> Explanation {
     let spec = p.spec;
     let slo = &spec.slo;
-    let alternatives = alternatives(p, recommended);
+    let alternatives = alternatives(p, recommended, built);
     let mut binding = Vec::new();
     if let Some(text) = &p.infeasible {
         binding.push(text.clone());
@@ -130,14 +133,18 @@ pub fn explain(
     }
 }
 
-/// The cheapest levels of candidate `c` under `slo` and their cost, if any meet it.
-fn cheapest_levels(c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
-    let base = to_base(c, slo, None, &[], None, risk_budget(slo, c));
-    let r = min_risk(&base)?;
+/// The cheapest levels of `base` and their cost, if any meet its risk budget.
+fn cheapest_levels_of(base: &Base) -> Option<(Vec<usize>, f64)> {
+    let r = min_risk(base)?;
     if base.risk_budget.is_some_and(|b| r > b + 1e-9) {
         return None;
     }
-    cheapest_in_base(&base)
+    cheapest_in_base(base)
+}
+
+/// The cheapest levels of candidate `c` under `slo` and their cost, if any meet it.
+fn cheapest_levels(c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
+    cheapest_levels_of(&to_base(c, slo, None, &[], None, risk_budget(slo, c)))
 }
 
 /// The cheapest deployment of candidate `c` under `slo`, if any meets it.
@@ -147,9 +154,28 @@ fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
     platform(d.platform()).evaluate(p.ctx.as_ref()?, &d)
 }
 
+/// Candidate `i` under the component's own SLO: the base the problem already holds when
+/// the candidate is in it (the same filter and budget; rows do not matter alone), else
+/// one built here. Building bases and their budgets again was most of what explaining
+/// cost on a real fleet.
+fn slo_base<'b>(p: &Prepared<'_>, built: &'b Built<'_>, i: usize) -> Cow<'b, Base> {
+    match (
+        p.infeasible.is_none(),
+        p.item,
+        p.base_candidates.iter().position(|&j| j == i),
+    ) {
+        (true, Some(item), Some(k)) => Cow::Borrowed(&built.problem.items[item].bases[k]),
+        _ => {
+            let c = &p.candidates[i];
+            let slo = &p.spec.slo;
+            Cow::Owned(to_base(c, slo, None, &[], None, risk_budget(slo, c)))
+        }
+    }
+}
+
 /// The best option of each kind (on demand, constant or scheduled provisioned
 /// concurrency, arm64, Fargate), cheapest first, without the recommendation itself.
-fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
+fn alternatives(p: &Prepared<'_>, recommended: &Predicted, built: &Built<'_>) -> Vec<Alternative> {
     let slo = &p.spec.slo;
     let Some(ctx) = p.ctx.as_ref() else {
         return Vec::new();
@@ -164,7 +190,8 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
     }
     let mut options: Vec<Option_> = Vec::new();
     for (i, c) in p.candidates.iter().enumerate() {
-        match cheapest_levels(c, slo) {
+        let base = slo_base(p, built, i);
+        match cheapest_levels_of(&base) {
             Some((levels, cost)) => options.push(Option_ {
                 cost,
                 meets: true,
@@ -186,8 +213,7 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
             continue;
         }
         // The same size on demand only, and with the cheapest constant level.
-        let budget = risk_budget(slo, c);
-        let base = to_base(c, slo, None, &[], None, budget);
+        let budget = base.risk_budget;
         let level_cost = |l: usize| -> Option<(f64, f64, bool)> {
             let mut cost = c.fixed_usd_per_month;
             let mut risk = 0.0;

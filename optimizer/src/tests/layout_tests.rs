@@ -17,12 +17,12 @@ fn item(name: &str, base_rows: &[usize], level_rows: &[usize]) -> Item {
                     Some(Alt {
                         cost: 0.0,
                         risk: 0.0,
-                        usage: Vec::new(),
+                        usage: Vec::new().into(),
                     }),
                     Some(Alt {
                         cost: 1.0,
                         risk: 0.0,
-                        usage: usage(level_rows),
+                        usage: usage(level_rows).into(),
                     }),
                 ],
                 potential: Vec::new(),

@@ -62,7 +62,7 @@ fn random_problem(seed: u64, base_rows: bool) -> Problem {
                     alternatives.push(Some(Alt {
                         cost: half(&mut rng, 8),
                         risk,
-                        usage,
+                        usage: usage.into(),
                     }));
                 }
                 let potential = if rng.unit() < 0.6 {

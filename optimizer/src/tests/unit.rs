@@ -8,7 +8,11 @@ use crate::units::Config;
 use crate::{Method, SolveError, SolveOptions, solve, solve_item, solve_with};
 
 fn alt(cost: f64, risk: f64, usage: Vec<(RowId, f64)>) -> Option<Alt> {
-    Some(Alt { cost, risk, usage })
+    Some(Alt {
+        cost,
+        risk,
+        usage: usage.into(),
+    })
 }
 
 /// One slot, levels 0 and 1: level 1 costs nothing but uses a unit of row 0, level 0

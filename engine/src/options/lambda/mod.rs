@@ -17,6 +17,8 @@
 pub mod hour;
 pub mod memory;
 
+use std::sync::Arc;
+
 use crate::options::{
     Assumption, Candidate, CandidateSlot, Context, CostBreakdown, Evaluation, Exclusion,
     HourPrediction, LevelOutcome, MixturePart, Platform, monthly_quantile, worst_checked_p99,
@@ -43,8 +45,10 @@ pub struct Shape {
     pub reserved: Option<u32>,
     /// Per hour of day.
     pub hours: Vec<HourModel>,
-    /// Duration per hour at this memory (ms); `None` for hours without data.
-    pub durations: Vec<Option<QuantileSet>>,
+    /// Duration per hour at this memory (ms); `None` for hours without data. Hours
+    /// usually share one distribution, so they share one allocation: a fleet's shapes
+    /// are most of the models' memory.
+    pub durations: Vec<Option<Arc<QuantileSet>>>,
     /// Billed duration per invocation per hour (ms).
     billed_ms: Vec<f64>,
     gb: f64,
@@ -74,7 +78,7 @@ impl Shape {
         let periodic = ctx.profile.periodic || ctx.spec.trigger.as_deref() == Some("timer");
         // Hours usually share one distribution (trace files, or no per-hour data): its
         // moments and billing are computed once.
-        let mut last: Option<(&QuantileSet, QuantileSet, DurationMoments, f64)> = None;
+        let mut last: Option<(&QuantileSet, Arc<QuantileSet>, DurationMoments, f64)> = None;
         for h in 0..24 {
             let hp = &ctx.profile.hours[h];
             let observed = ctx.profile.duration_for_hour(h);
@@ -88,7 +92,7 @@ impl Shape {
                         let scaled = law.at(q, f64::from(memory_mb), architecture);
                         let moments = DurationMoments::of(&scaled);
                         let billed = scaled.expected_rounded_up(rounding);
-                        last = Some((q, scaled, moments, billed));
+                        last = Some((q, Arc::new(scaled), moments, billed));
                     }
                     let l = last.as_ref().expect("just set");
                     (Some(l.1.clone()), l.2, l.3)
@@ -97,7 +101,7 @@ impl Shape {
             hours.push(HourModel::new(
                 hp,
                 &moments,
-                d.as_ref().filter(|_| periodic),
+                d.as_deref().filter(|_| periodic),
                 ctx.spec.model.keep_alive_minutes,
                 occ,
             ));
@@ -165,7 +169,7 @@ impl Shape {
             ..CostBreakdown::default()
         };
         let cold_rate = if served > 0.0 { cold / served } else { 0.0 };
-        let q = |p: f64| match &self.durations[h] {
+        let q = |p: f64| match self.durations[h].as_deref() {
             Some(d) if served > 0.0 => shifted_mixture_quantile(d, cold_rate, self.init_ms, p),
             _ => 0.0,
         };
@@ -221,11 +225,11 @@ fn shape_of(
     memory_mb: u32,
     arch: Architecture,
     reserved: Option<u32>,
-) -> Option<std::sync::Arc<Shape>> {
+) -> Option<Arc<Shape>> {
     let build = || Shape::new(ctx, law, memory_mb, arch, reserved);
     match ctx.cache {
         Some(cache) => cache.shape((memory_mb, arch, reserved), build),
-        None => build().map(std::sync::Arc::new),
+        None => build().map(Arc::new),
     }
 }
 
@@ -390,7 +394,7 @@ impl Platform for Lambda {
         let throttles: f64 = hours.iter().map(|h| h.throttles_per_month).sum();
         let parts: Vec<MixturePart<'_>> = (0..24)
             .filter_map(|h| {
-                let dist = shape.durations[h].as_ref()?;
+                let dist = shape.durations[h].as_deref()?;
                 let served = hours[h].invocations_per_month - hours[h].throttles_per_month;
                 let shifted_share = if served > 0.0 {
                     hours[h].cold_starts_per_month / served
