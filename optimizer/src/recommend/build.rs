@@ -51,9 +51,18 @@ pub struct Built<'a> {
 }
 
 /// The cold-start budget of a candidate under `slo` (expected cold starts per month,
-/// with room for chance; see [`Slo::cold_start_budget_per_month`]).
-pub fn risk_budget(slo: &Slo, c: &Candidate) -> Option<f64> {
-    slo.cold_start_budget_per_month(c.invocations_per_month)
+/// with room for chance; see [`Slo::cold_start_budget_per_month`]), the SLO judged over
+/// the period the profile's history stands for ([`Slo::judged_over_history`]). Every
+/// path that plans (one-shot, chunked, elastic, explanations, frontier) asks here, so
+/// the period is decided in one place.
+pub fn risk_budget(slo: &Slo, profile: Option<&Profile>, c: &Candidate) -> Option<f64> {
+    judged_slo(slo, profile).cold_start_budget_per_month(c.invocations_per_month)
+}
+
+/// `slo` with the period it is judged over when planned from `profile`'s history (what
+/// the recommendation reports as the SLO it was held to).
+pub fn judged_slo(slo: &Slo, profile: Option<&Profile>) -> Slo {
+    slo.judged_over_history(profile.map_or(0.0, |p| p.covered_minutes as f64 / 60.0))
 }
 
 /// Converts a candidate into a base: levels that break the SLO's p99 or throttle
@@ -306,7 +315,7 @@ pub fn build<'a>(
                 rows,
                 &db_usage(c),
                 None,
-                risk_budget(&spec.slo, c),
+                risk_budget(&spec.slo, p.profile, c),
             );
             let feasible =
                 min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9));
@@ -322,7 +331,7 @@ pub fn build<'a>(
             };
             let c = &p.candidates[i];
             let base = to_base(c, &spec.slo, rows, &db_usage(c), Some(&floor), None);
-            let budget = risk_budget(&spec.slo, c).map(|b| b.max(risk * (1.0 + 1e-9) + 1e-9));
+            let budget = risk_budget(&spec.slo, p.profile, c).map(|b| b.max(risk * (1.0 + 1e-9) + 1e-9));
             bases.push(Base {
                 risk_budget: budget,
                 ..base

@@ -131,8 +131,12 @@ pub fn explain(
 }
 
 /// The cheapest levels of candidate `c` under `slo` and their cost, if any meet it.
-fn cheapest_levels(c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
-    let base = to_base(c, slo, None, &[], None, risk_budget(slo, c));
+fn cheapest_levels(
+    p: &Prepared<'_>,
+    c: &Candidate,
+    slo: &Slo,
+) -> Option<(Vec<usize>, f64)> {
+    let base = to_base(c, slo, None, &[], None, risk_budget(slo, p.profile, c));
     let r = min_risk(&base)?;
     if base.risk_budget.is_some_and(|b| r > b + 1e-9) {
         return None;
@@ -142,7 +146,7 @@ fn cheapest_levels(c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
 
 /// The cheapest deployment of candidate `c` under `slo`, if any meets it.
 fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
-    let (levels, _) = cheapest_levels(c, slo)?;
+    let (levels, _) = cheapest_levels(p, c, slo)?;
     let d = c.deployment(&levels);
     platform(d.platform()).evaluate(p.ctx.as_ref()?, &d)
 }
@@ -164,7 +168,7 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
     }
     let mut options: Vec<Option_> = Vec::new();
     for (i, c) in p.candidates.iter().enumerate() {
-        match cheapest_levels(c, slo) {
+        match cheapest_levels(p, c, slo) {
             Some((levels, cost)) => options.push(Option_ {
                 cost,
                 meets: true,
@@ -172,7 +176,7 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
                 levels,
             }),
             None => {
-                if let Some((levels, cost)) = cheapest_levels(c, &Slo::default()) {
+                if let Some((levels, cost)) = cheapest_levels(p, c, &Slo::default()) {
                     options.push(Option_ {
                         cost,
                         meets: false,
@@ -186,7 +190,7 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted) -> Vec<Alternative> {
             continue;
         }
         // The same size on demand only, and with the cheapest constant level.
-        let budget = risk_budget(slo, c);
+        let budget = risk_budget(slo, p.profile, c);
         let base = to_base(c, slo, None, &[], None, budget);
         let level_cost = |l: usize| -> Option<(f64, f64, bool)> {
             let mut cost = c.fixed_usd_per_month;

@@ -323,7 +323,7 @@ fn no_data(p: &build::Prepared<'_>) -> Recommendation {
     Recommendation {
         component: p.spec.name.clone(),
         status: Status::NoData,
-        slo: p.spec.slo.clone(),
+        slo: build::judged_slo(&p.spec.slo, p.profile),
         recommended: current.clone(),
         current,
         saving_usd_per_month: 0.0,
@@ -405,7 +405,7 @@ fn decide(
     Recommendation {
         component: spec.name.clone(),
         status,
-        slo: spec.slo.clone(),
+        slo: build::judged_slo(&spec.slo, p.profile),
         saving_usd_per_month: current.usd_per_month - recommended.usd_per_month,
         current: Some(current),
         recommended: Some(recommended),

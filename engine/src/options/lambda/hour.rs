@@ -332,11 +332,16 @@ impl HourModel {
                 if cold.len() < mine.len() + 1 {
                     cold.resize(mine.len() + 1, 0.0);
                 }
+                // Environments warm from before the history (see the profile) are a
+                // floor under the pool.
+                let floor = cell.warm_before.round();
                 // Σ_{j ≥ P} S(j+1)·(idle + (1 − idle)·P(W ≤ j)), accumulated downwards.
                 let mut acc = 0.0;
                 for p in (0..mine.len()).rev() {
                     let s_next = mine.get(p + 1).copied().unwrap_or(0.0);
-                    let pool = if cell.previous_peak_count > 0.0 {
+                    let pool = if (p as f64) < floor {
+                        0.0
+                    } else if cell.previous_peak_count > 0.0 {
                         warm_cdf(p)
                     } else {
                         1.0
@@ -531,14 +536,14 @@ mod ordered_tests {
     #[test]
     fn a_burst_right_after_another_finds_the_pool_warm() {
         // Two 40-invocation bursts of 30 s work: back to back, the second reuses the
-        // first's environments; an hour apart... (within the hour: 30 minutes apart),
-        // each builds its own pool.
+        // first's environments; 30 minutes apart, each builds its own pool. (Both after
+        // the history's first keep-alive minutes, whose pool is warm from before.)
         let mut together = vec![0.0; 60];
-        together[5] = 40.0;
-        together[6] = 40.0;
+        together[15] = 40.0;
+        together[16] = 40.0;
         let mut apart = vec![0.0; 60];
-        apart[5] = 40.0;
-        apart[35] = 40.0;
+        apart[15] = 40.0;
+        apart[45] = 40.0;
         let (t, a) = (model(&together), model(&apart));
         assert!(
             a.cold_starts_per_month(0) > 1.6 * t.cold_starts_per_month(0),
@@ -549,5 +554,29 @@ mod ordered_tests {
         // Provisioning the burst's peak removes nearly all of them either way.
         let peak = a.peak_quantile(1e-3);
         assert!(a.cold_starts_per_month(peak + 2) < 0.05 * a.cold_starts_per_month(0));
+    }
+
+    #[test]
+    fn traffic_from_the_history_start_continues_what_ran_before() {
+        // One invocation every minute from the first: the history is steady state, so
+        // the first minute finds the environment the traffic before it kept warm, as a
+        // replay of the window started warm does. Judged against an empty pool it would
+        // be a cold start every day at this hour.
+        let steady = model(&[1.0; 60]);
+        assert!(
+            steady.cold_starts_per_month(0) < 1e-9,
+            "{}",
+            steady.cold_starts_per_month(0)
+        );
+        // The same traffic resuming after a quiet stretch longer than the keep-alive
+        // starts cold once.
+        let mut late = vec![0.0; 60];
+        late[20..].fill(1.0);
+        let late = model(&late);
+        assert!(
+            (late.cold_starts_per_month(0) - 1.0).abs() < 1e-9,
+            "{}",
+            late.cold_starts_per_month(0)
+        );
     }
 }
