@@ -8,7 +8,8 @@ use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;
 use adaptd_engine::rds_proxy;
 use adaptd_engine::spec::{
-    AccountSpec, Architecture, ComponentSpec, DatabaseSpec, Deployment, Slo,
+    AccountSpec, Architecture, ComponentSpec, DEFAULT_SLO_PERIOD_HOURS, DatabaseSpec, Deployment,
+    MIN_HISTORY_PERIOD_HOURS, Slo,
 };
 
 use crate::problem::{Alt, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
@@ -56,7 +57,36 @@ pub struct Built<'a> {
 /// path that plans (one-shot, chunked, elastic, explanations, frontier) asks here, so
 /// the period is decided in one place.
 pub fn risk_budget(slo: &Slo, profile: Option<&Profile>, c: &Candidate) -> Option<f64> {
-    judged_slo(slo, profile).cold_start_budget_per_month(c.invocations_per_month)
+    cold_start_budget(slo, profile, c.invocations_per_month)
+}
+
+/// The cold-start budget (expected cold starts per month) for `invocations_per_month`
+/// under `slo` judged over `profile`'s history. The period's allowance is counted from
+/// no more invocations than the history saw in a period of that length: the
+/// hour-of-day model extrapolates an hour the history covers only in part (its first
+/// or last minutes) to a whole hour, which for a sparse function active in such a
+/// minute multiplies its traffic, and with it the cold starts it may have.
+pub fn cold_start_budget(
+    slo: &Slo,
+    profile: Option<&Profile>,
+    invocations_per_month: f64,
+) -> Option<f64> {
+    let seen_per_month = profile
+        .filter(|p| p.observed_minutes > 0)
+        .map(|p| {
+            let hours = (p.observed_minutes as f64 / 60.0).max(MIN_HISTORY_PERIOD_HOURS);
+            p.invocations * DEFAULT_SLO_PERIOD_HOURS / hours
+        });
+    let counted = seen_per_month.map_or(invocations_per_month, |s| s.min(invocations_per_month));
+    judged_slo(slo, profile).cold_start_budget_per_month(counted)
+}
+
+/// Whether the prediction `e` keeps `slo`'s cold-start objective with the planned
+/// confidence: the test a plan is held to, so a deployment that only meets the
+/// objective on average is not kept for want of a large enough saving.
+pub fn holds_with_confidence(e: &Evaluation, slo: &Slo, profile: Option<&Profile>) -> bool {
+    cold_start_budget(slo, profile, e.invocations_per_month)
+        .is_none_or(|b| e.cold_start_rate * e.invocations_per_month <= b * (1.0 + 1e-9) + 1e-9)
 }
 
 /// `slo` with the period it is judged over when planned from `profile`'s history (what
