@@ -517,3 +517,48 @@ fn apply_duration_tiers(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use adaptd_engine::profile::summarize;
+    use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Stat};
+
+    use super::*;
+
+    /// An 8-hour history from 07:59: four invocations in its first minute, one later.
+    fn sparse_profile() -> Profile {
+        let mut t = ComponentTelemetry::new("f");
+        for m in 479..959 {
+            let c = match m {
+                479 => 4.0,
+                900 => 1.0,
+                _ => 0.0,
+            };
+            t.record(m, Metric::Invocations, Stat::Sum, c).unwrap();
+        }
+        summarize(&t, 10, 1.0)
+    }
+
+    #[test]
+    fn the_allowance_counts_what_the_history_saw() {
+        let p = sparse_profile();
+        let slo = Slo {
+            max_cold_start_rate: Some(0.01),
+            ..Slo::default()
+        };
+        // The hour-of-day model takes 07:00 as a whole hour of 4 a minute: 7,300 a
+        // month, 240 a day, which would allow 2 cold starts a day.
+        let modelled = 4.0 * 60.0 * 730.0 / 24.0 + 30.0;
+        let day = judged_slo(&slo, Some(&p));
+        assert_eq!(day.period_hours, Some(MIN_HISTORY_PERIOD_HOURS));
+        // The history saw 5 invocations in its day: none allowed, planned at 90 %.
+        let b = cold_start_budget(&slo, Some(&p), modelled).unwrap();
+        assert!((b * 24.0 / 730.0 - (-(0.9f64).ln())).abs() < 1e-9, "{b}");
+        assert!(b < day.cold_start_budget_per_month(modelled).unwrap());
+        // Without a profile the candidate's own figure is all there is.
+        assert_eq!(
+            cold_start_budget(&slo, None, modelled),
+            slo.cold_start_budget_per_month(modelled)
+        );
+    }
+}

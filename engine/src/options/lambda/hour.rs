@@ -105,23 +105,36 @@ fn occupancy_pmf(
 }
 
 /// On a clock, invocations are evenly spaced: an arrival finds the `i`-th previous one
-/// still running with probability `P(D > i·spacing)`, independently, so the occupancy it
-/// finds is a sum of Bernoulli variables (Poisson-binomial), computed exactly. The
-/// spacing is the minute's own (`1/count`) when it holds several runs, else the hour's
-/// (`1/mean_count`, at least a minute).
+/// still running with probability `P(D > its distance)`, independently, so the
+/// occupancy it finds is a sum of Bernoulli variables (Poisson-binomial), computed
+/// exactly. The minute's last arrival is taken (the busiest instant): the other
+/// `count − 1` runs of its minute precede it at the minute's own spacing (`1/count`),
+/// and the runs before the minute at the hour's (`1/mean_count`, at least a minute).
+/// A minute that holds two runs of a five-minute timer (jitter, a catch-up) says
+/// nothing about the minutes before it: taking its 30-second spacing for the whole
+/// past would stack up runs that never happened.
 fn periodic_occupancy_pmf(count: f64, mean_count: f64, dist: &QuantileSet) -> Vec<f64> {
-    let spacing_ms = 60_000.0
-        * if count >= 2.0 {
-            1.0 / count
-        } else if mean_count > 0.0 {
-            (1.0 / mean_count).max(1.0)
-        } else {
-            return vec![1.0];
-        };
+    let hour_spacing_ms = if mean_count > 0.0 {
+        60_000.0 * (1.0 / mean_count).max(1.0)
+    } else if count >= 2.0 {
+        60_000.0
+    } else {
+        return vec![1.0];
+    };
+    let own = (count.round() as u32).max(1);
+    let own_spacing_ms = 60_000.0 / f64::from(own);
     let mut pmf = vec![1.0];
     for i in 1..100_000u32 {
-        let p = 1.0 - dist.cdf(f64::from(i) * spacing_ms);
+        let distance_ms = if i < own {
+            f64::from(i) * own_spacing_ms
+        } else {
+            f64::from(own - 1) * own_spacing_ms + f64::from(i - own + 1) * hour_spacing_ms
+        };
+        let p = 1.0 - dist.cdf(distance_ms);
         if p < 1e-9 {
+            if i < own {
+                continue;
+            }
             break;
         }
         pmf.push(0.0);
@@ -495,6 +508,20 @@ mod tests {
         }
         assert!(m.cold_starts_per_month(0) > 0.0);
         assert!(m.cold_starts_per_month(30) < 1e-6);
+    }
+
+    #[test]
+    fn a_timers_double_minute_does_not_set_the_spacing_of_its_past() {
+        // A timer every 5 minutes (0.2 a minute) whose runs take 11 minutes, in a
+        // minute that holds two runs: the last finds the other 30 s before it and the
+        // runs 5.5 and 10.5 minutes back still going, 3 in all; at a 30-second spacing
+        // throughout it would find 21.
+        let dist = QuantileSet::constant(660_000.0);
+        let pmf = periodic_occupancy_pmf(2.0, 0.2, &dist);
+        assert!((pmf[3] - 1.0).abs() < 1e-9, "{pmf:?}");
+        // A minute of one run keeps the hour's spacing: 5 and 10 minutes back.
+        let pmf = periodic_occupancy_pmf(1.0, 0.2, &dist);
+        assert!((pmf[2] - 1.0).abs() < 1e-9, "{pmf:?}");
     }
 
     #[test]
