@@ -109,20 +109,21 @@ fn occupancy_pmf(
 /// occupancy it finds is a sum of Bernoulli variables (Poisson-binomial), computed
 /// exactly. The minute's last arrival is taken (the busiest instant): the other
 /// `count − 1` runs of its minute precede it at the minute's own spacing (`1/count`),
-/// and the runs before the minute at the hour's (`1/mean_count`, at least a minute).
-/// A minute that holds two runs of a five-minute timer (jitter, a catch-up) says
-/// nothing about the minutes before it: taking its 30-second spacing for the whole
-/// past would stack up runs that never happened.
+/// and the runs before the minute at the hour's (`1/mean_count`), never closer than the
+/// minute's own (a lone run: at least a minute). A minute that holds two runs of a
+/// five-minute timer (jitter, a catch-up) says nothing about the minutes before it:
+/// taking its 30-second spacing for the whole past would stack up runs that never
+/// happened; a steady two a minute keeps its 30 seconds throughout.
 fn periodic_occupancy_pmf(count: f64, mean_count: f64, dist: &QuantileSet) -> Vec<f64> {
+    let own = (count.round() as u32).max(1);
+    let own_spacing_ms = 60_000.0 / f64::from(own);
     let hour_spacing_ms = if mean_count > 0.0 {
-        60_000.0 * (1.0 / mean_count).max(1.0)
-    } else if count >= 2.0 {
-        60_000.0
+        (60_000.0 / mean_count).max(own_spacing_ms)
+    } else if own >= 2 {
+        own_spacing_ms
     } else {
         return vec![1.0];
     };
-    let own = (count.round() as u32).max(1);
-    let own_spacing_ms = 60_000.0 / f64::from(own);
     let mut pmf = vec![1.0];
     for i in 1..100_000u32 {
         let distance_ms = if i < own {
@@ -522,6 +523,9 @@ mod tests {
         // A minute of one run keeps the hour's spacing: 5 and 10 minutes back.
         let pmf = periodic_occupancy_pmf(1.0, 0.2, &dist);
         assert!((pmf[2] - 1.0).abs() < 1e-9, "{pmf:?}");
+        // Two a minute all hour long: 30 s apart throughout, 21 still running.
+        let pmf = periodic_occupancy_pmf(2.0, 2.0, &dist);
+        assert!((pmf[21] - 1.0).abs() < 1e-9, "{pmf:?}");
     }
 
     #[test]
