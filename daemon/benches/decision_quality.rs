@@ -82,9 +82,10 @@ fn parse_runs(text: &str) -> Vec<RunSpec> {
             };
             let confidence = match confidence {
                 "default" => None,
-                c => Some(c.parse::<f64>().unwrap_or_else(|_| {
-                    panic!("ADAPTD_BENCH_SLO: {c:?} is not a confidence")
-                })),
+                c => Some(
+                    c.parse::<f64>()
+                        .unwrap_or_else(|_| panic!("ADAPTD_BENCH_SLO: {c:?} is not a confidence")),
+                ),
             };
             RunSpec {
                 scope,
@@ -184,7 +185,9 @@ fn measure(
         share_met: adaptd.slo_met as f64 / adaptd.slo_components.max(1) as f64,
         usd_per_month: adaptd.usd_per_month,
         oracle_usd_per_month: oracle_usd,
-        cost_vs_oracle: oracle_usd.filter(|&o| o > 0.0).map(|o| adaptd.usd_per_month / o),
+        cost_vs_oracle: oracle_usd
+            .filter(|&o| o > 0.0)
+            .map(|o| adaptd.usd_per_month / o),
         recommend_seconds,
         misses,
     }
@@ -217,9 +220,8 @@ fn print_calibration(measured: &[Measured]) {
 
 fn main() {
     let per_component = std::env::args().any(|a| a == "--per-component");
-    let runs = parse_runs(
-        &std::env::var("ADAPTD_BENCH_SLO").unwrap_or_else(|_| DEFAULT_RUNS.to_owned()),
-    );
+    let runs =
+        parse_runs(&std::env::var("ADAPTD_BENCH_SLO").unwrap_or_else(|_| DEFAULT_RUNS.to_owned()));
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/azure2019-500");
     let t = Instant::now();
     let telemetry = adaptd_collectors::load(&format!("azure2019:{dir}")).expect("the sample loads");

@@ -435,11 +435,7 @@ fn cell_actives(minutes: &mut [ActiveCell]) -> Vec<ActiveCell> {
                 .map(|a| a.previous_mean_count * a.minutes)
                 .sum::<f64>()
                 / n,
-            warm_before: group
-                .iter()
-                .map(|a| a.warm_before * a.minutes)
-                .sum::<f64>()
-                / n,
+            warm_before: group.iter().map(|a| a.warm_before * a.minutes).sum::<f64>() / n,
             minutes: n,
             idle_starts: group.iter().map(|a| a.idle_starts).sum(),
         }
@@ -754,7 +750,16 @@ mod tests {
         // the first keep-alive window (0, 2, 3, 4, 6, 8) may reach back before the
         // history, where the busiest of them (5) is taken as warm; later ones may not.
         let counts: Vec<(Minute, f64)> = (0..60)
-            .map(|m| (m, if m == 3 { 5.0 } else { f64::from(u8::from(m % 2 == 0)) }))
+            .map(|m| {
+                (
+                    m,
+                    if m == 3 {
+                        5.0
+                    } else {
+                        f64::from(u8::from(m % 2 == 0))
+                    },
+                )
+            })
             .collect();
         let p = summarize(&telemetry_with_counts(&counts), 10, 1.0);
         let cells = &p.hours[0].active_cells;

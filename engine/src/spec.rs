@@ -651,12 +651,20 @@ mod tests {
         assert_eq!(period(&slo, 8.0), Some(MIN_HISTORY_PERIOD_HOURS));
         assert_eq!(period(&slo, 14.0 * 24.0), Some(336.0));
         assert_eq!(period(&slo, 90.0 * 24.0), Some(DEFAULT_SLO_PERIOD_HOURS));
-        assert_eq!(period(&slo, 0.0), None, "no history: the month default applies");
+        assert_eq!(
+            period(&slo, 0.0),
+            None,
+            "no history: the month default applies"
+        );
         let configured = Slo {
             period_hours: Some(730.0),
             ..slo.clone()
         };
-        assert_eq!(period(&configured, 8.0), Some(730.0), "a configured period wins");
+        assert_eq!(
+            period(&configured, 8.0),
+            Some(730.0),
+            "a configured period wins"
+        );
         // A day judged alone leaves less room than the same traffic judged over a month.
         let per_month = 50.0 * 730.0 / 24.0;
         let day = slo.judged_over_history(8.0);

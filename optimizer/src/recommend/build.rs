@@ -71,12 +71,10 @@ pub fn cold_start_budget(
     profile: Option<&Profile>,
     invocations_per_month: f64,
 ) -> Option<f64> {
-    let seen_per_month = profile
-        .filter(|p| p.observed_minutes > 0)
-        .map(|p| {
-            let hours = (p.observed_minutes as f64 / 60.0).max(MIN_HISTORY_PERIOD_HOURS);
-            p.invocations * DEFAULT_SLO_PERIOD_HOURS / hours
-        });
+    let seen_per_month = profile.filter(|p| p.observed_minutes > 0).map(|p| {
+        let hours = (p.observed_minutes as f64 / 60.0).max(MIN_HISTORY_PERIOD_HOURS);
+        p.invocations * DEFAULT_SLO_PERIOD_HOURS / hours
+    });
     let counted = seen_per_month.map_or(invocations_per_month, |s| s.min(invocations_per_month));
     judged_slo(slo, profile).cold_start_budget_per_month(counted)
 }
@@ -361,7 +359,8 @@ pub fn build<'a>(
             };
             let c = &p.candidates[i];
             let base = to_base(c, &spec.slo, rows, &db_usage(c), Some(&floor), None);
-            let budget = risk_budget(&spec.slo, p.profile, c).map(|b| b.max(risk * (1.0 + 1e-9) + 1e-9));
+            let budget =
+                risk_budget(&spec.slo, p.profile, c).map(|b| b.max(risk * (1.0 + 1e-9) + 1e-9));
             bases.push(Base {
                 risk_budget: budget,
                 ..base

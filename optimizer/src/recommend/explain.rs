@@ -131,11 +131,7 @@ pub fn explain(
 }
 
 /// The cheapest levels of candidate `c` under `slo` and their cost, if any meet it.
-fn cheapest_levels(
-    p: &Prepared<'_>,
-    c: &Candidate,
-    slo: &Slo,
-) -> Option<(Vec<usize>, f64)> {
+fn cheapest_levels(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
     let base = to_base(c, slo, None, &[], None, risk_budget(slo, p.profile, c));
     let r = min_risk(&base)?;
     if base.risk_budget.is_some_and(|b| r > b + 1e-9) {
