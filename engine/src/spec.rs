@@ -658,7 +658,7 @@ mod tests {
         );
         let configured = Slo {
             period_hours: Some(730.0),
-            ..slo.clone()
+            ..slo
         };
         assert_eq!(
             period(&configured, 8.0),
