@@ -112,8 +112,9 @@ pub struct SloObjectives {
     /// Share of invocations that may be throttled in any hour (0–1); 0 forbids
     /// throttling.
     pub max_throttle_rate: Option<f64>,
-    /// Hours over which the cold-start objective is judged (> 0; default 730, a
-    /// month). Shorter periods leave less room for chance.
+    /// Hours over which the cold-start objective is judged (> 0; default the length of
+    /// the telemetry the plan is made from, clamped to 24–730). Shorter periods leave
+    /// less room for chance.
     pub period_hours: Option<f64>,
     /// Probability with which adaptd plans to meet the cold-start objective in each
     /// period (0.5–0.999; default 0.9).
@@ -178,8 +179,9 @@ pub struct SloRule {
     /// Share of invocations that may be throttled in any hour (0–1); 0 forbids
     /// throttling.
     pub max_throttle_rate: Option<f64>,
-    /// Hours over which the cold-start objective is judged (> 0; default 730, a
-    /// month). Shorter periods leave less room for chance.
+    /// Hours over which the cold-start objective is judged (> 0; default the length of
+    /// the telemetry the plan is made from, clamped to 24–730). Shorter periods leave
+    /// less room for chance.
     pub period_hours: Option<f64>,
     /// Probability with which adaptd plans to meet the cold-start objective in each
     /// period (0.5–0.999; default 0.9).

@@ -40,6 +40,11 @@ pub struct ActiveCell {
     /// Mean count of those active minutes (the cell's mean).
     #[serde(default)]
     pub previous_mean_count: f64,
+    /// Environments known warm from before the history (the cell's mean): for minutes
+    /// whose keep-alive window reaches back past the history's start, the busiest count
+    /// of the history's first keep-alive minutes; 0 elsewhere. See [`summarize_with`].
+    #[serde(default)]
+    pub warm_before: f64,
     /// Minutes in the cell.
     pub minutes: f64,
     /// Of those, how many (fractionally) follow a gap long enough for every on-demand
@@ -245,10 +250,20 @@ pub fn summarize_with(
     let mean_duration_minutes = overall_duration(t, &norm).map_or(0.0, |q| q.mean() / 60_000.0);
     let keep_alive = f64::from(keep_alive_minutes);
 
+    // What preceded the history is unknown; it is taken as steady state, the history's
+    // own traffic running before it (as a backtest's replay starts): the busiest count
+    // of the first keep-alive minutes finds that many environments warm, and they stay
+    // warm until the keep-alive runs out. Without this, minutes near the start would
+    // be judged against an empty pool, cold starts that a month of days does not have.
+    let window = i64::from(keep_alive_minutes.max(1));
+    let warm_before_count = invocations.map_or(0.0, |series| {
+        (lo..hi.min(lo + window))
+            .filter_map(|m| series.get(m))
+            .fold(0.0, f64::max)
+    });
     let mut counts: Vec<Vec<f64>> = vec![Vec::new(); 24];
     let mut actives: Vec<Vec<ActiveCell>> = vec![Vec::new(); 24];
     let mut hours: Vec<HourProfile> = vec![HourProfile::default(); 24];
-    let window = i64::from(keep_alive_minutes.max(1));
     let mut observed_minutes = 0u64;
     let mut total = 0.0;
     if let Some(series) = invocations {
@@ -302,6 +317,11 @@ pub fn summarize_with(
                             previous_peak_count: peak,
                             previous_active_minutes: active,
                             previous_mean_count: if active > 0.0 { sum / active } else { 0.0 },
+                            warm_before: if m - lo < window {
+                                warm_before_count
+                            } else {
+                                0.0
+                            },
                             minutes: 1.0,
                             idle_starts: idle,
                         });
@@ -415,6 +435,7 @@ fn cell_actives(minutes: &mut [ActiveCell]) -> Vec<ActiveCell> {
                 .map(|a| a.previous_mean_count * a.minutes)
                 .sum::<f64>()
                 / n,
+            warm_before: group.iter().map(|a| a.warm_before * a.minutes).sum::<f64>() / n,
             minutes: n,
             idle_starts: group.iter().map(|a| a.idle_starts).sum(),
         }
@@ -431,7 +452,8 @@ fn cell_actives(minutes: &mut [ActiveCell]) -> Vec<ActiveCell> {
                 if e.count == a.count
                     && e.previous_peak_count == a.previous_peak_count
                     && e.previous_active_minutes == a.previous_active_minutes
-                    && e.previous_mean_count == a.previous_mean_count =>
+                    && e.previous_mean_count == a.previous_mean_count
+                    && e.warm_before == a.warm_before =>
             {
                 e.minutes += a.minutes;
                 e.idle_starts += a.idle_starts;
@@ -720,6 +742,37 @@ mod tests {
         let p = summarize(&telemetry_with_counts(&every(5)), 10, 1.0);
         assert_eq!(p.invocations, 36.0);
         assert_eq!(p.hours[0].active_minutes, 12);
+    }
+
+    #[test]
+    fn minutes_near_the_start_find_the_pool_warm_from_before() {
+        // Every other minute one invocation, and five in minute 3: the minutes within
+        // the first keep-alive window (0, 2, 3, 4, 6, 8) may reach back before the
+        // history, where the busiest of them (5) is taken as warm; later ones may not.
+        let counts: Vec<(Minute, f64)> = (0..60)
+            .map(|m| {
+                (
+                    m,
+                    if m == 3 {
+                        5.0
+                    } else {
+                        f64::from(u8::from(m % 2 == 0))
+                    },
+                )
+            })
+            .collect();
+        let p = summarize(&telemetry_with_counts(&counts), 10, 1.0);
+        let cells = &p.hours[0].active_cells;
+        let minutes_with = |warm: f64| -> f64 {
+            cells
+                .iter()
+                .filter(|c| c.warm_before == warm)
+                .map(|c| c.minutes)
+                .sum()
+        };
+        assert_eq!(minutes_with(5.0), 6.0, "{cells:?}");
+        assert_eq!(minutes_with(0.0), 25.0, "{cells:?}");
+        assert_eq!(p.hours[0].idle_starts, 0.0);
     }
 
     #[test]

@@ -317,8 +317,9 @@ pub struct Slo {
     /// Share of invocations that may be throttled in any hour (0–1); 0 forbids throttles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_throttle_rate: Option<f64>,
-    /// The period over which the cold-start objective is judged (hours; default a
-    /// 730-hour month). Shorter periods hold fewer invocations, so chance matters more.
+    /// The period over which the cold-start objective is judged (hours; by default the
+    /// length of the telemetry the plan is made from, see [`Slo::judged_over_history`]).
+    /// Shorter periods hold fewer invocations, so chance matters more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub period_hours: Option<f64>,
     /// Probability with which adaptd plans to meet the cold-start objective in each
@@ -328,8 +329,13 @@ pub struct Slo {
     pub confidence: Option<f64>,
 }
 
-/// The default SLO period: one billing month.
+/// One billing month (hours): the unit budgets are expressed in, and the longest
+/// period an SLO is judged over by default.
 pub const DEFAULT_SLO_PERIOD_HOURS: f64 = 730.0;
+/// The shortest period an SLO is judged over by default (hours): a day, the unit the
+/// profile repeats (hour-of-day models), so a history of a few hours is judged as the
+/// day it stands for.
+pub const MIN_HISTORY_PERIOD_HOURS: f64 = 24.0;
 /// The default probability of meeting the cold-start objective in a period.
 pub const DEFAULT_SLO_CONFIDENCE: f64 = 0.9;
 
@@ -355,6 +361,28 @@ impl Slo {
         let per_period = invocations_per_month * period / DEFAULT_SLO_PERIOD_HOURS;
         let allowed = (rate * per_period + 1e-9).floor();
         Some(poisson_mean_for_confidence(allowed, confidence) * DEFAULT_SLO_PERIOD_HOURS / period)
+    }
+
+    /// This SLO as judged when the plan is made from `history_hours` of telemetry: an
+    /// unset period becomes the history's own length, clamped to
+    /// [`MIN_HISTORY_PERIOD_HOURS`]–[`DEFAULT_SLO_PERIOD_HOURS`]; a configured one wins
+    /// (and without a cold-start objective the period means nothing and stays unset).
+    ///
+    /// Why: the allowance is a share of a period's invocations, and what the history
+    /// shows is one period of that length. Judged over a month, a quiet function's
+    /// allowance of 1 % would be met on average across many days of which some break
+    /// it; judged over the history's length, the plan must hold within it.
+    pub fn judged_over_history(&self, history_hours: f64) -> Slo {
+        let mut slo = self.clone();
+        if slo.max_cold_start_rate.is_some()
+            && slo.period_hours.is_none()
+            && history_hours.is_finite()
+            && history_hours > 0.0
+        {
+            slo.period_hours =
+                Some(history_hours.clamp(MIN_HISTORY_PERIOD_HOURS, DEFAULT_SLO_PERIOD_HOURS));
+        }
+        slo
     }
 
     /// Whether any objective is set.
@@ -611,6 +639,39 @@ mod tests {
         let b = short.cold_start_budget_per_month(per_month).unwrap();
         assert!((b * 8.0 / 730.0 - (-(0.9f64).ln())).abs() < 1e-9, "{b}");
         assert_eq!(Slo::default().cold_start_budget_per_month(1e6), None);
+    }
+
+    #[test]
+    fn the_period_defaults_to_the_history_within_a_day_and_a_month() {
+        let slo = Slo {
+            max_cold_start_rate: Some(0.01),
+            ..Slo::default()
+        };
+        let period = |s: &Slo, h: f64| s.judged_over_history(h).period_hours;
+        assert_eq!(period(&slo, 8.0), Some(MIN_HISTORY_PERIOD_HOURS));
+        assert_eq!(period(&slo, 14.0 * 24.0), Some(336.0));
+        assert_eq!(period(&slo, 90.0 * 24.0), Some(DEFAULT_SLO_PERIOD_HOURS));
+        assert_eq!(
+            period(&slo, 0.0),
+            None,
+            "no history: the month default applies"
+        );
+        let configured = Slo {
+            period_hours: Some(730.0),
+            ..slo
+        };
+        assert_eq!(
+            period(&configured, 8.0),
+            Some(730.0),
+            "a configured period wins"
+        );
+        // A day judged alone leaves less room than the same traffic judged over a month.
+        let per_month = 50.0 * 730.0 / 24.0;
+        let day = slo.judged_over_history(8.0);
+        assert!(
+            day.cold_start_budget_per_month(per_month).unwrap()
+                < slo.cold_start_budget_per_month(per_month).unwrap()
+        );
     }
 
     #[test]

@@ -181,6 +181,7 @@ fn regroup_cells(cells: impl Iterator<Item = ActiveCell>) -> Vec<ActiveCell> {
             previous_peak_count: avg(|a| a.previous_peak_count),
             previous_active_minutes: avg(|a| a.previous_active_minutes),
             previous_mean_count: avg(|a| a.previous_mean_count),
+            warm_before: avg(|a| a.warm_before),
             minutes: n,
             idle_starts: g.iter().map(|a| a.idle_starts).sum(),
         }

@@ -143,13 +143,20 @@ fn cheapest_levels_of(base: &Base) -> Option<(Vec<usize>, f64)> {
 }
 
 /// The cheapest levels of candidate `c` under `slo` and their cost, if any meet it.
-fn cheapest_levels(c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
-    cheapest_levels_of(&to_base(c, slo, None, &[], None, risk_budget(slo, c)))
+fn cheapest_levels(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
+    cheapest_levels_of(&to_base(
+        c,
+        slo,
+        None,
+        &[],
+        None,
+        risk_budget(slo, p.profile, c),
+    ))
 }
 
 /// The cheapest deployment of candidate `c` under `slo`, if any meets it.
 fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
-    let (levels, _) = cheapest_levels(c, slo)?;
+    let (levels, _) = cheapest_levels(p, c, slo)?;
     let d = c.deployment(&levels);
     platform(d.platform()).evaluate(p.ctx.as_ref()?, &d)
 }
@@ -168,7 +175,14 @@ fn slo_base<'b>(p: &Prepared<'_>, built: &'b Built<'_>, i: usize) -> Cow<'b, Bas
         _ => {
             let c = &p.candidates[i];
             let slo = &p.spec.slo;
-            Cow::Owned(to_base(c, slo, None, &[], None, risk_budget(slo, c)))
+            Cow::Owned(to_base(
+                c,
+                slo,
+                None,
+                &[],
+                None,
+                risk_budget(slo, p.profile, c),
+            ))
         }
     }
 }
@@ -199,7 +213,7 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted, built: &Built<'_>) ->
                 levels,
             }),
             None => {
-                if let Some((levels, cost)) = cheapest_levels(c, &Slo::default()) {
+                if let Some((levels, cost)) = cheapest_levels(p, c, &Slo::default()) {
                     options.push(Option_ {
                         cost,
                         meets: false,

@@ -57,7 +57,14 @@ pub fn frontier(
         let mut bases = Vec::new();
         let mut owners = Vec::new();
         for (i, c) in candidates.iter().enumerate() {
-            let base = to_base(c, &slo, None, &[], None, risk_budget(&slo, c));
+            let base = to_base(
+                c,
+                &slo,
+                None,
+                &[],
+                None,
+                risk_budget(&slo, Some(profile), c),
+            );
             if min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9)) {
                 bases.push(base);
                 owners.push(i);

@@ -323,7 +323,7 @@ fn no_data(p: &build::Prepared<'_>) -> Recommendation {
     Recommendation {
         component: p.spec.name.clone(),
         status: Status::NoData,
-        slo: p.spec.slo.clone(),
+        slo: build::judged_slo(&p.spec.slo, p.profile),
         recommended: current.clone(),
         current,
         saving_usd_per_month: 0.0,
@@ -369,7 +369,10 @@ fn decide(
     let small =
         saving.abs() < MIN_SAVING_USD_PER_MONTH.max(MIN_SAVING_SHARE * current.usd_per_month);
     let mut foregone = None;
-    if p.infeasible.is_none() && current.meets_slo && small && !rows_bind && saving != 0.0 {
+    // Kept only when it holds the SLO as a plan must (with the planned confidence).
+    let current_holds =
+        current.meets_slo && build::holds_with_confidence(current_eval, &spec.slo, p.profile);
+    if p.infeasible.is_none() && current_holds && small && !rows_bind && saving != 0.0 {
         foregone = Some((saving, recommended.description.clone()));
         recommended = current.clone();
         final_eval = current_eval;
@@ -405,7 +408,7 @@ fn decide(
     Recommendation {
         component: spec.name.clone(),
         status,
-        slo: spec.slo.clone(),
+        slo: build::judged_slo(&spec.slo, p.profile),
         saving_usd_per_month: current.usd_per_month - recommended.usd_per_month,
         current: Some(current),
         recommended: Some(recommended),

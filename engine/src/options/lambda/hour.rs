@@ -105,23 +105,37 @@ fn occupancy_pmf(
 }
 
 /// On a clock, invocations are evenly spaced: an arrival finds the `i`-th previous one
-/// still running with probability `P(D > i·spacing)`, independently, so the occupancy it
-/// finds is a sum of Bernoulli variables (Poisson-binomial), computed exactly. The
-/// spacing is the minute's own (`1/count`) when it holds several runs, else the hour's
-/// (`1/mean_count`, at least a minute).
+/// still running with probability `P(D > its distance)`, independently, so the
+/// occupancy it finds is a sum of Bernoulli variables (Poisson-binomial), computed
+/// exactly. The minute's last arrival is taken (the busiest instant): the other
+/// `count − 1` runs of its minute precede it at the minute's own spacing (`1/count`),
+/// and the runs before the minute at the hour's (`1/mean_count`), never closer than the
+/// minute's own (a lone run: at least a minute). A minute that holds two runs of a
+/// five-minute timer (jitter, a catch-up) says nothing about the minutes before it:
+/// taking its 30-second spacing for the whole past would stack up runs that never
+/// happened; a steady two a minute keeps its 30 seconds throughout.
 fn periodic_occupancy_pmf(count: f64, mean_count: f64, dist: &QuantileSet) -> Vec<f64> {
-    let spacing_ms = 60_000.0
-        * if count >= 2.0 {
-            1.0 / count
-        } else if mean_count > 0.0 {
-            (1.0 / mean_count).max(1.0)
-        } else {
-            return vec![1.0];
-        };
+    let own = (count.round() as u32).max(1);
+    let own_spacing_ms = 60_000.0 / f64::from(own);
+    let hour_spacing_ms = if mean_count > 0.0 {
+        (60_000.0 / mean_count).max(own_spacing_ms)
+    } else if own >= 2 {
+        own_spacing_ms
+    } else {
+        return vec![1.0];
+    };
     let mut pmf = vec![1.0];
     for i in 1..100_000u32 {
-        let p = 1.0 - dist.cdf(f64::from(i) * spacing_ms);
+        let distance_ms = if i < own {
+            f64::from(i) * own_spacing_ms
+        } else {
+            f64::from(own - 1) * own_spacing_ms + f64::from(i - own + 1) * hour_spacing_ms
+        };
+        let p = 1.0 - dist.cdf(distance_ms);
         if p < 1e-9 {
+            if i < own {
+                continue;
+            }
             break;
         }
         pmf.push(0.0);
@@ -332,11 +346,16 @@ impl HourModel {
                 if cold.len() < mine.len() + 1 {
                     cold.resize(mine.len() + 1, 0.0);
                 }
+                // Environments warm from before the history (see the profile) are a
+                // floor under the pool.
+                let floor = cell.warm_before.round();
                 // Σ_{j ≥ P} S(j+1)·(idle + (1 − idle)·P(W ≤ j)), accumulated downwards.
                 let mut acc = 0.0;
                 for p in (0..mine.len()).rev() {
                     let s_next = mine.get(p + 1).copied().unwrap_or(0.0);
-                    let pool = if cell.previous_peak_count > 0.0 {
+                    let pool = if (p as f64) < floor {
+                        0.0
+                    } else if cell.previous_peak_count > 0.0 {
                         warm_cdf(p)
                     } else {
                         1.0
@@ -493,6 +512,23 @@ mod tests {
     }
 
     #[test]
+    fn a_timers_double_minute_does_not_set_the_spacing_of_its_past() {
+        // A timer every 5 minutes (0.2 a minute) whose runs take 11 minutes, in a
+        // minute that holds two runs: the last finds the other 30 s before it and the
+        // runs 5.5 and 10.5 minutes back still going, 3 in all; at a 30-second spacing
+        // throughout it would find 21.
+        let dist = QuantileSet::constant(660_000.0);
+        let pmf = periodic_occupancy_pmf(2.0, 0.2, &dist);
+        assert!((pmf[3] - 1.0).abs() < 1e-9, "{pmf:?}");
+        // A minute of one run keeps the hour's spacing: 5 and 10 minutes back.
+        let pmf = periodic_occupancy_pmf(1.0, 0.2, &dist);
+        assert!((pmf[2] - 1.0).abs() < 1e-9, "{pmf:?}");
+        // Two a minute all hour long: 30 s apart throughout, 21 still running.
+        let pmf = periodic_occupancy_pmf(2.0, 2.0, &dist);
+        assert!((pmf[21] - 1.0).abs() < 1e-9, "{pmf:?}");
+    }
+
+    #[test]
     fn reserved_concurrency_throttles_beyond_its_cap() {
         let h = hour(&[(600.0, 60.0)], 0.0);
         // 599 others × 1 s / 60 s ≈ 9.98 in flight on 10 environments: Erlang B = 0.2138.
@@ -531,14 +567,14 @@ mod ordered_tests {
     #[test]
     fn a_burst_right_after_another_finds_the_pool_warm() {
         // Two 40-invocation bursts of 30 s work: back to back, the second reuses the
-        // first's environments; an hour apart... (within the hour: 30 minutes apart),
-        // each builds its own pool.
+        // first's environments; 30 minutes apart, each builds its own pool. (Both after
+        // the history's first keep-alive minutes, whose pool is warm from before.)
         let mut together = vec![0.0; 60];
-        together[5] = 40.0;
-        together[6] = 40.0;
+        together[15] = 40.0;
+        together[16] = 40.0;
         let mut apart = vec![0.0; 60];
-        apart[5] = 40.0;
-        apart[35] = 40.0;
+        apart[15] = 40.0;
+        apart[45] = 40.0;
         let (t, a) = (model(&together), model(&apart));
         assert!(
             a.cold_starts_per_month(0) > 1.6 * t.cold_starts_per_month(0),
@@ -549,5 +585,29 @@ mod ordered_tests {
         // Provisioning the burst's peak removes nearly all of them either way.
         let peak = a.peak_quantile(1e-3);
         assert!(a.cold_starts_per_month(peak + 2) < 0.05 * a.cold_starts_per_month(0));
+    }
+
+    #[test]
+    fn traffic_from_the_history_start_continues_what_ran_before() {
+        // One invocation every minute from the first: the history is steady state, so
+        // the first minute finds the environment the traffic before it kept warm, as a
+        // replay of the window started warm does. Judged against an empty pool it would
+        // be a cold start every day at this hour.
+        let steady = model(&[1.0; 60]);
+        assert!(
+            steady.cold_starts_per_month(0) < 1e-9,
+            "{}",
+            steady.cold_starts_per_month(0)
+        );
+        // The same traffic resuming after a quiet stretch longer than the keep-alive
+        // starts cold once.
+        let mut late = vec![0.0; 60];
+        late[20..].fill(1.0);
+        let late = model(&late);
+        assert!(
+            (late.cold_starts_per_month(0) - 1.0).abs() < 1e-9,
+            "{}",
+            late.cold_starts_per_month(0)
+        );
     }
 }
