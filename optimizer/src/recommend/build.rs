@@ -8,11 +8,11 @@ use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;
 use adaptd_engine::rds_proxy;
 use adaptd_engine::spec::{
-    AccountSpec, Architecture, ComponentSpec, DEFAULT_SLO_PERIOD_HOURS, DatabaseSpec, Deployment,
-    MIN_HISTORY_PERIOD_HOURS, Slo,
+    AccountSpec, Architecture, ComponentSpec, DatabaseSpec, Deployment, Slo,
 };
 
 use crate::problem::{Alt, AltUsage, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
+use crate::recommend::budget::risk_budget;
 use crate::recommend::model::THROTTLE_TOLERANCE;
 
 /// Everything known about one component while building and explaining.
@@ -49,48 +49,6 @@ pub struct Built<'a> {
     pub db_rows: BTreeMap<String, (RowId, SwitchId)>,
     /// Warnings.
     pub warnings: Vec<String>,
-}
-
-/// The cold-start budget of a candidate under `slo` (expected cold starts per month,
-/// with room for chance; see [`Slo::cold_start_budget_per_month`]), the SLO judged over
-/// the period the profile's history stands for ([`Slo::judged_over_history`]). Every
-/// path that plans (one-shot, chunked, elastic, explanations, frontier) asks here, so
-/// the period is decided in one place.
-pub fn risk_budget(slo: &Slo, profile: Option<&Profile>, c: &Candidate) -> Option<f64> {
-    cold_start_budget(slo, profile, c.invocations_per_month)
-}
-
-/// The cold-start budget (expected cold starts per month) for `invocations_per_month`
-/// under `slo` judged over `profile`'s history. The period's allowance is counted from
-/// no more invocations than the history saw in a period of that length: the
-/// hour-of-day model extrapolates an hour the history covers only in part (its first
-/// or last minutes) to a whole hour, which for a sparse function active in such a
-/// minute multiplies its traffic, and with it the cold starts it may have.
-pub fn cold_start_budget(
-    slo: &Slo,
-    profile: Option<&Profile>,
-    invocations_per_month: f64,
-) -> Option<f64> {
-    let seen_per_month = profile.filter(|p| p.observed_minutes > 0).map(|p| {
-        let hours = (p.observed_minutes as f64 / 60.0).max(MIN_HISTORY_PERIOD_HOURS);
-        p.invocations * DEFAULT_SLO_PERIOD_HOURS / hours
-    });
-    let counted = seen_per_month.map_or(invocations_per_month, |s| s.min(invocations_per_month));
-    judged_slo(slo, profile).cold_start_budget_per_month(counted)
-}
-
-/// Whether the prediction `e` keeps `slo`'s cold-start objective with the planned
-/// confidence: the test a plan is held to, so a deployment that only meets the
-/// objective on average is not kept for want of a large enough saving.
-pub fn holds_with_confidence(e: &Evaluation, slo: &Slo, profile: Option<&Profile>) -> bool {
-    cold_start_budget(slo, profile, e.invocations_per_month)
-        .is_none_or(|b| e.cold_start_rate * e.invocations_per_month <= b * (1.0 + 1e-9) + 1e-9)
-}
-
-/// `slo` with the period it is judged over when planned from `profile`'s history (what
-/// the recommendation reports as the SLO it was held to).
-pub fn judged_slo(slo: &Slo, profile: Option<&Profile>) -> Slo {
-    slo.judged_over_history(profile.map_or(0.0, |p| p.covered_minutes as f64 / 60.0))
 }
 
 /// Converts a candidate into a base: levels that break the SLO's p99 or throttle
@@ -228,8 +186,26 @@ pub fn build<'a>(
 ) -> Built<'a> {
     let mut warnings = Vec::new();
     let mut problem = Problem::default();
+    let account_rows = add_account_rows(&mut problem, specs, accounts);
+    let db_rows = add_database_rows(&mut problem, specs, databases, prices);
+    let mut prepared = prepare(specs, profiles, prices, caches, totals, &mut warnings);
+    hold_what_is_left_out(&mut problem, &prepared, &account_rows);
+    add_items(&mut problem, &mut prepared, &account_rows, &db_rows);
+    Built {
+        problem,
+        prepared,
+        account_rows,
+        db_rows,
+        warnings,
+    }
+}
 
-    // Accounts: 24 hour rows each, lowered by what components without data hold.
+/// Accounts: 24 hour rows each, at the account's reservable concurrency.
+fn add_account_rows(
+    problem: &mut Problem,
+    specs: &[ComponentSpec],
+    accounts: &[AccountSpec],
+) -> BTreeMap<String, Vec<RowId>> {
     let mut account_rows: BTreeMap<String, Vec<RowId>> = BTreeMap::new();
     let account_limit = |name: &str| {
         accounts.iter().find(|a| a.name == name).map_or(
@@ -251,8 +227,16 @@ pub fn build<'a>(
                 .collect()
         });
     }
+    account_rows
+}
 
-    // Databases without a proxy: one row, liftable by a proxy switch.
+/// Databases without a proxy: one row each, liftable by a proxy switch.
+fn add_database_rows(
+    problem: &mut Problem,
+    specs: &[ComponentSpec],
+    databases: &[DatabaseSpec],
+    prices: &PriceSheet,
+) -> BTreeMap<String, (RowId, SwitchId)> {
     let mut db_rows: BTreeMap<String, (RowId, SwitchId)> = BTreeMap::new();
     for db in databases.iter().filter(|d| !d.has_proxy) {
         if !specs.iter().any(|s| s.databases.contains(&db.name)) {
@@ -271,7 +255,19 @@ pub fn build<'a>(
         });
         db_rows.insert(db.name.clone(), (RowId(problem.rows.len() - 1), switch));
     }
+    db_rows
+}
 
+/// Every component with its model context, its deployed configuration's prediction at
+/// the marginal duration tier, and its candidates.
+fn prepare<'a>(
+    specs: &'a [ComponentSpec],
+    profiles: &'a BTreeMap<String, Profile>,
+    prices: &'a PriceSheet,
+    caches: &'a [ModelCache],
+    totals: Option<&DurationTotals>,
+    warnings: &mut Vec<String>,
+) -> Vec<Prepared<'a>> {
     // Marginal duration price per account and architecture from current usage.
     let mut prepared: Vec<Prepared<'a>> = specs
         .iter()
@@ -293,7 +289,7 @@ pub fn build<'a>(
             }
         })
         .collect();
-    apply_duration_tiers(&mut prepared, prices, totals, &mut warnings);
+    apply_duration_tiers(&mut prepared, prices, totals, warnings);
 
     // Shapes built from here on are priced at the marginal tier: cache them.
     for (p, cache) in prepared.iter_mut().zip(caches) {
@@ -314,9 +310,16 @@ pub fn build<'a>(
     for (p, c) in prepared.iter_mut().zip(candidates) {
         p.candidates = c;
     }
+    prepared
+}
 
-    // Components left out hold what they hold now.
-    for p in &prepared {
+/// Components left out of the problem hold what they hold now: the account rows lose it.
+fn hold_what_is_left_out(
+    problem: &mut Problem,
+    prepared: &[Prepared<'_>],
+    account_rows: &BTreeMap<String, Vec<RowId>>,
+) {
+    for p in prepared {
         if p.current.is_some() && !p.candidates.is_empty() {
             continue;
         }
@@ -328,14 +331,23 @@ pub fn build<'a>(
             }
         }
     }
+}
 
-    for p in &mut prepared {
+/// One item per component with candidates: the bases that can meet its SLO, or the one
+/// that comes closest when none can.
+fn add_items(
+    problem: &mut Problem,
+    prepared: &mut [Prepared<'_>],
+    account_rows: &BTreeMap<String, Vec<RowId>>,
+    db_rows: &BTreeMap<String, (RowId, SwitchId)>,
+) {
+    for p in prepared.iter_mut() {
         if p.candidates.is_empty() {
             continue;
         }
         let spec = p.spec;
         let rows = account_rows.get(&spec.account).map(Vec::as_slice);
-        let db_usage = |c: &Candidate| db_usage(&db_rows, spec, c);
+        let db_usage = |c: &Candidate| db_usage(db_rows, spec, c);
         let mut bases = Vec::new();
         let mut base_candidates = Vec::new();
         for (i, c) in p
@@ -381,14 +393,6 @@ pub fn build<'a>(
             name: spec.name.clone(),
             bases,
         });
-    }
-
-    Built {
-        problem,
-        prepared,
-        account_rows,
-        db_rows,
-        warnings,
     }
 }
 
@@ -521,50 +525,5 @@ fn apply_duration_tiers(
         if let (Some(ctx), Some(_)) = (p.ctx.as_ref(), p.current.as_ref()) {
             p.current = platform(p.spec.current.platform()).evaluate(ctx, &p.spec.current);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use adaptd_engine::profile::summarize;
-    use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Stat};
-
-    use super::*;
-
-    /// An 8-hour history from 07:59: four invocations in its first minute, one later.
-    fn sparse_profile() -> Profile {
-        let mut t = ComponentTelemetry::new("f");
-        for m in 479..959 {
-            let c = match m {
-                479 => 4.0,
-                900 => 1.0,
-                _ => 0.0,
-            };
-            t.record(m, Metric::Invocations, Stat::Sum, c).unwrap();
-        }
-        summarize(&t, 10, 1.0)
-    }
-
-    #[test]
-    fn the_allowance_counts_what_the_history_saw() {
-        let p = sparse_profile();
-        let slo = Slo {
-            max_cold_start_rate: Some(0.01),
-            ..Slo::default()
-        };
-        // The hour-of-day model takes 07:00 as a whole hour of 4 a minute: 7,300 a
-        // month, 240 a day, which would allow 2 cold starts a day.
-        let modelled = 4.0 * 60.0 * 730.0 / 24.0 + 30.0;
-        let day = judged_slo(&slo, Some(&p));
-        assert_eq!(day.period_hours, Some(MIN_HISTORY_PERIOD_HOURS));
-        // The history saw 5 invocations in its day: none allowed, planned at 90 %.
-        let b = cold_start_budget(&slo, Some(&p), modelled).unwrap();
-        assert!((b * 24.0 / 730.0 - (-(0.9f64).ln())).abs() < 1e-9, "{b}");
-        assert!(b < day.cold_start_budget_per_month(modelled).unwrap());
-        // Without a profile the candidate's own figure is all there is.
-        assert_eq!(
-            cold_start_budget(&slo, None, modelled),
-            slo.cold_start_budget_per_month(modelled)
-        );
     }
 }

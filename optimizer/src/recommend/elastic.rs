@@ -359,7 +359,7 @@ fn restored_cost(
                 rows,
                 &db,
                 None,
-                super::build::risk_budget(&spec.slo, prep.profile, c),
+                super::budget::risk_budget(&spec.slo, prep.profile, c),
             );
             if min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9)) {
                 bases.push(base);

@@ -6,7 +6,8 @@ use adaptd_engine::options::lambda::memory::memory_floor_mb;
 use adaptd_engine::options::{Candidate, Evaluation, platform};
 use adaptd_engine::spec::{Deployment, Provisioned, Slo};
 
-use super::build::{Built, Prepared, min_risk, risk_budget, to_base};
+use super::budget::risk_budget;
+use super::build::{Built, Prepared, min_risk, to_base};
 use super::model::{Alternative, Confidence, Explanation, Predicted, meets};
 use crate::problem::Base;
 use crate::{Solution, cheapest_in_base};

@@ -11,7 +11,8 @@ use adaptd_engine::profile::Profile;
 use adaptd_engine::spec::{ComponentSpec, Slo};
 use serde::{Deserialize, Serialize};
 
-use super::build::{min_risk, risk_budget, to_base};
+use super::budget::risk_budget;
+use super::build::{min_risk, to_base};
 use crate::problem::Item;
 use crate::{SolveOptions, solve_item};
 

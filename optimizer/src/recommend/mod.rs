@@ -3,6 +3,7 @@
 //! [`recommend`] is the whole pipeline and stays pure: it takes component specs,
 //! telemetry profiles and prices, and returns a [`RecommendationSet`].
 
+mod budget;
 mod build;
 pub mod chunked;
 mod elastic;
@@ -323,7 +324,7 @@ fn no_data(p: &build::Prepared<'_>) -> Recommendation {
     Recommendation {
         component: p.spec.name.clone(),
         status: Status::NoData,
-        slo: build::judged_slo(&p.spec.slo, p.profile),
+        slo: budget::judged_slo(&p.spec.slo, p.profile),
         recommended: current.clone(),
         current,
         saving_usd_per_month: 0.0,
@@ -371,7 +372,7 @@ fn decide(
     let mut foregone = None;
     // Kept only when it holds the SLO as a plan must (with the planned confidence).
     let current_holds =
-        current.meets_slo && build::holds_with_confidence(current_eval, &spec.slo, p.profile);
+        current.meets_slo && budget::holds_with_confidence(current_eval, &spec.slo, p.profile);
     if p.infeasible.is_none() && current_holds && small && !rows_bind && saving != 0.0 {
         foregone = Some((saving, recommended.description.clone()));
         recommended = current.clone();
@@ -408,7 +409,7 @@ fn decide(
     Recommendation {
         component: spec.name.clone(),
         status,
-        slo: build::judged_slo(&spec.slo, p.profile),
+        slo: budget::judged_slo(&spec.slo, p.profile),
         saving_usd_per_month: current.usd_per_month - recommended.usd_per_month,
         current: Some(current),
         recommended: Some(recommended),

@@ -35,7 +35,7 @@ fn random_base(rng: &mut SplitMix64, budget: bool) -> Base {
     Base {
         label: "b".into(),
         cost: rng.below(4) as f64,
-        usage: Vec::new().into(),
+        usage: Vec::new(),
         levels: (0..nl as u32).collect(),
         slots,
         cyclic: rng.unit() < 0.6,
@@ -151,7 +151,7 @@ fn wrap_transition_counts_when_level_drops_at_midnight() {
     let base = Base {
         label: "b".into(),
         cost: 0.0,
-        usage: Vec::new().into(),
+        usage: Vec::new(),
         levels: vec![0, 1, 2],
         slots: vec![slot(vec![4.0, 2.0, 0.0]), slot(Vec::new())],
         cyclic: true,
@@ -240,7 +240,7 @@ fn multiplier_prices_the_binding_budget() {
     let base = Base {
         label: "b".into(),
         cost: 0.0,
-        usage: Vec::new().into(),
+        usage: Vec::new(),
         levels: vec![0, 1, 2],
         slots: vec![Slot {
             alternatives: [(0.0, 4.0), (1.0, 2.0), (3.0, 0.0)]

@@ -1,0 +1,95 @@
+//! The cold-start budget an SLO allows a component: the period it is judged over (from
+//! the history's length) and the allowance counted from what the history saw. Every
+//! path that plans (one-shot, chunked, elastic, explanations, frontier) asks here, so
+//! the rule has one owner.
+
+use adaptd_engine::options::{Candidate, Evaluation};
+use adaptd_engine::profile::Profile;
+use adaptd_engine::spec::{DEFAULT_SLO_PERIOD_HOURS, MIN_HISTORY_PERIOD_HOURS, Slo};
+
+/// The cold-start budget of a candidate under `slo` (expected cold starts per month,
+/// with room for chance; see [`Slo::cold_start_budget_per_month`]), the SLO judged over
+/// the period the profile's history stands for ([`Slo::judged_over_history`]). Every
+/// path that plans (one-shot, chunked, elastic, explanations, frontier) asks here, so
+/// the period is decided in one place.
+pub fn risk_budget(slo: &Slo, profile: Option<&Profile>, c: &Candidate) -> Option<f64> {
+    cold_start_budget(slo, profile, c.invocations_per_month)
+}
+
+/// The cold-start budget (expected cold starts per month) for `invocations_per_month`
+/// under `slo` judged over `profile`'s history. The period's allowance is counted from
+/// no more invocations than the history saw in a period of that length: the
+/// hour-of-day model extrapolates an hour the history covers only in part (its first
+/// or last minutes) to a whole hour, which for a sparse function active in such a
+/// minute multiplies its traffic, and with it the cold starts it may have.
+pub fn cold_start_budget(
+    slo: &Slo,
+    profile: Option<&Profile>,
+    invocations_per_month: f64,
+) -> Option<f64> {
+    let seen_per_month = profile.filter(|p| p.observed_minutes > 0).map(|p| {
+        let hours = (p.observed_minutes as f64 / 60.0).max(MIN_HISTORY_PERIOD_HOURS);
+        p.invocations * DEFAULT_SLO_PERIOD_HOURS / hours
+    });
+    let counted = seen_per_month.map_or(invocations_per_month, |s| s.min(invocations_per_month));
+    judged_slo(slo, profile).cold_start_budget_per_month(counted)
+}
+
+/// Whether the prediction `e` keeps `slo`'s cold-start objective with the planned
+/// confidence: the test a plan is held to, so a deployment that only meets the
+/// objective on average is not kept for want of a large enough saving.
+pub fn holds_with_confidence(e: &Evaluation, slo: &Slo, profile: Option<&Profile>) -> bool {
+    cold_start_budget(slo, profile, e.invocations_per_month)
+        .is_none_or(|b| e.cold_start_rate * e.invocations_per_month <= b * (1.0 + 1e-9) + 1e-9)
+}
+
+/// `slo` with the period it is judged over when planned from `profile`'s history (what
+/// the recommendation reports as the SLO it was held to).
+pub fn judged_slo(slo: &Slo, profile: Option<&Profile>) -> Slo {
+    slo.judged_over_history(profile.map_or(0.0, |p| p.covered_minutes as f64 / 60.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use adaptd_engine::profile::summarize;
+    use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Stat};
+
+    use super::*;
+
+    /// An 8-hour history from 07:59: four invocations in its first minute, one later.
+    fn sparse_profile() -> Profile {
+        let mut t = ComponentTelemetry::new("f");
+        for m in 479..959 {
+            let c = match m {
+                479 => 4.0,
+                900 => 1.0,
+                _ => 0.0,
+            };
+            t.record(m, Metric::Invocations, Stat::Sum, c).unwrap();
+        }
+        summarize(&t, 10, 1.0)
+    }
+
+    #[test]
+    fn the_allowance_counts_what_the_history_saw() {
+        let p = sparse_profile();
+        let slo = Slo {
+            max_cold_start_rate: Some(0.01),
+            ..Slo::default()
+        };
+        // The hour-of-day model takes 07:00 as a whole hour of 4 a minute: 7,300 a
+        // month, 240 a day, which would allow 2 cold starts a day.
+        let modelled = 4.0 * 60.0 * 730.0 / 24.0 + 30.0;
+        let day = judged_slo(&slo, Some(&p));
+        assert_eq!(day.period_hours, Some(MIN_HISTORY_PERIOD_HOURS));
+        // The history saw 5 invocations in its day: none allowed, planned at 90 %.
+        let b = cold_start_budget(&slo, Some(&p), modelled).unwrap();
+        assert!((b * 24.0 / 730.0 - (-(0.9f64).ln())).abs() < 1e-9, "{b}");
+        assert!(b < day.cold_start_budget_per_month(modelled).unwrap());
+        // Without a profile the candidate's own figure is all there is.
+        assert_eq!(
+            cold_start_budget(&slo, None, modelled),
+            slo.cold_start_budget_per_month(modelled)
+        );
+    }
+}
