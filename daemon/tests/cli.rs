@@ -377,6 +377,12 @@ fn an_account_limit_that_cannot_hold_every_slo_still_gets_a_plan() {
         .collect();
     assert!(!named.is_empty());
     assert_eq!(named, infeasible, "exactly the components that gave way");
+    // What the quota would buy: every SLO held again, at a price (more provisioned
+    // concurrency for the components that gave way).
+    let restore = shortfall["restore_usd_per_month"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("the cost of the restored plan: {shortfall}"));
+    assert!(restore > 0.0, "{shortfall}");
     assert!(
         named.len() < 500 / 2,
         "the fewest components give way, not all: {}",

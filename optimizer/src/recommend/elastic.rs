@@ -106,7 +106,7 @@ pub fn solve_or_relax(
         }
         match solve(&built.problem, options) {
             Ok(s) => {
-                relaxation.restored_usd_per_month = restored_cost(built, &relaxation, options);
+                restore(built, &mut relaxation, options);
                 return Ok((s, Some(relaxation)));
             }
             Err(SolveError::RowsInfeasible { rows: more }) => {
@@ -332,6 +332,29 @@ fn relax(built: &mut Built<'_>, p: usize) {
     }
     built.problem.items[i].bases = bases;
     built.prepared[p].base_candidates = base_candidates;
+}
+
+/// Headroom tried on top of the exact shortfall when pricing the restored plan: with
+/// every raised row exactly full the decomposition may find no assignment (it did on the
+/// Azure sample), and a quota request a few percent larger costs the user nothing.
+const RESTORE_HEADROOM: [f64; 4] = [1.0, 1.05, 1.1, 1.25];
+
+/// Prices the plan the quota request would buy. The request grows by the first headroom
+/// that yields a plan, so the quota reported and the cost it buys always go together;
+/// when none does, the request stays exact and the cost is left unknown.
+fn restore(built: &Built<'_>, relaxation: &mut Relaxation, options: &SolveOptions) {
+    let exact = relaxation.shortfall.clone();
+    for factor in RESTORE_HEADROOM {
+        relaxation.shortfall = exact
+            .iter()
+            .map(|(&r, &e)| (r, (e * factor).ceil()))
+            .collect();
+        if let Some(cost) = restored_cost(built, relaxation, options) {
+            relaxation.restored_usd_per_month = Some(cost);
+            return;
+        }
+    }
+    relaxation.shortfall = exact;
 }
 
 /// Cost of holding every SLO with the over-subscribed rows raised by their shortfall:
