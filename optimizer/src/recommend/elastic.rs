@@ -42,8 +42,9 @@ const MAX_ROUNDS: usize = 4;
 pub struct Relaxation {
     /// Prepared indices of the components whose SLO gave way.
     pub relaxed: BTreeSet<usize>,
-    /// The rows that were over-subscribed, with how much the least SLO-meeting usage
-    /// exceeded each (the quota to request), in row order.
+    /// The rows that were over-subscribed, with the raise to request for each: how much
+    /// the least SLO-meeting usage exceeded it, grown by the headroom the restored plan
+    /// needed (see [`RESTORE_HEADROOM`]), in row order.
     pub shortfall: BTreeMap<RowId, f64>,
     /// Cost of the plan with every SLO held and the rows raised by their shortfall,
     /// when that plan could be solved.
