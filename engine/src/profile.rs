@@ -247,7 +247,11 @@ pub fn summarize_with(
         }
     };
 
-    let mean_duration_minutes = overall_duration(t, &norm).map_or(0.0, |q| q.mean() / 60_000.0);
+    let mut durations = durations(t, &norm);
+    let mean_duration_minutes = durations
+        .overall
+        .as_ref()
+        .map_or(0.0, |q| q.mean() / 60_000.0);
     let keep_alive = f64::from(keep_alive_minutes);
 
     // What preceded the history is unknown; it is taken as steady state, the history's
@@ -348,12 +352,12 @@ pub fn summarize_with(
     }
 
     // Per-hour durations and concurrency from per-minute stats when present.
+    let peaks = max_by_hour(t, Metric::ConcurrentExecutions, Stat::Maximum);
     for (h, hp) in hours.iter_mut().enumerate() {
-        hp.duration_ms = hour_duration(t, h, &norm);
-        hp.peak_concurrency_observed =
-            max_in_hour(t, Metric::ConcurrentExecutions, Stat::Maximum, h);
+        hp.duration_ms = durations.hours[h].take();
+        hp.peak_concurrency_observed = peaks[h];
     }
-    let duration_ms = overall_duration(t, &norm);
+    let duration_ms = durations.overall;
     if duration_ms.is_none() && total > 0.0 {
         warnings.push("no duration data: latency and duration cost cannot be modelled".to_owned());
     }
@@ -632,58 +636,70 @@ const PERCENTILE_STATS: [(Stat, f64); 5] = [
     (Stat::Maximum, 1.0),
 ];
 
-/// Invocation-weighted averages of per-minute duration stats over the minutes selected
-/// by `keep`, as a distribution. Averaging percentiles is an approximation; it is exact
-/// when the minutes share one distribution, which is the common case within an hour.
-fn duration_from_minutes(
-    t: &ComponentTelemetry,
-    keep: &dyn Fn(Minute) -> bool,
-    norm: &dyn Fn(Minute) -> f64,
-) -> Option<QuantileSet> {
+/// Duration distributions from per-minute stats: per hour of day, and over the whole
+/// history (falling back to the source's own distribution).
+struct Durations {
+    hours: [Option<QuantileSet>; 24],
+    overall: Option<QuantileSet>,
+}
+
+/// Invocation-weighted averages of per-minute duration stats, per hour of day and over
+/// the whole history, as distributions. Averaging percentiles is an approximation; it
+/// is exact when the minutes share one distribution, which is the common case within
+/// an hour. One pass per stat: a fortnight of minutes read once, not once per hour.
+fn durations(t: &ComponentTelemetry, norm: &dyn Fn(Minute) -> f64) -> Durations {
     let inv = t.invocations();
     let weight = |m: Minute| inv.and_then(|s| s.get(m)).unwrap_or(1.0);
-    let wavg = |stat: Stat| -> Option<f64> {
+    // Per stat: (weight, weighted sum) per hour, then over all minutes.
+    let wavg = |stat: Stat| -> Option<([(f64, f64); 24], (f64, f64))> {
         let s = t.get(Metric::DurationMs, stat)?;
-        let (mut w, mut acc) = (0.0, 0.0);
-        for (m, v) in s.observed().filter(|&(m, _)| keep(m)) {
+        let mut hours = [(0.0, 0.0); 24];
+        let mut all = (0.0, 0.0);
+        for (m, v) in s.observed() {
             let wt = weight(m);
-            w += wt;
-            acc += wt * v * norm(m);
+            let x = wt * v * norm(m);
+            let h = &mut hours[hour_of_day(m)];
+            h.0 += wt;
+            h.1 += x;
+            all.0 += wt;
+            all.1 += x;
         }
-        (w > 0.0).then(|| acc / w)
+        Some((hours, all))
     };
     let mean = wavg(Stat::Average);
-    let mut points: Vec<(f64, f64)> = PERCENTILE_STATS
+    let stats: Vec<(f64, _)> = PERCENTILE_STATS
         .iter()
         .filter_map(|&(s, p)| wavg(s).map(|v| (p, v)))
+        .chain(wavg(Stat::Minimum).map(|v| (0.0, v)))
         .collect();
-    if let Some(min) = wavg(Stat::Minimum) {
-        points.push((0.0, min));
+    let average = |(w, acc): (f64, f64)| (w > 0.0).then(|| acc / w);
+    let distribution = |pick: &dyn Fn(&([(f64, f64); 24], (f64, f64))) -> (f64, f64)| {
+        let mean = mean.as_ref().and_then(|m| average(pick(m)));
+        let points: Vec<(f64, f64)> = stats
+            .iter()
+            .filter_map(|(p, v)| average(pick(v)).map(|v| (*p, v)))
+            .collect();
+        if points.is_empty() {
+            return mean.map(QuantileSet::constant);
+        }
+        crate::quantiles::from_stats(points, mean).ok().flatten()
+    };
+    Durations {
+        hours: std::array::from_fn(|h| distribution(&|v| v.0[h])),
+        overall: distribution(&|v| v.1).or_else(|| t.duration_ms.clone()),
     }
-    if points.is_empty() {
-        return mean.map(QuantileSet::constant);
+}
+
+/// The largest value of `metric`'s `stat` in each hour of day.
+fn max_by_hour(t: &ComponentTelemetry, metric: Metric, stat: Stat) -> [Option<f64>; 24] {
+    let mut out = [None; 24];
+    if let Some(s) = t.get(metric, stat) {
+        for (m, v) in s.observed() {
+            let h: &mut Option<f64> = &mut out[hour_of_day(m)];
+            *h = Some(h.map_or(v, |x| x.max(v)));
+        }
     }
-    crate::quantiles::from_stats(points, mean).ok().flatten()
-}
-
-fn hour_duration(
-    t: &ComponentTelemetry,
-    hour: usize,
-    norm: &dyn Fn(Minute) -> f64,
-) -> Option<QuantileSet> {
-    duration_from_minutes(t, &|m| hour_of_day(m) == hour, norm)
-}
-
-fn overall_duration(t: &ComponentTelemetry, norm: &dyn Fn(Minute) -> f64) -> Option<QuantileSet> {
-    duration_from_minutes(t, &|_| true, norm).or_else(|| t.duration_ms.clone())
-}
-
-fn max_in_hour(t: &ComponentTelemetry, metric: Metric, stat: Stat, hour: usize) -> Option<f64> {
-    t.get(metric, stat)?
-        .observed()
-        .filter(|&(m, _)| hour_of_day(m) == hour)
-        .map(|(_, v)| v)
-        .reduce(f64::max)
+    out
 }
 
 fn sum_of(t: &ComponentTelemetry, metric: Metric) -> Option<f64> {

@@ -133,6 +133,12 @@ pub fn recommend_in_chunks<C: ChunkIo>(
                     }
                 }
             }
+            // Usage only grows group by group: once the groups break a limit together,
+            // the rest need not be solved apart to know the whole must be solved at once.
+            if over(&usage, accounts) {
+                io.restart();
+                return joint(specs, databases, accounts, prices, settings, io, pass + 1);
+            }
             io.take(std::mem::take(&mut set.components))
                 .map_err(ChunkedError::Io)?;
             parts.push(set);
@@ -141,14 +147,6 @@ pub fn recommend_in_chunks<C: ChunkIo>(
             io.restart();
             assumed = used;
             continue;
-        }
-        let over = usage.iter().any(|(account, hours)| {
-            let limit = account_limit(accounts, account);
-            hours.iter().any(|&u| u > limit + 1e-6)
-        });
-        if over {
-            io.restart();
-            return joint(specs, databases, accounts, prices, settings, io, pass + 1);
         }
         let set = merge(parts, &usage, accounts);
         if let Some(budget) = settings.budget_usd_per_month
@@ -191,6 +189,14 @@ fn joint<C: ChunkIo>(
         groups: 1,
         passes,
         joint: true,
+    })
+}
+
+/// Whether the summed hourly usage breaks an account's limit in some hour.
+fn over(usage: &BTreeMap<String, [f64; 24]>, accounts: &[AccountSpec]) -> bool {
+    usage.iter().any(|(account, hours)| {
+        let limit = account_limit(accounts, account);
+        hours.iter().any(|&u| u > limit + 1e-6)
     })
 }
 
