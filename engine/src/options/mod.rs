@@ -336,52 +336,26 @@ pub(crate) struct MixturePart<'a> {
 ///
 /// Hours often share one distribution (a source without per-hour percentiles, or a
 /// shape's hours that share one): they are folded into one term per distribution and
-/// shift first, so that each bisection step reads each distribution once rather than
-/// once per hour. The mixture is the same; only the order of the sums changes.
+/// shift first, so that the mixture has a few terms rather than two per hour. The
+/// mixture is the same; only the order of the sums changes.
 pub(crate) fn monthly_quantile(parts: &[MixturePart<'_>], p: f64) -> f64 {
-    let total: f64 = parts.iter().map(|m| m.weight).sum();
-    if total <= 0.0 {
-        return 0.0;
-    }
-    // (distribution, shift, weight served at once, weight shifted).
-    let mut terms: Vec<(&crate::quantiles::QuantileSet, f64, f64, f64)> = Vec::new();
+    // (distribution, shift, weight).
+    let mut terms: Vec<(&crate::quantiles::QuantileSet, f64, f64)> = Vec::new();
     for m in parts {
-        let (at_once, shifted) = (
-            m.weight * (1.0 - m.shifted_share),
-            m.weight * m.shifted_share,
-        );
-        match terms
-            .iter_mut()
-            .find(|t| std::ptr::eq(t.0, m.dist) && t.1.to_bits() == m.shift_ms.to_bits())
-        {
-            Some(t) => {
-                t.2 += at_once;
-                t.3 += shifted;
+        for (shift, weight) in [
+            (0.0, m.weight * (1.0 - m.shifted_share)),
+            (m.shift_ms, m.weight * m.shifted_share),
+        ] {
+            match terms
+                .iter_mut()
+                .find(|t| std::ptr::eq(t.0, m.dist) && t.1.to_bits() == shift.to_bits())
+            {
+                Some(t) => t.2 += weight,
+                None => terms.push((m.dist, shift, weight)),
             }
-            None => terms.push((m.dist, m.shift_ms, at_once, shifted)),
         }
     }
-    let cdf = |x: f64| {
-        terms
-            .iter()
-            .map(|&(dist, shift, at_once, shifted)| {
-                at_once * dist.cdf(x) + shifted * dist.cdf(x - shift)
-            })
-            .sum::<f64>()
-            / total
-    };
-    let mut lo = 0.0;
-    let mut hi = terms.iter().map(|t| t.0.max() + t.1).fold(0.0, f64::max);
-    // 40 halvings: a trillionth of the range, far below a millisecond.
-    for _ in 0..40 {
-        let mid = (lo + hi) / 2.0;
-        if cdf(mid) >= p {
-            hi = mid;
-        } else {
-            lo = mid;
-        }
-    }
-    hi
+    crate::quantiles::mixture_quantile(&terms, p)
 }
 
 /// The worst p99 over the hours a p99 objective applies to.
