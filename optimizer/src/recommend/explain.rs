@@ -33,7 +33,7 @@ pub fn explain(
     }
 
     // The same configuration without the SLO's help: what the SLO costs.
-    let unconstrained = cheapest(p, cand, &Slo::default());
+    let unconstrained = cheapest(p, cand);
     if let Some(r) = slo.max_cold_start_rate {
         let near = recommended.cold_start_rate >= 0.8 * r || risk_price > 1e-9;
         let without = unconstrained.as_ref().map(|e| e.cold_start_rate);
@@ -143,21 +143,28 @@ fn cheapest_levels_of(base: &Base) -> Option<(Vec<usize>, f64)> {
     cheapest_in_base(base)
 }
 
-/// The cheapest levels of candidate `c` under `slo` and their cost, if any meet it.
-fn cheapest_levels(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<(Vec<usize>, f64)> {
-    cheapest_levels_of(&to_base(
-        c,
-        slo,
-        None,
-        &[],
-        None,
-        risk_budget(slo, p.profile, c),
-    ))
+/// The cheapest levels of candidate `c` without an SLO, and their cost: with nothing
+/// to meet, each slot simply takes its cheapest allowed level (no risk budget couples
+/// the slots), so no base needs building and no search runs.
+fn cheapest_unconstrained(c: &Candidate) -> Option<(Vec<usize>, f64)> {
+    let mut cost = c.fixed_usd_per_month;
+    let mut levels = Vec::with_capacity(c.slots.len());
+    for slot in &c.slots {
+        let (l, o) = slot
+            .levels
+            .iter()
+            .enumerate()
+            .filter_map(|(l, o)| o.as_ref().map(|o| (l, o)))
+            .min_by(|a, b| a.1.usd_per_month.total_cmp(&b.1.usd_per_month))?;
+        levels.push(l);
+        cost += o.usd_per_month;
+    }
+    Some((levels, cost))
 }
 
-/// The cheapest deployment of candidate `c` under `slo`, if any meets it.
-fn cheapest(p: &Prepared<'_>, c: &Candidate, slo: &Slo) -> Option<Evaluation> {
-    let (levels, _) = cheapest_levels(p, c, slo)?;
+/// The cheapest deployment of candidate `c` without an SLO: what the SLO costs.
+fn cheapest(p: &Prepared<'_>, c: &Candidate) -> Option<Evaluation> {
+    let (levels, _) = cheapest_unconstrained(c)?;
     let d = c.deployment(&levels);
     platform(d.platform()).evaluate(p.ctx.as_ref()?, &d)
 }
@@ -214,7 +221,7 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted, built: &Built<'_>) ->
                 levels,
             }),
             None => {
-                if let Some((levels, cost)) = cheapest_levels(p, c, &Slo::default()) {
+                if let Some((levels, cost)) = cheapest_unconstrained(c) {
                     options.push(Option_ {
                         cost,
                         meets: false,
