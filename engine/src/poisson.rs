@@ -189,7 +189,9 @@ mod tests {
 
 /// `P(N = j)` for `j = 0..len`, by recurrence outward from the mode so that neither
 /// underflow (`e^-1000`) nor per-term `ln Γ` costs anything. Terms below `f64`'s range
-/// are zero.
+/// are zero. The table ends early once the terms above the mode fall below
+/// [`TAIL_END`]: everything the models do with it (survival, peaks, blocking) walks its
+/// length, and for the small means of sparse traffic most of [`table_len`] is zeros.
 pub fn pmf_table(mean: f64, len: usize) -> Vec<f64> {
     let mut t = vec![0.0; len];
     if len == 0 {
@@ -203,12 +205,20 @@ pub fn pmf_table(mean: f64, len: usize) -> Vec<f64> {
     t[mode] = pmf(mean, mode as u64);
     for j in (mode + 1)..len {
         t[j] = t[j - 1] * mean / j as f64;
+        if t[j] < TAIL_END {
+            t.truncate(j + 1);
+            break;
+        }
     }
     for j in (0..mode).rev() {
         t[j] = t[j + 1] * (j + 1) as f64 / mean;
     }
     t
 }
+
+/// Where a table's upper tail ends: a term below this, beyond the mode, and every term
+/// after it (they only fall) is left out. The mass left out is below `1e-17`.
+pub const TAIL_END: f64 = 1e-18;
 
 /// A length that covers every term of `Poisson(mean)` above ~1e-16.
 pub fn table_len(mean: f64) -> usize {
@@ -239,16 +249,24 @@ mod table_tests {
             let len = table_len(mean);
             let p = pmf_table(mean, len);
             let s = sf_table(&p);
+            assert!(
+                p.len() <= len && p.len() < 60 + 2 * mean as usize,
+                "mean={mean}"
+            );
             for j in 0..len.min(400) {
+                let (p_j, s_j) = (
+                    p.get(j).copied().unwrap_or(0.0),
+                    s.get(j).copied().unwrap_or(0.0),
+                );
                 assert!(
-                    (p[j] - pmf(mean, j as u64)).abs() < 1e-12,
+                    (p_j - pmf(mean, j as u64)).abs() < 1e-12,
                     "pmf mean={mean} j={j}"
                 );
                 if mean <= NORMAL_ABOVE {
                     assert!(
-                        (s[j] - sf(mean, j as u64)).abs() < 1e-9,
+                        (s_j - sf(mean, j as u64)).abs() < 1e-9,
                         "sf mean={mean} j={j}: {} vs {}",
-                        s[j],
+                        s_j,
                         sf(mean, j as u64)
                     );
                 }
@@ -284,6 +302,10 @@ pub fn binomial_pmf_table(n: u64, q: f64) -> Vec<f64> {
     let odds = q / (1.0 - q);
     for k in (mode + 1)..len {
         t[k] = t[k - 1] * (nf - (k - 1) as f64) / k as f64 * odds;
+        if t[k] < TAIL_END {
+            t.truncate(k + 1);
+            break;
+        }
     }
     for k in (0..mode).rev() {
         t[k] = t[k + 1] * (k + 1) as f64 / (nf - k as f64) / odds;
