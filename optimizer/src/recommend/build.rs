@@ -173,6 +173,31 @@ pub fn current_totals(prepared: &[Prepared<'_>]) -> DurationTotals {
     totals
 }
 
+/// What the deployed configurations of `specs` use, as [`current_totals`] has it for
+/// a built problem, without building anything else: the deployed configurations set
+/// the marginal duration tier, so it is known before any solve.
+pub fn deployed_totals(
+    specs: &[ComponentSpec],
+    profiles: &BTreeMap<String, Profile>,
+    prices: &PriceSheet,
+) -> DurationTotals {
+    let used = super::par::map(specs.len(), |i| {
+        let spec = &specs[i];
+        let profile = profiles.get(&spec.name)?;
+        let ctx = Context::new(spec, profile, prices);
+        let e = platform(spec.current.platform()).evaluate(&ctx, &spec.current)?;
+        Some((
+            (spec.account.clone(), e.deployment.architecture()),
+            e.on_demand_gb_seconds_per_month,
+        ))
+    });
+    let mut totals = DurationTotals::new();
+    for (k, v) in used.into_iter().flatten() {
+        *totals.entry(k).or_default() += v;
+    }
+    totals
+}
+
 /// Builds the joint problem. `totals` overrides the usage that sets the marginal
 /// duration tier (a part of the components priced as the whole).
 pub fn build<'a>(

@@ -14,9 +14,10 @@
 //! - each group is solved as if it had each account's whole limit; that is a
 //!   relaxation of the joint problem, so if the groups' choices together fit every
 //!   account-hour limit they are optimal for the joint problem too;
-//! - each group is priced at the duration tier of the assumed account-wide usage; if
-//!   the usage summed over all groups lands in another tier, every group is solved
-//!   again at the right one (usage does not depend on price, so once is enough).
+//! - each group is priced at the duration tier of the account-wide usage of what is
+//!   deployed, summed over the groups before any is solved; should the groups' own
+//!   sum land in another tier, every group is solved again at the right one (usage
+//!   does not depend on price, so once is enough).
 //!
 //! When the choices together break an account limit the groups cannot be reconciled
 //! piecewise, and the components are solved jointly after all, at the memory cost of
@@ -28,7 +29,7 @@ use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;
 use adaptd_engine::spec::{AccountSpec, Architecture, ComponentSpec, DatabaseSpec, Deployment};
 
-use super::build::DurationTotals;
+use super::build::{DurationTotals, deployed_totals};
 use super::{
     RecommendError, Recommendation, RecommendationSet, Settings, SharedLimit, SolverReport,
     Summary, recommend_at,
@@ -95,7 +96,18 @@ pub fn recommend_in_chunks<C: ChunkIo>(
         budget_usd_per_month: None,
         ..settings.clone()
     };
+    // What is deployed sets the duration tier and no solve changes it: learn it group
+    // by group first, so that the groups are priced at the whole's tier on the first
+    // pass. Reading the profiles twice costs far less than solving every group twice,
+    // which a large fleet past the first tier otherwise did.
     let mut assumed = DurationTotals::new();
+    for group in &groups {
+        let group_specs: Vec<ComponentSpec> = group.iter().map(|&i| specs[i].clone()).collect();
+        let profiles = io.profiles(&group_specs).map_err(ChunkedError::Io)?;
+        for (k, v) in deployed_totals(&group_specs, &profiles, prices) {
+            *assumed.entry(k).or_default() += v;
+        }
+    }
     for pass in 1..=2 {
         let mut parts = Vec::with_capacity(groups.len());
         let mut used = DurationTotals::new();
