@@ -60,9 +60,9 @@ pub fn filter(args: &LogArgs) -> anyhow::Result<EnvFilter> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .unwrap_or(DEFAULT_FILTER);
-    EnvFilter::builder()
-        .parse(text)
-        .map_err(|e| anyhow::anyhow!("--log-level (or RUST_LOG) `{text}` is not a valid filter: {e}"))
+    EnvFilter::builder().parse(text).map_err(|e| {
+        anyhow::anyhow!("--log-level (or RUST_LOG) `{text}` is not a valid filter: {e}")
+    })
 }
 
 /// Installs the subscriber for this process. Called once, before the command runs; a

@@ -117,7 +117,10 @@ fn a_bad_filter_is_refused_with_what_is_wrong() {
     let out = adaptd(&dir.0, &["--log-level", "adaptd=loud", "demo"], &[]);
     let text = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(text.contains("`adaptd=loud` is not a valid filter"), "{text}");
+    assert!(
+        text.contains("`adaptd=loud` is not a valid filter"),
+        "{text}"
+    );
     let out = adaptd(&dir.0, &["demo", "--log-format", "xml"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("xml"));
@@ -164,10 +167,11 @@ fn serve_logs_one_json_object_per_line_with_its_spans() {
     }
     // adaptd's lines are inside the service span naming the replica (a library's
     // event on its own worker thread, such as SQLite's, may not be).
-    for l in lines
-        .iter()
-        .filter(|l| l["target"].as_str().is_some_and(|t| t.starts_with("adaptd")))
-    {
+    for l in lines.iter().filter(|l| {
+        l["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("adaptd"))
+    }) {
         assert_eq!(span_names(l).first(), Some(&"service"), "{l}");
         assert!(l["spans"][0]["instance"].is_string(), "{l}");
     }
@@ -249,7 +253,9 @@ fn a_postgres_password_is_redacted_where_the_url_is_logged() {
     let db = PgDb::new("logging");
     // The test server trusts 127.0.0.1, so a password in the URL is never asked for:
     // it is only there to be kept out of the logs.
-    let url = db.url().replacen("://postgres@", &format!("://postgres:{PG_PASSWORD}@"), 1);
+    let url = db
+        .url()
+        .replacen("://postgres@", &format!("://postgres:{PG_PASSWORD}@"), 1);
     assert!(url.contains(PG_PASSWORD), "{url}: not a postgres@ URL");
     let port = free_port();
     let cfg = config(&dir, port, &StoreKind::Sqlite, None, 3600, 0.5);
@@ -264,7 +270,7 @@ fn a_postgres_password_is_redacted_where_the_url_is_logged() {
     assert_eq!(p.terminate(Duration::from_secs(30)), Some(0));
     let log = p.log_text();
     assert!(
-        log.contains(&format!("store PostgreSQL postgres://postgres:***@127.0.0.1:")),
+        log.contains("store PostgreSQL postgres://postgres:***@127.0.0.1:"),
         "{log}"
     );
     assert!(log.contains("sqlx::query"), "sqlx's events at trace");

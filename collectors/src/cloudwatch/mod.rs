@@ -254,19 +254,22 @@ impl CloudWatchCollector {
                 region = %target.clients.region,
                 functions = jobs.len()
             );
-            tasks.spawn(async move {
-                let r = fetch::fetch(
-                    &target.clients,
-                    jobs,
-                    &scope,
-                    concurrency,
-                    &meter,
-                    shutdown,
-                    progress,
-                )
-                .await;
-                (arns, r)
-            }.instrument(span));
+            tasks.spawn(
+                async move {
+                    let r = fetch::fetch(
+                        &target.clients,
+                        jobs,
+                        &scope,
+                        concurrency,
+                        &meter,
+                        shutdown,
+                        progress,
+                    )
+                    .await;
+                    (arns, r)
+                }
+                .instrument(span),
+            );
         }
         while let Some(joined) = tasks.join_next().await {
             let Ok((arns, (done, errors, stopped))) = joined else {

@@ -123,34 +123,46 @@ async fn run(config: Config, base: &Path, instance: String) -> Result<(), ServeE
 
     let (trigger, shutdown) = Shutdown::new();
     let mut http_stop = shutdown.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(async move { http_stop.wait().await })
-            .await
-    }.in_current_span());
-    let leading = tokio::spawn(leadership(
-        store.clone(),
-        leader.clone(),
-        metrics.clone(),
-        poll,
-        shutdown.clone(),
-    ).in_current_span());
-    let refresher = tokio::spawn(refresh(
-        store.clone(),
-        metrics.clone(),
-        listing,
-        s.metrics_max_components as usize,
-        shutdown.clone(),
-    ).in_current_span());
+    let server = tokio::spawn(
+        async move {
+            axum::serve(listener, api::router(state))
+                .with_graceful_shutdown(async move { http_stop.wait().await })
+                .await
+        }
+        .in_current_span(),
+    );
+    let leading = tokio::spawn(
+        leadership(
+            store.clone(),
+            leader.clone(),
+            metrics.clone(),
+            poll,
+            shutdown.clone(),
+        )
+        .in_current_span(),
+    );
+    let refresher = tokio::spawn(
+        refresh(
+            store.clone(),
+            metrics.clone(),
+            listing,
+            s.metrics_max_components as usize,
+            shutdown.clone(),
+        )
+        .in_current_span(),
+    );
     let config = Arc::new(config);
     let sources = Arc::new(sources);
-    let reporter = tokio::spawn(weekly_report::reports(
-        config.clone(),
-        base.to_path_buf(),
-        sources.clone(),
-        leader.clone(),
-        shutdown.clone(),
-    ).in_current_span());
+    let reporter = tokio::spawn(
+        weekly_report::reports(
+            config.clone(),
+            base.to_path_buf(),
+            sources.clone(),
+            leader.clone(),
+            shutdown.clone(),
+        )
+        .in_current_span(),
+    );
     let scheduler = tokio::spawn(
         Scheduler::new(
             store.clone(),

@@ -19,8 +19,8 @@ use adaptd_config::next_run_after;
 use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_ops::report::scheduled::run_once;
 
-use crate::sources::Source;
 use crate::sleep_or_stop;
+use crate::sources::Source;
 
 /// Runs until shutdown: sleeps to the next scheduled time, then, if this replica
 /// leads, builds and delivers the report. A failed run is logged and the next one
