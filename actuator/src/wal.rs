@@ -13,9 +13,10 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
+use tracing::Instrument;
 
 use crate::aws::{Aws, AwsError};
-use crate::plan::Plan;
+use crate::plan::{Call, Plan};
 
 /// The audit log failed (the store behind it).
 #[derive(Debug, thiserror::Error)]
@@ -185,15 +186,43 @@ impl Crashpoint {
         let made = self.made.fetch_add(1, Ordering::SeqCst) + 1;
         if self.after_calls == Some(made) {
             // The hook's whole purpose is a line a test can wait for.
-            #[allow(clippy::print_stderr)]
-            {
-                eprintln!("adaptd: paused after call {index} of run {run} (crashpoint)");
-            }
+            tracing::warn!("adaptd: paused after call {index} of run {run} (crashpoint)");
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
             }
         }
     }
+}
+
+/// One call of a plan, unless already effective.
+async fn one_call(
+    aws: &Aws,
+    intent: &Intent,
+    index: usize,
+    call: &Call,
+    crash: &Crashpoint,
+) -> Result<CallOutcome, ExecError> {
+    let effective = aws
+        .is_effective(call)
+        .await
+        .map_err(|source| ExecError::Read {
+            index,
+            call: call.to_string(),
+            source,
+        })?;
+    Ok(if effective {
+        CallOutcome::AlreadyEffective
+    } else {
+        match aws.execute(call).await {
+            Ok(()) => {
+                crash.after_call(&intent.run_id(), index).await;
+                CallOutcome::Executed
+            }
+            Err(e) => CallOutcome::Failed {
+                error: e.to_string(),
+            },
+        }
+    })
 }
 
 /// Executes `intent.plan`: writes the intent, then each call (skipping those already
@@ -230,31 +259,20 @@ async fn run<L: AuditLog>(
 ) -> Result<Execution, ExecError> {
     let plan = &intent.plan;
     let mut calls = Vec::new();
+    let run_id = intent.run_id();
     for (index, call) in plan.calls.iter().enumerate() {
         if done.contains(&index) {
             continue;
         }
-        let effective = aws
-            .is_effective(call)
-            .await
-            .map_err(|source| ExecError::Read {
-                index,
-                call: call.to_string(),
-                source,
-            })?;
-        let outcome = if effective {
-            CallOutcome::AlreadyEffective
-        } else {
-            match aws.execute(call).await {
-                Ok(()) => {
-                    crash.after_call(&intent.run_id(), index).await;
-                    CallOutcome::Executed
-                }
-                Err(e) => CallOutcome::Failed {
-                    error: e.to_string(),
-                },
-            }
-        };
+        let span = tracing::info_span!("call", run = %run_id, index, call = %call);
+        let outcome = one_call(aws, intent, index, call, crash)
+            .instrument(span.clone())
+            .await?;
+        span.in_scope(|| match &outcome {
+            CallOutcome::Failed { error } => tracing::warn!("call failed: {error}"),
+            CallOutcome::Executed => tracing::info!("called"),
+            CallOutcome::AlreadyEffective => tracing::info!("already effective, not called"),
+        });
         log.call(intent, index, &outcome).await?;
         calls.push((call.to_string(), outcome.clone()));
         if let CallOutcome::Failed { error } = outcome {

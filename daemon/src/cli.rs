@@ -18,6 +18,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// `--log-level`, `--log-format` (every subcommand takes them).
+    #[command(flatten)]
+    pub log: crate::logging::LogArgs,
 }
 
 /// The subcommands.

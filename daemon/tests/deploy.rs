@@ -524,6 +524,8 @@ fn the_dockerfile_builds_in_one_stage_and_runs_as_non_root_in_another() {
     }
     assert!(build.contains("cargo build --release --locked -p adaptd"));
     assert!(run.contains("COPY --from=builder"));
+    // The service logs JSON lines in the container (docs/service.md, "Logs").
+    assert!(run.contains("ENV ADAPTD_LOG_FORMAT=json"), "{run}");
     let user = run
         .lines()
         .find_map(|l| l.strip_prefix("USER "))

@@ -27,6 +27,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use adaptd_config::CloudWatchSection;
 use adaptd_engine::telemetry::{Minute, TelemetrySet};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use self::client::Clients;
 pub use self::config::{AccountTarget, RETENTION_MINUTES, Settings};
@@ -247,19 +248,28 @@ impl CloudWatchCollector {
             });
             let (meter, shutdown) = (meter.clone(), shutdown.clone());
             let concurrency = self.settings.max_concurrent_requests;
-            tasks.spawn(async move {
-                let r = fetch::fetch(
-                    &target.clients,
-                    jobs,
-                    &scope,
-                    concurrency,
-                    &meter,
-                    shutdown,
-                    progress,
-                )
-                .await;
-                (arns, r)
-            });
+            let span = tracing::info_span!(
+                "fetch",
+                account = %target.account,
+                region = %target.clients.region,
+                functions = jobs.len()
+            );
+            tasks.spawn(
+                async move {
+                    let r = fetch::fetch(
+                        &target.clients,
+                        jobs,
+                        &scope,
+                        concurrency,
+                        &meter,
+                        shutdown,
+                        progress,
+                    )
+                    .await;
+                    (arns, r)
+                }
+                .instrument(span),
+            );
         }
         while let Some(joined) = tasks.join_next().await {
             let Ok((arns, (done, errors, stopped))) = joined else {
@@ -291,9 +301,25 @@ impl CloudWatchCollector {
             for region in regions {
                 let (settings, meter, account) =
                     (self.settings.clone(), meter.clone(), account.clone());
-                tasks.spawn(async move {
-                    discover_target(&settings, &account, region.as_deref(), &meter).await
-                });
+                // The SDK's own events (credentials, retries) carry the scope.
+                let span = tracing::info_span!(
+                    "discover",
+                    account = %account.name,
+                    region = region.as_deref().unwrap_or("(chain)")
+                );
+                tasks.spawn(
+                    async move {
+                        let found =
+                            discover_target(&settings, &account, region.as_deref(), &meter).await;
+                        tracing::debug!(
+                            functions = found.0.as_ref().map_or(0, |t| t.found.len()),
+                            errors = found.2.len(),
+                            "discovered"
+                        );
+                        found
+                    }
+                    .instrument(span),
+                );
             }
         }
         let mut targets = Vec::new();

@@ -19,6 +19,7 @@ use adaptd_store::{
     Collection, ComponentRow, CycleFinish, NewSummary, SeenComponent, Store, VersionAction,
 };
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 pub use self::report::CycleReport;
 use crate::optimise::{Job, Optimised, optimise};
@@ -48,6 +49,11 @@ pub struct Context<'a, S: Store> {
     pub alerts: Option<&'a crate::alerts::focus::AlertContext>,
 }
 
+/// The span of one stage of a cycle, named as in [`STAGES`].
+fn stage_span(stage: &'static str) -> tracing::Span {
+    tracing::info_span!("stage", stage)
+}
+
 fn now_minute() -> i64 {
     adaptd_store::now_ms() / 60_000
 }
@@ -58,7 +64,10 @@ pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleRepo
     let mut report = CycleReport::default();
     let started = adaptd_store::now_ms();
     report.id = match cx.store.begin_cycle(cx.instance, started).await {
-        Ok(id) => id,
+        Ok(id) => {
+            tracing::Span::current().record("id", id);
+            id
+        }
         Err(e) => {
             report.outcome = "failed".into();
             report.failed_stages.push("store");
@@ -97,7 +106,12 @@ pub async fn run<S: Store>(cx: &Context<'_, S>, shutdown: Shutdown) -> CycleRepo
         fresh,
     };
     let t = Instant::now();
-    if let Err(e) = cx.store.finish_cycle(&finish).await {
+    let written = cx
+        .store
+        .finish_cycle(&finish)
+        .instrument(stage_span("store"))
+        .await;
+    if let Err(e) = written {
         report.failed_stages.push("store");
         report.outcome = "failed".into();
         report.error = Some(format!("{e}"));
@@ -220,9 +234,13 @@ async fn stages<S: Store>(
         .components()
         .await
         .map_err(|e| StageFailure::new("collect", &e, Vec::new()))?;
-    let stale = collect(cx, report, &shutdown, &known).await?;
+    let stale = collect(cx, report, &shutdown, &known)
+        .instrument(stage_span("collect"))
+        .await?;
     let lookback_from = now_minute() - i64::from(cx.config.service.lookback_days) * 1440;
-    let summarised = summarise(cx, report, &known, lookback_from).await?;
+    let summarised = summarise(cx, report, &known, lookback_from)
+        .instrument(stage_span("summarise"))
+        .await?;
     // What collecting and resolving needed is done with (the rest was dropped inside):
     // free it before the stage that holds the most (all of it grows with the number
     // of components).
@@ -250,6 +268,7 @@ async fn stages<S: Store>(
     }
     let t = Instant::now();
     let optimised = optimise_stage(cx, report.id, &resolved, &stale, lookback_from)
+        .instrument(stage_span("optimise"))
         .await
         .map_err(|(stage, e)| StageFailure::new(stage, &e, resolved_names.clone()))?;
     report
@@ -279,9 +298,17 @@ async fn collect<S: Store>(
             .collector_state(source.name())
             .await
             .map_err(|e| StageFailure::new("collect", &e, everyone()))?;
-        report
-            .sources
-            .push(source.collect(state.as_deref(), shutdown.clone()).await);
+        let collected = source
+            .collect(state.as_deref(), shutdown.clone())
+            .instrument(tracing::info_span!("source", source = source.name()))
+            .await;
+        tracing::debug!(
+            source = collected.source,
+            components = collected.telemetry.components.len(),
+            errors = collected.errors.len(),
+            "collected"
+        );
+        report.sources.push(collected);
     }
     report
         .stage_seconds

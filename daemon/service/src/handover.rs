@@ -13,7 +13,6 @@ use adaptd_store::{AuditEntry, Lifecycle, now_ms};
 use serde_json::json;
 
 use crate::cycle::report::CycleReport;
-use crate::log;
 
 /// The environment a component belongs to, from config.
 pub fn environment(config: &Config, name: &str) -> Option<String> {
@@ -47,10 +46,7 @@ pub async fn after_cycle<S: AlertStore>(store: &S, config: &Config, report: &Cyc
     let latest = match store.latest_recommendations().await {
         Ok(l) => l,
         Err(e) => {
-            log(
-                "warn",
-                &format!("apply: reading recommendations failed: {e}"),
-            );
+            tracing::warn!("apply: reading recommendations failed: {e}");
             return 0;
         }
     };
@@ -113,10 +109,7 @@ pub async fn hand_over<S: AlertStore>(
     match store.latest_recommendations().await {
         Ok(latest) => hand_over_from(store, config, &latest, wanted, cycle_id, actor, action).await,
         Err(e) => {
-            log(
-                "warn",
-                &format!("{action}: reading recommendations failed: {e}"),
-            );
+            tracing::warn!("{action}: reading recommendations failed: {e}");
             0
         }
     }
@@ -145,20 +138,14 @@ async fn hand_over_from<S: AlertStore>(
         let full = match store.recommendation(row.id).await {
             Ok(Some(r)) => r,
             other => {
-                log(
-                    "warn",
-                    &format!("{action}: recommendation {} unreadable: {other:?}", row.id),
-                );
+                tracing::warn!("{action}: recommendation {} unreadable: {other:?}", row.id);
                 continue;
             }
         };
         let rec: Recommendation = match full.document.as_deref().map(serde_json::from_str) {
             Some(Ok(r)) => r,
             _ => {
-                log(
-                    "warn",
-                    &format!("{action}: recommendation {} has no valid document", row.id),
-                );
+                tracing::warn!("{action}: recommendation {} has no valid document", row.id);
                 continue;
             }
         };
@@ -177,17 +164,19 @@ async fn hand_over_from<S: AlertStore>(
                 Ok(o) => ("ok", serde_json::to_value(&o).unwrap_or_default()),
                 Err(e) => ("failed", json!({"error": e.to_string()})),
             };
-        log(
-            if outcome == "ok" { "info" } else { "warn" },
-            &format!(
-                "{action}: {component} (recommendation {}, {trigger:?}): {}",
-                row.id,
-                payload
-                    .get("outcome")
-                    .or(payload.get("error"))
-                    .unwrap_or(&payload)
-            ),
+        let said = payload
+            .get("outcome")
+            .or(payload.get("error"))
+            .unwrap_or(&payload);
+        let msg = format!(
+            "{action}: {component} (recommendation {}, {trigger:?}): {said}",
+            row.id
         );
+        if outcome == "ok" {
+            tracing::info!(component, recommendation = row.id, "{msg}");
+        } else {
+            tracing::warn!(component, recommendation = row.id, "{msg}");
+        }
         let trigger_text = match trigger {
             Trigger::Alert(a) => json!({"alert": a}),
             Trigger::Cycle => json!("cycle"),
@@ -203,7 +192,7 @@ async fn hand_over_from<S: AlertStore>(
             outcome: outcome.into(),
         };
         if let Err(e) = store.audit(&entry).await {
-            log("warn", &format!("{action}: audit failed: {e}"));
+            tracing::warn!("{action}: audit failed: {e}");
         }
         handed += 1;
     }

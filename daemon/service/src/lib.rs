@@ -35,6 +35,7 @@ use adaptd_collectors::shutdown::Shutdown;
 use adaptd_config::Config;
 use adaptd_store::{SqlStore, Store};
 use rand::RngExt;
+use tracing::Instrument;
 
 use self::auth::Auth;
 use self::metrics::Metrics;
@@ -64,15 +65,6 @@ pub enum ServeError {
     Deadline(Duration),
 }
 
-/// One log line on stderr: time, level, message.
-pub fn log(level: &str, msg: &str) {
-    let now = time::OffsetDateTime::now_utc();
-    let t = now
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    eprintln!("{t} {level} {msg}");
-}
-
 /// A name for this replica: host, process and a random suffix.
 fn instance_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -83,26 +75,30 @@ fn instance_id() -> String {
 }
 
 /// Runs the service until SIGTERM or SIGINT. `base` is the config file's directory.
+/// Everything it logs is inside a `service` span naming this replica, so the lines of
+/// replicas sharing a log pipeline tell apart.
 pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
+    let instance = instance_id();
+    let span = tracing::info_span!("service", instance = %instance);
+    run(config, base, instance).instrument(span).await
+}
+
+async fn run(config: Config, base: &Path, instance: String) -> Result<(), ServeError> {
     let s = config.service.clone();
     let auth = Auth::from_config(&s, base).map_err(ServeError::Settings)?;
     let sources = Source::from_config(&config, base).map_err(ServeError::Settings)?;
     let alerts =
         Arc::new(alerts::Alerts::from_config(&config, base).map_err(ServeError::Settings)?);
-    let instance = instance_id();
     let poll = Duration::from_secs_f64(s.leader_poll_seconds);
     // A lease outlives a few missed renewals (a busy machine), and a crashed leader is
     // replaced within it; a stopping one resigns at once.
     let lease = (poll * 3).max(Duration::from_secs(10));
     let store = Arc::new(SqlStore::open(&config.store, base, instance.clone(), lease).await?);
     let version = store.migrate().await?;
-    log(
-        "info",
-        &format!(
-            "{instance}: store {:?} at schema version {version}; {} source(s)",
-            store.backend(),
-            sources.len()
-        ),
+    tracing::info!(
+        "store {} at schema version {version}; {} source(s)",
+        store.describe(),
+        sources.len()
     );
     let metrics = Arc::new(Metrics::new());
     let leader = Arc::new(AtomicBool::new(false));
@@ -120,44 +116,53 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
-    log(
-        "info",
-        &format!(
-            "listening on http://{}",
-            listener.local_addr().map_or(addr, |a| a)
-        ),
+    tracing::info!(
+        "listening on http://{}",
+        listener.local_addr().map_or(addr, |a| a)
     );
 
     let (trigger, shutdown) = Shutdown::new();
     let mut http_stop = shutdown.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(async move { http_stop.wait().await })
-            .await
-    });
-    let leading = tokio::spawn(leadership(
-        store.clone(),
-        leader.clone(),
-        metrics.clone(),
-        poll,
-        shutdown.clone(),
-    ));
-    let refresher = tokio::spawn(refresh(
-        store.clone(),
-        metrics.clone(),
-        listing,
-        s.metrics_max_components as usize,
-        shutdown.clone(),
-    ));
+    let server = tokio::spawn(
+        async move {
+            axum::serve(listener, api::router(state))
+                .with_graceful_shutdown(async move { http_stop.wait().await })
+                .await
+        }
+        .in_current_span(),
+    );
+    let leading = tokio::spawn(
+        leadership(
+            store.clone(),
+            leader.clone(),
+            metrics.clone(),
+            poll,
+            shutdown.clone(),
+        )
+        .in_current_span(),
+    );
+    let refresher = tokio::spawn(
+        refresh(
+            store.clone(),
+            metrics.clone(),
+            listing,
+            s.metrics_max_components as usize,
+            shutdown.clone(),
+        )
+        .in_current_span(),
+    );
     let config = Arc::new(config);
     let sources = Arc::new(sources);
-    let reporter = tokio::spawn(weekly_report::reports(
-        config.clone(),
-        base.to_path_buf(),
-        sources.clone(),
-        leader.clone(),
-        shutdown.clone(),
-    ));
+    let reporter = tokio::spawn(
+        weekly_report::reports(
+            config.clone(),
+            base.to_path_buf(),
+            sources.clone(),
+            leader.clone(),
+            shutdown.clone(),
+        )
+        .in_current_span(),
+    );
     let scheduler = tokio::spawn(
         Scheduler::new(
             store.clone(),
@@ -166,11 +171,12 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
             instance.clone(),
             metrics.clone(),
         )
-        .run(leader.clone(), alerts.wake.clone(), shutdown.clone()),
+        .run(leader.clone(), alerts.wake.clone(), shutdown.clone())
+        .in_current_span(),
     );
 
     wait_for_signal().await;
-    log("info", "shutdown requested");
+    tracing::info!("shutdown requested");
     trigger.trigger();
     let deadline = Duration::from_secs_f64(s.shutdown_deadline_seconds);
     let finished = tokio::time::timeout(deadline, async {
@@ -180,14 +186,14 @@ pub async fn serve(config: Config, base: &Path) -> Result<(), ServeError> {
         let _ = refresher.await;
         let _ = server.await;
         if let Err(e) = store.resign().await {
-            log("warn", &format!("could not release leadership: {e}"));
+            tracing::warn!("could not release leadership: {e}");
         }
         store.close().await;
     })
     .await;
     match finished {
         Ok(()) => {
-            log("info", "stopped");
+            tracing::info!("stopped");
             Ok(())
         }
         Err(_) => Err(ServeError::Deadline(deadline)),
@@ -228,19 +234,16 @@ async fn leadership<S: Store>(
         let leads = match store.lead().await {
             Ok(l) => l,
             Err(e) => {
-                log("warn", &format!("leadership check failed: {e}"));
+                tracing::warn!("leadership check failed: {e}");
                 false
             }
         };
         if leads != leader.swap(leads, Ordering::SeqCst) {
-            log(
-                "info",
-                if leads {
-                    "now leading"
-                } else {
-                    "now following"
-                },
-            );
+            if leads {
+                tracing::info!("now leading");
+            } else {
+                tracing::info!("now following");
+            }
         }
         metrics.set_leader(leads);
         if !sleep_or_stop(poll, &mut shutdown).await {
@@ -297,12 +300,12 @@ async fn refresh<S: Store>(
                         hour = now_hour;
                     }
                     (Err(e), _) | (_, Err(e)) => {
-                        log("warn", &format!("metrics refresh failed: {e}"));
+                        tracing::warn!("metrics refresh failed: {e}");
                     }
                 }
             }
             (Ok(_), Ok(_)) => {}
-            (Err(e), _) | (_, Err(e)) => log("warn", &format!("metrics refresh failed: {e}")),
+            (Err(e), _) | (_, Err(e)) => tracing::warn!("metrics refresh failed: {e}"),
         }
         // Every second, or at once when a request found the listing behind the store.
         tokio::select! {

@@ -78,6 +78,7 @@ pub fn optimise<S: Store>(job: &Job<'_, S>, handle: &Handle) -> Result<Optimised
         observed: BTreeMap::new(),
         windows: BTreeMap::new(),
         out: Optimised::default(),
+        group: 0,
     };
     let r = &job.resolved;
     let chunked = recommend_in_chunks(
@@ -105,6 +106,8 @@ struct Chunks<'a, 'j, S> {
     /// The window each merged profile covers.
     windows: BTreeMap<String, (i64, i64)>,
     out: Optimised,
+    /// Groups read so far (passes included), to name each group's span.
+    group: usize,
 }
 
 /// Why a group's profiles could not be read.
@@ -130,6 +133,13 @@ impl<S: Store> ChunkIo for Chunks<'_, '_, S> {
         &mut self,
         specs: &[ComponentSpec],
     ) -> Result<BTreeMap<String, Profile>, LoadError> {
+        self.group += 1;
+        let _group = tracing::debug_span!(
+            "group",
+            group = self.group,
+            first = specs.first().map(|s| s.name.as_str())
+        )
+        .entered();
         let mut profiles = BTreeMap::new();
         for spec in specs {
             let name = spec.name.as_str();
@@ -160,6 +170,11 @@ impl<S: Store> ChunkIo for Chunks<'_, '_, S> {
                 profiles.insert(name.to_owned(), p);
             }
         }
+        tracing::debug!(
+            components = specs.len(),
+            with_telemetry = profiles.len(),
+            "group profiles merged"
+        );
         Ok(profiles)
     }
 

@@ -15,12 +15,13 @@ use adaptd_config::Config;
 use adaptd_ops::apply::recent::Verifier;
 use adaptd_store::alerts::AlertStore;
 use rand::RngExt;
+use tracing::Instrument;
 
 use crate::alerts::focus::AlertContext;
 use crate::cycle::{self, CycleReport};
 use crate::metrics::Metrics;
 use crate::sources::Source;
-use crate::{alerts, handover, log};
+use crate::{alerts, handover};
 
 /// What the leader needs to cycle, and what it remembers between turns.
 pub(crate) struct Scheduler<S> {
@@ -124,13 +125,10 @@ impl<S: AlertStore> Scheduler<S> {
         match adaptd_ops::apply::reconcile_on_lead(&*self.store, &self.config.apply).await {
             Ok(runs) => {
                 for r in runs {
-                    log(
-                        "info",
-                        &format!("apply: reconciled run {}: {:?}", r.run_id, r.outcome),
-                    );
+                    tracing::info!("apply: reconciled run {}: {:?}", r.run_id, r.outcome);
                 }
             }
-            Err(e) => log("warn", &format!("apply: reconciling failed: {e}")),
+            Err(e) => tracing::warn!("apply: reconciling failed: {e}"),
         }
     }
 
@@ -142,19 +140,21 @@ impl<S: AlertStore> Scheduler<S> {
             Ok(Some(focus)) => focus,
             Ok(None) => return,
             Err(e) => {
-                log("warn", &format!("reading pending alerts failed: {e}"));
+                tracing::warn!("reading pending alerts failed: {e}");
                 return;
             }
         };
         let pending = store.pending_focus().await.unwrap_or_default();
         let cx = self.context(Some(&focus));
-        let report = cycle_once(&cx, &self.metrics, "focused cycle", shutdown.clone()).await;
-        alerts::apply::after_focus(store, config, &focus, &pending, &report).await;
+        let span = cycle_span("focused");
+        let report = cycle_once(&cx, &self.metrics, "focused cycle", shutdown.clone())
+            .instrument(span.clone())
+            .await;
+        alerts::apply::after_focus(store, config, &focus, &pending, &report)
+            .instrument(tracing::info_span!(parent: &span, "stage", stage = "apply"))
+            .await;
         if let Err(e) = alerts::focus::finish(store, &focus, &pending, &report).await {
-            log(
-                "warn",
-                &format!("recording the focused cycle's alerts failed: {e}"),
-            );
+            tracing::warn!("recording the focused cycle's alerts failed: {e}");
         }
         // The alerts' tightening now holds; the next cycle must solve.
         self.optimised_before = false;
@@ -183,10 +183,7 @@ impl<S: AlertStore> Scheduler<S> {
             match alerts::focus::context(store, &config.alerts).await {
                 Ok(c) => Some(c),
                 Err(e) => {
-                    log(
-                        "warn",
-                        &format!("reading alerts failed; cycling without their context: {e}"),
-                    );
+                    tracing::warn!("reading alerts failed; cycling without their context: {e}");
                     None
                 }
             }
@@ -200,15 +197,22 @@ impl<S: AlertStore> Scheduler<S> {
             self.held = holding;
         }
         let cx = self.context(context.as_ref());
-        let report = cycle_once(&cx, &self.metrics, "cycle", shutdown.clone()).await;
+        let span = cycle_span("scheduled");
+        let report = cycle_once(&cx, &self.metrics, "cycle", shutdown.clone())
+            .instrument(span.clone())
+            .await;
         self.optimised_before |= report.optimised && report.failed_stages.is_empty();
-        handover::after_cycle(store, config, &report).await;
+        handover::after_cycle(store, config, &report)
+            .instrument(tracing::info_span!(parent: &span, "stage", stage = "apply"))
+            .await;
+        let verify = tracing::info_span!(parent: &span, "stage", stage = "verify");
         for line in self
             .verifier
             .after_cycle(store, &config.apply, config.service.interval_seconds)
+            .instrument(verify.clone())
             .await
         {
-            log("info", &line);
+            verify.in_scope(|| tracing::info!("{line}"));
         }
         self.next_at = Some(now + interval_ms + jitter(config));
     }
@@ -225,14 +229,21 @@ fn jitter(config: &Config) -> i64 {
     }
 }
 
-/// Runs one cycle and logs and observes it.
+/// The span of one cycle: `kind` (`scheduled` or `focused`), and `id` once the store
+/// gave one. The cycle's stages, sources and groups, and the hand-over after it, are
+/// inside it.
+fn cycle_span(kind: &'static str) -> tracing::Span {
+    tracing::info_span!("cycle", kind, id = tracing::field::Empty)
+}
+
+/// Runs one cycle (inside its [`cycle_span`]) and logs and observes it.
 async fn cycle_once<S: AlertStore>(
     cx: &cycle::Context<'_, S>,
     metrics: &Metrics,
     what: &str,
     shutdown: Shutdown,
 ) -> CycleReport {
-    log("info", &format!("{what} starting"));
+    tracing::info!("{what} starting");
     let report = cycle::run(cx, shutdown).await;
     metrics.observe_cycle(&report, adaptd_store::now_ms() as f64 / 1000.0);
     let msg = format!(
@@ -247,13 +258,10 @@ async fn cycle_once<S: AlertStore>(
             .map(|e| format!("; {e}"))
             .unwrap_or_default()
     );
-    log(
-        if report.outcome == "ok" {
-            "info"
-        } else {
-            "warn"
-        },
-        &msg,
-    );
+    if report.outcome == "ok" {
+        tracing::info!(outcome = %report.outcome, "{msg}");
+    } else {
+        tracing::warn!(outcome = %report.outcome, "{msg}");
+    }
     report
 }

@@ -19,8 +19,8 @@ use adaptd_config::next_run_after;
 use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_ops::report::scheduled::run_once;
 
+use crate::sleep_or_stop;
 use crate::sources::Source;
-use crate::{log, sleep_or_stop};
 
 /// Runs until shutdown: sleeps to the next scheduled time, then, if this replica
 /// leads, builds and delivers the report. A failed run is logged and the next one
@@ -36,20 +36,14 @@ pub async fn reports(
         Ok(c) => c,
         Err(e) => {
             // Validated when the config was loaded; kept as a log line, not a panic.
-            log(
-                "error",
-                &format!("report schedule unusable, no reports: {e}"),
-            );
+            tracing::error!("report schedule unusable, no reports: {e}");
             return;
         }
     };
     loop {
         let now = SystemTime::now();
         let Some(next) = next_run_after(&cron, now) else {
-            log(
-                "warn",
-                &format!("report schedule `{}` never fires", config.report.schedule),
-            );
+            tracing::warn!("report schedule `{}` never fires", config.report.schedule);
             return;
         };
         let wait = next.duration_since(now).unwrap_or_default();
@@ -59,18 +53,12 @@ pub async fn reports(
         if !leader.load(Ordering::SeqCst) {
             continue;
         }
-        log(
-            "info",
-            "scheduled report: collecting the period's telemetry",
-        );
+        tracing::info!("scheduled report: collecting the period's telemetry");
         let mut telemetry = TelemetrySet::default();
         for source in sources.iter() {
             let c = source.collect(None, shutdown.clone()).await;
             for e in &c.errors {
-                log(
-                    "warn",
-                    &format!("scheduled report: source {}: {}", c.source, e.message),
-                );
+                tracing::warn!("scheduled report: source {}: {}", c.source, e.message);
             }
             if c.stopped {
                 return;
@@ -102,13 +90,10 @@ pub async fn reports(
                     Some(Ok(attempts)) => format!("webhook delivered ({attempts} attempt(s))"),
                     Some(Err(e)) => format!("webhook failed: {e}"),
                 };
-                log(
-                    "info",
-                    &format!("scheduled report written to {}; {webhook}", d.dir.display()),
-                );
+                tracing::info!("scheduled report written to {}; {webhook}", d.dir.display());
             }
-            Ok(Err(e)) => log("warn", &format!("scheduled report failed: {e}")),
-            Err(e) => log("warn", &format!("scheduled report task failed: {e}")),
+            Ok(Err(e)) => tracing::warn!("scheduled report failed: {e}"),
+            Err(e) => tracing::warn!("scheduled report task failed: {e}"),
         }
     }
 }

@@ -261,7 +261,7 @@ pub fn read_repo(dir: &Path, paths: &[String], options: &Options) -> anyhow::Res
                     Ok(text) => {
                         repo.files.insert(rel, text);
                     }
-                    Err(_) => eprintln!("adaptd iac: {rel} is not UTF-8; skipped"),
+                    Err(_) => tracing::warn!("{rel} is not UTF-8; skipped"),
                 }
             }
         }

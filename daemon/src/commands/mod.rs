@@ -26,6 +26,10 @@ use crate::pipeline::{PipelineError, run};
 /// input (config, telemetry), 1 for everything else.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = crate::logging::init(&cli.log) {
+        eprintln!("adaptd: {e:#}");
+        return ExitCode::from(EXIT_INVALID_INPUT);
+    }
     let result = match cli.command {
         Command::Recommend(args) => recommend(&args),
         Command::Demo(args) => demo(&args),

@@ -38,7 +38,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e @ crate::service::ServeError::Settings(_)) => Ok(invalid(&e)),
         Err(e) => {
-            crate::service::log("error", &e.to_string());
+            tracing::error!("{e}");
             Ok(ExitCode::from(1))
         }
     }

@@ -15,6 +15,7 @@ mod deflated;
 pub mod leader;
 pub mod migrations;
 pub mod recent;
+pub mod redact;
 mod sql;
 mod types;
 
@@ -22,6 +23,7 @@ use std::future::Future;
 
 pub use backend::Backend;
 pub use deflated::{Deflated, deflate, inflate};
+pub use redact::redact_url;
 pub use sql::{SqlStore, now_ms};
 pub use types::*;
 

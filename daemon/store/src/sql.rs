@@ -13,10 +13,10 @@ use tokio::sync::Mutex;
 use super::backend::sql;
 use super::leader::Leadership;
 use super::migrations;
+use super::redact::redact_url;
 use super::*;
 
-/// The store. Cheap to share behind an `Arc`.
-#[derive(Debug)]
+/// The store. Cheap to share behind an `Arc`. Its `Debug` shows the URL redacted.
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
@@ -25,6 +25,17 @@ pub struct SqlStore {
     /// This replica's identity, written into cycles and leases.
     instance: String,
     lease: Duration,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .field("url", &redact_url(&self.url))
+            .field("instance", &self.instance)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Milliseconds since the epoch.
@@ -105,6 +116,14 @@ impl SqlStore {
             instance,
             lease,
         })
+    }
+
+    /// Which database, where, for a log line (a PostgreSQL URL's password redacted).
+    pub fn describe(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("SQLite {}", redact_url(&self.url)),
+            Backend::Postgres => format!("PostgreSQL {}", redact_url(&self.url)),
+        }
     }
 
     /// Which database this is.

@@ -167,10 +167,22 @@ pub fn wait_for<T>(
 
 /// Starts `adaptd serve -c CONFIG` (port from the config) and waits until ready.
 pub fn serve(config: &Path, port: u16, env: &[(&str, &str)], log: PathBuf) -> Proc {
+    serve_with(config, port, &[], env, log)
+}
+
+/// [`serve`] with more arguments (`--log-format json`).
+pub fn serve_with(
+    config: &Path,
+    port: u16,
+    args: &[&str],
+    env: &[(&str, &str)],
+    log: PathBuf,
+) -> Proc {
     let out = std::fs::File::create(&log).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_adaptd"));
     cmd.args(["serve", "-c"])
         .arg(config)
+        .args(args)
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .stdin(Stdio::null());

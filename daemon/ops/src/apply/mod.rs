@@ -227,7 +227,13 @@ pub async fn history<S: Store>(
 
 /// Applies one recommendation as `[apply]` says: mode, live configuration, plan,
 /// guardrails, then (when executing) the write-ahead execution and the
-/// recommendation's move to `applied`.
+/// recommendation's move to `applied`. Everything it logs, the AWS SDK's events
+/// included, is inside an `apply` span naming the component.
+#[tracing::instrument(
+    name = "apply",
+    skip_all,
+    fields(component = %req.rec.component, recommendation = req.recommendation_id)
+)]
 pub async fn apply_recommendation<S: Store>(
     store: &S,
     config: &ApplySection,

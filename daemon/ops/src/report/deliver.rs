@@ -162,10 +162,7 @@ pub fn write_index(root: &Path) -> Result<PathBuf, WriteError> {
         };
         match serde_json::from_str::<Manifest>(&text) {
             Ok(m) => manifests.push(m),
-            Err(e) => eprintln!(
-                "adaptd report: skipping {} in the index: {e}",
-                path.display()
-            ),
+            Err(e) => tracing::warn!("skipping {} in the report index: {e}", path.display()),
         }
     }
     let index = root.join("index.html");
@@ -264,20 +261,21 @@ pub fn post_webhook(
                 }
                 last = format!("HTTP {status}: {text}");
             }
-            Err(e) => last = error_chain(&e),
+            // The URL may itself be the secret (a Slack or Teams webhook): left out.
+            Err(e) => last = error_chain(&e.without_url()),
         }
         if attempt == max {
             break;
         }
         let wait = wait.min(settings.max_backoff);
-        eprintln!(
-            "adaptd report: webhook attempt {attempt}/{max} failed ({last}); retrying in {:.1} s",
+        tracing::warn!(
+            "report webhook attempt {attempt}/{max} failed ({last}); retrying in {:.1} s",
             wait.as_secs_f64()
         );
         sleep(wait);
         backoff = (backoff * 2).min(settings.max_backoff);
     }
-    eprintln!("adaptd report: webhook attempt {max}/{max} failed ({last}); giving up");
+    tracing::warn!("report webhook attempt {max}/{max} failed ({last}); giving up");
     Err(DeliveryError::Exhausted {
         attempts: max,
         last,

@@ -60,7 +60,7 @@ pub fn run<E: std::fmt::Display>(
             .ok_or_else(|| ScheduleError::Never(cron.to_string()))?;
         clock.sleep_until(next);
         if let Err(e) = job(next) {
-            eprintln!("adaptd report: scheduled run failed: {e}");
+            tracing::warn!("scheduled report run failed: {e}");
         }
         done += 1;
     }

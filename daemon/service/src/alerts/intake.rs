@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use super::{Incoming, Invalid, Status, alertmanager, sns};
 use crate::auth::Denied;
@@ -57,6 +58,13 @@ async fn intake<S: AlertStore>(
     let mut out = Vec::with_capacity(alerts.len());
     let mut wake = false;
     for i in alerts {
+        let span = tracing::info_span!(
+            "alert",
+            source = i.source,
+            name = %i.name,
+            component = i.component.as_deref(),
+            status = i.status.as_str()
+        );
         // The outcome unless the store finds a duplicate or the rate limit reached.
         let (outcome, note) = match (&i.component, i.status) {
             (None, _) => (
@@ -89,6 +97,7 @@ async fn intake<S: AlertStore>(
                 },
                 &rules,
             )
+            .instrument(span.clone())
             .await
             .map_err(ApiError::internal)?;
         let (outcome, note) = match admitted {
@@ -107,6 +116,10 @@ async fn intake<S: AlertStore>(
                 )),
             ),
         };
+        span.in_scope(|| match &note {
+            Some(n) => tracing::info!(outcome, "alert received: {outcome} ({n})"),
+            None => tracing::info!(outcome, "alert received: {outcome}"),
+        });
         wake |= outcome == "pending";
         st.metrics.observe_alert(i.source, outcome);
         out.push(outcome_json(admitted.id(), &i, outcome, note.as_deref()));
@@ -122,6 +135,7 @@ fn accepted(items: &[Value]) -> Response {
 }
 
 /// `POST /api/v1/alerts/alertmanager`.
+#[tracing::instrument(name = "alerts", skip_all, fields(endpoint = "alertmanager"))]
 pub async fn alertmanager<S: AlertStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
@@ -146,6 +160,7 @@ pub async fn alertmanager<S: AlertStore>(
 }
 
 /// `POST /api/v1/alerts/sns`.
+#[tracing::instrument(name = "alerts", skip_all, fields(endpoint = "sns"))]
 pub async fn sns<S: AlertStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
