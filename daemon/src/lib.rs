@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod duration;
 pub mod output;
 
 pub use adaptd_ops::{apply, backtest, embedded, pipeline, report};

@@ -203,12 +203,18 @@ impl<S: AlertStore> Scheduler<S> {
         let report = cycle_once(&cx, &self.metrics, "cycle", shutdown.clone()).await;
         self.optimised_before |= report.optimised && report.failed_stages.is_empty();
         handover::after_cycle(store, config, &report).await;
-        for line in self
+        match self
             .verifier
             .after_cycle(store, &config.apply, config.service.interval_seconds)
             .await
         {
-            log("info", &line);
+            Ok(verdicts) => {
+                for (run, d) in verdicts {
+                    self.metrics.observe_apply_verdict(&d);
+                    log("info", &format!("apply: verified run {run}: {d:?}"));
+                }
+            }
+            Err(e) => log("warn", &format!("apply: verification failed: {e}")),
         }
         self.next_at = Some(now + interval_ms + jitter(config));
     }
