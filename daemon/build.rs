@@ -32,8 +32,10 @@ fn main() {
         watched.push(branch);
     }
     for w in watched {
-        if let Some(p) = git(dir, &["rev-parse", "--path-format=absolute", "--git-path", &w])
-            && Path::new(&p).exists()
+        if let Some(p) = git(
+            dir,
+            &["rev-parse", "--path-format=absolute", "--git-path", &w],
+        ) && Path::new(&p).exists()
         {
             println!("cargo:rerun-if-changed={p}");
         }

@@ -39,7 +39,10 @@ fn valid_token_name(name: &str) -> bool {
 /// Checks a `token_env` value (at `path`).
 fn check_env_name(path: &str, v: &str, ck: &mut Check<'_>) {
     if v.is_empty() || v.contains(['=', '\0']) {
-        ck.err(path, format!("not an environment variable name (got \"{v}\")"));
+        ck.err(
+            path,
+            format!("not an environment variable name (got \"{v}\")"),
+        );
     }
 }
 

@@ -47,7 +47,10 @@ mod tests {
         );
         for bad in ["0d", "d", "-1d", "1.5d", "99999999999999999w"] {
             let e = minutes(bad).unwrap_err();
-            assert!(e.contains("whole number > 0") || e.contains("unknown unit"), "{bad}: {e}");
+            assert!(
+                e.contains("whole number > 0") || e.contains("unknown unit"),
+                "{bad}: {e}"
+            );
             assert!(e.contains(bad.trim()), "{bad}: {e}");
         }
         assert!(minutes("").is_err());

@@ -170,7 +170,9 @@ fn every_metric_the_rules_select_is_exported_and_prometheus_fires_on_a_refused_a
         Duration::from_secs(60),
         || prom.log_text(),
         || {
-            let v = query("/api/v1/query?query=count_over_time(adaptd_leader%7Bjob%3D%22adaptd%22%7D%5B1m%5D)");
+            let v = query(
+                "/api/v1/query?query=count_over_time(adaptd_leader%7Bjob%3D%22adaptd%22%7D%5B1m%5D)",
+            );
             (v["data"]["result"][0]["value"][1]
                 .as_str()
                 .and_then(|n| n.parse::<f64>().ok())
@@ -184,7 +186,11 @@ fn every_metric_the_rules_select_is_exported_and_prometheus_fires_on_a_refused_a
         &[("Authorization", "Bearer not-the-token")],
         "{}",
     );
-    assert_eq!((s, e["error"]["code"].as_str()), (401, Some("unauthorized")), "{e}");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{e}"
+    );
 
     let firing = wait_for(
         "AdaptdAlertIntakeRefusing to fire",

@@ -215,7 +215,10 @@ mod tests {
             a.check(&headers("Bearer alice-token")).unwrap(),
             "api:alice"
         );
-        assert_eq!(a.check(&headers("bearer  alice-token ")).unwrap(), "api:alice");
+        assert_eq!(
+            a.check(&headers("bearer  alice-token ")).unwrap(),
+            "api:alice"
+        );
         for wrong in ["Bearer s3cre", "Bearer s3cretx", "Bearer alice", "Bearer "] {
             assert!(
                 matches!(a.check(&headers(wrong)), Err(Denied::Wrong)),
@@ -280,7 +283,10 @@ mod tests {
         let text = format!("{text}[[service.tokens]]\nname = \"mallory\"\ntoken_file = \"dup\"\n");
         let c = adaptd_config::Config::from_str(&text, "t.toml").unwrap();
         let e = Auth::from_config(&c.service, &dir).unwrap_err();
-        assert!(e.contains("api:alice and api:mallory have the same value"), "{e}");
+        assert!(
+            e.contains("api:alice and api:mallory have the same value"),
+            "{e}"
+        );
         assert!(!e.contains("alice-secret-value"), "{e}");
 
         let text = "[service]\n[[service.tokens]]\nname = \"x\"\ntoken_file = \"missing\"\n";

@@ -20,9 +20,9 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
+use self::operations::Operations;
 pub use self::tally::Tally;
 use crate::cycle::{CycleReport, STAGES};
-use self::operations::Operations;
 use crate::versions::Gauges;
 
 /// Every metric of the service.

@@ -132,8 +132,7 @@ pub fn recommendations(args: &RecommendationsArgs) -> anyhow::Result<ExitCode> {
         server: server.to_owned(),
     };
     let token = match &args.action {
-        Action::Approve { .. } | Action::Reject { .. } => match token(args.token_file.as_deref())
-        {
+        Action::Approve { .. } | Action::Reject { .. } => match token(args.token_file.as_deref()) {
             Ok(t) => Some(t),
             Err(e) => return Ok(invalid(&e)),
         },
@@ -145,7 +144,9 @@ pub fn recommendations(args: &RecommendationsArgs) -> anyhow::Result<ExitCode> {
         Action::Approve { id, note } => client.post(
             &format!("/api/v1/recommendations/{id}/approve"),
             token.as_deref().unwrap_or_default(),
-            &note.as_ref().map_or_else(|| json!({}), |n| json!({ "note": n })),
+            &note
+                .as_ref()
+                .map_or_else(|| json!({}), |n| json!({ "note": n })),
         ),
         Action::Reject { id, reason } => client.post(
             &format!("/api/v1/recommendations/{id}/reject"),
@@ -173,7 +174,10 @@ pub fn recommendations(args: &RecommendationsArgs) -> anyhow::Result<ExitCode> {
         Action::Show { .. } => show(&v),
         Action::Approve { .. } | Action::Reject { .. } => format!(
             "recommendation {} ({} v{}) is {} by {}\n",
-            v["id"], text_of(&v["component"]), v["version"], text_of(&v["status"]),
+            v["id"],
+            text_of(&v["component"]),
+            v["version"],
+            text_of(&v["status"]),
             text_of(&v["status_actor"])
         ),
     };
@@ -184,8 +188,8 @@ pub fn recommendations(args: &RecommendationsArgs) -> anyhow::Result<ExitCode> {
 /// The token in `file`, trimmed; errors name the flag and the file.
 fn token(file: Option<&Path>) -> Result<String, String> {
     let f = file.ok_or("--token-file (or ADAPTD_TOKEN_FILE) is required to approve or reject")?;
-    let t = std::fs::read_to_string(f)
-        .map_err(|e| format!("--token-file: {}: {e}", f.display()))?;
+    let t =
+        std::fs::read_to_string(f).map_err(|e| format!("--token-file: {}: {e}", f.display()))?;
     let t = t.trim();
     if t.is_empty() {
         return Err(format!("--token-file: {} is empty", f.display()));
@@ -237,7 +241,9 @@ fn reply(
 ) -> anyhow::Result<Result<Value, String>> {
     let r = r.with_context(|| format!("cannot reach {url}"))?;
     let status = r.status();
-    let text = r.text().with_context(|| format!("reading the answer of {url}"))?;
+    let text = r
+        .text()
+        .with_context(|| format!("reading the answer of {url}"))?;
     let v: Option<Value> = serde_json::from_str(&text).ok();
     if status.is_success() {
         return match v {
@@ -292,7 +298,15 @@ fn table(v: &Value) -> String {
             ]
         })
         .collect();
-    let head = ["ID", "COMPONENT", "V", "STATUS", "VERDICT", "SAVING/MONTH", "SUMMARY"];
+    let head = [
+        "ID",
+        "COMPONENT",
+        "V",
+        "STATUS",
+        "VERDICT",
+        "SAVING/MONTH",
+        "SUMMARY",
+    ];
     let mut widths = head.map(str::len);
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -355,7 +369,10 @@ fn show(v: &Value) -> String {
     }
     let _ = writeln!(out, "{}", text_of(&v["summary"]));
     let rec = &v["recommendation"];
-    for (label, side) in [("current", &rec["current"]), ("recommended", &rec["recommended"])] {
+    for (label, side) in [
+        ("current", &rec["current"]),
+        ("recommended", &rec["recommended"]),
+    ] {
         if let Some(d) = side["description"].as_str() {
             let _ = writeln!(out, "{label}: {d}");
         }

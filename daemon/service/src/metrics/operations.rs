@@ -15,7 +15,12 @@ pub(super) const ALERT_SOURCES: [&str; 2] = ["alertmanager", "sns"];
 /// Why an alert request may be refused (the `code` of the JSON refusal): those a
 /// sender can cause, which exist at 0 from the start. Rarer ones (a store outage, an
 /// unreadable secret) appear when they happen.
-const COMMON_REFUSALS: [&str; 4] = ["unauthorized", "forbidden", "invalid_body", "alerts_disabled"];
+const COMMON_REFUSALS: [&str; 4] = [
+    "unauthorized",
+    "forbidden",
+    "invalid_body",
+    "alerts_disabled",
+];
 
 /// A verdict on an apply, by the `verdict` label.
 pub(super) const VERDICTS: [&str; 3] = ["keep", "rollback", "inconclusive"];
