@@ -66,7 +66,7 @@ pub use report::{Cron, CronError, ReportFormat, ReportSection, WebhookSection, n
 pub use resolve::Resolved;
 pub use resources::{Account, DEFAULT_ACCOUNT, DEFAULT_CONCURRENCY_LIMIT, Database};
 pub use rules::{Facts, GuardrailRule, Match, SloObjectives, SloRule};
-pub use service::ServiceSection;
+pub use service::{ServiceSection, ServiceToken};
 pub use store::StoreSection;
 
 use check::{Check, Problem};

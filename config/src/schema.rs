@@ -96,6 +96,7 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ("## `[iac]`", fields::<IacSection>()),
         ("### `[[iac.components]]`", fields::<IacComponent>()),
         ("## `[service]`", fields::<ServiceSection>()),
+        ("### `[[service.tokens]]`", fields::<ServiceToken>()),
         ("## `[store]`", fields::<StoreSection>()),
         ("## `[alerts]`", fields::<AlertsSection>()),
         ("## `[apply]`", fields::<ApplySection>()),

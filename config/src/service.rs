@@ -1,15 +1,50 @@
 //! `[service]`: how `adaptd serve` runs — where it listens, how often it cycles, how
 //! it authenticates mutations and how long it may take to stop.
 //!
-//! The bearer token is never a value in this file (configs get committed): it is named
-//! by an environment variable or a file, like the collectors' secrets.
+//! A bearer token is never a value in this file (configs get committed): it is named
+//! by an environment variable or a file, like the collectors' secrets. Each token has
+//! a name, which is who the audit log says approved or rejected: a person cannot
+//! claim to be someone else without that person's token.
 
 use std::net::SocketAddr;
 
 use serde::Deserialize;
 
 use crate::check::{Bound, Check};
-use crate::spans::join;
+use crate::spans::{index, join};
+
+/// One `[[service.tokens]]` entry: a name and where its secret is.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceToken {
+    /// Who holds the token (a person or a system, e.g. `alice` or `alertmanager`):
+    /// recorded as the actor `api:NAME` of what the token does. 1–64 of letters,
+    /// digits and `. _ @ -`; unique.
+    pub name: String,
+    /// Environment variable holding the token (read once, at start).
+    pub token_env: Option<String>,
+    /// File holding the token (trailing whitespace ignored), read at each request so
+    /// it can rotate. Exactly one of `token_env` and `token_file`.
+    pub token_file: Option<String>,
+}
+
+/// Whether `name` may name a token: short, and safe in logs and audit entries.
+fn valid_token_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
+}
+
+/// Checks a `token_env` value (at `path`).
+fn check_env_name(path: &str, v: &str, ck: &mut Check<'_>) {
+    if v.is_empty() || v.contains(['=', '\0']) {
+        ck.err(
+            path,
+            format!("not an environment variable name (got \"{v}\")"),
+        );
+    }
+}
 
 /// The `[service]` section. Every key is optional.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -30,12 +65,17 @@ pub struct ServiceSection {
     /// default 30): a running cycle is asked to stop, requests in flight finish, then
     /// the process exits whatever is left.
     pub shutdown_deadline_seconds: f64,
-    /// Environment variable holding the bearer token that mutating endpoints
-    /// (approve, reject) require.
+    /// Environment variable holding a shared bearer token for the mutating
+    /// endpoints (approve, reject) and the Alertmanager webhook; the audit log names
+    /// its holder `api`. Prefer `[[service.tokens]]`, which name who acted.
     pub token_env: Option<String>,
-    /// File holding the bearer token (read at each mutating request, so it may
-    /// rotate). Without `token_env` and `token_file`, mutations are refused.
+    /// File holding the shared token (read at each mutating request, so it may
+    /// rotate). Without `token_env`, `token_file` and `[[service.tokens]]`,
+    /// mutations are refused.
     pub token_file: Option<String>,
+    /// Named bearer tokens: each request's actor in the audit log is the name of the
+    /// token it carried (`api:NAME`).
+    pub tokens: Vec<ServiceToken>,
     /// Local telemetry read each cycle, besides `[collectors]`: a long-format file or
     /// directory, or `azure2019:DIR` (relative paths are relative to the config file).
     /// Only minutes newer than what was already read are taken.
@@ -59,6 +99,7 @@ impl Default for ServiceSection {
             shutdown_deadline_seconds: 30.0,
             token_env: None,
             token_file: None,
+            tokens: Vec::new(),
             telemetry: None,
             metrics_max_components: 1000,
             leader_poll_seconds: 5.0,
@@ -102,17 +143,13 @@ impl ServiceSection {
             self.shutdown_deadline_seconds,
             &[Bound::Gt(0.0)],
         );
-        if let Some(v) = &self.token_env
-            && (v.is_empty() || v.contains(['=', '\0']))
-        {
-            ck.err(
-                &p("token_env"),
-                format!("not an environment variable name (got \"{v}\")"),
-            );
+        if let Some(v) = &self.token_env {
+            check_env_name(&p("token_env"), v, ck);
         }
         if self.token_file.as_deref() == Some("") {
             ck.err(&p("token_file"), "must not be empty");
         }
+        self.validate_tokens(&p("tokens"), ck);
         if self.telemetry.as_deref() == Some("") {
             ck.err(&p("telemetry"), "must not be empty");
         }
@@ -126,6 +163,41 @@ impl ServiceSection {
             self.leader_poll_seconds,
             &[Bound::Gt(0.0)],
         );
+    }
+
+    fn validate_tokens(&self, path: &str, ck: &mut Check<'_>) {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, t) in self.tokens.iter().enumerate() {
+            let tp = index(path, i);
+            let name = join(&tp, "name");
+            let named = ck.name(&name, &t.name);
+            if named && !valid_token_name(&t.name) {
+                ck.err(
+                    &name,
+                    format!(
+                        "1–64 letters, digits, `.`, `_`, `@` or `-` (got \"{}\")",
+                        t.name
+                    ),
+                );
+            } else if named && !seen.insert(t.name.as_str()) {
+                ck.err(&name, format!("duplicate token name \"{}\"", t.name));
+            }
+            match (&t.token_env, &t.token_file) {
+                (Some(_), Some(_)) => ck.err(
+                    &join(&tp, "token_file"),
+                    "give token_env or token_file, not both",
+                ),
+                (None, None) => ck.err(
+                    &join(&tp, "token_env"),
+                    "missing required key (token_env or token_file)",
+                ),
+                (Some(v), None) => check_env_name(&join(&tp, "token_env"), v, ck),
+                (None, Some(f)) if f.is_empty() => {
+                    ck.err(&join(&tp, "token_file"), "must not be empty");
+                }
+                (None, Some(_)) => {}
+            }
+        }
     }
 
     /// The listen address (validated).

@@ -7,13 +7,22 @@ use clap::{Parser, Subcommand};
 use crate::commands::apply::ApplyArgs;
 use crate::commands::collect::CollectArgs;
 use crate::commands::iac::IacArgs;
+use crate::commands::recommendations::RecommendationsArgs;
 use crate::commands::report::ReportArgs;
 use crate::commands::serve::ServeArgs;
 use crate::output::{Detail, Format};
 
+/// `adaptd --version`: the release and the commit it was built from (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ADAPTD_GIT_COMMIT"),
+    ")"
+);
+
 /// adaptd: telemetry-driven cost and latency optimisation for AWS Lambda and Fargate.
 #[derive(Debug, Parser)]
-#[command(name = "adaptd", version, about, long_about = None)]
+#[command(name = "adaptd", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -44,6 +53,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Run the service: cycles on a schedule, HTTP API, /metrics (see docs/service.md).
     Serve(ServeArgs),
+    /// List, show, approve or reject a running service's recommendations (its HTTP API).
+    Recommendations(RecommendationsArgs),
     /// Validate a config file; print every error with file:line:col.
     CheckConfig {
         /// The config file.

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod duration;
 pub mod logging;
 pub mod output;
 

@@ -1,33 +1,33 @@
 //! CSV for spreadsheets and finance: one file of components, one of changes. Numbers
 //! are plain (no currency signs or separators) so they sum where they land; empty
-//! cells mean "not known", never zero.
-
-use std::fmt::Write;
+//! cells mean "not known", never zero. Written by the `csv` crate (RFC 4180 quoting,
+//! only where needed).
 
 use crate::input::ChangeState;
 use crate::model::Report;
-
-/// RFC 4180 quoting, only where needed.
-fn cell(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
 
 fn num(v: Option<f64>) -> String {
     v.map_or(String::new(), |v| format!("{}", (v * 1e4).round() / 1e4))
 }
 
-fn row(out: &mut String, cells: &[String]) {
-    let line: Vec<String> = cells.iter().map(|c| cell(c)).collect();
-    let _ = writeln!(out, "{}", line.join(","));
+type Out = csv::Writer<Vec<u8>>;
+
+fn row(out: &mut Out, cells: &[String]) {
+    // Writing to memory cannot fail.
+    let _ = out.write_record(cells);
+}
+
+fn new() -> Out {
+    csv::Writer::from_writer(Vec::new())
+}
+
+fn text(out: Out) -> String {
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// `components.csv`: one row per component, largest saving first.
 pub fn components(r: &Report) -> String {
-    let mut out = String::new();
+    let mut out = new();
     row(
         &mut out,
         &[
@@ -86,12 +86,12 @@ pub fn components(r: &Report) -> String {
             ],
         );
     }
-    out
+    text(out)
 }
 
 /// `changes.csv`: one row per applied or rolled-back change, with its measured saving.
 pub fn changes(r: &Report) -> String {
-    let mut out = String::new();
+    let mut out = new();
     row(
         &mut out,
         &[
@@ -144,7 +144,7 @@ pub fn changes(r: &Report) -> String {
             ],
         );
     }
-    out
+    text(out)
 }
 
 #[cfg(test)]
@@ -153,9 +153,12 @@ mod tests {
 
     #[test]
     fn cells_are_quoted_only_when_needed() {
-        assert_eq!(cell("plain"), "plain");
-        assert_eq!(cell("a, b"), "\"a, b\"");
-        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        let mut out = new();
+        row(
+            &mut out,
+            &["plain", "a, b", "say \"hi\"", ""].map(String::from),
+        );
+        assert_eq!(text(out), "plain,\"a, b\",\"say \"\"hi\"\"\",\n");
         assert_eq!(num(None), "");
         assert_eq!(num(Some(1.234_567)), "1.2346");
     }

@@ -39,6 +39,11 @@ impl ApiError {
         }
     }
 
+    /// The refusal's code (`unauthorized`, `invalid_body`, …), a small fixed set.
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
     pub(crate) fn with_pointer(self, pointer: String) -> Self {
         Self {
             pointer: Some(pointer),
@@ -92,7 +97,7 @@ impl From<Denied> for ApiError {
             Denied::NoToken => Self::new(
                 StatusCode::FORBIDDEN,
                 "mutations_disabled",
-                "no API token is configured (service.token_env or service.token_file): changes are refused",
+                "no API token is configured ([[service.tokens]], service.token_env or service.token_file): changes are refused",
             ),
             Denied::Missing => Self::new(
                 StatusCode::UNAUTHORIZED,

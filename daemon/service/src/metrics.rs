@@ -8,6 +8,7 @@
 //! Cycle and collector counters are the process's own: a leader's, since only the
 //! leader cycles.
 
+mod operations;
 mod tally;
 
 use std::cmp::Reverse;
@@ -19,6 +20,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
+use self::operations::Operations;
 pub use self::tally::Tally;
 use crate::cycle::{CycleReport, STAGES};
 use crate::versions::Gauges;
@@ -30,6 +32,7 @@ pub struct Metrics {
     suggestions: Suggestions,
     cycles: Cycles,
     alerts: IntCounterVec,
+    operations: Operations,
     leader: IntGauge,
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
@@ -302,6 +305,7 @@ impl Metrics {
                 "Alerts this process accepted, by source and what became of them on arrival.",
                 &["source", "outcome"],
             ),
+            operations: Operations::new(&r),
             leader: register(
                 &r,
                 IntGauge::new(
@@ -352,6 +356,16 @@ impl Metrics {
     /// Records an accepted alert (`source`: alertmanager, sns).
     pub fn observe_alert(&self, source: &str, outcome: &str) {
         self.alerts.with_label_values(&[source, outcome]).inc();
+    }
+
+    /// Records an alert request refused with `code` (the refusal's `code`).
+    pub fn observe_alert_refused(&self, source: &str, code: &str) {
+        self.operations.refused(source, code);
+    }
+
+    /// Records a verdict on an applied change.
+    pub fn observe_apply_verdict(&self, d: &adaptd_actuator::verify::Decision) {
+        self.operations.verdict(d);
     }
 
     /// Records a cycle this process ran.

@@ -206,13 +206,19 @@ impl<S: AlertStore> Scheduler<S> {
             .instrument(tracing::info_span!(parent: &span, "stage", stage = "apply"))
             .await;
         let verify = tracing::info_span!(parent: &span, "stage", stage = "verify");
-        for line in self
+        match self
             .verifier
             .after_cycle(store, &config.apply, config.service.interval_seconds)
             .instrument(verify.clone())
             .await
         {
-            verify.in_scope(|| tracing::info!("{line}"));
+            Ok(verdicts) => {
+                for (run, d) in verdicts {
+                    self.metrics.observe_apply_verdict(&d);
+                    verify.in_scope(|| tracing::info!(run = %run, "apply: verified: {d:?}"));
+                }
+            }
+            Err(e) => verify.in_scope(|| tracing::warn!("apply: verification failed: {e}")),
         }
         self.next_at = Some(now + interval_ms + jitter(config));
     }

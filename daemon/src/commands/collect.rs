@@ -28,9 +28,9 @@ pub struct CollectArgs {
     /// `[collectors.prometheus]`.
     #[arg(long, short)]
     pub config: PathBuf,
-    /// History to fetch for what is collected for the first time: `14d`, `36h`,
-    /// `90m` (default: each collector's `lookback_days`).
-    #[arg(long, value_parser = parse_since)]
+    /// History to fetch for what is collected for the first time: `2w`, `14d`,
+    /// `36h`, `90m` (default: each collector's `lookback_days`).
+    #[arg(long, value_parser = crate::duration::minutes)]
     pub since: Option<i64>,
     /// Telemetry file to write (`.csv`, `.json` or `.jsonl`).
     #[arg(long, short)]
@@ -38,24 +38,6 @@ pub struct CollectArgs {
     /// Incremental state (JSON), read before and written after the collection.
     #[arg(long)]
     pub state: Option<PathBuf>,
-}
-
-/// `14d`, `36h`, `90m` → minutes.
-fn parse_since(text: &str) -> Result<i64, String> {
-    let err = || format!("expected a duration such as 14d, 36h or 90m (got `{text}`)");
-    let (n, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = n.parse().map_err(|_| err())?;
-    let minutes = match unit {
-        "d" => n.checked_mul(1440),
-        "h" => n.checked_mul(60),
-        "m" => Some(n),
-        _ => None,
-    }
-    .ok_or_else(err)?;
-    if minutes <= 0 {
-        return Err(err());
-    }
-    Ok(minutes)
 }
 
 fn invalid(e: &dyn std::fmt::Display) -> ExitCode {
@@ -241,19 +223,4 @@ pub fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn since_takes_days_hours_and_minutes() {
-        assert_eq!(parse_since("14d"), Ok(14 * 1440));
-        assert_eq!(parse_since("36h"), Ok(36 * 60));
-        assert_eq!(parse_since("90m"), Ok(90));
-        for bad in ["", "d", "14", "-1d", "0h", "1w", "1.5d"] {
-            assert!(parse_since(bad).is_err(), "{bad}");
-        }
-    }
 }

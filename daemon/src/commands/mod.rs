@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod collect;
 pub mod iac;
+pub mod recommendations;
 pub mod report;
 pub mod serve;
 
@@ -40,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Collect(args) => collect::collect(&args),
         Command::Serve(args) => serve::serve(&args),
         Command::Apply(args) => apply::apply(&args),
+        Command::Recommendations(args) => recommendations::recommendations(&args),
         Command::CheckConfig { file } => check_config(&file),
     };
     match result {

@@ -31,24 +31,19 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// After a cycle: returns log lines of the verdicts. The cycle's own telemetry is
-    /// already in the store (written with its collection).
+    /// After a cycle: the verdicts (run, decision) made now, for the log and the
+    /// metrics. The cycle's own telemetry is already in the store (written with its
+    /// collection).
     pub async fn after_cycle<S: Store>(
         &mut self,
         store: &S,
         config: &ApplySection,
         interval_seconds: u64,
-    ) -> Vec<String> {
+    ) -> Result<Vec<(String, Decision)>, ApplyError> {
         if !config.execute {
-            return Vec::new();
+            return Ok(Vec::new());
         }
-        match self.verify(store, config, interval_seconds, now_ms()).await {
-            Ok(v) => v
-                .into_iter()
-                .map(|(run, d)| format!("apply: verified run {run}: {d:?}"))
-                .collect(),
-            Err(e) => vec![format!("apply: verification failed: {e}")],
-        }
+        self.verify(store, config, interval_seconds, now_ms()).await
     }
 
     /// Judges the runs due at `now`, from the store's recent telemetry, then forgets

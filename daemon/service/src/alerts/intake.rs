@@ -134,6 +134,19 @@ fn accepted(items: &[Value]) -> Response {
     (StatusCode::OK, axum::Json(json!({"items": items}))).into_response()
 }
 
+/// Counts a refusal of an alert request (`adaptd_alert_requests_refused_total`):
+/// an alert that never reached adaptd is what an operator must hear about.
+fn counted<S>(
+    st: &AppState<S>,
+    source: &str,
+    r: Result<Response, ApiError>,
+) -> Result<Response, ApiError> {
+    if let Err(e) = &r {
+        st.metrics.observe_alert_refused(source, e.code());
+    }
+    r
+}
+
 /// `POST /api/v1/alerts/alertmanager`.
 #[tracing::instrument(name = "alerts", skip_all, fields(endpoint = "alertmanager"))]
 pub async fn alertmanager<S: AlertStore>(
@@ -141,22 +154,31 @@ pub async fn alertmanager<S: AlertStore>(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    let r = alertmanager_request(&st, &headers, &bytes).await;
+    counted(&st, "alertmanager", r)
+}
+
+async fn alertmanager_request<S: AlertStore>(
+    st: &AppState<S>,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+) -> Result<Response, ApiError> {
     st.alerts.enabled()?;
     match headers.get("x-adaptd-signature") {
         Some(sig) => st
             .alerts
-            .check_hmac(sig.to_str().unwrap_or(""), &bytes)?,
-        None => st.auth.check(&headers).map_err(|d| match d {
+            .check_hmac(sig.to_str().unwrap_or(""), bytes)?,
+        None => st.auth.check(headers).map(drop).map_err(|d| match d {
             Denied::NoToken => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
-                "send `Authorization: Bearer <token>` (service.token_env or service.token_file) or X-Adaptd-Signature",
+                "send `Authorization: Bearer <token>` ([[service.tokens]], service.token_env or service.token_file) or X-Adaptd-Signature",
             ),
             d => ApiError::from(d),
         })?,
     }
-    let alerts = alertmanager::alerts(&bytes, &st.alerts.section)?;
-    Ok(accepted(&intake(&st, alerts).await?))
+    let alerts = alertmanager::alerts(bytes, &st.alerts.section)?;
+    Ok(accepted(&intake(st, alerts).await?))
 }
 
 /// `POST /api/v1/alerts/sns`.
@@ -165,6 +187,15 @@ pub async fn sns<S: AlertStore>(
     State(st): State<Arc<AppState<S>>>,
     headers: HeaderMap,
     bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let r = sns_request(&st, &headers, &bytes).await;
+    counted(&st, "sns", r)
+}
+
+async fn sns_request<S: AlertStore>(
+    st: &AppState<S>,
+    headers: &HeaderMap,
+    bytes: &Bytes,
 ) -> Result<Response, ApiError> {
     st.alerts.enabled()?;
     let a = &st.alerts.section;
@@ -189,12 +220,12 @@ pub async fn sns<S: AlertStore>(
         )
         .with_pointer("/SubscribeURL".into()),
     };
-    let e = sns::envelope(&bytes, header, a, now_ms()).map_err(to_api)?;
+    let e = sns::envelope(bytes, header, a, now_ms()).map_err(to_api)?;
     st.alerts.verifier.verify(&e, a).await.map_err(to_api)?;
     match e.kind.as_str() {
         "Notification" => {
             let alert = sns::alarm(&e, a)?;
-            Ok(accepted(&intake(&st, vec![alert]).await?))
+            Ok(accepted(&intake(st, vec![alert]).await?))
         }
         kind => {
             let subscribe = kind == "SubscriptionConfirmation";
