@@ -20,6 +20,8 @@ pub struct Scope {
     pub region: Option<String>,
     /// Function name, when the failure concerns one function.
     pub function: Option<String>,
+    /// ECS service (`cluster/service`), when the failure concerns one service.
+    pub service: Option<String>,
 }
 
 impl fmt::Display for Scope {
@@ -30,6 +32,9 @@ impl fmt::Display for Scope {
         }
         if let Some(n) = &self.function {
             write!(f, ", function {n}")?;
+        }
+        if let Some(n) = &self.service {
+            write!(f, ", ECS service {n}")?;
         }
         Ok(())
     }
@@ -74,7 +79,7 @@ pub enum Error {
         /// What happened, for a person.
         message: String,
     },
-    /// Two functions map to one component name.
+    /// Two functions or services map to one component name.
     #[error(
         "{scope}: component name `{name}` is also the name of {other}; set \
          collectors.cloudwatch.component_name to e.g. \"{{account}}-{{region}}-{{function}}\""
