@@ -209,7 +209,7 @@ async fn describe(
         .map(|a| unqualified(a).to_owned())
         .ok_or_else(|| Error::Malformed {
             operation: "GetFunction",
-            scope: scope.clone(),
+            scope: Box::new(scope.clone()),
             what: "no FunctionArn".into(),
         })?;
 

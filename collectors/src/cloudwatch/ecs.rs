@@ -170,7 +170,7 @@ pub(crate) async fn discover(
         let Some(td_arn) = s.task_definition() else {
             out.errors.push(Error::Malformed {
                 operation: "DescribeServices",
-                scope,
+                scope: Box::new(scope),
                 what: "no taskDefinition".into(),
             });
             continue;
@@ -331,7 +331,7 @@ async fn task_definition(
     meter.call("DescribeTaskDefinition");
     got.task_definition.ok_or_else(|| Error::Malformed {
         operation: "DescribeTaskDefinition",
-        scope: scope.clone(),
+        scope: Box::new(scope.clone()),
         what: format!("no taskDefinition for {arn}"),
     })
 }

@@ -72,8 +72,8 @@ pub enum Error {
     Api {
         /// The operation (`GetMetricData`).
         operation: &'static str,
-        /// Where.
-        scope: Scope,
+        /// Where (boxed: it keeps the error small enough to pass around by value).
+        scope: Box<Scope>,
         /// What kind of failure.
         kind: ApiErrorKind,
         /// What happened, for a person.
@@ -85,8 +85,8 @@ pub enum Error {
          collectors.cloudwatch.component_name to e.g. \"{{account}}-{{region}}-{{function}}\""
     )]
     NameCollision {
-        /// Where the second function is.
-        scope: Scope,
+        /// Where the second function or service is.
+        scope: Box<Scope>,
         /// The shared name.
         name: String,
         /// The function that has it already (its ARN).
@@ -97,8 +97,8 @@ pub enum Error {
     Malformed {
         /// The operation.
         operation: &'static str,
-        /// Where.
-        scope: Scope,
+        /// Where (boxed: it keeps the error small enough to pass around by value).
+        scope: Box<Scope>,
         /// What is missing or wrong.
         what: String,
     },
@@ -110,7 +110,7 @@ impl Error {
         match self {
             Error::Api { scope, .. }
             | Error::NameCollision { scope, .. }
-            | Error::Malformed { scope, .. } => Some(scope),
+            | Error::Malformed { scope, .. } => Some(scope.as_ref()),
             Error::Settings(_) => None,
         }
     }
@@ -156,7 +156,7 @@ where
     };
     Error::Api {
         operation,
-        scope: scope.clone(),
+        scope: Box::new(scope.clone()),
         kind,
         message,
     }

@@ -191,7 +191,7 @@ async fn run_batch(
                 let detail: Vec<&str> = r.messages().iter().filter_map(|m| m.value()).collect();
                 return Err(Error::Malformed {
                     operation: "GetMetricData",
-                    scope: jobs[j].scope.clone(),
+                    scope: Box::new(jobs[j].scope.clone()),
                     what: format!(
                         "{} {} {} answered {:?} {}",
                         q.namespace,
@@ -299,7 +299,7 @@ pub(crate) async fn fetch(
                             Some(e) => e,
                             None => Error::Malformed {
                                 operation: "GetMetricData",
-                                scope: jobs[j].scope.clone(),
+                                scope: Box::new(jobs[j].scope.clone()),
                                 what: "its batch failed; see the previous error".into(),
                             },
                         }

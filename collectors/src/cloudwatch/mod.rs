@@ -127,6 +127,10 @@ fn now_minute() -> Minute {
     i64::try_from(secs / 60).unwrap_or(i64::MAX)
 }
 
+/// A fetched component's watermark key (function or service ARN), and whether it
+/// is a service.
+type WatermarkKey = (String, bool);
+
 /// One account and region after discovery.
 struct Target {
     account: String,
@@ -185,7 +189,7 @@ impl CloudWatchCollector {
         // minute's margin for the time the collection takes.
         let floor = now - RETENTION_MINUTES + 1;
         let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
-        let mut planned: Vec<(Target, Vec<Job>, Vec<(String, bool)>)> = Vec::new();
+        let mut planned: Vec<(Target, Vec<Job>, Vec<WatermarkKey>)> = Vec::new();
         let mut due = 0;
         for target in targets {
             let mut jobs = Vec::new();
@@ -358,7 +362,7 @@ impl CloudWatchCollector {
             for f in std::mem::take(&mut t.found) {
                 if let Some(other) = seen.get(&f.component) {
                     report.errors.push(Error::NameCollision {
-                        scope: f.scope(&t.account, &t.clients.region),
+                        scope: Box::new(f.scope(&t.account, &t.clients.region)),
                         name: f.component.clone(),
                         other: other.clone(),
                     });

@@ -488,7 +488,7 @@ mod tests {
             name: "f".into(),
             ..Default::default()
         };
-        let p = plan(&function(f.clone()), &settings(10));
+        let p = plan(&function(f), &settings(10));
         assert_eq!(p.queries.len(), 8, "{:?}", stats(&p));
         assert!(p.dropped.is_empty());
         assert_eq!(stats(&p)[0], "Invocations Sum");
