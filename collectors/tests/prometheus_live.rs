@@ -125,8 +125,13 @@ fn openmetrics() -> String {
 
 /// Backfills the history into TSDB blocks under `dir`.
 fn backfill(dir: &Path) -> std::path::PathBuf {
+    backfill_text(dir, &openmetrics())
+}
+
+/// Backfills OpenMetrics `text` into TSDB blocks under `dir`.
+fn backfill_text(dir: &Path, text: &str) -> std::path::PathBuf {
     let file = dir.join("history.om");
-    std::fs::write(&file, openmetrics()).unwrap();
+    std::fs::write(&file, text).unwrap();
     let data = dir.join("data");
     let out = Command::new("promtool")
         .args([
@@ -166,6 +171,164 @@ fn within(got: f64, want: f64, tol: f64) -> bool {
 /// Minutes whose 2-minute rate window lies within one hour of constant traffic.
 fn steady(m: Minute) -> bool {
     m.rem_euclid(60) >= 3
+}
+
+/// ECS series as YACE exports them, one day: `(metric, labels, value of minute m)`.
+/// Service `api` sits behind target group `api`; `worker` has no load balancer.
+type EcsSeries = (&'static str, &'static str, fn(Minute) -> f64);
+
+const ECS_API: &str = "dimension_ClusterName=\"shop\",dimension_ServiceName=\"api\"";
+const ECS_WORKER: &str = "dimension_ClusterName=\"shop\",dimension_ServiceName=\"worker\"";
+const ALB_API: &str = "dimension_LoadBalancer=\"app/shop-alb/fedcba9876543210\",dimension_TargetGroup=\"targetgroup/api/0123456789abcdef\"";
+
+fn ecs_series() -> Vec<EcsSeries> {
+    vec![
+        ("aws_ecs_cpuutilization_average", ECS_API, |m| {
+            20.0 + (m % 7) as f64
+        }),
+        ("aws_ecs_cpuutilization_maximum", ECS_API, |m| {
+            40.0 + (m % 7) as f64
+        }),
+        ("aws_ecs_memory_utilization_average", ECS_API, |_| 55.0),
+        ("aws_ecs_memory_utilization_maximum", ECS_API, |_| 61.0),
+        (
+            "aws_ecs_containerinsights_running_task_count_average",
+            ECS_API,
+            |m| {
+                if m % 60 < 30 { 3.0 } else { 4.0 }
+            },
+        ),
+        ("aws_ecs_cpuutilization_average", ECS_WORKER, |_| 9.0),
+        ("aws_ecs_memory_utilization_average", ECS_WORKER, |_| 25.0),
+        ("aws_applicationelb_request_count_sum", ALB_API, |m| {
+            100.0 + (m % 10) as f64
+        }),
+        (
+            "aws_applicationelb_httpcode_target_5_xx_count_sum",
+            ALB_API,
+            |m| (m % 2) as f64,
+        ),
+        (
+            "aws_applicationelb_target_response_time_average",
+            ALB_API,
+            |_| 0.09,
+        ),
+        (
+            "aws_applicationelb_target_response_time_p50",
+            ALB_API,
+            |_| 0.08,
+        ),
+        (
+            "aws_applicationelb_target_response_time_p90",
+            ALB_API,
+            |_| 0.2,
+        ),
+        (
+            "aws_applicationelb_target_response_time_p99",
+            ALB_API,
+            |m| 0.4 + (m % 3) as f64 / 100.0,
+        ),
+    ]
+}
+
+/// The OpenMetrics text of one day of ECS series: each a gauge holding the last
+/// complete minute's value, as YACE serves it.
+fn ecs_openmetrics() -> String {
+    let (start, end) = ((END - 1440) * 60, END * 60);
+    let mut by_name: std::collections::BTreeMap<&str, Vec<EcsSeries>> = Default::default();
+    for s in ecs_series() {
+        by_name.entry(s.0).or_default().push(s);
+    }
+    let mut out = String::new();
+    for (name, series) in by_name {
+        writeln!(out, "# TYPE {name} gauge").unwrap();
+        for (_, labels, f) in series {
+            let mut t = start;
+            while t <= end {
+                writeln!(out, "{name}{{{labels}}} {} {t}", f(t.div_euclid(60) - 1)).unwrap();
+                t += SCRAPE_S;
+            }
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ecs_preset_measures_fargate_services_and_their_target_groups() {
+    let dir = services::scratch("prom-ecs");
+    let data = backfill_text(&dir, &ecs_openmetrics());
+    let prom = services::prometheus(&data);
+    let mut s = section(
+        prom.url(),
+        vec![PromSource {
+            preset: PromPreset::YaceEcs,
+            ..Default::default()
+        }],
+    );
+    s.lookback_days = 1;
+    let r = PrometheusCollector::new(&s)
+        .unwrap()
+        .collect_at(&mut Watermarks::new(), END, Shutdown::never())
+        .await;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    // 11 templates, 2 chunks of 1,000 points each.
+    assert_eq!(r.queries, 11 * 2);
+    let names: Vec<&String> = r.telemetry.components.keys().collect();
+    assert_eq!(
+        names,
+        ["api", "worker"],
+        "target group api joins service api"
+    );
+    let api = &r.telemetry.components["api"];
+    assert_eq!(
+        api.attributes.get("platform").map(String::as_str),
+        Some("fargate")
+    );
+    let exact = |metric: Metric, stat: Stat, want: fn(Minute) -> f64| {
+        let s = api
+            .get(metric, stat)
+            .unwrap_or_else(|| panic!("no {metric} {stat}"));
+        for m in END - 1439..END {
+            let got = s
+                .get(m)
+                .unwrap_or_else(|| panic!("{metric} {stat}: none at {m}"));
+            assert!(
+                (got - want(m)).abs() < 1e-6,
+                "{metric} {stat} at {m}: {got} vs {}",
+                want(m)
+            );
+        }
+    };
+    exact(Metric::Invocations, Stat::Sum, |m| 100.0 + (m % 10) as f64);
+    exact(Metric::Errors, Stat::Sum, |m| (m % 2) as f64);
+    exact(Metric::DurationMs, Stat::Average, |_| 90.0);
+    exact(Metric::DurationMs, Stat::P50, |_| 80.0);
+    exact(Metric::DurationMs, Stat::P90, |_| 200.0);
+    exact(Metric::DurationMs, Stat::P99, |m| {
+        400.0 + (m % 3) as f64 * 10.0
+    });
+    exact(Metric::CpuUtilizationPercent, Stat::Average, |m| {
+        20.0 + (m % 7) as f64
+    });
+    exact(Metric::CpuUtilizationPercent, Stat::Maximum, |m| {
+        40.0 + (m % 7) as f64
+    });
+    exact(Metric::MemoryUtilizationPercent, Stat::Average, |_| 55.0);
+    exact(Metric::MemoryUtilizationPercent, Stat::Maximum, |_| 61.0);
+    exact(Metric::RunningTasks, Stat::Average, |m| {
+        if m % 60 < 30 { 3.0 } else { 4.0 }
+    });
+    let worker = &r.telemetry.components["worker"];
+    assert!(
+        worker.invocations().is_none(),
+        "no load balancer, no requests"
+    );
+    let cpu = worker
+        .get(Metric::CpuUtilizationPercent, Stat::Average)
+        .unwrap();
+    assert!(cpu.observed_minutes() >= 1439, "{}", cpu.observed_minutes());
+    assert!(cpu.observed().all(|(_, v)| v == 9.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

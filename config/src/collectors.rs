@@ -92,6 +92,49 @@ pub struct CloudWatchSection {
     /// Attempts per API call, retries of throttling and server errors included
     /// (1–10; default 5).
     pub max_attempts: u32,
+    /// ECS services on Fargate (`[collectors.cloudwatch.ecs]`), discovered through
+    /// the ECS API and measured in the same budgeted GetMetricData plan as the
+    /// functions; absent: ECS is not looked at (no ECS or load-balancer permissions
+    /// needed).
+    pub ecs: Option<EcsSection>,
+}
+
+/// `[collectors.cloudwatch.ecs]`: which ECS services to collect, and what the ECS
+/// API cannot tell about them.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EcsSection {
+    /// Globs on cluster names to look in (`["shop-*"]`). Empty: every cluster.
+    pub clusters: Vec<String>,
+    /// Globs on service names to collect. Empty: every service of those clusters.
+    pub services: Vec<String>,
+    /// Globs on service names to skip, applied after `services`.
+    pub exclude_services: Vec<String>,
+    /// Name of the component of a service: `{service}`, `{cluster}`, `{account}` and
+    /// `{region}` are replaced (default `"{service}"`). Shares the name space of the
+    /// functions' components: a clash is reported, not merged.
+    pub component_name: String,
+    /// Requests one task serves at once, for services whose tag
+    /// `adaptd:per_task_concurrency` does not say (>= 1; default 1, the cautious
+    /// assumption that never overstates what a task can take). Neither the ECS API
+    /// nor CloudWatch shows it: set your server's worker or connection count.
+    pub per_task_concurrency: u32,
+    /// Request Container Insights' `RunningTaskCount` for services of clusters
+    /// with Container Insights enabled (default true).
+    pub container_insights: bool,
+}
+
+impl Default for EcsSection {
+    fn default() -> Self {
+        Self {
+            clusters: Vec::new(),
+            services: Vec::new(),
+            exclude_services: Vec::new(),
+            component_name: "{service}".to_owned(),
+            per_task_concurrency: 1,
+            container_insights: true,
+        }
+    }
 }
 
 impl Default for CloudWatchSection {
@@ -115,6 +158,7 @@ impl Default for CloudWatchSection {
             max_concurrent_requests: 4,
             timeout_seconds: 30.0,
             max_attempts: 5,
+            ecs: None,
         }
     }
 }
@@ -149,6 +193,15 @@ pub enum PromPreset {
     /// AWS Lambda metrics exported by Prometheus's cloudwatch_exporter
     /// (`aws_lambda_invocations_sum`, …, label `function_name`).
     CloudwatchExporter,
+    /// ECS services on Fargate as YACE exports them: `AWS/ECS` and Container
+    /// Insights per service (`aws_ecs_cpuutilization_average`, …, label
+    /// `dimension_ServiceName`) and `AWS/ApplicationELB` per target group
+    /// (`aws_applicationelb_request_count_sum`, …), a target group counting for the
+    /// service of the same name (`targetgroup/NAME/…`).
+    YaceEcs,
+    /// The same series as cloudwatch_exporter names them (labels `service_name` and
+    /// `target_group`).
+    CloudwatchExporterEcs,
     /// No templates: `queries` gives them all.
     Custom,
 }
@@ -221,11 +274,13 @@ impl Default for PrometheusSection {
 #[serde(default, deny_unknown_fields)]
 pub struct PromSource {
     /// Templates to start from: `"service"` (default), `"yace"`,
-    /// `"cloudwatch_exporter"` or `"custom"`.
+    /// `"cloudwatch_exporter"`, `"yace_ecs"`, `"cloudwatch_exporter_ecs"` or
+    /// `"custom"`.
     pub preset: PromPreset,
     /// Label whose value names the component (default: `service` for `service`,
     /// `dimension_FunctionName` for `yace`, `function_name` for
-    /// `cloudwatch_exporter`; required for `custom`).
+    /// `cloudwatch_exporter`, `dimension_ServiceName` for `yace_ecs`, `service_name`
+    /// for `cloudwatch_exporter_ecs`; required for `custom`).
     pub component_label: Option<String>,
     /// Label matchers put into every template as `{selector}` (`'job="api"'`).
     pub selector: String,
@@ -237,7 +292,8 @@ pub struct PromSource {
     /// evenly over its minutes.
     pub cloudwatch_period_seconds: Option<u32>,
     /// `platform` attribute of the components (`"lambda"` or `"fargate"`; default
-    /// `"lambda"` for the Lambda presets, unset for `service`).
+    /// `"lambda"` for the Lambda presets, `"fargate"` for the ECS ones, unset for
+    /// `service`).
     pub platform: Option<String>,
     /// Templates keyed by `metric.stat` (`"duration_ms.p99"`), added to the preset's
     /// or replacing them; an empty template removes one. Each must return one series
@@ -397,6 +453,31 @@ impl CloudWatchSection {
                 );
             }
         }
+        if let Some(e) = &self.ecs {
+            e.validate(&join(path, "ecs"), ck);
+        }
+    }
+}
+
+impl EcsSection {
+    fn validate(&self, path: &str, ck: &mut Check<'_>) {
+        check_globs(&join(path, "clusters"), &self.clusters, ck);
+        check_globs(&join(path, "services"), &self.services, ck);
+        check_globs(&join(path, "exclude_services"), &self.exclude_services, ck);
+        if !self.component_name.contains("{service}") {
+            ck.err(
+                &join(path, "component_name"),
+                format!(
+                    "must contain {{service}}, or every service would get the same name (got \"{}\")",
+                    self.component_name
+                ),
+            );
+        }
+        ck.num(
+            &join(path, "per_task_concurrency"),
+            f64::from(self.per_task_concurrency),
+            &[Bound::Ge(1.0)],
+        );
     }
 }
 

@@ -48,7 +48,7 @@ use toml::de::DeTable;
 pub use alerts::{AlertsSection, host_matches, template_labels};
 pub use apply::{ApplyComponent, ApplyEnvironment, ApplyMode, ApplySection, ApplyWindow, WEEKDAYS};
 pub use collectors::{
-    CloudWatchAccount, CloudWatchSection, CollectorsSection, PromPreset, PromSource,
+    CloudWatchAccount, CloudWatchSection, CollectorsSection, EcsSection, PromPreset, PromSource,
     PrometheusSection, ProvisionedMetrics, parse_series_key,
 };
 pub use components::{Component, DEFAULT_MEMORY_MB, DefaultsSection};

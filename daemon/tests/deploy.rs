@@ -21,9 +21,11 @@ use service_support::*;
 // The IAM policy
 
 /// IAM service prefix of each AWS SDK crate adaptd may depend on.
-const IAM_PREFIX: [(&str, &str); 4] = [
+const IAM_PREFIX: [(&str, &str); 6] = [
     ("aws-sdk-lambda", "lambda"),
     ("aws-sdk-cloudwatch", "cloudwatch"),
+    ("aws-sdk-ecs", "ecs"),
+    ("aws-sdk-elasticloadbalancingv2", "elasticloadbalancing"),
     ("aws-sdk-applicationautoscaling", "application-autoscaling"),
     ("aws-sdk-sts", "sts"),
 ];

@@ -57,11 +57,19 @@ pub enum Metric {
     /// Memory configured for the function at that minute (MB); lets the engine learn
     /// how duration reacts to memory when the setting changed during the history.
     ConfiguredMemoryMb,
+    /// CPU used by a Fargate service's tasks, as a share of what they reserve (0–100;
+    /// CloudWatch's `AWS/ECS CPUUtilization`).
+    CpuUtilizationPercent,
+    /// Memory used by a Fargate service's tasks, as a share of what they reserve
+    /// (0–100; `AWS/ECS MemoryUtilization`).
+    MemoryUtilizationPercent,
+    /// Tasks of a service running (count; Container Insights' `RunningTaskCount`).
+    RunningTasks,
 }
 
 impl Metric {
     /// Every metric, in a stable order.
-    pub const ALL: [Metric; 13] = [
+    pub const ALL: [Metric; 16] = [
         Metric::Invocations,
         Metric::Errors,
         Metric::Throttles,
@@ -75,6 +83,9 @@ impl Metric {
         Metric::InitDurationMs,
         Metric::MaxMemoryUsedMb,
         Metric::ConfiguredMemoryMb,
+        Metric::CpuUtilizationPercent,
+        Metric::MemoryUtilizationPercent,
+        Metric::RunningTasks,
     ];
 
     /// The name used in files and APIs.
@@ -95,6 +106,9 @@ impl Metric {
             Metric::InitDurationMs => "init_duration_ms",
             Metric::MaxMemoryUsedMb => "max_memory_used_mb",
             Metric::ConfiguredMemoryMb => "configured_memory_mb",
+            Metric::CpuUtilizationPercent => "cpu_utilization_percent",
+            Metric::MemoryUtilizationPercent => "memory_utilization_percent",
+            Metric::RunningTasks => "running_tasks",
         }
     }
 }

@@ -15,6 +15,10 @@ behaves like AWS for everything adaptd's collectors and actuator call:
   does: from raw values (`Value`/`Values`+`Counts` datums); from a statistic set only
   when its SampleCount is 1 or Minimum equals Maximum (otherwise, as on AWS, the
   period has no percentile datapoint);
+- ECS CreateService with a `capacityProviderStrategy` (moto drops it and reports
+  launch type EC2): the strategy is kept and answered by DescribeServices, with no
+  launch type, as AWS does; a Fargate service's tasks are running at once
+  (`runningCount` = `desiredCount`), like provisioned concurrency below;
 - `--indexed-metrics`: GetMetricData through an index by metric and period instead of
   moto's scan of every datum for every period (quadratic; benchmarks with a thousand
   functions over a week need this). Results are the same; only speed differs.
@@ -342,6 +346,38 @@ def install_faults() -> None:
         CloudWatchResponse.get_metric_data = get_metric_data
 
 
+# ------------------------------------------------------------------------------- ECS
+
+
+def install_ecs() -> None:
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    original_create = EC2ContainerServiceResponse.create_service
+
+    def create_service(self):
+        strategy = self._get_param("capacityProviderStrategy") or []
+        launch_type = self._get_param("launchType")
+        result = original_create(self)
+        cluster = self._get_param("cluster", "default")
+        services, _ = self.ecs_backend.describe_services(cluster, [self._get_param("serviceName")])
+        for service in services:
+            if strategy and not launch_type:
+                service.launch_type = None
+                service.capacity_provider_strategy = [
+                    {"capacityProvider": s["capacityProvider"], "weight": int(s.get("weight", 0)),
+                     "base": int(s.get("base", 0))}
+                    for s in strategy
+                ]
+            fargate = launch_type == "FARGATE" or any(
+                s["capacityProvider"] in ("FARGATE", "FARGATE_SPOT") for s in strategy)
+            if fargate:
+                service.running_count = service.desired_count
+                service.pending_count = 0
+        return result
+
+    EC2ContainerServiceResponse.create_service = create_service
+
+
 def install_lambda() -> None:
     for method in (
         put_provisioned_concurrency_config,
@@ -492,6 +528,7 @@ def main() -> None:
     indexed = "--indexed-metrics" in argv
     argv = [a for a in argv if a != "--indexed-metrics"]
     install_lambda()
+    install_ecs()
     # ADAPTD_MOTO_STOCK_PERCENTILES=1 keeps moto's own behaviour (HTTP 500 on a
     # percentile query), to test the error users get from such an endpoint.
     if not os.environ.get("ADAPTD_MOTO_STOCK_PERCENTILES"):

@@ -1,4 +1,4 @@
-//! AWS clients for each account and region: credentials through the standard chain
+//! AWS clients (Lambda, CloudWatch, ECS, ELB) for each account and region: credentials through the standard chain
 //! (or a named profile), assume-role for other accounts, the endpoint override, and
 //! the retry and timeout policy (`adaptd_aws::sdk_loader`, shared with the actuator).
 
@@ -15,6 +15,8 @@ pub(crate) const NO_REGION: &str = "(no region)";
 pub(crate) struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub region: String,
 }
 
@@ -72,6 +74,8 @@ impl Clients {
         Clients {
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            ecs: aws_sdk_ecs::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             region,
         }
     }

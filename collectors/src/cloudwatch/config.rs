@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use adaptd_config::{CloudWatchSection, DEFAULT_ACCOUNT, ProvisionedMetrics};
+use adaptd_config::{CloudWatchSection, DEFAULT_ACCOUNT, EcsSection, ProvisionedMetrics};
 use adaptd_engine::telemetry::{MINUTES_PER_DAY, Stat};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -51,6 +51,67 @@ pub struct Settings {
     /// Credentials that replace the standard chain (a service's own secret store,
     /// tests); role assumption starts from them.
     pub(crate) credentials: Option<aws_sdk_lambda::config::SharedCredentialsProvider>,
+    /// ECS services to collect; `None`: ECS is not looked at.
+    pub(crate) ecs: Option<EcsSettings>,
+}
+
+/// `[collectors.cloudwatch.ecs]`, resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct EcsSettings {
+    clusters: Option<GlobSet>,
+    services: Option<GlobSet>,
+    exclude_services: GlobSet,
+    component_name: String,
+    pub(crate) per_task_concurrency: u32,
+}
+
+impl EcsSettings {
+    fn from_section(s: &EcsSection) -> Result<Self, Error> {
+        let path = "collectors.cloudwatch.ecs";
+        let optional = |key: &str, globs: &[String]| {
+            (!globs.is_empty())
+                .then(|| glob_set(&format!("{path}.{key}"), globs))
+                .transpose()
+        };
+        if s.per_task_concurrency == 0 {
+            return Err(Error::Settings(format!(
+                "{path}.per_task_concurrency: must be at least 1 (got 0)"
+            )));
+        }
+        Ok(Self {
+            clusters: optional("clusters", &s.clusters)?,
+            services: optional("services", &s.services)?,
+            exclude_services: glob_set(&format!("{path}.exclude_services"), &s.exclude_services)?,
+            component_name: s.component_name.clone(),
+            per_task_concurrency: s.per_task_concurrency,
+        })
+    }
+
+    /// Whether a cluster is looked in, by name.
+    pub(crate) fn selects_cluster(&self, name: &str) -> bool {
+        self.clusters.as_ref().is_none_or(|g| g.is_match(name))
+    }
+
+    /// Whether a service is selected, by name.
+    pub(crate) fn selects_service(&self, name: &str) -> bool {
+        self.services.as_ref().is_none_or(|g| g.is_match(name))
+            && !self.exclude_services.is_match(name)
+    }
+
+    /// The component name of a service.
+    pub(crate) fn component(
+        &self,
+        service: &str,
+        cluster: &str,
+        account: &str,
+        region: &str,
+    ) -> String {
+        self.component_name
+            .replace("{service}", service)
+            .replace("{cluster}", cluster)
+            .replace("{account}", account)
+            .replace("{region}", region)
+    }
 }
 
 fn glob_set(path: &str, globs: &[String]) -> Result<GlobSet, Error> {
@@ -144,6 +205,7 @@ impl Settings {
             plan: PlanSettings {
                 percentiles,
                 insights: s.lambda_insights,
+                container_insights: s.ecs.as_ref().is_some_and(|e| e.container_insights),
                 full_provisioned: s.provisioned_metrics == ProvisionedMetrics::Full,
                 per_fetch_budget: usize::try_from(per_fetch).unwrap_or(usize::MAX),
             },
@@ -151,6 +213,7 @@ impl Settings {
             timeout: Duration::from_secs_f64(s.timeout_seconds),
             max_attempts: s.max_attempts.clamp(1, 10),
             credentials: None,
+            ecs: s.ecs.as_ref().map(EcsSettings::from_section).transpose()?,
         })
     }
 
@@ -239,5 +302,29 @@ mod tests {
         assert!(!s.selects_tags(&tags("search")));
         assert!(!s.selects_tags(&BTreeMap::new()));
         assert_eq!(s.component("api", "prod", "us-east-1"), "prod-api");
+    }
+
+    #[test]
+    fn ecs_services_are_selected_by_cluster_and_name() {
+        let s = CloudWatchSection {
+            ecs: Some(EcsSection {
+                clusters: vec!["shop-*".into()],
+                exclude_services: vec!["*-canary".into()],
+                component_name: "{cluster}-{service}".into(),
+                ..EcsSection::default()
+            }),
+            ..CloudWatchSection::default()
+        };
+        let s = Settings::from_section(&s).unwrap();
+        assert!(s.plan.container_insights);
+        let e = s.ecs.unwrap();
+        assert!(e.selects_cluster("shop-prod"));
+        assert!(!e.selects_cluster("billing"));
+        assert!(e.selects_service("api"));
+        assert!(!e.selects_service("api-canary"));
+        assert_eq!(e.component("api", "shop-prod", "a", "r"), "shop-prod-api");
+        assert_eq!(e.per_task_concurrency, 1);
+        let none = Settings::from_section(&CloudWatchSection::default()).unwrap();
+        assert!(none.ecs.is_none() && !none.plan.container_insights);
     }
 }

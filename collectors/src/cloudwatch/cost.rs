@@ -13,6 +13,19 @@ use std::sync::Mutex;
 /// Price of GetMetricData per metric requested, in USD.
 pub const USD_PER_METRIC_REQUESTED: f64 = 0.01 / 1000.0;
 
+/// Days in AWS's billing month (730 hours).
+const DAYS_PER_MONTH: f64 = 730.0 / 24.0;
+
+/// The GetMetricData price of observing one component for a month, in USD, when
+/// each fetch requests `metrics_per_fetch` metrics and a fetch happens every
+/// `cycle_minutes`: the figure a plan's length turns into (a function or a service
+/// at the defaults, 8–10 metrics once a day, is $0.0030 a month).
+pub fn usd_per_component_month(metrics_per_fetch: usize, cycle_minutes: i64) -> f64 {
+    let cycle = cycle_minutes.clamp(1, adaptd_engine::telemetry::MINUTES_PER_DAY);
+    let fetches_per_day = adaptd_engine::telemetry::MINUTES_PER_DAY as f64 / cycle as f64;
+    metrics_per_fetch as f64 * fetches_per_day * DAYS_PER_MONTH * USD_PER_METRIC_REQUESTED
+}
+
 /// What one collection cost. The service exports these as Prometheus counters.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ObservationCost {
@@ -27,6 +40,10 @@ pub struct ObservationCost {
     pub functions_fetched: u64,
     /// Minutes of history fetched, summed over functions.
     pub function_minutes: u64,
+    /// ECS services whose metrics were fetched in this collection.
+    pub services_fetched: u64,
+    /// Minutes of history fetched, summed over ECS services.
+    pub service_minutes: u64,
 }
 
 impl ObservationCost {
@@ -40,12 +57,14 @@ impl ObservationCost {
         self.api_calls.values().sum()
     }
 
-    /// Metrics requested per function per day of history fetched: the figure the
-    /// budget bounds, normalised so a 14-day backfill and a daily cycle compare.
+    /// Metrics requested per component (function or ECS service) per day of
+    /// history fetched: the figure the budget bounds, normalised so a 14-day
+    /// backfill and a daily cycle compare.
     pub fn metrics_per_function_day(&self) -> Option<f64> {
-        (self.function_minutes > 0).then(|| {
+        let minutes = self.function_minutes + self.service_minutes;
+        (minutes > 0).then(|| {
             self.metrics_requested as f64
-                / (self.function_minutes as f64 / adaptd_engine::telemetry::MINUTES_PER_DAY as f64)
+                / (minutes as f64 / adaptd_engine::telemetry::MINUTES_PER_DAY as f64)
         })
     }
 
@@ -58,6 +77,8 @@ impl ObservationCost {
         self.datapoints += other.datapoints;
         self.functions_fetched += other.functions_fetched;
         self.function_minutes += other.function_minutes;
+        self.services_fetched += other.services_fetched;
+        self.service_minutes += other.service_minutes;
     }
 }
 
@@ -77,10 +98,16 @@ impl Meter {
         c.datapoints += datapoints;
     }
 
-    pub(crate) fn fetched(&self, minutes: u64) {
+    /// A function's (or, `service`, an ECS service's) metrics were fetched.
+    pub(crate) fn fetched(&self, service: bool, minutes: u64) {
         let mut c = self.lock();
-        c.functions_fetched += 1;
-        c.function_minutes += minutes;
+        if service {
+            c.services_fetched += 1;
+            c.service_minutes += minutes;
+        } else {
+            c.functions_fetched += 1;
+            c.function_minutes += minutes;
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ObservationCost> {
@@ -105,7 +132,7 @@ mod tests {
         m.metric_data(500, 10);
         m.metric_data(500, 0);
         m.call("ListFunctions");
-        m.fetched(1440);
+        m.fetched(false, 1440);
         let c = m.take();
         assert!((c.usd() - 0.01).abs() < 1e-12);
         assert_eq!(c.total_calls(), 3);
@@ -114,5 +141,15 @@ mod tests {
         t.add(&c);
         t.add(&c);
         assert_eq!(t.api_calls["GetMetricData"], 4);
+    }
+
+    #[test]
+    fn a_month_of_observation_is_priced_per_component() {
+        // 10 metrics a day for 30.42 days at $0.01 per 1,000.
+        let usd = usd_per_component_month(10, 1440);
+        assert!((usd - 0.003_041_67).abs() < 1e-8, "{usd}");
+        // The naive alternative of the docs: 8 metrics every 5 minutes.
+        let naive = usd_per_component_month(8, 5);
+        assert!((naive - 0.7008).abs() < 1e-9, "{naive}");
     }
 }

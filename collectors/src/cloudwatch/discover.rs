@@ -17,16 +17,39 @@ use super::client::Clients;
 use super::config::Settings;
 use super::cost::Meter;
 use super::error::{Error, Scope, api_error};
-use super::plan::{FunctionFacts, Provisioned};
+use super::plan::{Facts, FunctionFacts, Provisioned};
 
-/// A function found, with its deployment.
+/// A function or ECS service found, with its deployment.
 #[derive(Clone, Debug)]
 pub(crate) struct Found {
-    /// Unqualified ARN: the watermark key.
+    /// Unqualified function ARN, or service ARN: the watermark key.
     pub arn: String,
     pub component: String,
     pub attributes: BTreeMap<String, String>,
-    pub facts: FunctionFacts,
+    pub facts: Facts,
+}
+
+impl Found {
+    /// Whether this is an ECS service (else a function).
+    pub(crate) fn is_service(&self) -> bool {
+        matches!(self.facts, Facts::Service(_))
+    }
+
+    /// Where failures about it are reported.
+    pub(crate) fn scope(&self, account: &str, region: &str) -> Scope {
+        let name = Some(self.facts.name());
+        let (function, service) = if self.is_service() {
+            (None, name)
+        } else {
+            (name, None)
+        };
+        Scope {
+            account: account.to_owned(),
+            region: Some(region.to_owned()),
+            function,
+            service,
+        }
+    }
 }
 
 /// Lambda Insights is an extension layer whose ARN names it.
@@ -163,6 +186,7 @@ async fn describe(
         account: account.to_owned(),
         region: Some(clients.region.clone()),
         function: Some(name.clone()),
+        service: None,
     };
     let got = clients
         .lambda
@@ -185,7 +209,7 @@ async fn describe(
         .map(|a| unqualified(a).to_owned())
         .ok_or_else(|| Error::Malformed {
             operation: "GetFunction",
-            scope: scope.clone(),
+            scope: Box::new(scope.clone()),
             what: "no FunctionArn".into(),
         })?;
 
@@ -295,11 +319,11 @@ async fn describe(
         arn,
         component,
         attributes,
-        facts: FunctionFacts {
+        facts: Facts::Function(FunctionFacts {
             name,
             provisioned,
             insights,
-        },
+        }),
     }))
 }
 

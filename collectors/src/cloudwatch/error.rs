@@ -20,6 +20,8 @@ pub struct Scope {
     pub region: Option<String>,
     /// Function name, when the failure concerns one function.
     pub function: Option<String>,
+    /// ECS service (`cluster/service`), when the failure concerns one service.
+    pub service: Option<String>,
 }
 
 impl fmt::Display for Scope {
@@ -30,6 +32,9 @@ impl fmt::Display for Scope {
         }
         if let Some(n) = &self.function {
             write!(f, ", function {n}")?;
+        }
+        if let Some(n) = &self.service {
+            write!(f, ", ECS service {n}")?;
         }
         Ok(())
     }
@@ -67,21 +72,21 @@ pub enum Error {
     Api {
         /// The operation (`GetMetricData`).
         operation: &'static str,
-        /// Where.
-        scope: Scope,
+        /// Where (boxed: it keeps the error small enough to pass around by value).
+        scope: Box<Scope>,
         /// What kind of failure.
         kind: ApiErrorKind,
         /// What happened, for a person.
         message: String,
     },
-    /// Two functions map to one component name.
+    /// Two functions or services map to one component name.
     #[error(
         "{scope}: component name `{name}` is also the name of {other}; set \
          collectors.cloudwatch.component_name to e.g. \"{{account}}-{{region}}-{{function}}\""
     )]
     NameCollision {
-        /// Where the second function is.
-        scope: Scope,
+        /// Where the second function or service is.
+        scope: Box<Scope>,
         /// The shared name.
         name: String,
         /// The function that has it already (its ARN).
@@ -92,8 +97,8 @@ pub enum Error {
     Malformed {
         /// The operation.
         operation: &'static str,
-        /// Where.
-        scope: Scope,
+        /// Where (boxed: it keeps the error small enough to pass around by value).
+        scope: Box<Scope>,
         /// What is missing or wrong.
         what: String,
     },
@@ -105,7 +110,7 @@ impl Error {
         match self {
             Error::Api { scope, .. }
             | Error::NameCollision { scope, .. }
-            | Error::Malformed { scope, .. } => Some(scope),
+            | Error::Malformed { scope, .. } => Some(scope.as_ref()),
             Error::Settings(_) => None,
         }
     }
@@ -151,7 +156,7 @@ where
     };
     Error::Api {
         operation,
-        scope: scope.clone(),
+        scope: Box::new(scope.clone()),
         kind,
         message,
     }

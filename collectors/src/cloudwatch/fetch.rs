@@ -30,16 +30,20 @@ pub(crate) const MAX_QUERIES_PER_CALL: usize = 500;
 /// Most datapoints GetMetricData returns in one page.
 pub(crate) const MAX_DATAPOINTS_PER_PAGE: i64 = 100_800;
 
-/// A function to fetch: its queries over `[start, end)`.
+/// A function or service to fetch: its queries over `[start, end)`.
 #[derive(Clone, Debug)]
 pub(crate) struct Job {
     pub component: String,
-    pub function: String,
+    /// Where its failures are reported (the function or the service).
+    pub scope: Scope,
     pub queries: Vec<Query>,
     pub start: Minute,
     pub end: Minute,
     /// Allocated provisioned executions, for the derived utilisation.
     pub provisioned_total: u32,
+    /// Whether a minute without an invocation datapoint had none (see
+    /// [`Facts::counts_requests`](super::plan::Facts::counts_requests)).
+    pub counts_requests: bool,
 }
 
 /// Queries per call for a window of `minutes`.
@@ -187,10 +191,7 @@ async fn run_batch(
                 let detail: Vec<&str> = r.messages().iter().filter_map(|m| m.value()).collect();
                 return Err(Error::Malformed {
                     operation: "GetMetricData",
-                    scope: Scope {
-                        function: Some(jobs[j].function.clone()),
-                        ..scope.clone()
-                    },
+                    scope: Box::new(jobs[j].scope.clone()),
                     what: format!(
                         "{} {} {} answered {:?} {}",
                         q.namespace,
@@ -298,10 +299,7 @@ pub(crate) async fn fetch(
                             Some(e) => e,
                             None => Error::Malformed {
                                 operation: "GetMetricData",
-                                scope: Scope {
-                                    function: Some(jobs[j].function.clone()),
-                                    ..scope.clone()
-                                },
+                                scope: Box::new(jobs[j].scope.clone()),
                                 what: "its batch failed; see the previous error".into(),
                             },
                         }
@@ -319,7 +317,10 @@ pub(crate) async fn fetch(
         }
         let vals = values.remove(&j).unwrap_or_default();
         out.push((j, assemble(job, vals)));
-        meter.fetched(u64::try_from(job.end - job.start).unwrap_or(0));
+        meter.fetched(
+            job.scope.service.is_some(),
+            u64::try_from(job.end - job.start).unwrap_or(0),
+        );
     }
     let mut errors: Vec<Error> = failed.into_values().collect();
     errors.extend(other_errors);
@@ -340,11 +341,13 @@ fn assemble(job: &Job, vals: Vec<(usize, Vec<(Minute, f64)>)>) -> ComponentTelem
             *series.entry(m).or_default() += w * v;
         }
     }
-    // Lambda publishes Invocations only for minutes with invocations: inside the
-    // fetched window, a minute without a datapoint had none.
-    let inv = sums.entry((Metric::Invocations, Stat::Sum)).or_default();
-    for m in job.start..job.end {
-        inv.entry(m).or_insert(0.0);
+    // Lambda publishes Invocations, and an ALB RequestCount, only for minutes with
+    // some: inside the fetched window, a minute without a datapoint had none.
+    if job.counts_requests {
+        let inv = sums.entry((Metric::Invocations, Stat::Sum)).or_default();
+        for m in job.start..job.end {
+            inv.entry(m).or_insert(0.0);
+        }
     }
     // Utilisation is executions over allocation; its peak follows from the peak of
     // executions without requesting it.
@@ -373,28 +376,35 @@ fn assemble(job: &Job, vals: Vec<(usize, Vec<(Minute, f64)>)>) -> ComponentTelem
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cloudwatch::plan::{FunctionFacts, PlanSettings, plan};
+    use crate::cloudwatch::plan::{Facts, FunctionFacts, PlanSettings, plan};
 
     fn job(name: &str, start: Minute, end: Minute) -> Job {
         let p = plan(
-            &FunctionFacts {
+            &Facts::Function(FunctionFacts {
                 name: name.into(),
                 ..Default::default()
-            },
+            }),
             &PlanSettings {
                 percentiles: vec![500, 900, 990],
                 insights: false,
+                container_insights: false,
                 full_provisioned: false,
                 per_fetch_budget: 10,
             },
         );
         Job {
             component: name.into(),
-            function: name.into(),
+            scope: Scope {
+                account: "a".into(),
+                region: None,
+                function: Some(name.into()),
+                service: None,
+            },
             queries: p.queries,
             start,
             end,
             provisioned_total: 0,
+            counts_requests: true,
         }
     }
 
@@ -448,6 +458,29 @@ mod tests {
         assert!(
             t.get(Metric::DurationMs, Stat::P99).is_none(),
             "no datapoint, no series"
+        );
+    }
+
+    #[test]
+    fn a_service_without_a_load_balancer_has_no_invocations_series() {
+        let mut j = job("svc", 10, 14);
+        j.counts_requests = false;
+        j.queries.truncate(0);
+        j.queries.push(Query {
+            namespace: "AWS/ApplicationELB",
+            metric_name: "TargetResponseTime",
+            dimensions: vec![],
+            stat: "p99".into(),
+            target: (Metric::DurationMs, Stat::P99),
+            combine: Combine::Weighted(1000.0),
+            rank: 1,
+        });
+        let t = assemble(&j, vec![(0, vec![(12, 0.25)])]);
+        assert!(t.invocations().is_none(), "unknown, not zero");
+        assert_eq!(
+            t.get(Metric::DurationMs, Stat::P99).unwrap().get(12),
+            Some(250.0),
+            "seconds become milliseconds"
         );
     }
 }

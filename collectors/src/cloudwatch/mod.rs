@@ -1,10 +1,12 @@
-//! The CloudWatch collector: Lambda functions discovered through the Lambda API,
-//! their deployment read as attributes, their 1-minute metrics fetched
-//! incrementally through GetMetricData, at a bounded cost.
+//! The CloudWatch collector: Lambda functions discovered through the Lambda API and
+//! ECS services on Fargate through the ECS API, their deployment read as
+//! attributes, their 1-minute metrics fetched incrementally through GetMetricData
+//! in one plan, at a bounded cost.
 //!
-//! A collection runs in two phases. Discovery lists and describes the functions of
-//! every account and region (accounts and regions in parallel; one that fails is
-//! reported and the others go on). Then each function that has at least
+//! A collection runs in two phases. Discovery lists and describes the functions
+//! (and, with `[collectors.cloudwatch.ecs]`, the Fargate services) of every account
+//! and region (accounts and regions in parallel; one that fails is reported and the
+//! others go on). Then each function or service that has at least
 //! `cycle_minutes` of new complete history gets its planned queries over
 //! `[watermark, now − settle)`; a function seen for the first time gets the lookback.
 //! The caller owns the [`Watermarks`] and persists them; a function's watermark moves
@@ -16,6 +18,7 @@ mod client;
 mod config;
 mod cost;
 mod discover;
+mod ecs;
 mod error;
 mod fetch;
 mod plan;
@@ -32,7 +35,7 @@ use tracing::Instrument;
 use self::client::Clients;
 pub use self::config::{AccountTarget, RETENTION_MINUTES, Settings};
 use self::cost::Meter;
-pub use self::cost::{ObservationCost, USD_PER_METRIC_REQUESTED};
+pub use self::cost::{ObservationCost, USD_PER_METRIC_REQUESTED, usd_per_component_month};
 use self::discover::Found;
 pub use self::error::{ApiErrorKind, Error, Scope};
 use self::fetch::Job;
@@ -42,11 +45,12 @@ use crate::watermarks::Watermarks;
 /// Progress of a collection, for a progress bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Progress {
-    /// Discovery finished: functions found, and how many are due for metrics.
+    /// Discovery finished: functions and services found, and how many are due for
+    /// metrics.
     Discovered {
-        /// Functions selected in all accounts and regions.
+        /// Functions and ECS services selected in all accounts and regions.
         functions: usize,
-        /// Functions whose metrics will be fetched now.
+        /// Those whose metrics will be fetched now.
         due: usize,
     },
     /// A GetMetricData batch finished.
@@ -89,6 +93,12 @@ pub struct CollectReport {
     pub functions_fetched: usize,
     /// Functions with less than `cycle_minutes` of new history, not fetched.
     pub functions_not_due: usize,
+    /// ECS services on Fargate selected by the filters.
+    pub services_discovered: usize,
+    /// ECS services whose metrics were fetched and are in `telemetry`.
+    pub services_fetched: usize,
+    /// ECS services with less than `cycle_minutes` of new history, not fetched.
+    pub services_not_due: usize,
     /// Account limits, where the endpoint reports them.
     pub accounts: Vec<AccountLimits>,
     /// Whether shutdown interrupted the collection.
@@ -117,6 +127,10 @@ fn now_minute() -> Minute {
         .map_or(0, |d| d.as_secs());
     i64::try_from(secs / 60).unwrap_or(i64::MAX)
 }
+
+/// A fetched component's watermark key (function or service ARN), and whether it
+/// is a service.
+type WatermarkKey = (String, bool);
 
 /// One account and region after discovery.
 struct Target {
@@ -176,7 +190,7 @@ impl CloudWatchCollector {
         // minute's margin for the time the collection takes.
         let floor = now - RETENTION_MINUTES + 1;
         let mut dropped: BTreeMap<String, usize> = BTreeMap::new();
-        let mut planned: Vec<(Target, Vec<Job>, Vec<String>)> = Vec::new();
+        let mut planned: Vec<(Target, Vec<Job>, Vec<WatermarkKey>)> = Vec::new();
         let mut due = 0;
         for target in targets {
             let mut jobs = Vec::new();
@@ -199,7 +213,11 @@ impl CloudWatchCollector {
                 // history has accumulated.
                 let seen = state.get(&f.arn).is_some();
                 if end <= start || (seen && end - start < self.settings.cycle_minutes) {
-                    report.functions_not_due += 1;
+                    if f.is_service() {
+                        report.services_not_due += 1;
+                    } else {
+                        report.functions_not_due += 1;
+                    }
                     continue;
                 }
                 let plan = plan::plan(&f.facts, &self.settings.plan);
@@ -208,26 +226,27 @@ impl CloudWatchCollector {
                 }
                 jobs.push(Job {
                     component: f.component.clone(),
-                    function: f.facts.name.clone(),
+                    scope: f.scope(&target.account, &target.clients.region),
                     queries: plan.queries,
                     start,
                     end,
-                    provisioned_total: f.facts.provisioned.iter().map(|p| p.executions).sum(),
+                    provisioned_total: f.facts.provisioned_total(),
+                    counts_requests: f.facts.counts_requests(),
                 });
-                arns.push(f.arn.clone());
+                arns.push((f.arn.clone(), f.is_service()));
             }
             due += jobs.len();
             planned.push((target, jobs, arns));
         }
         for (metric, n) in dropped {
             report.notes.push(format!(
-                "{metric} left out for {n} function(s) to stay within \
+                "{metric} left out for {n} function(s) or service(s) to stay within \
                  max_metrics_per_function_per_day"
             ));
         }
         if let Some(p) = &self.progress {
             p(Progress::Discovered {
-                functions: report.functions_discovered,
+                functions: report.functions_discovered + report.services_discovered,
                 due,
             });
         }
@@ -241,6 +260,7 @@ impl CloudWatchCollector {
                 account: target.account.clone(),
                 region: Some(target.clients.region.clone()),
                 function: None,
+                service: None,
             };
             let progress = self.progress.clone().map(|p| {
                 Arc::new(move |done, total| p(Progress::Metrics { done, total }))
@@ -278,11 +298,16 @@ impl CloudWatchCollector {
             report.stopped |= stopped;
             report.errors.extend(errors);
             for (j, t) in done {
-                state.advance(&arns[j], t.window.map_or(end, |w| w.1));
+                let (arn, service) = &arns[j];
+                state.advance(arn, t.window.map_or(end, |w| w.1));
                 let c = report.telemetry.component_mut(&t.name);
                 c.series = t.series;
                 c.window = t.window;
-                report.functions_fetched += 1;
+                if *service {
+                    report.services_fetched += 1;
+                } else {
+                    report.functions_fetched += 1;
+                }
             }
         }
         report.cost = meter.take();
@@ -325,11 +350,14 @@ impl CloudWatchCollector {
         let mut targets = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok((target, limits, errors)) => {
-                    report.errors.extend(errors);
-                    report.accounts.extend(limits);
-                    if let Some(t) = target {
-                        report.functions_discovered += t.found.len();
+                Ok(d) => {
+                    report.errors.extend(d.errors);
+                    report.notes.extend(d.notes);
+                    report.accounts.extend(d.limits);
+                    if let Some(t) = d.target {
+                        let services = t.found.iter().filter(|f| f.is_service()).count();
+                        report.services_discovered += services;
+                        report.functions_discovered += t.found.len() - services;
                         report
                             .telemetry
                             .sources
@@ -360,15 +388,15 @@ impl CloudWatchCollector {
             for f in std::mem::take(&mut t.found) {
                 if let Some(other) = seen.get(&f.component) {
                     report.errors.push(Error::NameCollision {
-                        scope: Scope {
-                            account: t.account.clone(),
-                            region: Some(t.clients.region.clone()),
-                            function: Some(f.facts.name.clone()),
-                        },
+                        scope: Box::new(f.scope(&t.account, &t.clients.region)),
                         name: f.component.clone(),
                         other: other.clone(),
                     });
-                    report.functions_discovered -= 1;
+                    if f.is_service() {
+                        report.services_discovered -= 1;
+                    } else {
+                        report.functions_discovered -= 1;
+                    }
                 } else {
                     seen.insert(f.component.clone(), f.arn.clone());
                     kept.push(f);
@@ -379,28 +407,76 @@ impl CloudWatchCollector {
     }
 }
 
-/// Discovery in one account and region: its clients, the functions selected and
-/// their deployment, the account limits; errors of this scope only.
+/// What discovery found in one account and region.
+struct Discovery {
+    target: Option<Target>,
+    limits: Option<AccountLimits>,
+    errors: Vec<Error>,
+    notes: Vec<String>,
+}
+
+/// Discovery in one account and region: its clients, the functions and services
+/// selected and their deployment, the account limits; errors of this scope only.
 async fn discover_target(
     settings: &Arc<Settings>,
     account: &AccountTarget,
     region: Option<&str>,
     meter: &Arc<Meter>,
-) -> (Option<Target>, Option<AccountLimits>, Vec<Error>) {
+) -> Discovery {
     let clients = Clients::new(settings, account, region).await;
+    let mut d = Discovery {
+        target: None,
+        limits: None,
+        errors: Vec::new(),
+        notes: Vec::new(),
+    };
     let scope = Scope {
         account: account.name.clone(),
         region: Some(clients.region.clone()),
         function: None,
+        service: None,
     };
-    let mut errors = Vec::new();
     if region.is_none() && clients.region == client::NO_REGION {
-        errors.push(Error::Settings(format!(
+        d.errors.push(Error::Settings(format!(
             "{scope}: no region: set collectors.cloudwatch.regions, or AWS_REGION, or a region in the profile"
         )));
-        return (None, None, errors);
+        return d;
     }
-    let limits = match clients.lambda.get_account_settings().send().await {
+    let (functions, listed) = discover_functions(&clients, settings, account, meter, &mut d).await;
+    let mut found = functions;
+    let mut any = listed;
+    if let Some(ecs) = &settings.ecs {
+        let e = ecs::discover(&clients, ecs, &account.name, meter).await;
+        any |= e.errors.is_empty() || !e.found.is_empty();
+        found.extend(e.found);
+        d.notes.extend(e.notes);
+        d.errors.extend(e.errors);
+    }
+    if any {
+        d.target = Some(Target {
+            account: account.name.clone(),
+            clients,
+            found,
+        });
+    }
+    d
+}
+
+/// The functions of one account and region, and whether they could be listed.
+async fn discover_functions(
+    clients: &Clients,
+    settings: &Arc<Settings>,
+    account: &AccountTarget,
+    meter: &Arc<Meter>,
+    d: &mut Discovery,
+) -> (Vec<Found>, bool) {
+    let scope = Scope {
+        account: account.name.clone(),
+        region: Some(clients.region.clone()),
+        function: None,
+        service: None,
+    };
+    d.limits = match clients.lambda.get_account_settings().send().await {
         Ok(out) => {
             meter.call("GetAccountSettings");
             out.account_limit().map(|l| AccountLimits {
@@ -411,34 +487,27 @@ async fn discover_target(
             })
         }
         Err(e) => {
-            errors.push(error::api_error("GetAccountSettings", &scope, &e, None));
+            d.errors
+                .push(error::api_error("GetAccountSettings", &scope, &e, None));
             None
         }
     };
-    let triggers = match discover::triggers(&clients, &scope, meter).await {
+    let triggers = match discover::triggers(clients, &scope, meter).await {
         Ok(t) => t,
         Err(e) => {
-            errors.push(e);
+            d.errors.push(e);
             Default::default()
         }
     };
-    let listed = match discover::list(&clients, settings, &scope, meter).await {
+    let listed = match discover::list(clients, settings, &scope, meter).await {
         Ok(l) => l,
         Err(e) => {
-            errors.push(e);
-            return (None, limits, errors);
+            d.errors.push(e);
+            return (Vec::new(), false);
         }
     };
     let (found, errs) =
-        discover::describe_all(&clients, settings, &account.name, listed, &triggers, meter).await;
-    errors.extend(errs);
-    (
-        Some(Target {
-            account: account.name.clone(),
-            clients,
-            found,
-        }),
-        limits,
-        errors,
-    )
+        discover::describe_all(clients, settings, &account.name, listed, &triggers, meter).await;
+    d.errors.extend(errs);
+    (found, true)
 }

@@ -16,7 +16,7 @@ mod templates;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use adaptd_config::{PromPreset, PrometheusSection};
+use adaptd_config::PrometheusSection;
 use adaptd_engine::telemetry::{Metric, Minute, Stat, TelemetrySet};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -230,13 +230,10 @@ impl PrometheusCollector {
     ) -> Result<(TelemetrySet, u64), Error> {
         let source = &self.settings.sources[i];
         let label = label_of(source);
-        let platform = source.platform.clone().or_else(|| {
-            matches!(
-                source.preset,
-                PromPreset::Yace | PromPreset::CloudwatchExporter
-            )
-            .then(|| "lambda".to_owned())
-        });
+        let platform = source
+            .platform
+            .clone()
+            .or_else(|| templates::default_platform(source.preset).map(str::to_owned));
         let mut set = TelemetrySet::default();
         let mut samples = 0;
         for &n in mine {

@@ -16,7 +16,18 @@ pub(crate) fn default_label(preset: PromPreset) -> Option<&'static str> {
         PromPreset::Service => Some("service"),
         PromPreset::Yace => Some("dimension_FunctionName"),
         PromPreset::CloudwatchExporter => Some("function_name"),
+        PromPreset::YaceEcs => Some("dimension_ServiceName"),
+        PromPreset::CloudwatchExporterEcs => Some("service_name"),
         PromPreset::Custom => None,
+    }
+}
+
+/// The `platform` attribute a preset's components get when the source says none.
+pub(crate) fn default_platform(preset: PromPreset) -> Option<&'static str> {
+    match preset {
+        PromPreset::Yace | PromPreset::CloudwatchExporter => Some("lambda"),
+        PromPreset::YaceEcs | PromPreset::CloudwatchExporterEcs => Some("fargate"),
+        PromPreset::Service | PromPreset::Custom => None,
     }
 }
 
@@ -75,12 +86,74 @@ fn lambda_exporter() -> Vec<((Metric, Stat), String)> {
     ]
 }
 
+/// ECS services on Fargate as CloudWatch exporters name them: `AWS/ECS` and
+/// Container Insights per service (the component label), `AWS/ApplicationELB` per
+/// target group, whose series count for the service named like the target group
+/// (`targetgroup/NAME/ID` in `target_group_label`). Response times are seconds in
+/// CloudWatch, milliseconds here.
+fn ecs_exporter(target_group_label: &str) -> Vec<((Metric, Stat), String)> {
+    let ecs = |m: &str, agg: &str| format!("{agg} by ({{label}}) (aws_ecs_{m}{{{{selector}}}})");
+    // An ALB series renamed into the component label by its target group's name.
+    let alb = |m: &str| {
+        format!(
+            "label_replace(aws_applicationelb_{m}{{{{selector}}}}, \"{{label}}\", \"$1\", \"{target_group_label}\", \"targetgroup/([^/]+)/.+\")"
+        )
+    };
+    let sum = |m: &str| format!("sum by ({{label}}) ({}) / {{period_minutes}}", alb(m));
+    let ms = |m: &str| format!("max by ({{label}}) ({}) * 1000", alb(m));
+    vec![
+        ((Metric::Invocations, Stat::Sum), sum("request_count_sum")),
+        (
+            (Metric::Errors, Stat::Sum),
+            sum("httpcode_target_5_xx_count_sum"),
+        ),
+        (
+            (Metric::DurationMs, Stat::Average),
+            ms("target_response_time_average"),
+        ),
+        (
+            (Metric::DurationMs, Stat::P50),
+            ms("target_response_time_p50"),
+        ),
+        (
+            (Metric::DurationMs, Stat::P90),
+            ms("target_response_time_p90"),
+        ),
+        (
+            (Metric::DurationMs, Stat::P99),
+            ms("target_response_time_p99"),
+        ),
+        (
+            (Metric::CpuUtilizationPercent, Stat::Average),
+            ecs("cpuutilization_average", "avg"),
+        ),
+        (
+            (Metric::CpuUtilizationPercent, Stat::Maximum),
+            ecs("cpuutilization_maximum", "max"),
+        ),
+        (
+            (Metric::MemoryUtilizationPercent, Stat::Average),
+            ecs("memory_utilization_average", "avg"),
+        ),
+        (
+            (Metric::MemoryUtilizationPercent, Stat::Maximum),
+            ecs("memory_utilization_maximum", "max"),
+        ),
+        (
+            (Metric::RunningTasks, Stat::Average),
+            ecs("containerinsights_running_task_count_average", "sum"),
+        ),
+    ]
+}
+
 /// The templates of a source: its preset's, then its own `queries` (an empty one
 /// removes the preset's).
 pub(crate) fn templates(source: &PromSource) -> BTreeMap<(Metric, Stat), String> {
     let base = match source.preset {
         PromPreset::Service => service(),
         PromPreset::Yace | PromPreset::CloudwatchExporter => lambda_exporter(),
+        PromPreset::YaceEcs => ecs_exporter("dimension_TargetGroup"),
+        PromPreset::CloudwatchExporterEcs => ecs_exporter("target_group"),
         PromPreset::Custom => Vec::new(),
     };
     let mut out: BTreeMap<(Metric, Stat), String> = base.into_iter().collect();
@@ -163,6 +236,41 @@ mod tests {
             inv,
             "sum by (dimension_FunctionName) (aws_lambda_invocations_sum{}) / 5"
         );
+    }
+
+    #[test]
+    fn ecs_presets_join_target_groups_to_services_by_name() {
+        let yace = PromSource {
+            preset: PromPreset::YaceEcs,
+            ..Default::default()
+        };
+        let t = templates(&yace);
+        let label = default_label(PromPreset::YaceEcs).unwrap();
+        let inv = expand(&t[&(Metric::Invocations, Stat::Sum)], "", label, 120, 1);
+        assert_eq!(
+            inv,
+            "sum by (dimension_ServiceName) (label_replace(aws_applicationelb_request_count_sum{}, \
+             \"dimension_ServiceName\", \"$1\", \"dimension_TargetGroup\", \"targetgroup/([^/]+)/.+\")) / 1"
+        );
+        let cpu = expand(
+            &t[&(Metric::CpuUtilizationPercent, Stat::Average)],
+            "job=\"yace\"",
+            label,
+            120,
+            1,
+        );
+        assert_eq!(
+            cpu,
+            "avg by (dimension_ServiceName) (aws_ecs_cpuutilization_average{job=\"yace\"})"
+        );
+        let p99 = expand(&t[&(Metric::DurationMs, Stat::P99)], "", label, 120, 1);
+        assert!(p99.ends_with(") * 1000"), "{p99}");
+        let cwe = templates(&PromSource {
+            preset: PromPreset::CloudwatchExporterEcs,
+            ..Default::default()
+        });
+        assert!(cwe[&(Metric::Errors, Stat::Sum)].contains("\"target_group\""));
+        assert_eq!(default_platform(PromPreset::YaceEcs), Some("fargate"));
     }
 
     #[test]

@@ -134,6 +134,10 @@ pub fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         },
         None => Watermarks::new(),
     };
+    let ecs = sections
+        .cloudwatch
+        .as_ref()
+        .is_some_and(|s| s.ecs.is_some());
     let cloudwatch = match &sections.cloudwatch {
         Some(s) => match Settings::from_section(s) {
             Ok(settings) => {
@@ -180,8 +184,16 @@ pub fn collect(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         });
         if let Some(c) = &cloudwatch {
             let r = c.collect(&mut state, shutdown.clone()).await;
+            let services = if ecs {
+                format!(
+                    "; {} ECS services, {} fetched, {} not due",
+                    r.services_discovered, r.services_fetched, r.services_not_due
+                )
+            } else {
+                String::new()
+            };
             eprintln!(
-                "cloudwatch: {} functions, {} fetched, {} not due; {} metrics requested (${:.4}), {} API calls",
+                "cloudwatch: {} functions, {} fetched, {} not due{services}; {} metrics requested (${:.4}), {} API calls",
                 r.functions_discovered,
                 r.functions_fetched,
                 r.functions_not_due,
