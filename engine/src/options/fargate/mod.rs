@@ -60,7 +60,7 @@ pub struct Fargate;
 
 /// Whether requests arrive through a load balancer (HTTP): then waits past its timeout
 /// are errors, and `ALBRequestCountPerTarget` can be tracked.
-pub(crate) fn is_http(ctx: &Context<'_>) -> bool {
+pub fn is_http(ctx: &Context<'_>) -> bool {
     ctx.spec.load_balancer || ctx.spec.trigger.as_deref() == Some("http")
 }
 
