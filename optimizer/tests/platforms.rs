@@ -93,7 +93,11 @@ fn provisioned_concurrency_beats_an_allowed_fargate_service_for_sparse_bursts() 
         ..Slo::default()
     };
     let s = spec("payments-api", "http", slo);
-    let t = telemetry("payments-api", 200.0, |m| if m % 15 == 0 { 40.0 } else { 0.0 });
+    let t = telemetry(
+        "payments-api",
+        200.0,
+        |m| if m % 15 == 0 { 40.0 } else { 0.0 },
+    );
     let set = run(&[s], &[t], &[]);
     let r = only(&set);
     let rec = r.recommended.as_ref().unwrap();
@@ -102,12 +106,20 @@ fn provisioned_concurrency_beats_an_allowed_fargate_service_for_sparse_bursts() 
     };
     assert!(l.provisioned.peak() > 0, "{}", rec.description);
     assert!(rec.meets_slo);
-    let other = r.explanation.other_platform.as_ref().expect("Fargate named");
+    let other = r
+        .explanation
+        .other_platform
+        .as_ref()
+        .expect("Fargate named");
     assert_eq!(other.platform, "fargate");
     assert!(other.excluded_by.is_none(), "Fargate is allowed");
     assert!(other.usd_per_month > rec.usd_per_month, "{other:?}");
     assert!(other.why.starts_with("it costs"), "{}", other.why);
-    assert!(other.why.contains(&format!("{:.0} ms", other.worst_hour_p99_ms)));
+    assert!(
+        other
+            .why
+            .contains(&format!("{:.0} ms", other.worst_hour_p99_ms))
+    );
     assert_eq!(other.recommended_usd_per_month, rec.usd_per_month);
     let json = serde_json::to_value(r).unwrap();
     assert!(json["explanation"]["other_platform"]["why"].is_string());
@@ -117,23 +129,36 @@ fn provisioned_concurrency_beats_an_allowed_fargate_service_for_sparse_bursts() 
 fn fargate_wins_for_steady_io_bound_traffic_with_lambdas_figures_beside_it() {
     // 100 requests a second all day, each a second of waiting on other services:
     // Lambda bills every second of it, a task serves dozens at once.
-    let mut s = spec("search-api", "http", Slo {
-        p99_ms: Some(3_000.0),
-        ..Slo::default()
-    });
+    let mut s = spec(
+        "search-api",
+        "http",
+        Slo {
+            p99_ms: Some(3_000.0),
+            ..Slo::default()
+        },
+    );
     s.model.cpu_bound_fraction = Some(0.05);
     let t = telemetry("search-api", 1_000.0, |_| 6_000.0);
     let set = run(&[s], &[t], &[]);
     let r = only(&set);
     let rec = r.recommended.as_ref().unwrap();
-    assert_eq!(rec.deployment.platform(), PlatformKind::Fargate, "{}", rec.description);
+    assert_eq!(
+        rec.deployment.platform(),
+        PlatformKind::Fargate,
+        "{}",
+        rec.description
+    );
     assert!(r.changes.iter().any(|c| c.field == "platform"));
     let other = r.explanation.other_platform.as_ref().expect("Lambda named");
     assert_eq!(other.platform, "lambda");
     assert!(other.usd_per_month > 2.0 * rec.usd_per_month, "{other:?}");
     assert!(other.why.contains("/month"), "{}", other.why);
     // The move pays for a new load balancer, and says so.
-    assert!(rec.cost.load_balancer_usd_per_month > 16.0, "{:?}", rec.cost);
+    assert!(
+        rec.cost.load_balancer_usd_per_month > 16.0,
+        "{:?}",
+        rec.cost
+    );
 }
 
 #[test]
@@ -142,10 +167,14 @@ fn a_reserved_concurrency_cap_protects_a_database_more_cheaply_than_a_proxy() {
     // over 50 — more than the 50 connections the database has for it. A cap that
     // throttles under 1 % (the queue retries them) holds it; a proxy costs $43.80
     // (4 vCPUs × $0.015 × 730 h).
-    let mut s = spec("orders-worker", "queue", Slo {
-        max_throttle_rate: Some(0.01),
-        ..Slo::default()
-    });
+    let mut s = spec(
+        "orders-worker",
+        "queue",
+        Slo {
+            max_throttle_rate: Some(0.01),
+            ..Slo::default()
+        },
+    );
     s.guardrails.allowed_platforms = [PlatformKind::Lambda].into();
     s.databases = vec!["orders-db".into()];
     // It waits on the database: memory does not change its duration.
@@ -167,14 +196,21 @@ fn a_reserved_concurrency_cap_protects_a_database_more_cheaply_than_a_proxy() {
     let cap = l.reserved_concurrency.expect("a reserved-concurrency cap");
     assert!(cap <= 50, "{cap}");
     assert!(set.companions.is_empty(), "no proxy: {:?}", set.companions);
-    assert!(rec.throttle_rate <= 0.01 + 1e-9 && rec.throttle_rate > 0.0, "{}", rec.throttle_rate);
+    assert!(
+        rec.throttle_rate <= 0.01 + 1e-9 && rec.throttle_rate > 0.0,
+        "{}",
+        rec.throttle_rate
+    );
     let line = r
         .explanation
         .binding
         .iter()
         .find(|b| b.contains("RDS Proxy"))
         .unwrap_or_else(|| panic!("{:?}", r.explanation.binding));
-    assert!(line.contains(&format!("reserved concurrency {cap}")), "{line}");
+    assert!(
+        line.contains(&format!("reserved concurrency {cap}")),
+        "{line}"
+    );
     assert!(line.contains("$43.80/month"), "{line}");
     assert!(line.contains("uncapped it would open"), "{line}");
     assert!(r.changes.iter().any(|c| c.field == "reserved_concurrency"));

@@ -204,7 +204,9 @@ pub fn replay(
             let control = match &cfg.target_tracking {
                 None => TaskControl::Schedule(cfg.tasks),
                 Some(t) => {
-                    if !(t.target_value > 0.0) || t.min_tasks > t.max_tasks {
+                    if !(t.target_value.is_finite() && t.target_value > 0.0)
+                        || t.min_tasks > t.max_tasks
+                    {
                         return Err(ReplayError::Config(format!(
                             "target tracking needs a target > 0 and min ≤ max (target {}, min {}, max {})",
                             t.target_value, t.min_tasks, t.max_tasks

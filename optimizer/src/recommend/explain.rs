@@ -8,9 +8,7 @@ use adaptd_engine::spec::{Deployment, Provisioned, Slo};
 
 use super::budget::risk_budget;
 use super::build::{Built, Prepared, min_risk, to_base};
-use super::model::{
-    Alternative, Confidence, Explanation, PlatformComparison, Predicted, meets,
-};
+use super::model::{Alternative, Confidence, Explanation, PlatformComparison, Predicted, meets};
 use crate::problem::Base;
 use crate::{Solution, cheapest_in_base};
 
@@ -240,7 +238,11 @@ fn other_platform(
             broken.push(format!("p99 {:.0} ms > {t:.0} ms", e.worst_hour_p99_ms));
         }
         if let Some(r) = slo.max_cold_start_rate.filter(|&r| e.cold_start_rate > r) {
-            broken.push(format!("cold starts {} > {}", pct(e.cold_start_rate), pct(r)));
+            broken.push(format!(
+                "cold starts {} > {}",
+                pct(e.cold_start_rate),
+                pct(r)
+            ));
         }
         if let Some(r) = slo.max_throttle_rate.filter(|&r| e.throttle_rate > r) {
             broken.push(format!("throttles {} > {}", pct(e.throttle_rate), pct(r)));

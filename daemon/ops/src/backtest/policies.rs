@@ -1,8 +1,8 @@
 //! What each policy deploys for one component, and its replay.
 
-use adaptd_engine::options::lambda::memory::init_duration;
 use adaptd_engine::options::fargate::service::ALB_TIMEOUT_MS;
 use adaptd_engine::options::fargate::{TaskStart, is_http, lambda_equivalent_memory_mb};
+use adaptd_engine::options::lambda::memory::init_duration;
 use adaptd_engine::options::{Context, platform, platforms};
 use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;

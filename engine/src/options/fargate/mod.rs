@@ -471,14 +471,21 @@ fn scheduled_candidate(
     let checked = crate::spec::p99_checked_hours(&raw);
     let inv = hourly_invocations(ctx);
     let http = is_http(ctx);
+    // A forbidden Fargate is priced, not planned: its bursts are not worth modelling
+    // on a fleet where most components cannot move.
+    let forbidden = excluded.is_some();
     let level_outcome = |h: usize, n: u32| -> Option<LevelOutcome> {
         (n >= sizing.stable_tasks(h)).then(|| {
-            outcome(
-                sizing,
-                &scheduled_hour(sizing, h, n, http),
-                checked[h],
-                inv[h],
-            )
+            let hour = if forbidden {
+                TrackedHour {
+                    tasks: n,
+                    p99_ms: sizing.latency(h, n).2,
+                    ..TrackedHour::default()
+                }
+            } else {
+                scheduled_hour(sizing, h, n, http)
+            };
+            outcome(sizing, &hour, checked[h], inv[h])
         })
     };
     let slots = if ctx.spec.guardrails.allow_schedules {

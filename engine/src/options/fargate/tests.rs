@@ -257,7 +257,7 @@ fn spot_is_offered_to_queue_consumers_and_costs_less() {
             .sum()
     };
     // Above the one on-demand task, 75 % of the tasks at 70 % off.
-    let Deployment::Fargate(f) = spot.deployment(&vec![0; 24]) else {
+    let Deployment::Fargate(f) = spot.deployment(&[0; 24]) else {
         unreachable!()
     };
     let n = f.tasks[0];
@@ -267,9 +267,7 @@ fn spot_is_offered_to_queue_consumers_and_costs_less() {
         "{} vs {expected}",
         cost(spot) / cost(od)
     );
-    let e = Fargate
-        .evaluate(&ctx, &spot.deployment(&vec![0; 24]))
-        .unwrap();
+    let e = Fargate.evaluate(&ctx, &spot.deployment(&[0; 24])).unwrap();
     assert!(
         e.assumptions
             .iter()
