@@ -71,6 +71,11 @@ pub struct Component {
     pub tags: BTreeMap<String, String>,
     /// Names of the `[[databases]]` it connects to.
     pub databases: Vec<String>,
+    /// Whether an Application Load Balancer already routes to it (an ECS service in a
+    /// target group, or a function as an ALB target): a move between Lambda and
+    /// Fargate then keeps it and pays for no new one. Default: from telemetry (the
+    /// `load_balancer` attribute), else false.
+    pub load_balancer: Option<bool>,
     /// What is deployed now. Telemetry, when it reports the deployment, takes
     /// precedence (with a warning naming the differences). Default: from telemetry,
     /// else `[defaults]`.

@@ -164,6 +164,7 @@ impl Current {
                 architecture,
                 tasks: self.tasks.as_ref()?.hourly()?,
                 per_task_concurrency: self.per_task_concurrency?,
+                ..FargateConfig::default()
             }),
         })
     }

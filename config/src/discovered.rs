@@ -19,7 +19,9 @@ pub struct Discovered {
     /// Attributes: `trigger`, `runtime`, `memory_mb`, `architecture`, `environment`,
     /// `account`, `reserved_concurrency`, `provisioned_concurrency` (an integer or 24
     /// comma-separated integers), `platform`, and for Fargate services `vcpu`, `tasks`
-    /// (like `provisioned_concurrency`) and `per_task_concurrency`. Others are ignored.
+    /// (like `provisioned_concurrency`) and `per_task_concurrency`; `load_balancer`
+    /// (`true`, or a target group ARN: an ALB routes to it) and `image_size_mb` (the
+    /// container image, which sets the default task start time). Others are ignored.
     pub attributes: BTreeMap<String, String>,
 }
 

@@ -33,9 +33,22 @@ pub struct ModelSection {
     pub provisioned_allocation_delay_minutes: Option<u32>,
     /// Memory headroom over the largest observed use (>= 0; default 0.2 = +20 %).
     pub memory_headroom: Option<f64>,
-    /// Time for Fargate to start a task under target tracking, in minutes (0–60;
-    /// default 2).
+    /// Minutes from a sustained rise in load until ECS target tracking asks for more
+    /// tasks: the scale-out alarm's evaluation periods (0–60; default 3, Application
+    /// Auto Scaling's three one-minute datapoints). The task start time comes on top.
     pub fargate_scaling_lag_minutes: Option<u32>,
+    /// Seconds from launching a Fargate task until it serves (image pull and start),
+    /// when telemetry has none (> 0). Default: 20 s plus the image at 50 MB/s.
+    pub fargate_task_start_seconds: Option<f64>,
+    /// Compressed size of the container image, in MB (> 0; default 250), which sets
+    /// the default task start time.
+    pub fargate_image_size_mb: Option<f64>,
+    /// Fargate Spot interruptions per Spot task-hour (0–1; default 0.01). AWS publishes
+    /// none; set it from the service's own events.
+    pub fargate_spot_interruptions_per_task_hour: Option<f64>,
+    /// Largest request or response body, in KB (> 0), when known. A move to Lambda
+    /// needs it within 6 MB (1 MB through an ALB's Lambda target). Default: unknown.
+    pub max_payload_kb: Option<f64>,
     /// Target CPU utilisation of a Fargate service (> 0 and <= 1; default 0.7).
     pub fargate_target_cpu_utilization: Option<f64>,
 }
@@ -85,6 +98,21 @@ impl ModelSection {
             self.memory_headroom,
             &[Bound::Ge(0.0)],
         );
+        for (k, v) in [
+            (
+                "fargate_task_start_seconds",
+                self.fargate_task_start_seconds,
+            ),
+            ("fargate_image_size_mb", self.fargate_image_size_mb),
+            ("max_payload_kb", self.max_payload_kb),
+        ] {
+            ck.opt_num(&p(k), v, &[Bound::Gt(0.0)]);
+        }
+        ck.opt_num(
+            &p("fargate_spot_interruptions_per_task_hour"),
+            self.fargate_spot_interruptions_per_task_hour,
+            &[Bound::Ge(0.0), Bound::Le(1.0)],
+        );
         ck.opt_num(
             &p("fargate_target_cpu_utilization"),
             self.fargate_target_cpu_utilization,
@@ -120,6 +148,18 @@ impl ModelSection {
         }
         if let Some(v) = self.fargate_target_cpu_utilization {
             m.fargate_target_cpu_utilization = v;
+        }
+        if let Some(v) = self.fargate_task_start_seconds {
+            m.fargate_task_start_seconds = Some(v);
+        }
+        if let Some(v) = self.fargate_image_size_mb {
+            m.fargate_image_size_mb = Some(v);
+        }
+        if let Some(v) = self.fargate_spot_interruptions_per_task_hour {
+            m.fargate_spot_interruptions_per_task_hour = v;
+        }
+        if let Some(v) = self.max_payload_kb {
+            m.max_payload_kb = Some(v);
         }
     }
 }

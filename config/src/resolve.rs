@@ -124,6 +124,17 @@ impl Config {
             };
             let mut model = ModelParams::default();
             self.model.apply(&mut model);
+            // Facts telemetry reports about an ECS service; the config overrides them.
+            if let Some(v) = attr("image_size_mb").and_then(|v| v.parse::<f64>().ok())
+                && v.is_finite()
+                && v > 0.0
+            {
+                model.fargate_image_size_mb = Some(v);
+            }
+            let load_balancer = conf
+                .and_then(|c| c.load_balancer)
+                .or_else(|| attr("load_balancer").map(|v| !matches!(v.as_str(), "false" | "0")))
+                .unwrap_or(false);
             if let Some(c) = conf {
                 c.slo.apply(&mut slo);
                 c.model.apply(&mut model);
@@ -141,6 +152,7 @@ impl Config {
                 guardrails,
                 databases: conf.map(|c| c.databases.clone()).unwrap_or_default(),
                 model,
+                load_balancer,
             });
         }
 

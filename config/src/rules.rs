@@ -239,6 +239,12 @@ pub struct GuardrailRule {
     /// See `max_provisioned_step_relative`. Combined: the smallest. Default:
     /// unlimited.
     pub max_provisioned_step_absolute: Option<u32>,
+    /// Smallest reserved concurrency adaptd may set on a Lambda function (>= 1).
+    /// Combined: the largest. Default: none (adaptd may also leave it unset).
+    pub reserved_concurrency_min: Option<u32>,
+    /// Largest reserved concurrency adaptd may set (>= 1): every Lambda option is then
+    /// capped at most here. Set both to fix it. Combined: the smallest. Default: none.
+    pub reserved_concurrency_max: Option<u32>,
 }
 
 /// Largest memory (MB) any platform offers: Fargate's 120 GB.
@@ -290,6 +296,22 @@ pub(crate) fn validate_guardrail_rules(rules: &[GuardrailRule], ck: &mut Check<'
             r.max_provisioned_step_relative,
             &[Bound::Ge(0.0)],
         );
+        for (key, v) in [
+            ("reserved_concurrency_min", r.reserved_concurrency_min),
+            ("reserved_concurrency_max", r.reserved_concurrency_max),
+        ] {
+            ck.opt_num(&join(&p, key), v.map(f64::from), &[Bound::Ge(1.0)]);
+        }
+        if let (Some(lo), Some(hi)) = (r.reserved_concurrency_min, r.reserved_concurrency_max)
+            && lo > hi
+        {
+            ck.err(
+                &join(&p, "reserved_concurrency_max"),
+                format!(
+                    "must be >= reserved_concurrency_min (got {hi}, reserved_concurrency_min {lo})"
+                ),
+            );
+        }
     }
 }
 
@@ -315,6 +337,7 @@ pub(crate) fn combine_guardrails<'r>(
     let mut mem_min: Option<(u32, usize)> = None;
     let mut mem_max: Option<(u32, usize)> = None;
     let mut arm64: Option<bool> = None;
+    let mut reserved_min_at = 0;
     let mut conflicts = Vec::new();
     for (i, r) in rules {
         g.sources.push(r.name.clone());
@@ -362,6 +385,24 @@ pub(crate) fn combine_guardrails<'r>(
             g.max_provisioned_step_absolute,
             r.max_provisioned_step_absolute,
         );
+        g.reserved_concurrency_max =
+            min_opt(g.reserved_concurrency_max, r.reserved_concurrency_max);
+        if let Some(v) = r.reserved_concurrency_min
+            && g.reserved_concurrency_min.is_none_or(|m| v > m)
+        {
+            g.reserved_concurrency_min = Some(v);
+            reserved_min_at = i;
+        }
+    }
+    if let (Some(lo), Some(hi)) = (g.reserved_concurrency_min, g.reserved_concurrency_max)
+        && lo > hi
+    {
+        conflicts.push((
+            join(&index("guardrails", reserved_min_at), "reserved_concurrency_min"),
+            format!(
+                "component `{component}`: the matching guardrail rules leave no reserved concurrency (reserved_concurrency_min {lo} > reserved_concurrency_max {hi})"
+            ),
+        ));
     }
     if let Some((set, _)) = platforms {
         g.allowed_platforms = set;

@@ -116,9 +116,30 @@ pub struct FargatePrices {
     pub arm64_vcpu_usd_per_hour: f64,
     /// Per GB-hour, arm64.
     pub arm64_gb_usd_per_hour: f64,
+    /// Share off the on-demand price for tasks on `FARGATE_SPOT`. Spot prices move
+    /// with supply and demand, "between 50 % and 70 % off" (AWS); set the current
+    /// published rate here for exact figures.
+    #[serde(default = "default_spot_discount")]
+    pub spot_discount: f64,
+}
+
+fn default_spot_discount() -> f64 {
+    0.7
 }
 
 impl FargatePrices {
+    /// Hourly price of one task with a share `spot` of it on Fargate Spot (0–1).
+    pub fn blended_task_usd_per_hour(
+        &self,
+        arch: Architecture,
+        vcpu: f64,
+        memory_mb: u32,
+        spot: f64,
+    ) -> f64 {
+        self.task_usd_per_hour(arch, vcpu, memory_mb)
+            * (1.0 - spot.clamp(0.0, 1.0) * self.spot_discount.clamp(0.0, 1.0))
+    }
+
     /// Hourly price of one task.
     pub fn task_usd_per_hour(&self, arch: Architecture, vcpu: f64, memory_mb: u32) -> f64 {
         let gb = f64::from(memory_mb) / 1024.0;
@@ -377,6 +398,32 @@ mod tests {
         // Beyond 15 B: the last tier.
         let last = l.tiered_duration_usd(Architecture::X86_64, 20e9, 1e9);
         assert!((last - 13_333.4).abs() < 1e-6, "{last}");
+    }
+
+    #[test]
+    fn fargate_prices_reproduce_aws_worked_examples() {
+        // AWS's Fargate pricing example: 5 tasks of 1 vCPU and 2 GB (Linux/x86) for
+        // 10 minutes a day over a 30-day month: 5 × 1 × $0.04048/3600 × 600 s × 30 =
+        // $1.0120 of vCPU and 5 × 2 × $0.004445/3600 × 600 s × 30 = $0.2223 of
+        // memory, $1.23 in all.
+        let f = PriceSheet::us_east_1().fargate;
+        let task_seconds = 5.0 * 600.0 * 30.0;
+        let x86 = f.task_usd_per_hour(Architecture::X86_64, 1.0, 2048) * task_seconds / 3600.0;
+        assert!((x86 - (1.0120 + 0.22225)).abs() < 1e-4, "{x86}");
+        // The same on Linux/ARM (Graviton): about 20 % less for the same task.
+        let arm = f.task_usd_per_hour(Architecture::Arm64, 1.0, 2048) * task_seconds / 3600.0;
+        assert!((arm - (0.80950 + 0.17800)).abs() < 1e-4, "{arm}");
+        assert!(
+            (1.0 - arm / x86 - 0.20).abs() < 0.005,
+            "{}",
+            1.0 - arm / x86
+        );
+        // Fargate Spot: up to 70 % off the on-demand rate; a task half on Spot pays 65 %.
+        let od = f.task_usd_per_hour(Architecture::X86_64, 1.0, 2048);
+        let spot = f.blended_task_usd_per_hour(Architecture::X86_64, 1.0, 2048, 1.0);
+        assert!((spot / od - 0.30).abs() < 1e-12);
+        let half = f.blended_task_usd_per_hour(Architecture::X86_64, 1.0, 2048, 0.5);
+        assert!((half / od - 0.65).abs() < 1e-12);
     }
 
     #[test]

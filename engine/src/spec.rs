@@ -141,6 +141,78 @@ pub struct FargateConfig {
     pub tasks: Hourly<u32>,
     /// Requests one task serves at once.
     pub per_task_concurrency: u32,
+    /// Who sets the task count: `None` runs `tasks` as a schedule (scheduled scaling);
+    /// with target tracking `tasks` is what the model expects tracking to run each hour
+    /// (the cost it is priced at), bounded by the policy's min and max.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_tracking: Option<FargateTracking>,
+    /// Share of the tasks above one on-demand task run on `FARGATE_SPOT` (0–1): a
+    /// capacity provider strategy of `FARGATE` base 1, then weights in this ratio.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spot_share: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+impl Default for FargateConfig {
+    /// The smallest task, two of them all day, one request at a time.
+    fn default() -> Self {
+        Self {
+            vcpu: 0.25,
+            memory_mb: 512,
+            architecture: Architecture::X86_64,
+            tasks: [2; 24],
+            per_task_concurrency: 1,
+            target_tracking: None,
+            spot_share: 0.0,
+        }
+    }
+}
+
+impl FargateConfig {
+    /// Tasks on Spot when `n` run: all above the one on-demand base, times the share.
+    pub fn spot_tasks(&self, n: u32) -> f64 {
+        f64::from(n.saturating_sub(1)) * self.spot_share.clamp(0.0, 1.0)
+    }
+}
+
+/// The metric an ECS target-tracking policy follows (Application Auto Scaling's
+/// predefined metric types for `ecs:service:DesiredCount`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackingMetric {
+    /// `ECSServiceAverageCPUUtilization`; the target is a percentage.
+    Cpu,
+    /// `ALBRequestCountPerTarget`; the target is requests per task per minute. Needs
+    /// the service behind an Application Load Balancer.
+    AlbRequestCountPerTarget,
+}
+
+impl TrackingMetric {
+    /// The predefined metric type's name in the Application Auto Scaling API.
+    pub fn aws_name(self) -> &'static str {
+        match self {
+            TrackingMetric::Cpu => "ECSServiceAverageCPUUtilization",
+            TrackingMetric::AlbRequestCountPerTarget => "ALBRequestCountPerTarget",
+        }
+    }
+}
+
+/// An ECS service's target-tracking scaling policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FargateTracking {
+    /// The metric followed.
+    pub metric: TrackingMetric,
+    /// The target value in the metric's unit, as the API takes it (`70` for 70 % CPU;
+    /// `600` requests per task per minute).
+    pub target_value: f64,
+    /// Fewest tasks (the scalable target's minimum capacity).
+    pub min_tasks: u32,
+    /// Most tasks.
+    pub max_tasks: u32,
 }
 
 /// The deployed (or proposed) configuration of a component.
@@ -187,14 +259,38 @@ impl Deployment {
                 }
                 s
             }
-            Deployment::Fargate(f) => format!(
-                "fargate {} vCPU {} MB {} × {} tasks, {} per task",
-                f.vcpu,
-                f.memory_mb,
-                f.architecture,
-                describe_schedule(&f.tasks),
-                f.per_task_concurrency
-            ),
+            Deployment::Fargate(f) => {
+                let mut s = format!(
+                    "fargate {} vCPU {} MB {} × {} tasks, {} per task",
+                    f.vcpu,
+                    f.memory_mb,
+                    f.architecture,
+                    describe_schedule(&f.tasks),
+                    f.per_task_concurrency
+                );
+                if let Some(t) = &f.target_tracking {
+                    let target = match t.metric {
+                        TrackingMetric::Cpu => format!("CPU {:.0} %", t.target_value),
+                        TrackingMetric::AlbRequestCountPerTarget => {
+                            format!("{:.0} requests per task-minute", t.target_value)
+                        }
+                    };
+                    s = format!(
+                        "fargate {} vCPU {} MB {}, {} per task, target tracking {target} ({}–{} tasks, ~{} expected)",
+                        f.vcpu,
+                        f.memory_mb,
+                        f.architecture,
+                        f.per_task_concurrency,
+                        t.min_tasks,
+                        t.max_tasks,
+                        describe_schedule(&f.tasks)
+                    );
+                }
+                if f.spot_share > 0.0 {
+                    s.push_str(&format!(", {:.0} % Spot", 100.0 * f.spot_share));
+                }
+                s
+            }
         }
     }
 }
@@ -416,6 +512,14 @@ pub struct Guardrails {
     pub max_provisioned_step_relative: Option<f64>,
     /// See `max_provisioned_step_relative`.
     pub max_provisioned_step_absolute: Option<u32>,
+    /// Smallest reserved concurrency adaptd may set (a cap below it would throttle
+    /// what the org wants served). With `reserved_concurrency_max` equal, fixes it.
+    #[serde(default)]
+    pub reserved_concurrency_min: Option<u32>,
+    /// Largest reserved concurrency adaptd may set; when set, every Lambda option is
+    /// capped (a function must not take more than this from the account's pool).
+    #[serde(default)]
+    pub reserved_concurrency_max: Option<u32>,
     /// Names of the rules these came from, for explanations.
     pub sources: Vec<String>,
 }
@@ -432,6 +536,8 @@ impl Default for Guardrails {
             max_memory_step_factor: None,
             max_provisioned_step_relative: None,
             max_provisioned_step_absolute: None,
+            reserved_concurrency_min: None,
+            reserved_concurrency_max: None,
             sources: Vec::new(),
         }
     }
@@ -480,8 +586,29 @@ pub struct ModelParams {
     pub provisioned_allocation_delay_minutes: u32,
     /// Memory headroom over the largest observed use (0.2 = +20 %).
     pub memory_headroom: f64,
-    /// Time for Fargate to add a task under target tracking (minutes).
+    /// Minutes from a sustained rise in load until ECS target tracking asks for more
+    /// tasks: the scale-out alarm's evaluation periods (3 one-minute datapoints above
+    /// target, Application Auto Scaling's default) and the metric's publication. The
+    /// task start time comes on top (`fargate_task_start_seconds`).
     pub fargate_scaling_lag_minutes: u32,
+    /// Seconds from launching a Fargate task until it serves (image pull, ENI, start):
+    /// Fargate's cold start. From telemetry (ECS task events) when visible, else this
+    /// when set, else a default by `fargate_image_size_mb` (see
+    /// [`default_task_start_seconds`]).
+    #[serde(default)]
+    pub fargate_task_start_seconds: Option<f64>,
+    /// Compressed size of the service's container image (MB), which sets the default
+    /// task start time: Fargate caches no image, every task pulls all of it.
+    #[serde(default)]
+    pub fargate_image_size_mb: Option<f64>,
+    /// Expected Fargate Spot interruptions per Spot task-hour. AWS publishes none; the
+    /// default (0.01) is an assumption to override from the service's own events.
+    #[serde(default = "default_spot_interruptions")]
+    pub fargate_spot_interruptions_per_task_hour: f64,
+    /// Largest request or response body (KB), when known. A move to Lambda needs it
+    /// within 6 MB (a function URL; 1 MB through an ALB's Lambda target).
+    #[serde(default)]
+    pub max_payload_kb: Option<f64>,
     /// Target CPU utilisation of a Fargate service.
     pub fargate_target_cpu_utilization: f64,
 }
@@ -496,10 +623,36 @@ impl Default for ModelParams {
             arm64_duration_factor: 1.0,
             provisioned_allocation_delay_minutes: 2,
             memory_headroom: 0.2,
-            fargate_scaling_lag_minutes: 2,
+            fargate_scaling_lag_minutes: 3,
             fargate_target_cpu_utilization: 0.7,
+            fargate_task_start_seconds: None,
+            fargate_image_size_mb: None,
+            fargate_spot_interruptions_per_task_hour: default_spot_interruptions(),
+            max_payload_kb: None,
         }
     }
+}
+
+fn default_spot_interruptions() -> f64 {
+    0.01
+}
+
+/// Image size assumed when neither telemetry nor config gives one (MB, compressed): a
+/// slim runtime base image with an application on top.
+pub const DEFAULT_IMAGE_SIZE_MB: f64 = 250.0;
+
+/// Fargate task start time (s) when telemetry has none, from the image size.
+///
+/// Fargate runs every task on a fresh single-use instance and caches no image, so the
+/// whole image is pulled and unpacked for every task, and the time to pull is "directly
+/// correlated to the time taken to start a Fargate task" (AWS, *Linux containers on
+/// Fargate container image pull behavior*); `awsvpc` adds "several seconds" for the
+/// task's network interface (AWS, *Optimize Amazon ECS task launch time*). The default
+/// is 20 s of provisioning, ENI and container start plus the image at 50 MB/s
+/// (pull and gzip unpack): 25 s for a 250 MB image, 60 s for 2 GB. Measured starts in
+/// telemetry always win.
+pub fn default_task_start_seconds(image_size_mb: Option<f64>) -> f64 {
+    20.0 + image_size_mb.unwrap_or(DEFAULT_IMAGE_SIZE_MB).max(0.0) / 50.0
 }
 
 /// The default CPU-bound share when history has no memory change to learn it from.
@@ -555,6 +708,11 @@ pub struct ComponentSpec {
     pub databases: Vec<String>,
     /// Model parameters.
     pub model: ModelParams,
+    /// Whether an Application Load Balancer already routes to it (an ECS service in a
+    /// target group, or a Lambda function as an ALB target): a move between platforms
+    /// keeps it and pays for no new one.
+    #[serde(default)]
+    pub load_balancer: bool,
 }
 
 /// A relational database that components connect to.

@@ -180,6 +180,7 @@ pub fn fargate(vcpu: f64, memory_mb: u32, arch: Architecture, tasks: [u32; 24]) 
         architecture: arch,
         tasks,
         per_task_concurrency: 8,
+        ..FargateConfig::default()
     })
 }
 

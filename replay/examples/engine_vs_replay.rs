@@ -89,6 +89,7 @@ fn main() {
             guardrails: Guardrails::default(),
             databases: vec![],
             model: ModelParams::default(),
+            load_balancer: false,
         };
         let profile = summarize(t, 10, 1.0);
         let ctx = Context::new(&spec, &profile, &prices);

@@ -30,8 +30,11 @@ pub(crate) enum Rates {
         provisioned_duration_usd_per_gb_s: f64,
         provisioned_usd_per_gb_s: f64,
     },
-    /// A Fargate task.
-    Fargate { task_usd_per_second: f64 },
+    /// A Fargate task, and the share off it on Spot.
+    Fargate {
+        task_usd_per_second: f64,
+        spot_discount: f64,
+    },
 }
 
 impl Rates {
@@ -51,6 +54,7 @@ impl Rates {
     pub fn fargate(prices: &PriceSheet, vcpu: f64, memory_mb: u32, arch: Architecture) -> Self {
         Rates::Fargate {
             task_usd_per_second: prices.fargate.task_usd_per_hour(arch, vcpu, memory_mb) / 3600.0,
+            spot_discount: prices.fargate.spot_discount.clamp(0.0, 1.0),
         }
     }
 
@@ -75,8 +79,10 @@ impl Rates {
             },
             Rates::Fargate {
                 task_usd_per_second,
+                spot_discount,
             } => Cost {
-                tasks_usd: h.capacity_seconds * task_usd_per_second,
+                tasks_usd: (h.capacity_seconds - h.spot_seconds * spot_discount)
+                    * task_usd_per_second,
                 ..Cost::default()
             },
         }

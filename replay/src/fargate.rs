@@ -14,14 +14,23 @@
 //!
 //! Tasks follow the hour-of-day schedule (increases launched `task_start_minutes`
 //! before their hour, so they are ready at it; decreases at the hour, in-flight
-//! requests finish) or target tracking, launching tasks that are ready after the same
-//! lag. Billing: per second from launch to stop, at least one minute per task start
-//! (the rounding rule of [`crate::capacity::Rounding::FARGATE`]).
+//! requests finish) or target tracking on average CPU or on requests per task
+//! (`ALBRequestCountPerTarget`: the minute's arrivals over the ready tasks), launching
+//! tasks that are ready after the same lag. Billing: per second from launch to stop,
+//! at least one minute per task start (the rounding rule of
+//! [`crate::capacity::Rounding::FARGATE`]); the tasks above one on Spot
+//! (`spot_share`) at the sheet's Spot discount.
+//!
+//! A request that waits longer than the engine's `COLD_WAIT_MS` (1 s) for a slot is
+//! counted as a cold start (Fargate's: it met a service without capacity), and behind a
+//! load balancer one that waits longer than its 60-second timeout as a throttle (a 504;
+//! the task still works on it). Spot interruptions are not replayed.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use adaptd_engine::spec::{FargateConfig, Hourly};
+use adaptd_engine::options::fargate::COLD_WAIT_MS;
+use adaptd_engine::spec::{FargateConfig, Hourly, TrackingMetric};
 use adaptd_engine::telemetry::hour_of_day;
 
 use crate::capacity::{Capacity, Rounding};
@@ -36,8 +45,8 @@ use crate::workload::Workload;
 pub(crate) enum TaskControl {
     /// Tasks per hour of day.
     Schedule(Hourly<u32>),
-    /// Target tracking on average CPU; the initial task count.
-    Tracking(TrackingRule, u32),
+    /// Target tracking on a metric; the initial task count.
+    Tracking(TrackingRule, u32, TrackingMetric),
 }
 
 /// The fixed inputs of a Fargate replay.
@@ -49,6 +58,8 @@ pub(crate) struct FargateSim<'a> {
     /// Task start lag (minutes).
     pub lag: i64,
     pub record_latency: bool,
+    /// The load balancer's timeout (ms), when requests come through one.
+    pub timeout_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -65,15 +76,24 @@ struct Slots {
     integral: f64,
     last: f64,
     record_latency: bool,
+    timeout_ms: Option<f64>,
 }
 
 impl Slots {
     fn start(&mut self, q: Queued, at: f64, accs: &mut [HourAcc], now_hour: usize) {
         self.busy.push(Reverse((at + q.service).to_bits()));
         let acc = &mut accs[q.hour];
-        acc.served += 1;
+        let wait = at - q.arrival;
+        if wait > COLD_WAIT_MS {
+            acc.cold += 1;
+        }
+        if self.timeout_ms.is_some_and(|t| wait > t) {
+            acc.throttles += 1;
+        } else {
+            acc.served += 1;
+        }
         if self.record_latency {
-            acc.latency.add(at - q.arrival + q.service);
+            acc.latency.add(wait + q.service);
         }
         let in_flight = self.busy.len() as u32;
         let now = &mut accs[now_hour];
@@ -127,13 +147,14 @@ impl FargateSim<'_> {
             .collect();
         let initial = match &self.control {
             TaskControl::Schedule(tasks) => tasks[hour_of_day(w.start)],
-            TaskControl::Tracking(rule, initial) => (*initial).clamp(rule.min, rule.max),
+            TaskControl::Tracking(rule, initial, _) => (*initial).clamp(rule.min, rule.max),
         };
         let mut cap = Capacity::new(initial, Rounding::FARGATE);
         let mut tracker = Tracker::default();
         let mut next_issue = (w.start.div_euclid(60) + 1) * 60;
         let mut slots = Slots {
             record_latency: self.record_latency,
+            timeout_ms: self.timeout_ms,
             ..Slots::default()
         };
 
@@ -159,7 +180,7 @@ impl FargateSim<'_> {
                             next_issue += 60;
                         }
                     }
-                    TaskControl::Tracking(rule, _) => {
+                    TaskControl::Tracking(rule, _, _) => {
                         if i > 0 {
                             match tracker.decide(rule, now, cap.requested()) {
                                 Action::Out(n) => cap.enable(n, now, now + self.lag),
@@ -196,10 +217,17 @@ impl FargateSim<'_> {
                         .clamp(0.0, 1.0)
                 });
                 accs[h].utilization.push(datapoint.map(|v| v as f32));
-                if let TaskControl::Tracking(rule, _) = &self.control {
-                    tracker.observe(rule, datapoint, ready);
+                if let TaskControl::Tracking(rule, _, metric) = &self.control {
+                    let tracked = match metric {
+                        TrackingMetric::Cpu => datapoint,
+                        TrackingMetric::AlbRequestCountPerTarget => {
+                            (ready > 0).then(|| times.len() as f64 / f64::from(ready))
+                        }
+                    };
+                    tracker.observe(rule, tracked, ready);
                 }
                 accs[h].capacity_seconds += f64::from(cap.enabled()) * 60.0;
+                accs[h].spot_seconds += cfg.spot_tasks(cap.enabled()) * 60.0;
             }
         }
         let last = accs.len().saturating_sub(1);

@@ -62,7 +62,7 @@ pub mod sketch;
 pub mod workload;
 
 use adaptd_engine::prices::PriceSheet;
-use adaptd_engine::spec::{Deployment, FargateConfig, LambdaConfig};
+use adaptd_engine::spec::{Deployment, FargateConfig, LambdaConfig, TrackingMetric};
 
 pub use error::ReplayError;
 pub use oracle::{OracleResult, OracleSpace, ReplaySlo, oracle};
@@ -99,6 +99,9 @@ pub struct Params {
     /// Without it (the default) the window's first invocations all pay a cold start, an
     /// edge effect a short trace charges to every policy; backtests turn it on.
     pub warm_start: bool,
+    /// The load balancer's timeout (ms) when requests to a Fargate service come through
+    /// one: requests waiting longer for a slot count as throttles (504s). Default none.
+    pub http_timeout_ms: Option<f64>,
 }
 
 impl Default for Params {
@@ -110,6 +113,7 @@ impl Default for Params {
             init_duration_ms: 600.0,
             seed: 0,
             warm_start: false,
+            http_timeout_ms: None,
         }
     }
 }
@@ -197,12 +201,38 @@ pub fn replay(
         }
         Policy::Static(Deployment::Fargate(cfg)) => {
             check_fargate(cfg)?;
+            let control = match &cfg.target_tracking {
+                None => TaskControl::Schedule(cfg.tasks),
+                Some(t) => {
+                    if !(t.target_value.is_finite() && t.target_value > 0.0)
+                        || t.min_tasks > t.max_tasks
+                    {
+                        return Err(ReplayError::Config(format!(
+                            "target tracking needs a target > 0 and min ≤ max (target {}, min {}, max {})",
+                            t.target_value, t.min_tasks, t.max_tasks
+                        )));
+                    }
+                    let target = match t.metric {
+                        TrackingMetric::Cpu => (t.target_value / 100.0).min(1.0),
+                        TrackingMetric::AlbRequestCountPerTarget => t.target_value,
+                    };
+                    let rule = TrackingRule {
+                        target,
+                        min: t.min_tasks,
+                        max: t.max_tasks,
+                        alarms: Alarms::ECS,
+                    };
+                    let initial = cfg.tasks[adaptd_engine::telemetry::hour_of_day(w.start)];
+                    TaskControl::Tracking(rule, initial, t.metric)
+                }
+            };
             let sim = FargateSim {
                 w,
                 config: cfg,
-                control: TaskControl::Schedule(cfg.tasks),
+                control,
                 lag: i64::from(params.task_start_minutes),
                 record_latency: true,
+                timeout_ms: params.http_timeout_ms,
             };
             let accs = sim.run(&mut draws);
             let rates = Rates::fargate(prices, cfg.vcpu, cfg.memory_mb, cfg.architecture);
@@ -226,9 +256,10 @@ pub fn replay(
             let sim = FargateSim {
                 w,
                 config: &ft.config,
-                control: TaskControl::Tracking(rule, initial),
+                control: TaskControl::Tracking(rule, initial, TrackingMetric::Cpu),
                 lag: i64::from(params.task_start_minutes),
                 record_latency: true,
+                timeout_ms: params.http_timeout_ms,
             };
             let accs = sim.run(&mut draws);
             let c = &ft.config;

@@ -173,6 +173,8 @@ pub(crate) struct HourAcc {
     pub init_ms: f64,
     /// Enabled capacity-seconds inside the hour plus rounding charged to it.
     pub capacity_seconds: f64,
+    /// Task-seconds of it on Fargate Spot.
+    pub spot_seconds: f64,
     pub peak: u32,
     pub latency: Sketch,
     pub capacity: Vec<u32>,

@@ -3,7 +3,9 @@
 mod common;
 
 use adaptd_engine::prices::PriceSheet;
-use adaptd_engine::spec::{Architecture, Deployment, FargateConfig};
+use adaptd_engine::spec::{
+    Architecture, Deployment, FargateConfig, FargateTracking, TrackingMetric,
+};
 use adaptd_replay::draws::{Draws, OnTheFly};
 use adaptd_replay::{Alarms, FargateTargetTracking, Params, Policy, Workload, replay};
 use common::{constant, counts};
@@ -15,6 +17,7 @@ fn service(tasks: [u32; 24], per_task: u32) -> FargateConfig {
         architecture: Architecture::X86_64,
         tasks,
         per_task_concurrency: per_task,
+        ..FargateConfig::default()
     }
 }
 
@@ -45,7 +48,8 @@ fn requests_wait_in_fifo_order_for_the_one_slot() {
     assert!((lat.max_ms - (wait3 + 30_000.0)).abs() < 1e-6, "{lat:?}");
     assert_eq!(r.total.served, 3);
     assert_eq!(r.total.peak_concurrency, 1);
-    assert_eq!(r.total.cold_starts, 0);
+    // Fargate's cold start: both queued requests waited more than a second for a slot.
+    assert_eq!(r.total.cold_starts, 2);
     // Two slots on the same vCPU: each request gets half of it (60-second services)
     // and the third waits for the first.
     let p = Policy::Static(Deployment::Fargate(service([1; 24], 2)));
@@ -116,4 +120,64 @@ fn cpu_target_tracking_adds_tasks_after_three_busy_minutes_and_the_start_lag() {
     assert_eq!(&r.capacity[..6], &[2, 2, 2, 2, 2, 3]);
     assert!(r.capacity.windows(2).all(|p| p[1] >= p[0]));
     assert!(*r.capacity.last().unwrap() >= 10);
+}
+
+#[test]
+fn request_count_tracking_scales_after_the_alarm_and_the_start_and_504s_the_long_waits() {
+    // 100 one-second requests a minute on one slot per task, then 1,200 a minute: the
+    // target of 50 requests per task-minute asks for 24 tasks after three busy minutes,
+    // ready two minutes later. Meanwhile two tasks serve 120 a minute and the backlog
+    // waits past the load balancer's 60-second timeout.
+    let mut c = vec![100u32; 5];
+    c.extend(vec![1200u32; 25]);
+    let w = one_vcpu(constant(c, 1000.0));
+    let mut cfg = service([2; 24], 1);
+    cfg.target_tracking = Some(FargateTracking {
+        metric: TrackingMetric::AlbRequestCountPerTarget,
+        target_value: 50.0,
+        min_tasks: 2,
+        max_tasks: 40,
+    });
+    let params = Params {
+        http_timeout_ms: Some(60_000.0),
+        ..Params::default()
+    };
+    let r = replay(
+        &w,
+        &Policy::Static(Deployment::Fargate(cfg)),
+        &params,
+        &PriceSheet::us_east_1(),
+    )
+    .unwrap();
+    // 100 a minute on 2 tasks is already 50 per task: no scale-out before the burst.
+    assert!(r.capacity[..6].iter().all(|&n| n == 2), "{:?}", r.capacity);
+    // Busy from minute 5: three datapoints (5, 6, 7), decided at 8, ready at 10.
+    assert_eq!(r.capacity[9], 2, "{:?}", r.capacity);
+    assert!(r.capacity[10] > 2, "{:?}", r.capacity);
+    assert!(r.total.cold_starts > 1000, "{}", r.total.cold_starts);
+    assert!(r.total.throttles > 0, "{}", r.total.throttles);
+    assert_eq!(r.total.served + r.total.throttles, r.total.invocations);
+}
+
+#[test]
+fn spot_tasks_above_the_on_demand_one_pay_the_spot_price() {
+    let w = one_vcpu(constant(counts(5, &[(0, 1)]), 100.0));
+    let prices = PriceSheet::us_east_1();
+    let run = |spot: f64| {
+        let mut cfg = service([3; 24], 1);
+        cfg.spot_share = spot;
+        replay(
+            &w,
+            &Policy::Static(Deployment::Fargate(cfg)),
+            &Params::default(),
+            &prices,
+        )
+        .unwrap()
+        .total
+        .cost
+        .tasks_usd
+    };
+    // Three tasks, all but one on Spot at 70 % off: (3 − 2 × 0.7) / 3 of the price.
+    let ratio = run(1.0) / run(0.0);
+    assert!((ratio - (3.0 - 2.0 * 0.7) / 3.0).abs() < 1e-12, "{ratio}");
 }

@@ -192,7 +192,17 @@ impl Candidate {
         let mut d = self.template.clone();
         match &mut d {
             Deployment::Lambda(l) => l.provisioned = crate::spec::Provisioned::from_hourly(hourly),
-            Deployment::Fargate(f) => f.tasks = hourly,
+            // Target tracking: the level is the policy's minimum, and the template's
+            // tasks are what it holds each hour without one.
+            Deployment::Fargate(f) => match f.target_tracking.as_mut() {
+                Some(rule) => {
+                    rule.min_tasks = hourly[0];
+                    for (t, &min) in f.tasks.iter_mut().zip(&hourly) {
+                        *t = (*t).max(min);
+                    }
+                }
+                None => f.tasks = hourly,
+            },
         }
         d
     }

@@ -8,7 +8,7 @@ use adaptd_engine::spec::{Deployment, Provisioned, Slo};
 
 use super::budget::risk_budget;
 use super::build::{Built, Prepared, min_risk, to_base};
-use super::model::{Alternative, Confidence, Explanation, Predicted, meets};
+use super::model::{Alternative, Confidence, Explanation, PlatformComparison, Predicted, meets};
 use crate::problem::Base;
 use crate::{Solution, cheapest_in_base};
 
@@ -103,13 +103,17 @@ pub fn explain(
         }
     }
     for db in &spec.databases {
-        if let Some((_, sw)) = built.db_rows.get(db)
-            && solution.switches[sw.0]
-        {
+        let Some((_, sw)) = built.db_rows.get(db) else {
+            continue;
+        };
+        let proxy_usd = built.problem.switches[sw.0].cost;
+        if solution.switches[sw.0] {
             binding.push(format!(
                 "{db} would run out of connections: an RDS Proxy ({}/month) pools them",
-                usd(built.problem.switches[sw.0].cost)
+                usd(proxy_usd)
             ));
+        } else if let Some(text) = reserved_instead_of_proxy(p, cand, recommended, db, proxy_usd) {
+            binding.push(text);
         }
     }
     if binding.is_empty() {
@@ -122,6 +126,7 @@ pub fn explain(
             .push("the deployed configuration was not discovered; defaults were assumed".into());
     }
     Explanation {
+        other_platform: other_platform(p, recommended, built),
         summary: summary(current, recommended, slo),
         binding,
         alternatives,
@@ -132,6 +137,142 @@ pub fn explain(
             .collect(),
         warnings,
     }
+}
+
+/// When a reserved-concurrency cap the deployment did not have holds `db`'s
+/// connections, the cap against the proxy it makes unnecessary.
+fn reserved_instead_of_proxy(
+    p: &Prepared<'_>,
+    cand: &Candidate,
+    recommended: &Predicted,
+    db: &str,
+    proxy_usd: f64,
+) -> Option<String> {
+    let Deployment::Lambda(l) = &recommended.deployment else {
+        return None;
+    };
+    let r = l.reserved_concurrency?;
+    let deployed = match &p.spec.current {
+        Deployment::Lambda(c) => c.reserved_concurrency,
+        Deployment::Fargate(_) => None,
+    };
+    if deployed == Some(r) {
+        return None;
+    }
+    // What the same configuration would open uncapped.
+    let uncapped = p
+        .candidates
+        .iter()
+        .find(|c| {
+            c.reserved_concurrency.is_none()
+                && matches!((&c.template, &cand.template), (Deployment::Lambda(a), Deployment::Lambda(b)) if a.memory_mb == b.memory_mb && a.architecture == b.architecture)
+        })
+        .map_or(String::new(), |c| {
+            format!(" (uncapped it would open {:.0})", c.db_connections)
+        });
+    Some(format!(
+        "reserved concurrency {r} caps {db} connections at {r}{uncapped}, throttling {} of invocations: cheaper than an RDS Proxy ({}/month)",
+        pct(recommended.throttle_rate),
+        usd(proxy_usd)
+    ))
+}
+
+/// The best option of the other platform and why it lost: the cheapest that meets
+/// the SLO, else the cheapest; allowed ones before forbidden ones.
+fn other_platform(
+    p: &Prepared<'_>,
+    recommended: &Predicted,
+    built: &Built<'_>,
+) -> Option<PlatformComparison> {
+    let ctx = p.ctx.as_ref()?;
+    let mine = recommended.deployment.platform();
+    // (forbidden, breaks the SLO, cost, candidate, levels)
+    let mut best: Option<(bool, bool, f64, usize, Vec<usize>)> = None;
+    for (i, c) in p.candidates.iter().enumerate() {
+        if c.template.platform() == mine {
+            continue;
+        }
+        let base = slo_base(p, built, i);
+        let (levels, cost, meets) = match cheapest_levels_of(&base) {
+            Some((l, cost)) => (l, cost, true),
+            None => match cheapest_levels(p, c, &Slo::default()) {
+                Some((l, cost)) => (l, cost, false),
+                None => continue,
+            },
+        };
+        let key = (c.excluded.is_some(), !meets, cost);
+        if best
+            .as_ref()
+            .is_none_or(|b| key.partial_cmp(&(b.0, b.1, b.2)) == Some(std::cmp::Ordering::Less))
+        {
+            best = Some((key.0, key.1, key.2, i, levels));
+        }
+    }
+    let (_, _, _, i, levels) = best?;
+    let c = &p.candidates[i];
+    let d = c.deployment(&levels);
+    let e = platform(d.platform()).evaluate(ctx, &d)?;
+    let slo = &p.spec.slo;
+    let meets_slo = meets(&e, slo);
+    let excluded_by = c.excluded.as_ref().map(|x| {
+        if x.rules.is_empty() {
+            x.guardrail.clone()
+        } else {
+            format!("{} (rule {})", x.guardrail, x.rules.join(", "))
+        }
+    });
+    let side_by_side = format!(
+        "{}/month, worst-hour p99 {:.0} ms, cold starts {} against {}/month, {:.0} ms, {}",
+        usd(e.usd_per_month),
+        e.worst_hour_p99_ms,
+        pct(e.cold_start_rate),
+        usd(recommended.usd_per_month),
+        recommended.worst_hour_p99_ms,
+        pct(recommended.cold_start_rate)
+    );
+    let why = if let Some(x) = &c.excluded {
+        format!("{}: {side_by_side}", x.reason)
+    } else if !meets_slo {
+        let mut broken = Vec::new();
+        if let Some(t) = slo.p99_ms.filter(|&t| e.worst_hour_p99_ms > t) {
+            broken.push(format!("p99 {:.0} ms > {t:.0} ms", e.worst_hour_p99_ms));
+        }
+        if let Some(r) = slo.max_cold_start_rate.filter(|&r| e.cold_start_rate > r) {
+            broken.push(format!(
+                "cold starts {} > {}",
+                pct(e.cold_start_rate),
+                pct(r)
+            ));
+        }
+        if let Some(r) = slo.max_throttle_rate.filter(|&r| e.throttle_rate > r) {
+            broken.push(format!("throttles {} > {}", pct(e.throttle_rate), pct(r)));
+        }
+        if broken.is_empty() {
+            broken.push("the SLO with the planned confidence".into());
+        }
+        format!("it breaks the SLO ({}): {side_by_side}", broken.join(", "))
+    } else if e.usd_per_month >= recommended.usd_per_month {
+        format!(
+            "it costs {}/month more: {side_by_side}",
+            usd(e.usd_per_month - recommended.usd_per_month)
+        )
+    } else {
+        format!("the joint plan's shared limits or change thresholds kept it out: {side_by_side}")
+    };
+    Some(PlatformComparison {
+        platform: d.platform().to_string(),
+        description: d.describe(),
+        usd_per_month: e.usd_per_month,
+        worst_hour_p99_ms: e.worst_hour_p99_ms,
+        cold_start_rate: e.cold_start_rate,
+        throttle_rate: e.throttle_rate,
+        meets_slo,
+        excluded_by,
+        recommended_usd_per_month: recommended.usd_per_month,
+        recommended_worst_hour_p99_ms: recommended.worst_hour_p99_ms,
+        recommended_cold_start_rate: recommended.cold_start_rate,
+        why,
+    })
 }
 
 /// The cheapest levels of `base` and their cost, if any meet its risk budget.

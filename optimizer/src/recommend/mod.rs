@@ -521,6 +521,23 @@ pub fn changes(from: &Deployment, to: &Deployment) -> Vec<Change> {
                 b.per_task_concurrency.to_string(),
                 "iac",
             );
+            let scaling = |f: &adaptd_engine::spec::FargateConfig| match &f.target_tracking {
+                None => "schedule".to_owned(),
+                Some(t) => format!(
+                    "target tracking {} {} ({}–{} tasks)",
+                    t.metric.aws_name(),
+                    t.target_value,
+                    t.min_tasks,
+                    t.max_tasks
+                ),
+            };
+            push("scaling", scaling(a), scaling(b), "api");
+            push(
+                "spot_share",
+                format!("{}", a.spot_share),
+                format!("{}", b.spot_share),
+                "api",
+            );
         }
         _ => push("platform", from.describe(), to.describe(), "iac"),
     }

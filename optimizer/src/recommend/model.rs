@@ -237,6 +237,40 @@ pub struct Explanation {
     pub assumptions: Vec<String>,
     /// Data-quality findings.
     pub warnings: Vec<String>,
+    /// The best option on the other platform (Fargate for a Lambda function, Lambda
+    /// for an ECS service) beside the recommendation, and why it lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_platform: Option<PlatformComparison>,
+}
+
+/// The other platform's best option against the recommendation, figures side by side.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlatformComparison {
+    /// `lambda` or `fargate`.
+    pub platform: String,
+    /// Its best configuration.
+    pub description: String,
+    /// Its monthly cost.
+    pub usd_per_month: f64,
+    /// Its worst hour's p99 (ms).
+    pub worst_hour_p99_ms: f64,
+    /// Its cold starts per invocation (Fargate: requests that wait over a second for
+    /// capacity).
+    pub cold_start_rate: f64,
+    /// Its throttles (Fargate: load-balancer timeouts) per invocation.
+    pub throttle_rate: f64,
+    /// Whether it meets the SLO.
+    pub meets_slo: bool,
+    /// The guardrail or platform limit that forbids it, if any.
+    pub excluded_by: Option<String>,
+    /// The recommendation's monthly cost, worst-hour p99 and cold-start share.
+    pub recommended_usd_per_month: f64,
+    /// See `recommended_usd_per_month`.
+    pub recommended_worst_hour_p99_ms: f64,
+    /// See `recommended_usd_per_month`.
+    pub recommended_cold_start_rate: f64,
+    /// Why it lost, in one sentence.
+    pub why: String,
 }
 
 /// Another option and why it was not chosen.

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 use adaptd_config::Resolved;
 use adaptd_engine::profile::Profile;
+use adaptd_engine::spec::PlatformKind;
 use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_optimizer::recommend::RecommendationSet;
 use adaptd_replay::Params;
@@ -74,6 +75,8 @@ pub struct Outcome {
     pub policy: PolicyKind,
     /// What the policy deployed.
     pub deployment: String,
+    /// The platform it deployed on.
+    pub platform: PlatformKind,
     /// Whether the component has an SLO.
     pub has_slo: bool,
     /// Invocations replayed.
@@ -154,6 +157,9 @@ pub struct Report {
     pub outcomes: Vec<Outcome>,
     /// The engine against the replay, when `adaptd` ran.
     pub validation: Option<Validation>,
+    /// The same for the components adaptd put on Fargate, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_fargate: Option<Validation>,
     /// Components that could not be replayed, with the reason.
     pub skipped: Vec<(String, String)>,
     /// Wall time (s).
@@ -244,13 +250,15 @@ pub fn backtest(
         )));
     }
     let policies = report::summarise(&options.policies, &outcomes);
-    let validation = report::validate(&outcomes);
+    let validation = report::validate(&outcomes, None);
+    let validation_fargate = report::validate(&outcomes, Some(PlatformKind::Fargate));
     Ok(Report {
         window_minutes,
         seed: options.params.seed,
         policies,
         outcomes,
         validation,
+        validation_fargate,
         skipped,
         seconds: started.elapsed().as_secs_f64(),
     })

@@ -1,5 +1,7 @@
 //! What each policy deploys for one component, and its replay.
 
+use adaptd_engine::options::fargate::service::ALB_TIMEOUT_MS;
+use adaptd_engine::options::fargate::{TaskStart, is_http, lambda_equivalent_memory_mb};
 use adaptd_engine::options::lambda::memory::init_duration;
 use adaptd_engine::options::{Context, platform, platforms};
 use adaptd_engine::prices::PriceSheet;
@@ -71,6 +73,15 @@ pub fn run(job: &Job<'_>, prices: &PriceSheet, options: &Options) -> Result<Vec<
     let spec = job.spec;
     let ctx = Context::new(spec, job.profile, prices);
     let workload = workload(job, &ctx)?;
+    // The component's own Fargate facts: its task start (the engine's, from telemetry,
+    // config or image size) and, behind a load balancer, its timeout.
+    let mut options = options.clone();
+    let start_minutes = (TaskStart::of(&ctx).seconds / 60.0).ceil().clamp(0.0, 59.0);
+    options.params.task_start_minutes = start_minutes as u32;
+    if is_http(&ctx) {
+        options.params.http_timeout_ms = Some(ALB_TIMEOUT_MS);
+    }
+    let options = &options;
     let has_slo = spec.slo.max_cold_start_rate.is_some() || spec.slo.max_throttle_rate.is_some();
     let slo = ReplaySlo::from_slo(&spec.slo);
     let rightsized = memory_only(&ctx);
@@ -174,6 +185,9 @@ pub fn run(job: &Job<'_>, prices: &PriceSheet, options: &Options) -> Result<Vec<
         out.push(Outcome {
             component: spec.name.clone(),
             policy,
+            platform: static_deployment
+                .as_ref()
+                .map_or(PlatformKind::Lambda, Deployment::platform),
             deployment: label,
             has_slo,
             invocations: t.invocations,
@@ -206,14 +220,15 @@ pub(crate) fn workload(job: &Job<'_>, ctx: &Context<'_>) -> Result<Workload, Str
     if let Some(est) = &job.profile.cpu_bound {
         opts.cpu_bound_fraction = est.fraction;
     }
-    opts.observed_memory_mb = Some(
-        job.profile
+    // The engine's duration law: durations observed on Fargate ran at the task's vCPU
+    // share per request, which is the Lambda memory of the same CPU.
+    opts.observed_memory_mb = Some(match &spec.current {
+        Deployment::Lambda(l) => job
+            .profile
             .duration_memory_mb
-            .unwrap_or(match &spec.current {
-                Deployment::Lambda(l) => f64::from(l.memory_mb),
-                Deployment::Fargate(f) => f64::from(f.memory_mb),
-            }),
-    );
+            .unwrap_or(f64::from(l.memory_mb)),
+        Deployment::Fargate(f) => lambda_equivalent_memory_mb(f.vcpu, f.per_task_concurrency),
+    });
     opts.observed_architecture = Some(spec.current.architecture());
     if let Deployment::Fargate(f) = &spec.current {
         opts.observed_vcpu = Some(f.vcpu / f64::from(f.per_task_concurrency.max(1)));

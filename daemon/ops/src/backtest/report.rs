@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 use adaptd_report::text::{pct, usd};
 
+use adaptd_engine::spec::PlatformKind;
+
 use super::{Outcome, PolicyKind, PolicySummary, Report, Validation};
 
 /// Per-policy totals, with costs relative to the oracle's.
@@ -52,12 +54,16 @@ fn quantile(mut v: Vec<f64>, p: f64) -> f64 {
     v[i]
 }
 
-/// The engine's predictions for the recommendation against the replay.
-pub fn validate(outcomes: &[Outcome]) -> Option<Validation> {
+/// The engine's predictions for the recommendation against the replay, for the
+/// components it put on `platform` (all when `None`).
+pub fn validate(outcomes: &[Outcome], platform: Option<PlatformKind>) -> Option<Validation> {
     let rows: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| {
-            o.policy == PolicyKind::Adaptd && o.invocations > 0 && o.predicted_window_usd.is_some()
+            o.policy == PolicyKind::Adaptd
+                && o.invocations > 0
+                && o.predicted_window_usd.is_some()
+                && platform.is_none_or(|p| p == o.platform)
         })
         .collect();
     if rows.is_empty() {
@@ -129,10 +135,13 @@ pub fn render_table(r: &Report, per_component: bool) -> String {
             p.cost_vs_oracle.map_or("-".into(), |x| format!("{x:.3}×")),
         );
     }
-    if let Some(v) = &r.validation {
+    let validations = [("", &r.validation), (", on Fargate", &r.validation_fargate)];
+    for (which, v) in validations {
+        let Some(v) = v else { continue };
         let _ = writeln!(
             out,
-            "\nmodel vs replay ({} components, adaptd's configuration): cost error median {} ({:.1}%) p90 {} ({:.1}%) per month; cold-start rate error median {:.2} pp p90 {:.2} pp; total predicted {} vs replayed {}",
+            "{}model vs replay ({} components{which}, adaptd's configuration): cost error median {} ({:.1}%) p90 {} ({:.1}%) per month; cold-start rate error median {:.2} pp p90 {:.2} pp; total predicted {} vs replayed {}",
+            if which.is_empty() { "\n" } else { "" },
             v.components,
             usd(v.cost_abs_error_usd_per_month_median),
             100.0 * v.cost_relative_error_median,

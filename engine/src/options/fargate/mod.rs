@@ -1,213 +1,85 @@
-//! ECS on Fargate: task size (the valid vCPU/memory combinations), tasks per hour of
-//! day, requests per task, architecture.
+//! ECS on Fargate: task size (the valid vCPU/memory combinations, x86_64 or arm64),
+//! requests per task, and who sets the task count — an hour-of-day schedule (scheduled
+//! scaling) or target tracking on CPU or `ALBRequestCountPerTarget` with a min and max
+//! — with a share of the tasks on Fargate Spot for queue and event consumers.
 //!
 //! Latency: an M/M/c queue with `c = tasks × per-task concurrency` slots (Erlang C). A
-//! request's service time is its Lambda duration with the CPU-bound part rescaled: it
-//! runs at `min(parallelism, vCPU)` vCPUs instead of the Lambda's share and is
-//! stretched by `1 / (1 − ρ)` for the task's CPU utilisation `ρ` (processor sharing
-//! among the requests in flight). Tasks are added until CPU stays under the target
-//! utilisation and slots under 90 % busy. Each hour is sized for its 99th-percentile
-//! minute, because a burst beyond the schedule waits `fargate_scaling_lag_minutes` for
-//! target tracking. p99 response = p99 service time + p99 wait (an upper bound).
+//! request's service time is its observed duration with the CPU-bound part rescaled: it
+//! runs at `min(parallelism, vCPU)` vCPUs instead of the share it was observed with and
+//! is stretched by `1 / (1 − ρ)` for the task's CPU utilisation `ρ` (processor sharing
+//! among the requests in flight). A schedule's tasks keep CPU under the target
+//! utilisation and slots under 90 % busy in each hour's 99th-percentile minute; busier
+//! minutes leave a backlog ([`tracking`]). Target tracking holds fewer tasks and
+//! catches bursts only after its scale-out lag: the alarm's evaluation
+//! (`fargate_scaling_lag_minutes`) plus the task start time ([`TaskStart`]: image
+//! pull and start, Fargate's cold start). Requests that wait over a second for a slot
+//! are Fargate's cold starts; HTTP requests that wait past the load balancer's
+//! 60-second timeout are errors (throttles).
 //!
-//! Cost: tasks × (vCPU × vCPU-hour price + GB × GB-hour price) per hour, plus an
-//! Application Load Balancer when an HTTP function leaves Lambda (hourly price plus
-//! LCUs, assuming clients reuse a connection for 10 requests: 1 LCU per 250 req/s).
-//! At least two tasks run, one per availability zone.
+//! Cost: on-demand tasks × (vCPU × vCPU-hour + GB × GB-hour); Spot tasks at the
+//! sheet's Spot discount. An Application Load Balancer (hourly plus LCUs, clients
+//! reusing a connection for 10 requests: 1 LCU per 250 req/s) only when an HTTP
+//! function leaves Lambda without one. At least two tasks run, one per availability
+//! zone.
 
 pub mod queueing;
+pub mod service;
 pub mod sizes;
+mod tracking;
 
 use crate::options::lambda::memory::DurationLaw;
 use crate::options::{
     Assumption, Candidate, CandidateSlot, Context, CostBreakdown, Evaluation, Exclusion,
     HourPrediction, LevelOutcome, MixturePart, Platform, monthly_quantile, worst_checked_p99,
 };
-use crate::profile::lambda_vcpu;
 use crate::quantiles::QuantileSet;
-use crate::spec::{Architecture, Deployment, FargateConfig, PlatformKind};
+use crate::spec::{
+    Architecture, Deployment, FargateConfig, FargateTracking, PlatformKind, TrackingMetric,
+};
 
-/// Tasks kept running at least (one per availability zone).
-pub const MIN_TASKS: u32 = 2;
-/// Most tasks adaptd sizes a service for.
-const MAX_TASKS: u32 = 5_000;
+pub use service::{COLD_WAIT_MS, MIN_TASKS, TaskStart, lambda_equivalent_memory_mb};
+use service::{MAX_TASKS, Sizing};
+use tracking::TrackedHour;
+
 /// Requests per task considered.
 const PER_TASK_CONCURRENCY: [u32; 7] = [1, 2, 4, 8, 16, 32, 64];
 /// vCPU sizes considered.
 const VCPUS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
-/// A slot is never planned above this utilisation, so queues stay finite.
-const MAX_SLOT_UTILIZATION: f64 = 0.9;
 /// Requests per second per load-balancer capacity unit (see the module doc).
 const REQUESTS_PER_LCU_SECOND: f64 = 250.0;
+/// Share of the tasks above the on-demand base proposed on Spot for components that
+/// tolerate interruption.
+pub const SPOT_SHARE: f64 = 0.75;
+/// Target slot utilisation of an `ALBRequestCountPerTarget` policy: the requests per
+/// task-minute that keep a task's slots this busy on average.
+const ALB_TARGET_SLOT_UTILIZATION: f64 = 0.7;
 
 /// The Fargate platform.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Fargate;
 
-/// What a task size implies for one function.
-struct Sizing<'a> {
-    ctx: &'a Context<'a>,
-    vcpu: f64,
-    memory_mb: u32,
-    arch: Architecture,
-    per_task: u32,
-    /// Durations as observed (ms) per hour.
-    observed: Vec<Option<QuantileSet>>,
-    /// CPU-bound share of the observed duration.
-    cpu_bound: f64,
-    /// vCPUs the observed invocations ran with.
-    observed_speed: f64,
-    /// vCPUs one request can use on this task when it runs alone.
-    speed: f64,
-    /// Duration factor of the architecture change.
-    arch_factor: f64,
-    /// CPU seconds a request consumes.
-    cpu_seconds: f64,
-    /// Arrival rate to size each hour for (per second).
-    rate: Vec<f64>,
-    task_usd_per_hour: f64,
+/// Whether requests arrive through a load balancer (HTTP): then waits past its timeout
+/// are errors, and `ALBRequestCountPerTarget` can be tracked.
+pub fn is_http(ctx: &Context<'_>) -> bool {
+    ctx.spec.load_balancer || ctx.spec.trigger.as_deref() == Some("http")
 }
 
-impl<'a> Sizing<'a> {
-    fn new(
-        ctx: &'a Context<'a>,
-        vcpu: f64,
-        memory_mb: u32,
-        arch: Architecture,
-        per_task: u32,
-    ) -> Option<Self> {
-        let law = DurationLaw::of(ctx);
-        let f = law.cpu_bound_fraction.0;
-        let par = law.parallelism;
-        let observed_speed = match &ctx.spec.current {
-            Deployment::Lambda(_) => lambda_vcpu(law.observed_memory_mb, par),
-            Deployment::Fargate(c) => (c.vcpu / f64::from(c.per_task_concurrency.max(1))).min(par),
-        };
-        let arch_factor = match (law.observed_architecture, arch) {
-            (Architecture::X86_64, Architecture::Arm64) => law.arm64_factor,
-            (Architecture::Arm64, Architecture::X86_64) => 1.0 / law.arm64_factor,
-            _ => 1.0,
-        };
-        let mut observed = Vec::with_capacity(24);
-        let mut rate = Vec::with_capacity(24);
-        for h in 0..24 {
-            let hp = &ctx.profile.hours[h];
-            let d = ctx.profile.duration_for_hour(h);
-            if d.is_none() && hp.invocations > 0.0 {
-                return None;
-            }
-            observed.push(d.cloned());
-            rate.push(hp.count_quantile(0.99) / 60.0);
-        }
-        let mean_observed_ms = ctx
-            .profile
-            .duration_ms
-            .as_ref()
-            .map_or(0.0, QuantileSet::mean);
-        Some(Self {
-            ctx,
-            vcpu,
-            memory_mb,
-            arch,
-            per_task,
-            observed,
-            cpu_bound: f,
-            observed_speed,
-            speed: vcpu.min(par),
-            arch_factor,
-            cpu_seconds: f * mean_observed_ms / 1000.0 * observed_speed,
-            rate,
-            task_usd_per_hour: ctx.prices.fargate.task_usd_per_hour(arch, vcpu, memory_mb),
-        })
-    }
-
-    /// CPU utilisation of `n` tasks in hour `h`.
-    fn cpu_utilization(&self, h: usize, n: u32) -> f64 {
-        self.rate[h] * self.cpu_seconds / (f64::from(n.max(1)) * self.vcpu)
-    }
-
-    /// Service time in hour `h` with `n` tasks: the CPU-bound part runs at the task's
-    /// speed and is stretched by processor sharing (`1 / (1 − ρ)`), the rest is as
-    /// observed.
-    fn service(&self, h: usize, n: u32) -> Option<QuantileSet> {
-        let d = self.observed[h].as_ref()?;
-        let rho = self.cpu_utilization(h, n).min(0.99);
-        let cpu = self.cpu_bound * self.observed_speed / self.speed / (1.0 - rho);
-        Some(d.scaled((cpu + 1.0 - self.cpu_bound) * self.arch_factor))
-    }
-
-    /// Smallest task count that keeps CPU under target and slots under 90 % busy.
-    fn stable_tasks(&self, h: usize) -> u32 {
-        let Some(d) = &self.observed[h] else {
-            return MIN_TASKS;
-        };
-        let lambda = self.rate[h];
-        let target = self
-            .ctx
-            .spec
-            .model
-            .fargate_target_cpu_utilization
-            .clamp(0.05, 1.0);
-        let by_cpu = (lambda * self.cpu_seconds / (self.vcpu * target)).ceil() as u32;
-        let mut n = by_cpu.max(MIN_TASKS);
-        // Slots depend on the service time, which depends on n: iterate to a fixpoint.
-        for _ in 0..64 {
-            let mean_s = self.service(h, n).map_or(d.mean(), |s| s.mean()) / 1000.0;
-            let by_slots =
-                (lambda * mean_s / (f64::from(self.per_task) * MAX_SLOT_UTILIZATION)).ceil() as u32;
-            if by_slots <= n {
-                break;
-            }
-            n = by_slots;
-        }
-        n
-    }
-
-    /// Latency quantiles (ms) of hour `h` with `n` tasks.
-    fn latency(&self, h: usize, n: u32) -> (f64, f64, f64) {
-        let Some(s) = self.service(h, n) else {
-            return (0.0, 0.0, 0.0);
-        };
-        let c = n.saturating_mul(self.per_task);
-        let mean_s = s.mean() / 1000.0;
-        let q =
-            |p: f64| s.quantile(p) + 1000.0 * queueing::wait_quantile(c, self.rate[h], mean_s, p);
-        (q(0.5), q(0.95), q(0.99))
-    }
-
-    /// Tasks per hour: stable, and meeting the SLO's p99 when one is set and reachable.
-    fn planned_tasks(&self, h: usize) -> Option<u32> {
-        let mut n = self.stable_tasks(h);
-        let Some(target) = self.ctx.spec.slo.p99_ms else {
-            return Some(n);
-        };
-        while n <= MAX_TASKS {
-            if self.latency(h, n).2 <= target {
-                return Some(n);
-            }
-            // Once waits and CPU contention are gone more tasks cannot help.
-            let floor = self.observed[h].as_ref().map_or(0.0, |d| {
-                d.quantile(0.99)
-                    * (self.cpu_bound * self.observed_speed / self.speed + 1.0 - self.cpu_bound)
-                    * self.arch_factor
-            });
-            if self.latency(h, n).2 <= floor * (1.0 + 1e-3) {
-                return None;
-            }
-            n += (n / 8).max(1);
-        }
-        None
-    }
-
-    fn hour_usd(&self, n: u32) -> f64 {
-        f64::from(n) * self.task_usd_per_hour * self.ctx.prices.hour_buckets_per_month()
-    }
+/// Whether the component tolerates a task being stopped with two minutes' notice: queue
+/// and event consumers, whose unfinished messages are delivered again.
+pub(crate) fn tolerates_interruption(ctx: &Context<'_>) -> bool {
+    matches!(ctx.spec.trigger.as_deref(), Some("queue" | "event")) && !ctx.spec.load_balancer
 }
 
+/// Minutes from a burst until target tracking's new tasks serve.
+fn scale_out_lag_minutes(ctx: &Context<'_>) -> f64 {
+    f64::from(ctx.spec.model.fargate_scaling_lag_minutes) + TaskStart::of(ctx).seconds / 60.0
+}
+
+/// A new load balancer, when an HTTP function leaves Lambda without one.
 fn load_balancer_usd_per_month(ctx: &Context<'_>) -> f64 {
     let leaves_lambda = matches!(ctx.spec.current, Deployment::Lambda(_));
     let http = ctx.spec.trigger.as_deref() == Some("http");
-    if !(leaves_lambda && http) {
+    if !(leaves_lambda && http) || ctx.spec.load_balancer {
         return 0.0;
     }
     let alb = &ctx.prices.alb;
@@ -251,6 +123,38 @@ fn exclusion(ctx: &Context<'_>, arch: Architecture) -> Option<Exclusion> {
     None
 }
 
+/// The cheapest size (vCPU, memory, requests per task) on `arch` whose schedule meets
+/// the SLO's p99 in every hour, with that schedule.
+fn best_size<'a>(ctx: &'a Context<'a>, arch: Architecture) -> Option<(Sizing<'a>, Vec<u32>)> {
+    let mut best: Option<(f64, Sizing<'_>, Vec<u32>)> = None;
+    for vcpu in VCPUS {
+        for per_task in PER_TASK_CONCURRENCY {
+            let Some(mem) = sizes::smallest_memory(vcpu, memory_need_mb(ctx, per_task)) else {
+                continue;
+            };
+            let Some(sizing) = Sizing::new(ctx, vcpu, mem, arch, per_task) else {
+                continue;
+            };
+            let Some(tasks) = (0..24)
+                .map(|h| sizing.planned_tasks(h))
+                .collect::<Option<Vec<u32>>>()
+            else {
+                continue;
+            };
+            let tasks = if ctx.spec.guardrails.allow_schedules {
+                tasks
+            } else {
+                vec![*tasks.iter().max().unwrap_or(&MIN_TASKS); 24]
+            };
+            let cost: f64 = tasks.iter().map(|&n| sizing.hour_usd(n)).sum();
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                best = Some((cost, sizing, tasks));
+            }
+        }
+    }
+    best.map(|(_, s, t)| (s, t))
+}
+
 impl Platform for Fargate {
     fn kind(&self) -> PlatformKind {
         PlatformKind::Fargate
@@ -265,35 +169,29 @@ impl Platform for Fargate {
             // Pre-optimise the size: Fargate shares no limit with other components, so
             // the cheapest size that meets the SLO in every hour is the only one worth
             // handing to the optimiser.
-            let mut best: Option<(f64, Sizing<'_>, Vec<u32>)> = None;
-            for vcpu in VCPUS {
-                for per_task in PER_TASK_CONCURRENCY {
-                    let Some(mem) = sizes::smallest_memory(vcpu, memory_need_mb(ctx, per_task))
-                    else {
-                        continue;
-                    };
-                    let Some(sizing) = Sizing::new(ctx, vcpu, mem, arch, per_task) else {
-                        continue;
-                    };
-                    let Some(tasks) = (0..24)
-                        .map(|h| sizing.planned_tasks(h))
-                        .collect::<Option<Vec<u32>>>()
-                    else {
-                        continue;
-                    };
-                    let tasks = if ctx.spec.guardrails.allow_schedules {
-                        tasks
-                    } else {
-                        vec![*tasks.iter().max().unwrap_or(&MIN_TASKS); 24]
-                    };
-                    let cost: f64 = tasks.iter().map(|&n| sizing.hour_usd(n)).sum();
-                    if best.as_ref().is_none_or(|b| cost < b.0) {
-                        best = Some((cost, sizing, tasks));
-                    }
-                }
+            let Some((sizing, tasks)) = best_size(ctx, arch) else {
+                continue;
+            };
+            let excluded = exclusion(ctx, arch);
+            out.push(scheduled_candidate(ctx, &sizing, &tasks, excluded.clone()));
+            // What guardrails forbid is worth one representative, not every variant.
+            if excluded.is_some() {
+                continue;
             }
-            if let Some((_, sizing, tasks)) = best {
-                out.push(candidate(ctx, &sizing, &tasks, exclusion(ctx, arch)));
+            let mut metrics = vec![TrackingMetric::Cpu];
+            if is_http(ctx) {
+                metrics.push(TrackingMetric::AlbRequestCountPerTarget);
+            }
+            for metric in metrics {
+                out.extend(tracking_candidate(ctx, &sizing, &tasks, metric));
+            }
+            if tolerates_interruption(ctx) {
+                let spot = Sizing {
+                    spot: SPOT_SHARE,
+                    ..sizing
+                };
+                out.push(scheduled_candidate(ctx, &spot, &tasks, None));
+                out.extend(tracking_candidate(ctx, &spot, &tasks, TrackingMetric::Cpu));
             }
         }
         out
@@ -303,34 +201,45 @@ impl Platform for Fargate {
         let Deployment::Fargate(cfg) = deployment else {
             return None;
         };
-        let sizing = Sizing::new(
+        let mut sizing = Sizing::new(
             ctx,
             cfg.vcpu,
             cfg.memory_mb,
             cfg.architecture,
             cfg.per_task_concurrency.max(1),
         )?;
+        sizing.spot = cfg.spot_share;
+        let lag = scale_out_lag_minutes(ctx);
+        let http = is_http(ctx);
+        let day: Vec<TrackedHour> = match &cfg.target_tracking {
+            Some(rule) => sizing.tracked_day(rule, lag, http),
+            None => (0..24)
+                .map(|h| scheduled_hour(&sizing, h, cfg.tasks[h], http))
+                .collect(),
+        };
         let occ = ctx.prices.hour_buckets_per_month();
         let mut hours = Vec::with_capacity(24);
-        for h in 0..24 {
-            let n = cfg.tasks[h];
-            let (p50, p95, p99) = sizing.latency(h, n);
+        for (h, t) in day.iter().enumerate() {
+            let n = t.tasks;
+            let (p50, p95, _) = sizing.latency(h, n);
             let hp = &ctx.profile.hours[h];
+            let inv = if hp.minutes_observed > 0 {
+                hp.invocations / hp.days() * occ
+            } else {
+                0.0
+            };
             hours.push(HourPrediction {
-                invocations_per_month: if hp.minutes_observed > 0 {
-                    hp.invocations / hp.days() * occ
-                } else {
-                    0.0
-                },
-                p50_ms: p50,
-                p95_ms: p95,
-                p99_ms: p99,
+                invocations_per_month: inv,
+                cold_starts_per_month: t.cold_per_month.min(inv),
+                throttles_per_month: t.errors_per_month.min(inv),
+                p50_ms: p50.min(t.p99_ms),
+                p95_ms: p95.min(t.p99_ms),
+                p99_ms: t.p99_ms,
                 level: n,
                 peak_concurrency: sizing.rate[h]
                     * sizing.service(h, n).as_ref().map_or(0.0, QuantileSet::mean)
                     / 1000.0,
                 usd_per_month: sizing.hour_usd(n),
-                ..HourPrediction::default()
             });
         }
         let cost = CostBreakdown {
@@ -339,10 +248,12 @@ impl Platform for Fargate {
             ..CostBreakdown::default()
         };
         let invocations: f64 = hours.iter().map(|h| h.invocations_per_month).sum();
+        let cold: f64 = hours.iter().map(|h| h.cold_starts_per_month).sum();
+        let errors: f64 = hours.iter().map(|h| h.throttles_per_month).sum();
         // Month-level quantiles: each hour's response time as its service distribution
         // delayed by that hour's p99 wait (conservative).
         let services: Vec<(usize, QuantileSet)> = (0..24)
-            .filter_map(|h| Some((h, sizing.service(h, cfg.tasks[h])?)))
+            .filter_map(|h| Some((h, sizing.service(h, hours[h].level)?)))
             .collect();
         let parts: Vec<MixturePart<'_>> = services
             .iter()
@@ -354,45 +265,27 @@ impl Platform for Fargate {
             })
             .collect();
         let q = |p: f64| monthly_quantile(&parts, p);
-        let law = DurationLaw::of(ctx);
-        let mut assumptions = law.assumptions();
-        assumptions.extend([
-            Assumption {
-                name: "fargate_min_tasks".into(),
-                value: MIN_TASKS.to_string(),
-                source: "model".into(),
-            },
-            Assumption {
-                name: "fargate_sized_for".into(),
-                value: "each hour's 99th-percentile minute".into(),
-                source: "model".into(),
-            },
-            Assumption {
-                name: "fargate_target_cpu_utilization".into(),
-                value: format!("{}", ctx.spec.model.fargate_target_cpu_utilization),
-                source: "model".into(),
-            },
-        ]);
-        if cost.load_balancer_usd_per_month > 0.0 {
-            assumptions.push(Assumption {
-                name: "load_balancer".into(),
-                value: "new ALB, 10 requests per connection".into(),
-                source: "model".into(),
-            });
-        }
+        let assumptions = assumptions(ctx, cfg, cost.load_balancer_usd_per_month, &hours);
+        let share = |x: f64| {
+            if invocations > 0.0 {
+                x / invocations
+            } else {
+                0.0
+            }
+        };
         Some(Evaluation {
             deployment: deployment.clone(),
             usd_per_month: cost.total(),
             cost,
             invocations_per_month: invocations,
-            cold_start_rate: 0.0,
-            throttle_rate: 0.0,
+            cold_start_rate: share(cold),
+            throttle_rate: share(errors),
             p50_ms: q(0.5),
             p95_ms: q(0.95),
             p99_ms: q(0.99),
             worst_hour_p99_ms: worst_checked_p99(&hours),
             db_connections: f64::from(
-                cfg.tasks.iter().copied().max().unwrap_or(0) * cfg.per_task_concurrency,
+                hours.iter().map(|h| h.level).max().unwrap_or(0) * cfg.per_task_concurrency,
             ),
             on_demand_gb_seconds_per_month: 0.0,
             hours,
@@ -401,7 +294,170 @@ impl Platform for Fargate {
     }
 }
 
-fn candidate(
+/// Hour `h` on a schedule of `n` tasks: sized-for latency, and the backlog of the
+/// minutes busier than the schedule (no scale-out: a schedule only changes on the hour).
+fn scheduled_hour(sizing: &Sizing<'_>, h: usize, n: u32, http: bool) -> TrackedHour {
+    let b = sizing.burst_hour(h, n, n, 60.0, http);
+    TrackedHour {
+        p99_ms: b.p99_ms.max(sizing.latency(h, n).2),
+        ..b
+    }
+}
+
+fn assumptions(
+    ctx: &Context<'_>,
+    cfg: &FargateConfig,
+    load_balancer_usd: f64,
+    hours: &[HourPrediction],
+) -> Vec<Assumption> {
+    let a = |name: &str, value: String, source: &str| Assumption {
+        name: name.into(),
+        value,
+        source: source.into(),
+    };
+    let law = DurationLaw::of(ctx);
+    let start = TaskStart::of(ctx);
+    let mut out = law.assumptions();
+    out.extend([
+        a("fargate_min_tasks", MIN_TASKS.to_string(), "model"),
+        a(
+            "fargate_sized_for",
+            "each hour's 99th-percentile minute".into(),
+            "model",
+        ),
+        a(
+            "fargate_target_cpu_utilization",
+            format!("{}", ctx.spec.model.fargate_target_cpu_utilization),
+            "model",
+        ),
+        a(
+            "fargate_task_start_seconds",
+            format!("{:.0}", start.seconds),
+            start.source,
+        ),
+    ]);
+    if cfg.target_tracking.is_some() {
+        out.push(a(
+            "fargate_scale_out_lag_minutes",
+            format!(
+                "{:.1} ({} alarm + task start)",
+                scale_out_lag_minutes(ctx),
+                ctx.spec.model.fargate_scaling_lag_minutes
+            ),
+            "model",
+        ));
+    }
+    if cfg.spot_share > 0.0 {
+        let occ = ctx.prices.hour_buckets_per_month();
+        let spot_task_hours: f64 = hours.iter().map(|h| cfg.spot_tasks(h.level) * occ).sum();
+        let rate = ctx.spec.model.fargate_spot_interruptions_per_task_hour;
+        out.push(a(
+            "fargate_spot_interruptions_per_month",
+            format!(
+                "{:.1} (each stops a task with 2 minutes' notice; its unfinished messages are delivered again)",
+                spot_task_hours * rate
+            ),
+            "model",
+        ));
+        out.push(a(
+            "fargate_spot_discount",
+            format!("{}", ctx.prices.fargate.spot_discount),
+            "price sheet",
+        ));
+    }
+    if load_balancer_usd > 0.0 {
+        out.push(a(
+            "load_balancer",
+            "new ALB, 10 requests per connection".into(),
+            "model",
+        ));
+    } else if ctx.spec.load_balancer {
+        out.push(a(
+            "load_balancer",
+            "the component's existing ALB".into(),
+            "config",
+        ));
+    }
+    out
+}
+
+fn label(sizing: &Sizing<'_>, how: &str) -> String {
+    let mut s = format!(
+        "fargate {} vCPU {} MB {}, {} per task{how}",
+        sizing.vcpu, sizing.memory_mb, sizing.arch, sizing.per_task
+    );
+    if sizing.spot > 0.0 {
+        s.push_str(&format!(", {:.0} % Spot", 100.0 * sizing.spot));
+    }
+    s
+}
+
+fn template(sizing: &Sizing<'_>, tasks: [u32; 24], rule: Option<FargateTracking>) -> Deployment {
+    Deployment::Fargate(FargateConfig {
+        vcpu: sizing.vcpu,
+        memory_mb: sizing.memory_mb,
+        architecture: sizing.arch,
+        tasks,
+        per_task_concurrency: sizing.per_task,
+        target_tracking: rule,
+        spot_share: sizing.spot,
+    })
+}
+
+fn invocations_per_month(ctx: &Context<'_>) -> f64 {
+    let occ = ctx.prices.hour_buckets_per_month();
+    ctx.profile
+        .hours
+        .iter()
+        .filter(|h| h.minutes_observed > 0)
+        .map(|h| h.invocations / h.days() * occ)
+        .sum()
+}
+
+/// Hour outcome as the optimiser sees it.
+fn outcome(sizing: &Sizing<'_>, t: &TrackedHour, checked: bool, inv: f64) -> LevelOutcome {
+    LevelOutcome {
+        usd_per_month: sizing.hour_usd(t.tasks),
+        cold_starts_per_month: t.cold_per_month.min(inv),
+        throttles_per_month: t.errors_per_month.min(inv),
+        p99_ms: if checked { t.p99_ms } else { 0.0 },
+        throttle_rate: if inv > 0.0 {
+            (t.errors_per_month / inv).min(1.0)
+        } else {
+            0.0
+        },
+        account_concurrency: 0,
+    }
+}
+
+fn hourly_invocations(ctx: &Context<'_>) -> Vec<f64> {
+    let occ = ctx.prices.hour_buckets_per_month();
+    ctx.profile
+        .hours
+        .iter()
+        .map(|h| {
+            if h.minutes_observed > 0 {
+                h.invocations / h.days() * occ
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Levels summed over the day into one slot (no schedules, or target tracking).
+fn day_outcome(parts: &[LevelOutcome]) -> LevelOutcome {
+    LevelOutcome {
+        usd_per_month: parts.iter().map(|o| o.usd_per_month).sum(),
+        cold_starts_per_month: parts.iter().map(|o| o.cold_starts_per_month).sum(),
+        throttles_per_month: parts.iter().map(|o| o.throttles_per_month).sum(),
+        p99_ms: parts.iter().map(|o| o.p99_ms).fold(0.0, f64::max),
+        throttle_rate: parts.iter().map(|o| o.throttle_rate).fold(0.0, f64::max),
+        account_concurrency: 0,
+    }
+}
+
+fn scheduled_candidate(
     ctx: &Context<'_>,
     sizing: &Sizing<'_>,
     planned: &[u32],
@@ -411,27 +467,32 @@ fn candidate(
     levels.extend((0..24).map(|h| sizing.stable_tasks(h)));
     levels.sort_unstable();
     levels.dedup();
-    let invocations: Vec<f64> = ctx.profile.hours.iter().map(|h| h.invocations).collect();
-    let checked = crate::spec::p99_checked_hours(&invocations);
-    let outcome = |h: usize, n: u32| -> Option<LevelOutcome> {
-        (n >= sizing.stable_tasks(h)).then(|| LevelOutcome {
-            usd_per_month: sizing.hour_usd(n),
-            cold_starts_per_month: 0.0,
-            throttles_per_month: 0.0,
-            p99_ms: if checked[h] {
-                sizing.latency(h, n).2
+    let raw: Vec<f64> = ctx.profile.hours.iter().map(|h| h.invocations).collect();
+    let checked = crate::spec::p99_checked_hours(&raw);
+    let inv = hourly_invocations(ctx);
+    let http = is_http(ctx);
+    // A forbidden Fargate is priced, not planned: its bursts are not worth modelling
+    // on a fleet where most components cannot move.
+    let forbidden = excluded.is_some();
+    let level_outcome = |h: usize, n: u32| -> Option<LevelOutcome> {
+        (n >= sizing.stable_tasks(h)).then(|| {
+            let hour = if forbidden {
+                TrackedHour {
+                    tasks: n,
+                    p99_ms: sizing.latency(h, n).2,
+                    ..TrackedHour::default()
+                }
             } else {
-                0.0
-            },
-            throttle_rate: 0.0,
-            account_concurrency: 0,
+                scheduled_hour(sizing, h, n, http)
+            };
+            outcome(sizing, &hour, checked[h], inv[h])
         })
     };
     let slots = if ctx.spec.guardrails.allow_schedules {
         (0..24)
             .map(|h| CandidateSlot {
                 hours: vec![h],
-                levels: levels.iter().map(|&n| outcome(h, n)).collect(),
+                levels: levels.iter().map(|&n| level_outcome(h, n)).collect(),
                 potential: Vec::new(),
             })
             .collect()
@@ -441,129 +502,129 @@ fn candidate(
             levels: levels
                 .iter()
                 .map(|&n| {
-                    let parts = (0..24).map(|h| outcome(h, n)).collect::<Option<Vec<_>>>()?;
-                    Some(LevelOutcome {
-                        usd_per_month: parts.iter().map(|o| o.usd_per_month).sum(),
-                        p99_ms: parts.iter().map(|o| o.p99_ms).fold(0.0, f64::max),
-                        ..parts[0].clone()
-                    })
+                    let parts = (0..24)
+                        .map(|h| level_outcome(h, n))
+                        .collect::<Option<Vec<_>>>()?;
+                    Some(day_outcome(&parts))
                 })
                 .collect(),
             potential: Vec::new(),
         }]
     };
-    let occ = ctx.prices.hour_buckets_per_month();
     Candidate {
-        label: format!(
-            "fargate {} vCPU {} MB {}, {} per task",
-            sizing.vcpu, sizing.memory_mb, sizing.arch, sizing.per_task
-        ),
-        template: Deployment::Fargate(FargateConfig {
-            vcpu: sizing.vcpu,
-            memory_mb: sizing.memory_mb,
-            architecture: sizing.arch,
-            tasks: [0; 24],
-            per_task_concurrency: sizing.per_task,
-        }),
+        label: label(sizing, ""),
+        template: template(sizing, [0; 24], None),
         excluded,
         fixed_usd_per_month: load_balancer_usd_per_month(ctx),
         levels,
         slots,
-        invocations_per_month: ctx
-            .profile
-            .hours
-            .iter()
-            .filter(|h| h.minutes_observed > 0)
-            .map(|h| h.invocations / h.days() * occ)
-            .sum(),
+        invocations_per_month: invocations_per_month(ctx),
         reserved_concurrency: None,
         db_connections: f64::from(planned.iter().copied().max().unwrap_or(0) * sizing.per_task),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::options::lambda::tests::{flat_profile, lambda_spec};
-    use crate::prices::PriceSheet;
-    use crate::spec::{FargateConfig, PlatformKind, Provisioned};
-
-    #[test]
-    fn two_small_tasks_cost_what_the_price_sheet_says() {
-        // 2 × (0.5 vCPU × $0.04048 + 1 GB × $0.004445) × 730 h = $36.0401.
-        let profile = flat_profile(60.0, 100.0, 0.0);
-        let mut spec = lambda_spec(1024, Provisioned::None);
-        spec.current = Deployment::Fargate(FargateConfig {
-            vcpu: 0.5,
-            memory_mb: 1024,
-            architecture: Architecture::X86_64,
-            tasks: [2; 24],
-            per_task_concurrency: 4,
-        });
-        let prices = PriceSheet::us_east_1();
-        let ctx = Context::new(&spec, &profile, &prices);
-        let e = Fargate.evaluate(&ctx, &spec.current).unwrap();
-        assert!(
-            (e.usd_per_month - 36.0401).abs() < 1e-4,
-            "{}",
-            e.usd_per_month
-        );
-        assert_eq!(e.cost.load_balancer_usd_per_month, 0.0);
-        assert_eq!(e.cold_start_rate, 0.0);
-        // 1 req/s of 100 ms on 8 slots: no queueing to speak of.
-        assert!(e.p99_ms < 110.0, "{}", e.p99_ms);
+/// Target tracking on `metric` at the size of the schedule `planned`; the level is the
+/// policy's minimum task count.
+fn tracking_candidate(
+    ctx: &Context<'_>,
+    sizing: &Sizing<'_>,
+    planned: &[u32],
+    metric: TrackingMetric,
+) -> Option<Candidate> {
+    let target_value = match metric {
+        TrackingMetric::Cpu => {
+            if sizing.cpu_seconds <= 0.0 {
+                // CPU never moves: the policy would never scale.
+                return None;
+            }
+            100.0 * ctx.spec.model.fargate_target_cpu_utilization
+        }
+        TrackingMetric::AlbRequestCountPerTarget => {
+            // Requests per task-minute that keep its slots 70 % busy or its CPU at the
+            // target, whichever is fewer.
+            let hour = (0..24).find(|&h| sizing.observed[h].is_some())?;
+            let s = sizing.mean_service_s_at(hour, 0.0, 1);
+            if s <= 0.0 {
+                return None;
+            }
+            let by_slots = f64::from(sizing.per_task) * 60.0 / s * ALB_TARGET_SLOT_UTILIZATION;
+            let by_cpu = if sizing.cpu_seconds > 0.0 {
+                sizing.vcpu * 60.0 / sizing.cpu_seconds
+                    * ctx.spec.model.fargate_target_cpu_utilization
+            } else {
+                f64::INFINITY
+            };
+            by_slots.min(by_cpu).floor()
+        }
+    };
+    if target_value < 1.0 {
+        return None;
     }
-
-    #[test]
-    fn an_http_function_leaving_lambda_pays_for_a_load_balancer() {
-        let profile = flat_profile(60.0, 100.0, 0.0);
-        let mut spec = lambda_spec(1024, Provisioned::None);
-        spec.trigger = Some("http".into());
-        let prices = PriceSheet::us_east_1();
-        let ctx = Context::new(&spec, &profile, &prices);
-        let c = Fargate.candidates(&ctx);
-        assert_eq!(c.len(), 2);
-        // $0.0225 × 730 h plus 1 req/s / 250 LCU × $0.008 × 730 h.
-        let expected = 0.0225 * 730.0 + 0.008 * 730.0 / 250.0;
-        assert!(
-            (c[0].fixed_usd_per_month - expected).abs() < 1e-9,
-            "{}",
-            c[0].fixed_usd_per_month
-        );
-        assert!(c[0].excluded.is_none());
-        assert_eq!(c[1].excluded.as_ref().unwrap().guardrail, "allow_arm64");
-        spec.guardrails.allowed_platforms = [PlatformKind::Lambda].into();
-        let ctx = Context::new(&spec, &profile, &prices);
-        assert!(
-            Fargate
-                .candidates(&ctx)
+    let busiest = (0..24)
+        .map(|h| {
+            let top = ctx.profile.hours[h].max_per_minute() / 60.0;
+            sizing.stable_tasks_at(h, top)
+        })
+        .max()
+        .unwrap_or(MIN_TASKS);
+    let peak_planned = planned.iter().copied().max().unwrap_or(MIN_TASKS);
+    let max_tasks = (2 * busiest.max(peak_planned)).clamp(MIN_TASKS, MAX_TASKS);
+    let rule = |min: u32| FargateTracking {
+        metric,
+        target_value,
+        min_tasks: min,
+        max_tasks,
+    };
+    let mut levels = vec![MIN_TASKS];
+    let mut sorted = planned.to_vec();
+    sorted.sort_unstable();
+    levels.extend([sorted[0], sorted[sorted.len() / 2]]);
+    levels.retain(|&l| l <= max_tasks);
+    levels.sort_unstable();
+    levels.dedup();
+    let lag = scale_out_lag_minutes(ctx);
+    let http = is_http(ctx);
+    let raw: Vec<f64> = ctx.profile.hours.iter().map(|h| h.invocations).collect();
+    let checked = crate::spec::p99_checked_hours(&raw);
+    let inv = hourly_invocations(ctx);
+    let slot_levels = levels
+        .iter()
+        .map(|&min| {
+            let day = sizing.tracked_day(&rule(min), lag, http);
+            let parts: Vec<LevelOutcome> = day
                 .iter()
-                .all(|c| c.excluded.as_ref().unwrap().guardrail == "allowed_platforms")
-        );
-    }
-
-    #[test]
-    fn a_p99_target_buys_tasks_until_queueing_fits() {
-        // 50 req/s of 200 ms, IO-bound: 10 in flight on average.
-        let mut profile = flat_profile(3000.0, 200.0, 0.0);
-        profile.duration_memory_mb = Some(1024.0);
-        let mut spec = lambda_spec(1024, Provisioned::None);
-        spec.model.cpu_bound_fraction = Some(0.0);
-        spec.slo.p99_ms = Some(250.0);
-        let prices = PriceSheet::us_east_1();
-        let ctx = Context::new(&spec, &profile, &prices);
-        let best = &Fargate.candidates(&ctx)[0];
-        let choice: Vec<usize> = best
-            .slots
-            .iter()
-            .map(|s| {
-                s.levels
-                    .iter()
-                    .position(|o| o.as_ref().is_some_and(|o| o.p99_ms <= 250.0))
-                    .unwrap()
-            })
-            .collect();
-        let e = Fargate.evaluate(&ctx, &best.deployment(&choice)).unwrap();
-        assert!(e.worst_hour_p99_ms <= 250.0, "{}", e.worst_hour_p99_ms);
-    }
+                .enumerate()
+                .map(|(h, t)| outcome(sizing, t, checked[h], inv[h]))
+                .collect();
+            Some(day_outcome(&parts))
+        })
+        .collect();
+    // The tasks tracking holds with no minimum; the chosen minimum raises them.
+    let free = rule(0);
+    let held: [u32; 24] = std::array::from_fn(|h| sizing.tracked_tasks(h, &free));
+    let how = match metric {
+        TrackingMetric::Cpu => format!(", target tracking CPU {target_value:.0} %"),
+        TrackingMetric::AlbRequestCountPerTarget => {
+            format!(", target tracking {target_value:.0} requests per task-minute")
+        }
+    };
+    Some(Candidate {
+        label: label(sizing, &how),
+        template: template(sizing, held, Some(free)),
+        excluded: None,
+        fixed_usd_per_month: load_balancer_usd_per_month(ctx),
+        levels,
+        slots: vec![CandidateSlot {
+            hours: (0..24).collect(),
+            levels: slot_levels,
+            potential: Vec::new(),
+        }],
+        invocations_per_month: invocations_per_month(ctx),
+        reserved_concurrency: None,
+        db_connections: f64::from(max_tasks * sizing.per_task),
+    })
 }
+
+#[cfg(test)]
+mod tests;

@@ -416,6 +416,18 @@ impl HourModel {
         }
     }
 
+    /// The fewest environments whose Erlang-B blocking is within `share` (0 without
+    /// traffic).
+    pub fn level_for_blocking(&self, share: f64) -> u32 {
+        if self.invocations_per_month <= 0.0 {
+            return 0;
+        }
+        self.blocking
+            .iter()
+            .position(|&b| b <= share)
+            .unwrap_or(self.blocking.len()) as u32
+    }
+
     /// The smallest level whose peak survival is below `p_exceed` (e.g. the 99.99th
     /// percentile busiest-minute concurrency with `p_exceed = 1e-4`).
     pub fn peak_quantile(&self, p_exceed: f64) -> u32 {

@@ -44,8 +44,17 @@ impl DurationLaw {
         } else {
             (DEFAULT_CPU_BOUND_FRACTION, "default")
         };
+        // Durations observed on Fargate ran at the task's vCPU share per request: the
+        // Lambda memory with the same CPU is what they were observed "at" (a task's
+        // memory says nothing about its CPU).
+        let observed_memory_mb = match &ctx.spec.current {
+            Deployment::Fargate(f) => {
+                crate::options::fargate::lambda_equivalent_memory_mb(f.vcpu, f.per_task_concurrency)
+            }
+            Deployment::Lambda(_) => ctx.profile.duration_memory_mb.unwrap_or(current_memory),
+        };
         Self {
-            observed_memory_mb: ctx.profile.duration_memory_mb.unwrap_or(current_memory),
+            observed_memory_mb,
             observed_architecture: ctx.spec.current.architecture(),
             cpu_bound_fraction,
             parallelism: ctx.spec.model.parallelism,

@@ -35,7 +35,7 @@ pub struct Lambda;
 
 /// Everything about one (memory, architecture) that does not depend on provisioned
 /// concurrency.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Shape {
     /// Memory (MB).
     pub memory_mb: u32,
@@ -206,6 +206,26 @@ impl Shape {
         f64::from(self.reserved.map_or(peak, |r| peak.min(r)))
     }
 
+    /// The same shape under another reserved concurrency (only throttles and
+    /// connections depend on it, so nothing is rebuilt).
+    pub fn with_reserved(&self, reserved: Option<u32>) -> Self {
+        Self {
+            reserved,
+            ..self.clone()
+        }
+    }
+
+    /// The smallest reserved concurrency whose throttle share stays within `share` in
+    /// every hour (from each hour's concurrency distribution).
+    pub fn cap_for_throttle_share(&self, share: f64) -> u32 {
+        self.hours
+            .iter()
+            .map(|m| m.level_for_blocking(share))
+            .max()
+            .unwrap_or(0)
+            .max(1)
+    }
+
     /// The largest level worth offering: above the busiest minute's 99.99th percentile
     /// concurrency nothing improves.
     pub fn useful_max_level(&self) -> u32 {
@@ -216,6 +236,118 @@ impl Shape {
             .unwrap_or(0)
             + 1
     }
+}
+
+/// `base` under reserved concurrency `reserved`, from the cache when it has one.
+fn reserved_variant(ctx: &Context<'_>, base: &Shape, reserved: Option<u32>) -> Arc<Shape> {
+    let build = || Some(base.with_reserved(reserved));
+    let key = (base.memory_mb, base.architecture, reserved);
+    match ctx.cache {
+        Some(cache) => cache
+            .shape(key, build)
+            .expect("with_reserved always builds"),
+        None => Arc::new(base.with_reserved(reserved)),
+    }
+}
+
+/// Throttle shares at which a reserved-concurrency cap is offered: each trades
+/// throttles for connections and account concurrency the optimiser can price.
+const RESERVED_THROTTLE_SHARES: [f64; 3] = [1e-2, 1e-3, 1e-4];
+
+/// Whether reserved concurrency is decided for this component: it protects databases,
+/// or guardrails bound it. Otherwise the deployed value is kept (a cap only adds
+/// throttles and takes from the account's pool), and no variant is built.
+fn decides_reserved(ctx: &Context<'_>) -> bool {
+    let g = &ctx.spec.guardrails;
+    !ctx.spec.databases.is_empty()
+        || g.reserved_concurrency_min.is_some()
+        || g.reserved_concurrency_max.is_some()
+}
+
+/// `r` within the guardrails' reserved-concurrency bounds: a maximum caps an uncapped
+/// function, a minimum raises a lower reservation (an uncapped function stays uncapped
+/// unless a maximum forces a value).
+pub fn bounded_reserved(g: &crate::spec::Guardrails, r: Option<u32>) -> Option<u32> {
+    let r = match (r, g.reserved_concurrency_max) {
+        (None, Some(max)) => Some(max),
+        (Some(r), Some(max)) => Some(r.min(max)),
+        (r, None) => r,
+    };
+    match (r, g.reserved_concurrency_min) {
+        (Some(r), Some(min)) => Some(r.max(min)),
+        (r, _) => r,
+    }
+}
+
+/// The reserved-concurrency values to offer at `shape`: the deployed one (within the
+/// guardrails), and when decided, caps at the throttle shares above.
+fn reserved_options(ctx: &Context<'_>, shape: &Shape, deployed: Option<u32>) -> Vec<Option<u32>> {
+    let g = &ctx.spec.guardrails;
+    let mut out = vec![bounded_reserved(g, deployed)];
+    if decides_reserved(ctx) {
+        if g.reserved_concurrency_max.is_none() {
+            out.push(None);
+        }
+        for share in RESERVED_THROTTLE_SHARES {
+            out.push(bounded_reserved(
+                g,
+                Some(shape.cap_for_throttle_share(share)),
+            ));
+        }
+    }
+    let mut seen = Vec::with_capacity(out.len());
+    out.retain(|r| {
+        let fresh = !seen.contains(r);
+        seen.push(*r);
+        fresh
+    });
+    out
+}
+
+/// Why a component on another platform cannot run on Lambda, if it cannot: Lambda's
+/// 15-minute duration, 10,240 MB memory and 6 MB payload limits.
+fn lambda_limit(ctx: &Context<'_>) -> Option<String> {
+    if matches!(ctx.spec.current, Deployment::Lambda(_)) {
+        return None;
+    }
+    let longest_ms = ctx
+        .profile
+        .duration_ms
+        .as_ref()
+        .map_or(0.0, QuantileSet::max);
+    if longest_ms > 900_000.0 {
+        return Some(format!(
+            "its longest request ({:.0} s) exceeds Lambda's 15-minute limit",
+            longest_ms / 1000.0
+        ));
+    }
+    if let Some(used) = ctx.profile.max_memory_used_mb {
+        let need = used * (1.0 + ctx.spec.model.memory_headroom.max(0.0));
+        if need > 10_240.0 {
+            return Some(format!("it needs {need:.0} MB, above Lambda's 10,240 MB"));
+        }
+    }
+    if let Some(kb) = ctx.spec.model.max_payload_kb
+        && kb > 6_144.0
+    {
+        return Some(format!(
+            "its largest payload ({kb:.0} KB) exceeds Lambda's 6 MB"
+        ));
+    }
+    None
+}
+
+/// How HTTP requests reach the function after a move from another platform.
+fn http_entry(ctx: &Context<'_>) -> Option<&'static str> {
+    if matches!(ctx.spec.current, Deployment::Lambda(_)) || !crate::options::fargate::is_http(ctx) {
+        return None;
+    }
+    let big = ctx.spec.model.max_payload_kb.is_some_and(|kb| kb > 1_024.0);
+    Some(if ctx.spec.load_balancer && !big {
+        "the existing ALB, the function as its target (bodies up to 1 MB)"
+    } else {
+        "a function URL (bodies up to 6 MB)"
+    })
 }
 
 /// The shape, from the context's cache when it has one.
@@ -266,6 +398,9 @@ fn exclusion(
             "allowed_platforms",
             "Lambda is not an allowed platform".into(),
         );
+    }
+    if let Some(why) = lambda_limit(ctx) {
+        return ex("lambda_limits", format!("Lambda cannot run it: {why}"));
     }
     if arch == Architecture::Arm64
         && !g.allow_arm64
@@ -331,10 +466,9 @@ impl Platform for Lambda {
             for &mem in &memories {
                 let excluded = exclusion(ctx, mem, arch, current);
                 // Forbidden architectures are worth one representative, not a grid.
-                if excluded
-                    .as_ref()
-                    .is_some_and(|e| e.guardrail == "allow_arm64")
-                    && mem != floor.max(g.memory_mb_min)
+                if excluded.as_ref().is_some_and(|e| {
+                    matches!(e.guardrail.as_str(), "allow_arm64" | "lambda_limits")
+                }) && mem != floor.max(g.memory_mb_min)
                 {
                     continue;
                 }
@@ -344,18 +478,34 @@ impl Platform for Lambda {
                 {
                     continue;
                 }
-                let Some(shape) = shape_of(ctx, &law, mem, arch, reserved) else {
+                let Some(base) = shape_of(ctx, &law, mem, arch, reserved) else {
                     continue;
                 };
-                let cap = reserved
-                    .unwrap_or(u32::MAX)
-                    .min(g.max_provisioned_concurrency);
-                let max_level = shape
-                    .useful_max_level()
-                    .min(cap)
-                    .max(current_levels.iter().copied().max().unwrap_or(0));
-                let levels = level_grid(max_level, &current_levels);
-                out.push(candidate(ctx, &shape, levels, current, excluded));
+                let options = if excluded.is_some() {
+                    vec![bounded_reserved(g, reserved)]
+                } else {
+                    reserved_options(ctx, &base, reserved)
+                };
+                for r in options {
+                    let shape = if r == reserved {
+                        base.clone()
+                    } else {
+                        reserved_variant(ctx, &base, r)
+                    };
+                    let cap = r.unwrap_or(u32::MAX).min(g.max_provisioned_concurrency);
+                    let current_peak = current_levels.iter().copied().max().unwrap_or(0);
+                    let useful = shape.useful_max_level().min(cap);
+                    let mut levels = if r == reserved {
+                        level_grid(useful.max(current_peak), &current_levels)
+                    } else {
+                        level_grid(useful, &current_levels)
+                    };
+                    // A new cap admits no more provisioned environments than itself.
+                    if let (Some(r), true) = (r, r != reserved) {
+                        levels.retain(|&l| l <= r);
+                    }
+                    out.push(candidate(ctx, &shape, levels, current, excluded.clone()));
+                }
             }
         }
         out
@@ -429,6 +579,13 @@ impl Platform for Lambda {
                 source: "price sheet (account's marginal tier)".into(),
             },
         ]);
+        if let Some(entry) = http_entry(ctx) {
+            assumptions.push(Assumption {
+                name: "http_entry".into(),
+                value: entry.into(),
+                source: "model".into(),
+            });
+        }
         if cfg.architecture != law.observed_architecture {
             assumptions.push(Assumption {
                 name: "arm64_duration_factor".into(),
@@ -534,7 +691,13 @@ fn candidate(
         }]
     };
     Candidate {
-        label: format!("lambda {} MB {}", shape.memory_mb, shape.architecture),
+        label: match shape.reserved {
+            Some(r) => format!(
+                "lambda {} MB {}, reserved {r}",
+                shape.memory_mb, shape.architecture
+            ),
+            None => format!("lambda {} MB {}", shape.memory_mb, shape.architecture),
+        },
         template: Deployment::Lambda(LambdaConfig {
             memory_mb: shape.memory_mb,
             architecture: shape.architecture,

@@ -67,6 +67,7 @@ pub(crate) fn lambda_spec(memory_mb: u32, provisioned: Provisioned) -> Component
         guardrails: Guardrails::default(),
         databases: vec![],
         model: ModelParams::default(),
+        load_balancer: false,
     }
 }
 
@@ -277,4 +278,63 @@ fn level_grid_is_dense_then_geometric() {
     assert_eq!(&g[..17], &(0..=16).collect::<Vec<_>>()[..]);
     assert!(g.contains(&40) && g.contains(&45));
     assert!(g.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn reserved_concurrency_is_decided_only_where_it_protects_something() {
+    let profile = flat_profile(600.0, 1000.0, 0.0);
+    let prices = PriceSheet::us_east_1();
+    let mut spec = lambda_spec(1024, Provisioned::None);
+    let ctx = Context::new(&spec, &profile, &prices);
+    // No database and no guardrail: the deployed value (none) is kept, nothing added.
+    assert!(
+        Lambda
+            .candidates(&ctx)
+            .iter()
+            .all(|c| c.reserved_concurrency.is_none())
+    );
+    // A database: caps at 1 %, 0.1 % and 0.01 % throttles per hour, fewer connections.
+    spec.databases = vec!["db".into()];
+    let ctx = Context::new(&spec, &profile, &prices);
+    let c: Vec<Candidate> = Lambda
+        .candidates(&ctx)
+        .into_iter()
+        .filter(|c| {
+            c.excluded.is_none()
+                && matches!(&c.template, Deployment::Lambda(l) if l.memory_mb == 1024)
+        })
+        .collect();
+    let mut caps: Vec<(u32, f64, f64)> = c
+        .iter()
+        .filter_map(|c| {
+            let r = c.reserved_concurrency?;
+            let worst = c
+                .slots
+                .iter()
+                .filter_map(|s| s.levels[0].as_ref())
+                .map(|o| o.throttle_rate)
+                .fold(0.0, f64::max);
+            Some((r, worst, c.db_connections))
+        })
+        .collect();
+    caps.sort_by_key(|c| c.0);
+    assert_eq!(caps.len(), 3, "{caps:?}");
+    for w in caps.windows(2) {
+        assert!(w[0].1 > w[1].1, "a lower cap throttles more: {caps:?}");
+    }
+    assert!(caps[0].1 <= 1e-2 && caps[0].1 > 1e-3, "{caps:?}");
+    assert!(caps.iter().all(|&(r, _, conn)| conn <= f64::from(r)));
+    // 10 s × 10 req/s: about 10 in flight; a cap of ~15 holds throttles at 1 %.
+    let uncapped = c.iter().find(|c| c.reserved_concurrency.is_none()).unwrap();
+    assert!(uncapped.db_connections > f64::from(caps[0].0));
+    // A guardrail bounds every option.
+    spec.guardrails.reserved_concurrency_max = Some(12);
+    let ctx = Context::new(&spec, &profile, &prices);
+    assert!(
+        Lambda
+            .candidates(&ctx)
+            .iter()
+            .all(|c| c.reserved_concurrency.is_some_and(|r| r <= 12))
+    );
+    assert_eq!(bounded_reserved(&spec.guardrails, None), Some(12));
 }

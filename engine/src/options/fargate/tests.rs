@@ -1,0 +1,332 @@
+//! Fargate cost, start, scaling and limits pinned to hand-computed cases.
+
+use super::*;
+use crate::options::lambda::tests::{flat_profile, lambda_spec};
+use crate::prices::PriceSheet;
+use crate::spec::{FargateConfig, PlatformKind, Provisioned};
+
+#[test]
+fn two_small_tasks_cost_what_the_price_sheet_says() {
+    // 2 × (0.5 vCPU × $0.04048 + 1 GB × $0.004445) × 730 h = $36.0401.
+    let profile = flat_profile(60.0, 100.0, 0.0);
+    let mut spec = lambda_spec(1024, Provisioned::None);
+    spec.current = Deployment::Fargate(FargateConfig {
+        vcpu: 0.5,
+        memory_mb: 1024,
+        architecture: Architecture::X86_64,
+        tasks: [2; 24],
+        per_task_concurrency: 4,
+        ..FargateConfig::default()
+    });
+    let prices = PriceSheet::us_east_1();
+    let ctx = Context::new(&spec, &profile, &prices);
+    let e = Fargate.evaluate(&ctx, &spec.current).unwrap();
+    assert!(
+        (e.usd_per_month - 36.0401).abs() < 1e-4,
+        "{}",
+        e.usd_per_month
+    );
+    assert_eq!(e.cost.load_balancer_usd_per_month, 0.0);
+    assert_eq!(e.cold_start_rate, 0.0);
+    // 1 req/s of 100 ms on 8 slots: no queueing to speak of.
+    assert!(e.p99_ms < 110.0, "{}", e.p99_ms);
+}
+
+#[test]
+fn an_http_function_leaving_lambda_pays_for_a_load_balancer() {
+    let profile = flat_profile(60.0, 100.0, 0.0);
+    let mut spec = lambda_spec(1024, Provisioned::None);
+    spec.trigger = Some("http".into());
+    let prices = PriceSheet::us_east_1();
+    let ctx = Context::new(&spec, &profile, &prices);
+    let c = Fargate.candidates(&ctx);
+    // x86_64: a schedule, CPU and request-count tracking; arm64 (not allowed): one.
+    assert_eq!(
+        c.len(),
+        4,
+        "{:?}",
+        c.iter().map(|c| &c.label).collect::<Vec<_>>()
+    );
+    // $0.0225 × 730 h plus 1 req/s / 250 LCU × $0.008 × 730 h.
+    let expected = 0.0225 * 730.0 + 0.008 * 730.0 / 250.0;
+    assert!(
+        (c[0].fixed_usd_per_month - expected).abs() < 1e-9,
+        "{}",
+        c[0].fixed_usd_per_month
+    );
+    assert!(c[..3].iter().all(|c| c.excluded.is_none()));
+    assert_eq!(c[3].excluded.as_ref().unwrap().guardrail, "allow_arm64");
+    spec.guardrails.allowed_platforms = [PlatformKind::Lambda].into();
+    let ctx = Context::new(&spec, &profile, &prices);
+    assert!(
+        Fargate
+            .candidates(&ctx)
+            .iter()
+            .all(|c| c.excluded.as_ref().unwrap().guardrail == "allowed_platforms")
+    );
+}
+
+#[test]
+fn a_p99_target_buys_tasks_until_queueing_fits() {
+    // 50 req/s of 200 ms, IO-bound: 10 in flight on average.
+    let mut profile = flat_profile(3000.0, 200.0, 0.0);
+    profile.duration_memory_mb = Some(1024.0);
+    let mut spec = lambda_spec(1024, Provisioned::None);
+    spec.model.cpu_bound_fraction = Some(0.0);
+    spec.slo.p99_ms = Some(250.0);
+    let prices = PriceSheet::us_east_1();
+    let ctx = Context::new(&spec, &profile, &prices);
+    let best = &Fargate.candidates(&ctx)[0];
+    let choice: Vec<usize> = best
+        .slots
+        .iter()
+        .map(|s| {
+            s.levels
+                .iter()
+                .position(|o| o.as_ref().is_some_and(|o| o.p99_ms <= 250.0))
+                .unwrap()
+        })
+        .collect();
+    let e = Fargate.evaluate(&ctx, &best.deployment(&choice)).unwrap();
+    assert!(e.worst_hour_p99_ms <= 250.0, "{}", e.worst_hour_p99_ms);
+}
+
+/// `base` requests a minute, `burst` in `burst_minutes` of every hour, of
+/// `duration_ms` each.
+fn bursty(base: f64, burst: f64, burst_minutes: f64, duration_ms: f64) -> crate::profile::Profile {
+    use crate::profile::CountBin;
+    let mut p = flat_profile(base, duration_ms, 0.0);
+    for h in &mut p.hours {
+        h.count_bins = vec![
+            CountBin {
+                count: base,
+                minutes: 60.0 - burst_minutes,
+            },
+            CountBin {
+                count: burst,
+                minutes: burst_minutes,
+            },
+        ];
+        h.invocations = base * (60.0 - burst_minutes) + burst * burst_minutes;
+    }
+    p.invocations = p.hours.iter().map(|h| h.invocations).sum();
+    p
+}
+
+fn http_spec() -> ComponentSpec {
+    let mut spec = lambda_spec(1024, Provisioned::None);
+    spec.trigger = Some("http".into());
+    spec.model.cpu_bound_fraction = Some(0.2);
+    spec
+}
+
+fn by_label<'a>(c: &'a [Candidate], part: &str) -> &'a Candidate {
+    c.iter()
+        .find(|c| c.label.contains(part) && c.excluded.is_none())
+        .unwrap_or_else(|| {
+            panic!(
+                "no `{part}` in {:?}",
+                c.iter().map(|c| &c.label).collect::<Vec<_>>()
+            )
+        })
+}
+
+use crate::spec::ComponentSpec;
+
+#[test]
+fn target_tracking_holds_fewer_tasks_and_queues_the_bursts_it_lags() {
+    // 60 requests a minute, 3,000 in 2 minutes of every hour, 200 ms each.
+    let profile = bursty(60.0, 3000.0, 2.0, 200.0);
+    let spec = http_spec();
+    let prices = PriceSheet::us_east_1();
+    let ctx = Context::new(&spec, &profile, &prices);
+    let c = Fargate.candidates(&ctx);
+    let fixed = by_label(&c, "per task");
+    let tracking = by_label(&c, "requests per task-minute");
+    let schedule = fixed.deployment(&vec![0; fixed.slots.len()]);
+    let tracked = tracking.deployment(&[0]);
+    let Deployment::Fargate(t) = &tracked else {
+        unreachable!()
+    };
+    let rule = t.target_tracking.as_ref().expect("a tracking policy");
+    assert_eq!(rule.metric, TrackingMetric::AlbRequestCountPerTarget);
+    assert_eq!(rule.min_tasks, MIN_TASKS);
+    let s = Fargate.evaluate(&ctx, &schedule).unwrap();
+    let e = Fargate.evaluate(&ctx, &tracked).unwrap();
+    // The schedule is sized for the 99th-percentile minute (the burst): no backlog.
+    assert!(s.cold_start_rate < 1e-6, "{}", s.cold_start_rate);
+    // Tracking holds what the 90th-percentile minute needs, so it is cheaper, and
+    // each burst waits for capacity it does not have.
+    assert!(
+        e.usd_per_month < s.usd_per_month,
+        "{} vs {}",
+        e.usd_per_month,
+        s.usd_per_month
+    );
+    assert!(e.cold_start_rate > 0.01, "{}", e.cold_start_rate);
+    assert!(e.worst_hour_p99_ms > s.worst_hour_p99_ms);
+    // The candidate's slot says the same as the evaluation.
+    let o = tracking.slots[0].levels[0].as_ref().unwrap();
+    assert!(
+        (o.cold_starts_per_month - e.cold_start_rate * e.invocations_per_month).abs()
+            < 1e-6 * e.invocations_per_month
+    );
+    assert!((o.usd_per_month + tracking.fixed_usd_per_month - e.usd_per_month).abs() < 1e-6);
+}
+
+#[test]
+fn a_slower_task_start_lengthens_what_a_sustained_rise_waits() {
+    // Quiet nights, busy days: tracking must scale out at 08:00 and waits the lag.
+    let mut profile = flat_profile(30.0, 200.0, 0.0);
+    for h in 8..18 {
+        let hp = &mut profile.hours[h];
+        hp.count_bins[0].count = 3000.0;
+        hp.invocations = 3000.0 * 60.0;
+    }
+    profile.invocations = profile.hours.iter().map(|h| h.invocations).sum();
+    let eval = |image_mb: f64| {
+        let mut spec = http_spec();
+        spec.model.fargate_image_size_mb = Some(image_mb);
+        let prices = PriceSheet::us_east_1();
+        let ctx = Context::new(&spec, &profile, &prices);
+        let c = Fargate.candidates(&ctx);
+        let d = by_label(&c, "requests per task-minute").deployment(&[0]);
+        let e = Fargate.evaluate(&ctx, &d).unwrap();
+        (
+            e.hours[8].cold_starts_per_month,
+            e.hours[9].cold_starts_per_month,
+            e.assumptions,
+        )
+    };
+    let (small, steady, a) = eval(100.0);
+    let (large, _, _) = eval(4000.0);
+    assert!(small > 0.0 && large > small, "{small} {large}");
+    assert_eq!(steady, 0.0, "once scaled out the hour is served");
+    let start = a
+        .iter()
+        .find(|a| a.name == "fargate_task_start_seconds")
+        .unwrap();
+    assert_eq!(
+        (start.value.as_str(), start.source.as_str()),
+        ("22", "default by image size")
+    );
+}
+
+#[test]
+fn task_start_comes_from_telemetry_then_config_then_image_size() {
+    assert_eq!(crate::spec::default_task_start_seconds(Some(250.0)), 25.0);
+    assert_eq!(crate::spec::default_task_start_seconds(Some(2000.0)), 60.0);
+    let mut profile = flat_profile(60.0, 100.0, 0.0);
+    profile.init_duration_ms = Some(41_000.0);
+    let mut spec = lambda_spec(1024, Provisioned::None);
+    let prices = PriceSheet::us_east_1();
+    // A Lambda's init is not a task start.
+    assert_eq!(
+        TaskStart::of(&Context::new(&spec, &profile, &prices)).source,
+        "default by image size"
+    );
+    spec.model.fargate_task_start_seconds = Some(12.0);
+    assert_eq!(
+        TaskStart::of(&Context::new(&spec, &profile, &prices)).seconds,
+        12.0
+    );
+    spec.current = Deployment::Fargate(FargateConfig::default());
+    let t = TaskStart::of(&Context::new(&spec, &profile, &prices));
+    assert_eq!((t.seconds, t.source), (41.0, "telemetry"));
+}
+
+#[test]
+fn spot_is_offered_to_queue_consumers_and_costs_less() {
+    let profile = flat_profile(600.0, 200.0, 0.0);
+    let mut spec = lambda_spec(1024, Provisioned::None);
+    spec.trigger = Some("queue".into());
+    let prices = PriceSheet::us_east_1();
+    let ctx = Context::new(&spec, &profile, &prices);
+    let c = Fargate.candidates(&ctx);
+    let od = c
+        .iter()
+        .find(|c| {
+            c.excluded.is_none() && !c.label.contains("Spot") && !c.label.contains("tracking")
+        })
+        .unwrap();
+    let spot = c.iter().find(|c| c.label.ends_with("75 % Spot")).unwrap();
+    let cost = |c: &Candidate| -> f64 {
+        c.slots
+            .iter()
+            .map(|s| s.levels.iter().flatten().next().unwrap().usd_per_month)
+            .sum()
+    };
+    // Above the one on-demand task, 75 % of the tasks at 70 % off.
+    let Deployment::Fargate(f) = spot.deployment(&[0; 24]) else {
+        unreachable!()
+    };
+    let n = f.tasks[0];
+    let expected = (f64::from(n) - f64::from(n - 1) * 0.75 * 0.7) / f64::from(n);
+    assert!(
+        (cost(spot) / cost(od) - expected).abs() < 1e-9,
+        "{} vs {expected}",
+        cost(spot) / cost(od)
+    );
+    let e = Fargate.evaluate(&ctx, &spot.deployment(&[0; 24])).unwrap();
+    assert!(
+        e.assumptions
+            .iter()
+            .any(|a| a.name == "fargate_spot_interruptions_per_month")
+    );
+    // HTTP services are not offered Spot.
+    spec.trigger = Some("http".into());
+    let ctx = Context::new(&spec, &profile, &prices);
+    assert!(
+        Fargate
+            .candidates(&ctx)
+            .iter()
+            .all(|c| !c.label.contains("Spot"))
+    );
+}
+
+#[test]
+fn an_existing_load_balancer_is_not_bought_again() {
+    let profile = flat_profile(60.0, 100.0, 0.0);
+    let mut spec = http_spec();
+    spec.load_balancer = true;
+    let prices = PriceSheet::us_east_1();
+    let ctx = Context::new(&spec, &profile, &prices);
+    assert!(
+        Fargate
+            .candidates(&ctx)
+            .iter()
+            .all(|c| c.fixed_usd_per_month == 0.0)
+    );
+}
+
+#[test]
+fn fargate_to_lambda_stops_at_lambdas_limits() {
+    use crate::options::lambda::Lambda;
+    let mut spec = lambda_spec(1024, Provisioned::None);
+    spec.current = Deployment::Fargate(FargateConfig {
+        vcpu: 1.0,
+        memory_mb: 2048,
+        per_task_concurrency: 2,
+        ..FargateConfig::default()
+    });
+    let prices = PriceSheet::us_east_1();
+    let short = flat_profile(10.0, 300.0, 0.0);
+    let ctx = Context::new(&spec, &short, &prices);
+    assert!(Lambda.candidates(&ctx).iter().any(|c| c.excluded.is_none()));
+    // A 20-minute job cannot run on Lambda: one excluded representative per arch.
+    let long = flat_profile(0.1, 1_200_000.0, 0.0);
+    let ctx = Context::new(&spec, &long, &prices);
+    let c = Lambda.candidates(&ctx);
+    assert!(!c.is_empty() && c.len() <= 2);
+    let why = c[0].excluded.as_ref().unwrap();
+    assert_eq!(why.guardrail, "lambda_limits");
+    assert!(why.reason.contains("15-minute"), "{}", why.reason);
+    // So does a 7 MB payload.
+    spec.model.max_payload_kb = Some(7_000.0);
+    let ctx = Context::new(&spec, &short, &prices);
+    assert!(Lambda.candidates(&ctx).iter().all(|c| {
+        c.excluded
+            .as_ref()
+            .is_some_and(|e| e.reason.contains("6 MB"))
+    }));
+}

@@ -1,0 +1,160 @@
+//! ECS target tracking: the tasks it holds per hour and what its scale-out lag costs
+//! in bursts.
+//!
+//! **Tasks held.** Target tracking scales out after three one-minute datapoints above
+//! target and in only after fifteen below 90 % of it (Application Auto Scaling's
+//! alarms), so it holds roughly what the hour's busier minutes need: the tasks for
+//! the hour's 90th-percentile minute at the target, bounded by min and max. CPU
+//! tracking counts CPU only: an IO-bound service whose slots fill before its CPU does
+//! never scales out, which the burst model then shows as queueing.
+//!
+//! **Bursts.** A minute whose arrivals exceed what the held tasks serve leaves a
+//! backlog `E = c − capacity`, drained by the spare capacity of the hour's average
+//! minute; if that takes longer than the scale-out lag `L` (alarm evaluation,
+//! `fargate_scaling_lag_minutes`, plus task start) the new tasks take over at `L`. The
+//! backlog's waits are spread evenly up to that drain time `W`: the share longer than
+//! [`COLD_WAIT_MS`] are Fargate's cold starts, and for HTTP the share longer than the
+//! load balancer's 60-second timeout are 5xx errors (counted as throttles). When an
+//! hour needs more tasks than the one before, its first `L` minutes run on the previous
+//! hour's tasks: the same backlog arithmetic on the hour's mean minute.
+
+use super::service::{ALB_TIMEOUT_MS, COLD_WAIT_MS, Sizing};
+use crate::spec::{FargateTracking, TrackingMetric};
+
+/// Share of the minutes the held tasks are sized for.
+const HELD_FOR_QUANTILE: f64 = 0.9;
+
+/// One hour under target tracking.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct TrackedHour {
+    /// Tasks held (what is billed).
+    pub tasks: u32,
+    /// Requests per month that wait longer than [`COLD_WAIT_MS`].
+    pub cold_per_month: f64,
+    /// HTTP requests per month that wait past the load balancer's timeout.
+    pub errors_per_month: f64,
+    /// p99 latency (ms).
+    pub p99_ms: f64,
+}
+
+impl Sizing<'_> {
+    /// Tasks the policy asks for at `per_minute` arrivals, before min and max.
+    fn tracked_demand(&self, rule: &FargateTracking, per_minute: f64) -> u32 {
+        let rate = per_minute / 60.0;
+        let n = match rule.metric {
+            TrackingMetric::Cpu => {
+                let target = (rule.target_value / 100.0).clamp(0.01, 1.0);
+                rate * self.cpu_seconds / (self.vcpu * target)
+            }
+            TrackingMetric::AlbRequestCountPerTarget => per_minute / rule.target_value.max(1e-9),
+        };
+        (n - 1e-9).ceil().max(0.0) as u32
+    }
+
+    /// Tasks held in hour `h`.
+    pub fn tracked_tasks(&self, h: usize, rule: &FargateTracking) -> u32 {
+        let hp = &self.ctx.profile.hours[h];
+        let c = hp.count_quantile(HELD_FOR_QUANTILE);
+        self.tracked_demand(rule, c)
+            .clamp(rule.min_tasks, rule.max_tasks.max(rule.min_tasks))
+    }
+
+    /// Requests a minute `n` tasks complete with every slot or every vCPU busy,
+    /// whichever runs out first, in hour `h` at `rate`.
+    fn capacity_per_minute(&self, h: usize, rate: f64, n: u32) -> f64 {
+        let s = self.mean_service_s_at(h, rate, n);
+        let slots = if s > 0.0 {
+            f64::from(n.saturating_mul(self.per_task)) * 60.0 / s
+        } else {
+            f64::INFINITY
+        };
+        let cpu = if self.cpu_seconds > 0.0 {
+            f64::from(n) * self.vcpu * 60.0 / self.cpu_seconds
+        } else {
+            f64::INFINITY
+        };
+        slots.min(cpu)
+    }
+
+    /// Hour `h` on `n` tasks after an hour on `previous`, new tasks arriving
+    /// `lag_minutes` after a burst begins.
+    pub fn burst_hour(
+        &self,
+        h: usize,
+        n: u32,
+        previous: u32,
+        lag_minutes: f64,
+        http: bool,
+    ) -> TrackedHour {
+        let hp = &self.ctx.profile.hours[h];
+        let occ = self.ctx.prices.hour_buckets_per_month();
+        let observed: f64 = hp.count_bins.iter().map(|b| b.minutes).sum();
+        if observed <= 0.0 || hp.invocations <= 0.0 || self.observed[h].is_none() {
+            return TrackedHour {
+                tasks: n,
+                ..TrackedHour::default()
+            };
+        }
+        let mean = hp.invocations / observed;
+        let cap = self.capacity_per_minute(h, mean / 60.0, n);
+        let spare = (cap - mean).max(0.1 * cap);
+        // (backlog requests, waits > cold, waits > timeout) per observed minute.
+        let mut acc = (0.0, 0.0, 0.0);
+        let mut worst_wait_min: f64 = 0.0;
+        let mut add = |excess: f64, weight: f64, drain_cap: f64| {
+            if excess <= 0.0 {
+                return;
+            }
+            let w = (excess / drain_cap).min(lag_minutes.max(1.0 / 60.0));
+            let longer = |t_min: f64| (1.0 - t_min / w).clamp(0.0, 1.0);
+            acc.0 += weight * excess;
+            acc.1 += weight * excess * longer(COLD_WAIT_MS / 60_000.0);
+            if http {
+                acc.2 += weight * excess * longer(ALB_TIMEOUT_MS / 60_000.0);
+            }
+            worst_wait_min = worst_wait_min.max(w);
+        };
+        for b in &hp.count_bins {
+            add(b.count - cap, b.minutes / observed, spare);
+        }
+        if n > previous {
+            // The first L minutes on the previous hour's tasks, once per hour.
+            let prev_cap = self.capacity_per_minute(h, mean / 60.0, previous);
+            let excess = (mean - prev_cap) * lag_minutes;
+            add(excess, 1.0 / observed, spare);
+        }
+        let minutes_per_month = 60.0 * occ;
+        let inv_per_minute = mean;
+        let backlog_share = (acc.0 / inv_per_minute).min(1.0);
+        // p99: the steady part at the hour's mean, or inside the backlog's waits.
+        let rate = mean / 60.0;
+        let steady = self.latency_at(h, rate.min(0.95 * cap / 60.0), n, 0.99);
+        let service_p99 = self.observed[h]
+            .as_ref()
+            .map_or(0.0, |d| d.quantile(0.99) * self.service_factor_at(rate, n));
+        let in_backlog = if backlog_share > 0.01 {
+            service_p99 + worst_wait_min * 60_000.0 * (1.0 - 0.01 / backlog_share)
+        } else {
+            0.0
+        };
+        TrackedHour {
+            tasks: n,
+            cold_per_month: acc.1 * minutes_per_month,
+            errors_per_month: acc.2 * minutes_per_month,
+            p99_ms: steady.max(in_backlog),
+        }
+    }
+
+    /// All 24 hours under `rule`; the hour before midnight precedes hour 0.
+    pub fn tracked_day(
+        &self,
+        rule: &FargateTracking,
+        lag_minutes: f64,
+        http: bool,
+    ) -> Vec<TrackedHour> {
+        let held: Vec<u32> = (0..24).map(|h| self.tracked_tasks(h, rule)).collect();
+        (0..24)
+            .map(|h| self.burst_hour(h, held[h], held[(h + 23) % 24], lag_minutes, http))
+            .collect()
+    }
+}
