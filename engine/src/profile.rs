@@ -643,6 +643,9 @@ struct Durations {
     overall: Option<QuantileSet>,
 }
 
+/// One stat's (weight, weighted sum), per hour of day and over all minutes.
+type Sums = ([(f64, f64); 24], (f64, f64));
+
 /// Invocation-weighted averages of per-minute duration stats, per hour of day and over
 /// the whole history, as distributions. Averaging percentiles is an approximation; it
 /// is exact when the minutes share one distribution, which is the common case within
@@ -651,7 +654,7 @@ fn durations(t: &ComponentTelemetry, norm: &dyn Fn(Minute) -> f64) -> Durations 
     let inv = t.invocations();
     let weight = |m: Minute| inv.and_then(|s| s.get(m)).unwrap_or(1.0);
     // Per stat: (weight, weighted sum) per hour, then over all minutes.
-    let wavg = |stat: Stat| -> Option<([(f64, f64); 24], (f64, f64))> {
+    let wavg = |stat: Stat| -> Option<Sums> {
         let s = t.get(Metric::DurationMs, stat)?;
         let mut hours = [(0.0, 0.0); 24];
         let mut all = (0.0, 0.0);
@@ -673,7 +676,7 @@ fn durations(t: &ComponentTelemetry, norm: &dyn Fn(Minute) -> f64) -> Durations 
         .chain(wavg(Stat::Minimum).map(|v| (0.0, v)))
         .collect();
     let average = |(w, acc): (f64, f64)| (w > 0.0).then(|| acc / w);
-    let distribution = |pick: &dyn Fn(&([(f64, f64); 24], (f64, f64))) -> (f64, f64)| {
+    let distribution = |pick: &dyn Fn(&Sums) -> (f64, f64)| {
         let mean = mean.as_ref().and_then(|m| average(pick(m)));
         let points: Vec<(f64, f64)> = stats
             .iter()

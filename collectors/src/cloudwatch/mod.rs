@@ -337,8 +337,8 @@ impl CloudWatchCollector {
                         let found =
                             discover_target(&settings, &account, region.as_deref(), &meter).await;
                         tracing::debug!(
-                            functions = found.0.as_ref().map_or(0, |t| t.found.len()),
-                            errors = found.2.len(),
+                            functions = found.target.as_ref().map_or(0, |t| t.found.len()),
+                            errors = found.errors.len(),
                             "discovered"
                         );
                         found

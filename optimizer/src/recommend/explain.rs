@@ -195,7 +195,7 @@ fn other_platform(
         let base = slo_base(p, built, i);
         let (levels, cost, meets) = match cheapest_levels_of(&base) {
             Some((l, cost)) => (l, cost, true),
-            None => match cheapest_levels(p, c, &Slo::default()) {
+            None => match cheapest_unconstrained(c) {
                 Some((l, cost)) => (l, cost, false),
                 None => continue,
             },
