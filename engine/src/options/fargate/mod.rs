@@ -37,7 +37,8 @@ use crate::spec::{
     Architecture, Deployment, FargateConfig, FargateTracking, PlatformKind, TrackingMetric,
 };
 
-pub use service::{COLD_WAIT_MS, MIN_TASKS, TaskStart, lambda_equivalent_memory_mb};
+pub use crate::profile::lambda_equivalent_memory_mb;
+pub use service::{COLD_WAIT_MS, MIN_TASKS, TaskStart};
 use service::{MAX_TASKS, Sizing};
 use tracking::TrackedHour;
 

@@ -3,7 +3,7 @@
 
 use crate::options::Context;
 use crate::options::lambda::memory::DurationLaw;
-use crate::profile::{MB_PER_VCPU, lambda_vcpu};
+use crate::profile::lambda_vcpu;
 use crate::quantiles::QuantileSet;
 use crate::spec::{Architecture, Deployment, default_task_start_seconds};
 
@@ -257,10 +257,4 @@ pub(crate) fn observed_speed(ctx: &Context<'_>, law: &DurationLaw) -> f64 {
             (c.vcpu / f64::from(c.per_task_concurrency.max(1))).min(law.parallelism)
         }
     }
-}
-
-/// The Lambda memory with the same CPU as a Fargate task's per-request share, so
-/// durations observed on Fargate carry over to Lambda (one vCPU per 1,769 MB).
-pub fn lambda_equivalent_memory_mb(vcpu: f64, per_task: u32) -> f64 {
-    vcpu / f64::from(per_task.max(1)) * MB_PER_VCPU
 }

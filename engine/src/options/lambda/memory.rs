@@ -49,7 +49,7 @@ impl DurationLaw {
         // memory says nothing about its CPU).
         let observed_memory_mb = match &ctx.spec.current {
             Deployment::Fargate(f) => {
-                crate::options::fargate::lambda_equivalent_memory_mb(f.vcpu, f.per_task_concurrency)
+                crate::profile::lambda_equivalent_memory_mb(f.vcpu, f.per_task_concurrency)
             }
             Deployment::Lambda(_) => ctx.profile.duration_memory_mb.unwrap_or(current_memory),
         };
