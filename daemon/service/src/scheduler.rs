@@ -215,7 +215,7 @@ impl<S: AlertStore> Scheduler<S> {
             Ok(verdicts) => {
                 for (run, d) in verdicts {
                     self.metrics.observe_apply_verdict(&d);
-                    verify.in_scope(|| tracing::info!(run = %run, "apply: verified: {d:?}"));
+                    verify.in_scope(|| tracing::info!("apply: verified run {run}: {d:?}"));
                 }
             }
             Err(e) => verify.in_scope(|| tracing::warn!("apply: verification failed: {e}")),
