@@ -195,33 +195,28 @@ fn in_groups(
 mod tests {
     use super::*;
 
-    /// Profiles from memory; counts what was asked and keeps what was taken.
+    /// The pipeline's own grouped I/O, counting what was asked.
     struct Memory<'a> {
-        profiles: &'a BTreeMap<String, Profile>,
-        taken: Vec<Recommendation>,
+        inner: Grouped<'a>,
         largest_request: usize,
         restarts: usize,
     }
 
     impl ChunkIo for Memory<'_> {
-        type Error = String;
+        type Error = std::convert::Infallible;
         fn profiles(
             &mut self,
             specs: &[ComponentSpec],
-        ) -> Result<BTreeMap<String, Profile>, String> {
+        ) -> Result<BTreeMap<String, Profile>, Self::Error> {
             self.largest_request = self.largest_request.max(specs.len());
-            Ok(specs
-                .iter()
-                .filter_map(|s| Some((s.name.clone(), self.profiles.get(&s.name)?.clone())))
-                .collect())
+            self.inner.profiles(specs)
         }
-        fn take(&mut self, r: Vec<Recommendation>) -> Result<(), String> {
-            self.taken.extend(r);
-            Ok(())
+        fn take(&mut self, r: Vec<Recommendation>) -> Result<(), Self::Error> {
+            self.inner.take(r)
         }
         fn restart(&mut self) {
             self.restarts += 1;
-            self.taken.clear();
+            self.inner.restart();
         }
     }
 
@@ -261,8 +256,10 @@ mod tests {
         .expect("the joint run recommends");
         let leaked: &'static BTreeMap<String, Profile> = Box::leak(Box::new(profiles.clone()));
         let mut io = Memory {
-            profiles: leaked,
-            taken: Vec::new(),
+            inner: Grouped {
+                profiles: leaked,
+                taken: Vec::new(),
+            },
             largest_request: 0,
             restarts: 0,
         };
@@ -276,7 +273,7 @@ mod tests {
             &mut io,
         )
         .expect("the chunked run recommends");
-        io.taken.sort_by(|a, b| a.component.cmp(&b.component));
+        io.inner.taken.sort_by(|a, b| a.component.cmp(&b.component));
         (joint, io, chunked)
     }
 
@@ -315,7 +312,7 @@ mod tests {
         assert!(!chunked.joint, "nothing binds in the shop");
         assert!(chunked.groups >= 4, "{} groups", chunked.groups);
         assert!(io.largest_request <= 4, "{}", io.largest_request);
-        assert_same(&joint, &io.taken);
+        assert_same(&joint, &io.inner.taken);
         let (a, b) = (&joint.summary, &chunked.set.summary);
         assert_eq!(a.components, b.components);
         assert_eq!(a.changes, b.changes);
@@ -373,7 +370,7 @@ mod tests {
         let (joint, io, chunked) = both(&resolved, &profiles, 3);
         assert!(chunked.joint, "the groups break the account limit together");
         assert_eq!(io.restarts, 1);
-        assert_same(&joint, &io.taken);
+        assert_same(&joint, &io.inner.taken);
         let bound = joint
             .shared_limits
             .iter()
@@ -404,7 +401,7 @@ mod tests {
         assert!(!chunked.joint);
         // The whole's tier is known before the first pass: no group is solved twice.
         assert_eq!((chunked.passes, io.restarts), (1, 0));
-        assert_same(&joint, &io.taken);
+        assert_same(&joint, &io.inner.taken);
         assert!(
             (joint.summary.current_usd_per_month - chunked.set.summary.current_usd_per_month).abs()
                 < 1e-6
