@@ -23,7 +23,10 @@ use adaptd_report::{AppliedChange, DataQualityWarning, Inputs, Observed, Period}
 
 use crate::pipeline::{PipelineError, run};
 
-pub use deliver::{Delivered, DeliveryError, WebhookSettings, deliver, post_webhook};
+pub use adaptd_report::{CONTENT_SECURITY_POLICY, MANIFEST, Manifest};
+pub use deliver::{
+    Delivered, DeliveryError, WebhookSettings, archived, deliver, post_webhook,
+};
 
 /// What to report on, beyond the config and the telemetry.
 #[derive(Clone, Debug)]
