@@ -160,6 +160,7 @@ async fn run(config: Config, base: &Path, instance: String) -> Result<(), ServeE
             config.clone(),
             base.to_path_buf(),
             sources.clone(),
+            store.clone(),
             leader.clone(),
             shutdown.clone(),
         )

@@ -6,6 +6,7 @@
 //! service runs [`schedule::run`] (sleep until the config's cron expression fires) with
 //! [`scheduled::run_once`] as the job.
 
+pub mod applied;
 pub mod deliver;
 pub mod realised;
 pub mod schedule;
