@@ -15,7 +15,7 @@ use adaptd_ops::report::{CONTENT_SECURITY_POLICY, MANIFEST, Manifest, archived};
 use adaptd_store::Store;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde_json::json;
 
 use crate::http::{ApiError, ApiResult, Params, params};

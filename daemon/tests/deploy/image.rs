@@ -255,7 +255,9 @@ fn the_image_serves_its_own_config_with_its_store_and_reports_on_the_volume() {
     }
     let etc_before = snapshot(&etc);
 
-    let (moto, functions) = moto(&dir, 2);
+    // The image's config backfills CloudWatch's full 14 days on the first cycle:
+    // moto's own GetMetricData rescans every datum for each of those 20,160 minutes.
+    let (moto, functions) = moto_with(&dir, 2, &["--indexed-metrics"]);
     let log = dir.path("serve.log");
     let out = std::fs::File::create(&log).unwrap();
     let child = as_in_image(&run, &root, &moto, &run.cmd)
@@ -308,6 +310,11 @@ fn the_image_serves_its_own_config_with_its_store_and_reports_on_the_volume() {
         store.display(),
         snapshot(&root).keys().collect::<Vec<_>>()
     );
+    if running_as_root() {
+        use std::os::unix::fs::MetadataExt;
+        let owner = store.metadata().unwrap().uid();
+        assert_eq!(owner, ids(&run.user).0, "the store was not written by the image's user");
+    }
     assert_eq!(snapshot(&etc), etc_before, "something was written into /etc/adaptd");
 
     // No report yet.
