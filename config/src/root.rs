@@ -127,7 +127,8 @@ mod tests {
             "[store]\nsqlite_path = \"/var/lib/adaptd/adaptd.db\"\n",
         )
         .unwrap();
-        let c = Config::load_under(Some(root.as_path()), Path::new("/etc/adaptd/adaptd.toml")).unwrap();
+        let c =
+            Config::load_under(Some(root.as_path()), Path::new("/etc/adaptd/adaptd.toml")).unwrap();
         assert_eq!(
             Path::new(&c.store.sqlite_path),
             root.join("var/lib/adaptd/adaptd.db")

@@ -57,7 +57,8 @@ footer{margin-top:36px;color:var(--muted);font-size:13px}
 /// The page's Content-Security-Policy: no script, no network; inline CSS and `data:`
 /// images (the charts) only. In the page's `<meta>`, and the header the service sends
 /// with it.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 /// Renders the page.
 pub fn render(r: &Report) -> String {

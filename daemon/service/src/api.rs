@@ -23,8 +23,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::alerts::intake;
-use crate::reports;
 use crate::http::{ApiError, ApiResult, MAX_LIMIT, Params, id_param, int_param, page, params};
+use crate::reports;
 use crate::state::AppState;
 
 /// The OpenAPI document, as checked in.

@@ -63,7 +63,10 @@ pub(crate) async fn list<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params
 pub(crate) async fn latest<S: Store>(State(st): State<Arc<AppState<S>>>, q: Params) -> ApiResult {
     params(q, &[])?;
     let all = periods(st.reports_dir.clone()).await?;
-    let Some(m) = all.iter().find(|m| m.files.iter().any(|f| f == "report.html")) else {
+    let Some(m) = all
+        .iter()
+        .find(|m| m.files.iter().any(|f| f == "report.html"))
+    else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no_report",
@@ -130,7 +133,11 @@ async fn serve_file(root: &std::path::Path, period: &str, name: &str) -> ApiResu
         Some("csv") => "text/csv; charset=utf-8",
         _ => "application/octet-stream",
     };
-    let mut r = ([(header::CONTENT_TYPE, HeaderValue::from_static(media))], bytes).into_response();
+    let mut r = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
+        bytes,
+    )
+        .into_response();
     if media.starts_with("text/html") {
         r.headers_mut().insert(
             header::CONTENT_SECURITY_POLICY,

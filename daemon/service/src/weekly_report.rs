@@ -91,16 +91,9 @@ pub async fn reports<S: Store>(
         };
         let (cfg, dir) = (config.clone(), base.clone());
         let done = tokio::task::spawn_blocking(move || {
-            run_once(
-                &cfg,
-                &dir,
-                &telemetry,
-                next,
-                applied,
-                &mut |d: Duration| {
-                    std::thread::sleep(d);
-                },
-            )
+            run_once(&cfg, &dir, &telemetry, next, applied, &mut |d: Duration| {
+                std::thread::sleep(d);
+            })
         })
         .await;
         match done {

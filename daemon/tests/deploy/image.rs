@@ -98,7 +98,10 @@ fn the_dockerfile_builds_in_one_stage_and_runs_as_non_root_in_another() {
     assert!(build.contains("cargo build --release --locked -p adaptd"));
     assert!(run.text.contains("COPY --from=builder"));
     // The service logs JSON lines in the container (docs/service.md, "Logs").
-    assert_eq!(run.env.get("ADAPTD_LOG_FORMAT").map(String::as_str), Some("json"));
+    assert_eq!(
+        run.env.get("ADAPTD_LOG_FORMAT").map(String::as_str),
+        Some("json")
+    );
     assert!(
         !run.user.starts_with('0') && !run.user.starts_with("root") && !run.user.is_empty(),
         "{}",
@@ -110,7 +113,10 @@ fn the_dockerfile_builds_in_one_stage_and_runs_as_non_root_in_another() {
     assert_eq!(run.workdir, "/var/lib/adaptd");
     // What the runtime stage copies from the repository exists.
     for (src, _) in &run.copies {
-        assert!(repo().join(src).exists(), "COPY {src}: not in the repository");
+        assert!(
+            repo().join(src).exists(),
+            "COPY {src}: not in the repository"
+        );
     }
     // The config the CMD names is copied in, and is a valid one.
     let config = config_of(&run);
@@ -129,7 +135,11 @@ fn the_dockerfile_builds_in_one_stage_and_runs_as_non_root_in_another() {
 /// The repository file the image's `--config` path is copied from.
 fn config_of(run: &Runtime) -> &str {
     let args = &run.cmd;
-    let path = &args[args.iter().position(|a| a == "--config").expect("CMD names --config") + 1];
+    let path = &args[args
+        .iter()
+        .position(|a| a == "--config")
+        .expect("CMD names --config")
+        + 1];
     run.copies
         .iter()
         .find(|(_, dest)| dest == path)
@@ -219,7 +229,11 @@ fn the_image_serves_its_own_config_with_its_store_and_reports_on_the_volume() {
     let text = std::fs::read_to_string(repo().join(config_src)).unwrap();
     let (bind, sqlite_path, output_dir) = image_paths(&text);
     let port = run.expose[0];
-    assert_eq!(bind, format!("0.0.0.0:{port}"), "the image's config binds every interface on the EXPOSEd port");
+    assert_eq!(
+        bind,
+        format!("0.0.0.0:{port}"),
+        "the image's config binds every interface on the EXPOSEd port"
+    );
     for p in [&sqlite_path, &output_dir] {
         assert!(
             run.volumes.iter().any(|v| p.starts_with(&format!("{v}/"))),
@@ -228,7 +242,9 @@ fn the_image_serves_its_own_config_with_its_store_and_reports_on_the_volume() {
         );
     }
     if let Err(e) = TcpListener::bind(("0.0.0.0", port)) {
-        panic!("port {port} is taken on this machine ({e}): the image's config binds it; stop what listens there");
+        panic!(
+            "port {port} is taken on this machine ({e}): the image's config binds it; stop what listens there"
+        );
     }
 
     // The image's file system: the copied files, the user's home as the volume.
@@ -313,15 +329,27 @@ fn the_image_serves_its_own_config_with_its_store_and_reports_on_the_volume() {
     if running_as_root() {
         use std::os::unix::fs::MetadataExt;
         let owner = store.metadata().unwrap().uid();
-        assert_eq!(owner, ids(&run.user).0, "the store was not written by the image's user");
+        assert_eq!(
+            owner,
+            ids(&run.user).0,
+            "the store was not written by the image's user"
+        );
     }
-    assert_eq!(snapshot(&etc), etc_before, "something was written into /etc/adaptd");
+    assert_eq!(
+        snapshot(&etc),
+        etc_before,
+        "something was written into /etc/adaptd"
+    );
 
     // No report yet.
     let (s, v) = get(&p.url("/api/v1/reports"));
     assert_eq!((s, &v["total"]), (200, &Value::from(0)), "{v}");
     let (s, v) = get(&p.url("/api/v1/reports/latest"));
-    assert_eq!((s, v["error"]["code"].as_str()), (404, Some("no_report")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (404, Some("no_report")),
+        "{v}"
+    );
 
     // A report with the image's config, as `docker exec … adaptd report` runs it:
     // into the archive on the volume, served by the API at once.
@@ -363,8 +391,14 @@ fn the_image_serves_its_own_config_with_its_store_and_reports_on_the_volume() {
     assert_eq!(v["total"], 1, "{v}");
     let item = &v["items"][0];
     assert_eq!(item["id"].as_str(), Some(period.as_str()));
-    assert!(item["available_savings_usd_per_month"].as_f64().is_some_and(f64::is_finite));
-    let json_url = item["urls"]["report.json"].as_str().expect("a JSON file URL");
+    assert!(
+        item["available_savings_usd_per_month"]
+            .as_f64()
+            .is_some_and(f64::is_finite)
+    );
+    let json_url = item["urls"]["report.json"]
+        .as_str()
+        .expect("a JSON file URL");
     let (s, report) = get(&p.url(json_url));
     assert_eq!(s, 200);
     assert_eq!(report["period"]["id"].as_str(), Some(period.as_str()));
@@ -382,7 +416,11 @@ fn the_image_serves_its_own_config_with_its_store_and_reports_on_the_volume() {
             .unwrap()
             .starts_with("default-src 'none'")
     );
-    assert_eq!(r.text().unwrap(), html, "latest is not the archived report.html");
+    assert_eq!(
+        r.text().unwrap(),
+        html,
+        "latest is not the archived report.html"
+    );
     // Only files of a manifest are served.
     for bad in [
         format!("/api/v1/reports/{period}/index.html"),

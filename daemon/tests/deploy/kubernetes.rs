@@ -63,13 +63,16 @@ fn every_manifest_passes_kubernetes_validate_and_a_broken_one_does_not() {
     }
     for l in text.lines().filter(|l| l.starts_with("WARN")) {
         assert!(
-            CUSTOM_KINDS.iter().any(|k| l.contains(&format!("kind {k} "))),
+            CUSTOM_KINDS
+                .iter()
+                .any(|k| l.contains(&format!("kind {k} "))),
             "an unexpected warning: {l}"
         );
     }
     // Not vacuous: a wrongly typed field and a misspelt one are refused.
     let dir = Scratch::new("kubernetes-validate");
-    let deployment = std::fs::read_to_string(repo().join("deploy/kubernetes/deployment.yaml")).unwrap();
+    let deployment =
+        std::fs::read_to_string(repo().join("deploy/kubernetes/deployment.yaml")).unwrap();
     for (from, to) in [
         ("replicas: 2", "replicas: \"two\""),
         ("mountPath: /var/lib/adaptd", "mountPth: /var/lib/adaptd"),
@@ -78,7 +81,10 @@ fn every_manifest_passes_kubernetes_validate_and_a_broken_one_does_not() {
         let bad = dir.path("deployment.yaml");
         std::fs::write(&bad, deployment.replace(from, to)).unwrap();
         let (ok, text) = validate(&[bad]);
-        assert!(!ok && text.contains("did not validate"), "{to} passed:\n{text}");
+        assert!(
+            !ok && text.contains("did not validate"),
+            "{to} passed:\n{text}"
+        );
     }
 }
 
@@ -100,7 +106,10 @@ fn the_report_archive_is_on_a_writable_claim_shared_by_the_replicas() {
     let output_dir = cfg["report"]["output_dir"]
         .as_str()
         .expect("the ConfigMap's config sets [report] output_dir: the default is beside the read-only config");
-    assert!(output_dir.starts_with('/'), "{output_dir}: relative to the read-only config mount");
+    assert!(
+        output_dir.starts_with('/'),
+        "{output_dir}: relative to the read-only config mount"
+    );
     let pod = &m["Deployment"]["spec"]["template"]["spec"];
     let c = &pod["containers"][0];
     assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
@@ -111,11 +120,18 @@ fn the_report_archive_is_on_a_writable_claim_shared_by_the_replicas() {
         .iter()
         .map(|v| (v["name"].as_str().unwrap(), v))
         .collect();
-    let mount = mount_of(mounts, output_dir)
-        .unwrap_or_else(|| panic!("{output_dir} is on no volume: the root file system is read-only"));
-    assert_ne!(mount["readOnly"], true, "{output_dir} is on a read-only mount");
+    let mount = mount_of(mounts, output_dir).unwrap_or_else(|| {
+        panic!("{output_dir} is on no volume: the root file system is read-only")
+    });
+    assert_ne!(
+        mount["readOnly"], true,
+        "{output_dir} is on a read-only mount"
+    );
     let volume = volumes[mount["name"].as_str().unwrap()];
-    assert!(volume["configMap"].is_null(), "{output_dir} is in a ConfigMap mount");
+    assert!(
+        volume["configMap"].is_null(),
+        "{output_dir} is in a ConfigMap mount"
+    );
     let claim = volume["persistentVolumeClaim"]["claimName"]
         .as_str()
         .unwrap_or_else(|| panic!("{output_dir} is not on a PersistentVolumeClaim: {volume}"));

@@ -33,7 +33,14 @@ fn version(component: &str, doc: &Value) -> VersionAction {
     }
 }
 
-async fn move_to(store: &SqlStore, id: i64, from: Lifecycle, to: Lifecycle, at_ms: i64, note: &str) {
+async fn move_to(
+    store: &SqlStore,
+    id: i64,
+    from: Lifecycle,
+    to: Lifecycle,
+    at_ms: i64,
+    note: &str,
+) {
     store
         .transition(&Transition {
             id,
@@ -96,10 +103,34 @@ fn applied_and_rolled_back_versions_become_the_reports_applied_changes() {
             ("reverted-long-ago", 8_000, Some(8_100)),
         ] {
             let id = ids[c];
-            move_to(&store, id, Lifecycle::Proposed, Lifecycle::Approved, applied * MINUTE_MS - 1, "go").await;
-            move_to(&store, id, Lifecycle::Approved, Lifecycle::Applied, applied * MINUTE_MS, "run 1").await;
+            move_to(
+                &store,
+                id,
+                Lifecycle::Proposed,
+                Lifecycle::Approved,
+                applied * MINUTE_MS - 1,
+                "go",
+            )
+            .await;
+            move_to(
+                &store,
+                id,
+                Lifecycle::Approved,
+                Lifecycle::Applied,
+                applied * MINUTE_MS,
+                "run 1",
+            )
+            .await;
             if let Some(r) = rolled {
-                move_to(&store, id, Lifecycle::Applied, Lifecycle::RolledBack, r * MINUTE_MS, "p99 doubled").await;
+                move_to(
+                    &store,
+                    id,
+                    Lifecycle::Applied,
+                    Lifecycle::RolledBack,
+                    r * MINUTE_MS,
+                    "p99 doubled",
+                )
+                .await;
             }
         }
         let changes = applied_changes(&store, 10_000).await.unwrap();
@@ -113,16 +144,28 @@ fn applied_and_rolled_back_versions_become_the_reports_applied_changes() {
     assert_eq!(names, ["reverted", "kept"], "{changes:#?}");
     let (reverted, kept) = (&changes[0], &changes[1]);
     assert_eq!(kept.applied_at_minute, 10_100);
-    assert_eq!((kept.rolled_back_at_minute, kept.rollback_reason.as_deref()), (None, None));
+    assert_eq!(
+        (kept.rolled_back_at_minute, kept.rollback_reason.as_deref()),
+        (None, None)
+    );
     assert_eq!(reverted.applied_at_minute, 9_000);
     assert_eq!(reverted.rolled_back_at_minute, Some(10_200));
     assert_eq!(reverted.rollback_reason.as_deref(), Some("p99 doubled"));
     // Deployments and the prediction are the document's, as an --applied file has them.
     let before = serde_json::to_value(&kept.before).unwrap();
     let after = serde_json::to_value(&kept.after).unwrap();
-    assert_eq!(before["memory_mb"], doc["current"]["deployment"]["memory_mb"]);
-    assert_eq!(after["memory_mb"], doc["recommended"]["deployment"]["memory_mb"]);
-    assert_eq!(after["provisioned"], doc["recommended"]["deployment"]["provisioned"]);
+    assert_eq!(
+        before["memory_mb"],
+        doc["current"]["deployment"]["memory_mb"]
+    );
+    assert_eq!(
+        after["memory_mb"],
+        doc["recommended"]["deployment"]["memory_mb"]
+    );
+    assert_eq!(
+        after["provisioned"],
+        doc["recommended"]["deployment"]["provisioned"]
+    );
     assert_eq!(
         kept.predicted_saving_usd_per_month,
         doc["saving_usd_per_month"].as_f64().unwrap()

@@ -25,9 +25,7 @@ use adaptd_report::{AppliedChange, DataQualityWarning, Inputs, Observed, Period}
 use crate::pipeline::{PipelineError, run};
 
 pub use adaptd_report::{CONTENT_SECURITY_POLICY, MANIFEST, Manifest};
-pub use deliver::{
-    Delivered, DeliveryError, WebhookSettings, archived, deliver, post_webhook,
-};
+pub use deliver::{Delivered, DeliveryError, WebhookSettings, archived, deliver, post_webhook};
 
 /// What to report on, beyond the config and the telemetry.
 #[derive(Clone, Debug)]
