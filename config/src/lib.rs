@@ -32,6 +32,7 @@ mod prices;
 mod report;
 mod resolve;
 mod resources;
+mod root;
 mod rules;
 #[cfg(test)]
 mod schema;
@@ -65,6 +66,7 @@ pub use prices::{DEFAULT_REGION, PricesSection};
 pub use report::{Cron, CronError, ReportFormat, ReportSection, WebhookSection, next_run_after};
 pub use resolve::Resolved;
 pub use resources::{Account, DEFAULT_ACCOUNT, DEFAULT_CONCURRENCY_LIMIT, Database};
+pub use root::{ROOT_ENV, root_from_env, under_root};
 pub use rules::{Facts, GuardrailRule, Match, SloObjectives, SloRule};
 pub use service::{ServiceSection, ServiceToken};
 pub use store::StoreSection;
@@ -186,8 +188,17 @@ impl Config {
     }
 
     /// Reads and validates the file at `path`, and loads `prices.sheet` relative to
-    /// its directory.
+    /// its directory. With `ADAPTD_ROOT` set, the file and its paths are taken under
+    /// that root ([`Config::load_under`]).
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        Self::load_under(root_from_env().as_deref(), path)
+    }
+
+    /// [`Config::load`] with the root given: `path` and the config's absolute paths
+    /// under `root` (see `root.rs`), or as they are with `None`.
+    pub fn load_under(root: Option<&Path>, path: &Path) -> Result<Config, ConfigErrors> {
+        let rooted = root.map(|r| under_root(r, path));
+        let path = rooted.as_deref().unwrap_or(path);
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigErrors::new(vec![ConfigError {
@@ -199,6 +210,9 @@ impl Config {
             }])
         })?;
         let mut config = Config::from_str(&text, &origin)?;
+        if let Some(r) = root {
+            config.reroot(r, path.parent().unwrap_or(Path::new(".")));
+        }
         let Some(sheet) = config.prices.sheet.clone() else {
             return Ok(config);
         };

@@ -2,12 +2,17 @@
 //! calls (found in the sources, named as the SDKs name their operations), the
 //! Kubernetes manifests parse and agree with each other and with the service
 //! (probe paths, ports, environment the config names), the ConfigMap's config passes
-//! `adaptd check-config`, and the Dockerfile is multi-stage with a non-root user.
-//! No container engine runs here: the image itself is not built by the tests.
-//! The Grafana dashboards are checked in `deploy/dashboards.rs`.
+//! `adaptd check-config` and serves with the Deployment's environment.
+//! The container image is acted out in `deploy/image.rs` (its config, user, paths and
+//! volume), the manifests are validated against Kubernetes' schemas and their volumes
+//! checked in `deploy/kubernetes.rs`, the Grafana dashboards in `deploy/dashboards.rs`.
 
 #[path = "deploy/dashboards.rs"]
 mod dashboards;
+#[path = "deploy/image.rs"]
+mod image;
+#[path = "deploy/kubernetes.rs"]
+mod kubernetes;
 mod service_support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -313,29 +318,50 @@ fn the_call_finder_sees_calls_split_over_lines_and_skips_comments_and_tests() {
 // ---------------------------------------------------------------------------
 // Kubernetes manifests
 
-fn manifests() -> BTreeMap<String, Value> {
-    let dir = repo().join("deploy/kubernetes");
+/// The documents of a kustomization folder's resources, by kind; every YAML file of
+/// the folder (the kustomization aside) must be one of its resources.
+fn kustomized(dir: &Path, out: &mut BTreeMap<String, Value>) {
     let kustomization = yaml(&dir.join("kustomization.yaml"));
-    let mut out = BTreeMap::new();
-    for r in kustomization[0]["resources"].as_array().unwrap() {
-        for d in yaml(&dir.join(r.as_str().unwrap())) {
+    let resources: BTreeSet<&str> = kustomization[0]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    for r in &resources {
+        for d in yaml(&dir.join(r)) {
             let kind = d["kind"].as_str().unwrap().to_owned();
             assert!(d["apiVersion"].is_string(), "{kind}: apiVersion");
             assert_eq!(d["metadata"]["name"], "adaptd", "{kind}: name");
             assert!(out.insert(kind.clone(), d).is_none(), "{kind} twice");
         }
     }
-    // Every manifest of the folder is in the kustomization.
-    let listed = kustomization[0]["resources"].as_array().unwrap().len();
-    let files = std::fs::read_dir(&dir)
+    let files: BTreeSet<String> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name() != "kustomization.yaml")
-        .count();
+        .filter(|e| e.path().is_file() && e.file_name() != "kustomization.yaml")
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let listed: BTreeSet<String> = resources.iter().map(|r| (*r).to_owned()).collect();
     assert_eq!(
-        listed, files,
-        "a manifest is missing from kustomization.yaml"
+        listed,
+        files,
+        "{}: the kustomization's resources are not the folder's manifests",
+        dir.display()
     );
+}
+
+/// The manifests of deploy/kubernetes and of its optional monitoring/ folder (the
+/// Prometheus Operator's ServiceMonitor), by kind.
+fn manifests() -> BTreeMap<String, Value> {
+    let dir = repo().join("deploy/kubernetes");
+    let mut out = BTreeMap::new();
+    kustomized(&dir, &mut out);
+    assert!(
+        !out.contains_key("ServiceMonitor"),
+        "the ServiceMonitor needs the Prometheus Operator's CRD: keep it out of the base kustomization"
+    );
+    kustomized(&dir.join("monitoring"), &mut out);
     out
 }
 
@@ -353,6 +379,7 @@ fn kubernetes_manifests_parse_and_agree_with_each_other_and_the_service() {
     for kind in [
         "ServiceAccount",
         "ConfigMap",
+        "PersistentVolumeClaim",
         "Deployment",
         "Service",
         "ServiceMonitor",
@@ -512,48 +539,6 @@ fn the_configmap_config_passes_check_config_and_a_broken_one_does_not() {
         Some(2),
         "a broken config passed check-config"
     );
-}
-
-#[test]
-fn the_dockerfile_builds_in_one_stage_and_runs_as_non_root_in_another() {
-    let text = std::fs::read_to_string(repo().join("deploy/Dockerfile")).unwrap();
-    let froms: Vec<&str> = text.lines().filter(|l| l.starts_with("FROM ")).collect();
-    assert_eq!(froms.len(), 2, "{froms:?}");
-    assert!(froms[0].contains(" AS builder"), "{froms:?}");
-    let (build, run) = text.split_at(text.find(froms[1]).unwrap());
-    for pkg in ["cmake", "libclang-dev"] {
-        assert!(build.contains(pkg), "the builder needs {pkg} (HiGHS)");
-    }
-    assert!(build.contains("cargo build --release --locked -p adaptd"));
-    assert!(run.contains("COPY --from=builder"));
-    // The service logs JSON lines in the container (docs/service.md, "Logs").
-    assert!(run.contains("ENV ADAPTD_LOG_FORMAT=json"), "{run}");
-    let user = run
-        .lines()
-        .find_map(|l| l.strip_prefix("USER "))
-        .expect("a USER in the runtime stage");
-    assert!(
-        !user.starts_with('0') && !user.starts_with("root"),
-        "{user}"
-    );
-    // What the runtime stage copies from the repository exists.
-    for l in run
-        .lines()
-        .filter(|l| l.starts_with("COPY ") && !l.contains("--from"))
-    {
-        let src = l.split_whitespace().nth(1).unwrap();
-        assert!(
-            repo().join(src).exists(),
-            "COPY {src}: not in the repository"
-        );
-    }
-    // The image's default config is a valid one.
-    let out = Command::new(env!("CARGO_BIN_EXE_adaptd"))
-        .arg("check-config")
-        .arg(repo().join("examples/adaptd.toml"))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
 }
 
 /// The ConfigMap's config as the Deployment runs it: the Secret's variables set

@@ -3,6 +3,8 @@
 //! against a local HTTP receiver (retries, backoff, Retry-After, refusal, files kept
 //! when delivery fails), and a scheduled run delivering the report.
 
+#[path = "report/applied.rs"]
+mod applied;
 mod service_support;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -54,6 +54,12 @@ footer{margin-top:36px;color:var(--muted);font-size:13px}
 @media print{body{background:#fff}section.component{border:0}}
 "#;
 
+/// The page's Content-Security-Policy: no script, no network; inline CSS and `data:`
+/// images (the charts) only. In the page's `<meta>`, and the header the service sends
+/// with it.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
 /// Renders the page.
 pub fn render(r: &Report) -> String {
     let mut o = String::with_capacity(256 * 1024);
@@ -61,7 +67,7 @@ pub fn render(r: &Report) -> String {
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{CONTENT_SECURITY_POLICY}\">\
          <title>{} — {}</title><style>{CSS}</style></head><body><main>",
         esc(&r.title),
         human_range(r.period.start_minute, r.period.end_minute)

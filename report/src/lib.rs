@@ -30,6 +30,7 @@ pub mod text;
 pub use adaptd_config::ReportFormat;
 pub use build::build;
 pub use files::{MANIFEST, Manifest, RenderedFile, file_names, render_files, render_index};
+pub use html::CONTENT_SECURITY_POLICY;
 pub use input::{
     AppliedChange, AppliedError, AppliedFile, ChangeOutcome, ChangeState, DataQualityWarning,
     Inputs, Observed, Period, Realised,

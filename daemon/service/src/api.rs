@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 
 use crate::alerts::intake;
 use crate::http::{ApiError, ApiResult, MAX_LIMIT, Params, id_param, int_param, page, params};
+use crate::reports;
 use crate::state::AppState;
 
 /// The OpenAPI document, as checked in.
@@ -44,6 +45,9 @@ pub fn router<S: AlertStore>(state: Arc<AppState<S>>) -> Router {
         .route("/api/v1/cycles", get(cycles::<S>))
         .route("/api/v1/cycles/{id}", get(cycle::<S>))
         .route("/api/v1/audit", get(audit::<S>))
+        .route("/api/v1/reports", get(reports::list::<S>))
+        .route("/api/v1/reports/latest", get(reports::latest::<S>))
+        .route("/api/v1/reports/{period}/{file}", get(reports::file::<S>))
         .route("/api/v1/alerts", get(intake::list::<S>))
         .route(
             "/api/v1/alerts/alertmanager",

@@ -20,6 +20,7 @@ pub mod merge;
 pub mod metrics;
 pub mod optimise;
 pub mod packed;
+pub mod reports;
 mod scheduler;
 pub mod sources;
 pub mod state;
@@ -111,6 +112,7 @@ async fn run(config: Config, base: &Path, instance: String) -> Result<(), ServeE
         instance: instance.clone(),
         alerts: alerts.clone(),
         listing: listing.clone(),
+        reports_dir: base.join(&config.report.output_dir),
     });
     let addr = s.bind_addr();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -158,6 +160,7 @@ async fn run(config: Config, base: &Path, instance: String) -> Result<(), ServeE
             config.clone(),
             base.to_path_buf(),
             sources.clone(),
+            store.clone(),
             leader.clone(),
             shutdown.clone(),
         )

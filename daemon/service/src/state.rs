@@ -24,4 +24,6 @@ pub struct AppState<S> {
     pub alerts: Arc<Alerts>,
     /// The newest versions, rendered, for the listing.
     pub listing: Arc<crate::listing::Listing>,
+    /// The weekly reports' archive (`[report] output_dir`, resolved).
+    pub reports_dir: std::path::PathBuf,
 }

@@ -7,6 +7,10 @@
 //! file is read whole; CloudWatch and Prometheus backfill their `lookback_days`,
 //! which covers a report period of up to that many days. Once a week this costs a
 //! backfill's worth of GetMetricData, the same as a first start.
+//!
+//! The changes applied through the store (approved recommendations the apply feature
+//! executed, and their rollbacks) are the report's applied changes, so its realised
+//! savings are filled in as `adaptd report --applied` fills them from a file.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +21,9 @@ use adaptd_collectors::shutdown::Shutdown;
 use adaptd_config::Config;
 use adaptd_config::next_run_after;
 use adaptd_engine::telemetry::TelemetrySet;
+use adaptd_ops::report::applied::applied_changes;
 use adaptd_ops::report::scheduled::run_once;
+use adaptd_store::Store;
 
 use crate::sleep_or_stop;
 use crate::sources::Source;
@@ -25,10 +31,11 @@ use crate::sources::Source;
 /// Runs until shutdown: sleeps to the next scheduled time, then, if this replica
 /// leads, builds and delivers the report. A failed run is logged and the next one
 /// is awaited; nothing of an earlier report is lost.
-pub async fn reports(
+pub async fn reports<S: Store>(
     config: Arc<Config>,
     base: PathBuf,
     sources: Arc<Vec<Source>>,
+    store: Arc<S>,
     leader: Arc<AtomicBool>,
     mut shutdown: Shutdown,
 ) {
@@ -69,18 +76,24 @@ pub async fn reports(
                 telemetry.components.entry(name).or_insert(t);
             }
         }
+        let next_minute = next
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| (d.as_secs() / 60) as i64);
+        let since = next_minute - i64::from(config.report.period_days) * 1440;
+        let applied = match applied_changes(store.as_ref(), since).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(
+                    "scheduled report: applied changes unreadable ({e}); realised savings left out"
+                );
+                Vec::new()
+            }
+        };
         let (cfg, dir) = (config.clone(), base.clone());
         let done = tokio::task::spawn_blocking(move || {
-            run_once(
-                &cfg,
-                &dir,
-                &telemetry,
-                next,
-                Vec::new(),
-                &mut |d: Duration| {
-                    std::thread::sleep(d);
-                },
-            )
+            run_once(&cfg, &dir, &telemetry, next, applied, &mut |d: Duration| {
+                std::thread::sleep(d);
+            })
         })
         .await;
         match done {

@@ -256,11 +256,18 @@ pub fn cycle_started_after(p: &Proc, ms: i64) -> Value {
 
 /// moto with the Lambda additions, seeded with `functions` functions of metrics.
 pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
+    moto_with(dir, functions, &[])
+}
+
+/// [`moto`] with launcher options (`--indexed-metrics`: GetMetricData in time linear
+/// in the data, for a collector that asks for its full 14-day lookback).
+pub fn moto_with(dir: &Scratch, functions: usize, options: &[&str]) -> (Proc, Vec<String>) {
     let port = free_port();
     let log = dir.path("moto.log");
     let out = std::fs::File::create(&log).unwrap();
     let child = Command::new(venv_tool("python3"))
         .arg(repo().join("tests/moto/launcher.py"))
+        .args(options)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         // moto writes its request recording (/moto-api/recorder) to its directory.
         .current_dir(&dir.0)

@@ -150,21 +150,42 @@ pub fn write(
     Ok((dir, written, index))
 }
 
-/// Rebuilds `root/index.html` from the manifests of its subdirectories. A manifest that
-/// cannot be read is skipped with a warning: one damaged week must not hide the others.
-pub fn write_index(root: &Path) -> Result<PathBuf, WriteError> {
+/// The reports archived under `root`: the manifest of each period directory, newest
+/// period first. A root that does not exist yet holds none. A manifest that cannot be
+/// read is skipped with a warning: one damaged week must not hide the others.
+pub fn archived(root: &Path) -> Result<Vec<Manifest>, WriteError> {
+    let entries = match std::fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(root)(e)),
+    };
     let mut manifests = Vec::new();
-    let entries = std::fs::read_dir(root).map_err(io(root))?;
     for entry in entries.flatten() {
         let path = entry.path().join(MANIFEST);
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
         match serde_json::from_str::<Manifest>(&text) {
-            Ok(m) => manifests.push(m),
-            Err(e) => tracing::warn!("skipping {} in the report index: {e}", path.display()),
+            // The directory is the period's id; a manifest copied elsewhere would
+            // point readers at files that are not beside it.
+            Ok(m) if entry.file_name().to_str() == Some(m.period.id.as_str()) => {
+                manifests.push(m);
+            }
+            Ok(m) => tracing::warn!(
+                "skipping {}: its period is {}, not its directory's name",
+                path.display(),
+                m.period.id
+            ),
+            Err(e) => tracing::warn!("skipping {} in the report archive: {e}", path.display()),
         }
     }
+    manifests.sort_by(|a, b| b.period.id.cmp(&a.period.id));
+    Ok(manifests)
+}
+
+/// Rebuilds `root/index.html` from the manifests of its subdirectories.
+pub fn write_index(root: &Path) -> Result<PathBuf, WriteError> {
+    let manifests = archived(root)?;
     let index = root.join("index.html");
     write_atomic(&index, &render_index(&manifests))?;
     Ok(index)

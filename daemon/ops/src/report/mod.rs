@@ -6,6 +6,7 @@
 //! service runs [`schedule::run`] (sleep until the config's cron expression fires) with
 //! [`scheduled::run_once`] as the job.
 
+pub mod applied;
 pub mod deliver;
 pub mod realised;
 pub mod schedule;
@@ -23,7 +24,8 @@ use adaptd_report::{AppliedChange, DataQualityWarning, Inputs, Observed, Period}
 
 use crate::pipeline::{PipelineError, run};
 
-pub use deliver::{Delivered, DeliveryError, WebhookSettings, deliver, post_webhook};
+pub use adaptd_report::{CONTENT_SECURITY_POLICY, MANIFEST, Manifest};
+pub use deliver::{Delivered, DeliveryError, WebhookSettings, archived, deliver, post_webhook};
 
 /// What to report on, beyond the config and the telemetry.
 #[derive(Clone, Debug)]
