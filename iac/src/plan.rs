@@ -61,10 +61,17 @@ pub(crate) fn build(
                 reason: ctx.not_found_reason(rec, options),
             });
         }
-        if let (Deployment::Lambda(_), Deployment::Fargate(f)) = (&cur.deployment, &new.deployment)
-        {
+        let platform_move = match (&cur.deployment, &new.deployment) {
+            (Deployment::Lambda(_), Deployment::Fargate(f)) => Some(Ok(f)),
+            (Deployment::Fargate(_), Deployment::Lambda(l)) => Some(Err(l)),
+            _ => None,
+        };
+        if let Some(target) = platform_move {
             if terraform {
-                generate::fargate_migration(rec, f, options, &mut plan);
+                match target {
+                    Ok(f) => generate::fargate_migration(rec, f, options, &mut plan),
+                    Err(l) => generate::lambda_migration(rec, l, options, &mut plan),
+                }
             } else {
                 plan.suggestions.push(no_terraform(
                     &rec.component,

@@ -256,6 +256,19 @@ pub fn cycle_started_after(p: &Proc, ms: i64) -> Value {
 
 /// moto with the Lambda additions, seeded with `functions` functions of metrics.
 pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
+    let (p, seeded) = moto_seeded(dir, functions, &[]);
+    let names = seeded["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    (p, names)
+}
+
+/// [`moto`] with more arguments for tests/moto/seed.py (`--ecs`); returns what the
+/// seed printed.
+pub fn moto_seeded(dir: &Scratch, functions: usize, seed_args: &[&str]) -> (Proc, Value) {
     let port = free_port();
     let log = dir.path("moto.log");
     let out = std::fs::File::create(&log).unwrap();
@@ -297,6 +310,7 @@ pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
             "--minutes",
             "180",
         ])
+        .args(seed_args)
         .output()
         .expect("seed runs");
     assert!(
@@ -305,13 +319,7 @@ pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("seed prints JSON");
-    let names = v["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap().to_owned())
-        .collect();
-    (p, names)
+    (p, v)
 }
 
 /// The PostgreSQL server the tests make their databases on: the one

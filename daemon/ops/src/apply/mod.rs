@@ -14,12 +14,12 @@ pub mod recent;
 
 use adaptd_actuator::aws::{Aws, AwsError, AwsSettings};
 use adaptd_actuator::guard::{Guardrails, History, Refusal, Window};
-use adaptd_actuator::plan::{self, LambdaSettings, Plan, PlanError, Target};
+use adaptd_actuator::plan::{self, Plan, PlanError, ServiceTarget, Settings, Target};
 use adaptd_actuator::verify::{self, Decision, Observed, Predicted, Thresholds};
 use adaptd_actuator::wal::{self, Crashpoint, ExecError, Execution, Intent, PlanOutcome};
 use adaptd_config::{ApplyMode, ApplySection, WEEKDAYS};
 use adaptd_engine::calendar::{civil_from_days, days_from_civil};
-use adaptd_engine::spec::{Deployment, PlatformKind};
+use adaptd_engine::spec::{Deployment, PlatformKind, TrackingMetric};
 use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_optimizer::recommend::Recommendation;
 use serde::Serialize;
@@ -181,13 +181,50 @@ pub fn thresholds(a: &ApplySection) -> Thresholds {
     }
 }
 
-/// The target of a component.
+/// The target of a component (its ECS service's load balancer is read when applying,
+/// see [`live_settings`]).
 pub fn target(a: &ApplySection, component: &str) -> Target {
     let (function_name, qualifier) = a.target_for(component);
     Target {
         component: component.to_owned(),
         function_name,
         qualifier,
+        service: a
+            .service_for(component)
+            .map(|(cluster, service)| ServiceTarget {
+                cluster,
+                service,
+                alb_resource_label: None,
+            }),
+    }
+}
+
+/// The live settings of the component `rec` is about, read from AWS (`None` for a
+/// service whose cluster is not configured: nothing to read, and the plan says so);
+/// for a move to ALB request-count tracking, the target's load balancer too.
+pub async fn live_settings(
+    aws: &Aws,
+    rec: &Recommendation,
+    target: &mut Target,
+) -> Result<Option<Settings>, AwsError> {
+    let Some(current) = &rec.current else {
+        return Ok(None);
+    };
+    match current.deployment.platform() {
+        PlatformKind::Lambda => Ok(Some(Settings::Lambda(aws.read(target).await?))),
+        PlatformKind::Fargate => {
+            let Some(svc) = target.service.as_mut() else {
+                return Ok(None);
+            };
+            let alb_tracking = rec.recommended.as_ref().is_some_and(|r| {
+                matches!(&r.deployment, Deployment::Fargate(f) if f.target_tracking.as_ref()
+                    .is_some_and(|t| t.metric == TrackingMetric::AlbRequestCountPerTarget))
+            });
+            if alb_tracking {
+                svc.alb_resource_label = aws.alb_resource_label(svc).await?;
+            }
+            Ok(Some(Settings::Ecs(aws.read_service(svc).await?)))
+        }
     }
 }
 
@@ -247,24 +284,20 @@ pub async fn apply_recommendation<S: Store>(
             reason: "mode off".to_owned(),
         });
     }
-    let target = target(config, &rec.component);
-    let on_lambda = rec
-        .current
-        .as_ref()
-        .is_some_and(|c| c.deployment.platform() == PlatformKind::Lambda);
-    let live = if on_lambda {
-        Some(aws.read(&target).await?)
-    } else {
-        None
-    };
+    let mut target = target(config, &rec.component);
+    let live = live_settings(aws, rec, &mut target).await?;
     let plan = plan::plan(rec, &target, live.as_ref())?;
     if plan.is_empty() {
         return Ok(ApplyOutcome::NothingToDo { plan });
     }
     if let (Some(live), Some(c), Some(r)) = (&live, &rec.current, &rec.recommended)
-        && let (Deployment::Lambda(c), Deployment::Lambda(r)) = (&c.deployment, &r.deployment)
+        && c.deployment.platform() == r.deployment.platform()
     {
-        let drift = plan::drift(&LambdaSettings::from(c), &LambdaSettings::from(r), live);
+        let drift = plan::drift(
+            &Settings::of(&c.deployment),
+            &Settings::of(&r.deployment),
+            live,
+        );
         if !drift.is_empty() {
             return Ok(ApplyOutcome::Skipped {
                 reason: format!(
