@@ -24,8 +24,7 @@ use adaptd_optimizer::recommend::Recommendation;
 use serde::{Deserialize, Serialize};
 
 pub use call::{
-    ACTION_PREFIX, Call, ECS_ACTION_PREFIX, ECS_DIMENSION, PC_DIMENSION, Scalable,
-    TRACKING_POLICY,
+    ACTION_PREFIX, Call, ECS_ACTION_PREFIX, ECS_DIMENSION, PC_DIMENSION, Scalable, TRACKING_POLICY,
 };
 pub use ecs::{EcsSettings, TaskScaling};
 pub use lambda::LambdaSettings;
@@ -231,7 +230,6 @@ impl Plan {
         self.id = format!("{:016x}", fnv1a(key.to_string().as_bytes()));
     }
 }
-
 
 /// The plan from `from` to `to` (cost delta 0; see [`plan`]). Settings of two
 /// platforms give an empty plan: no API call moves a component between them.

@@ -7,9 +7,9 @@
 //! services on Fargate in `apply/ecs.rs`.
 
 mod apply_support;
-mod service_support;
 #[path = "apply/ecs.rs"]
 mod ecs;
+mod service_support;
 #[path = "apply/verify.rs"]
 mod verify;
 

@@ -61,16 +61,13 @@ pub(crate) fn build(
                 reason: ctx.not_found_reason(rec, options),
             });
         }
-        let platform_move = match (&cur.deployment, &new.deployment) {
-            (Deployment::Lambda(_), Deployment::Fargate(f)) => Some(Ok(f)),
-            (Deployment::Fargate(_), Deployment::Lambda(l)) => Some(Err(l)),
-            _ => None,
-        };
-        if let Some(target) = platform_move {
+        if cur.deployment.platform() != new.deployment.platform() {
             if terraform {
-                match target {
-                    Ok(f) => generate::fargate_migration(rec, f, options, &mut plan),
-                    Err(l) => generate::lambda_migration(rec, l, options, &mut plan),
+                match &new.deployment {
+                    Deployment::Fargate(f) => {
+                        generate::fargate_migration(rec, f, options, &mut plan)
+                    }
+                    Deployment::Lambda(l) => generate::lambda_migration(rec, l, options, &mut plan),
                 }
             } else {
                 plan.suggestions.push(no_terraform(

@@ -66,7 +66,11 @@ fn a_bigger_task_by_hour_patches_terraform_and_both_templates() {
         rec(
             "worker",
             fargate(0.5, 1024, X86_64, [2; 24]),
-            tracking(fargate(0.5, 1024, X86_64, [2; 24]), TrackingMetric::Cpu, 70.0),
+            tracking(
+                fargate(0.5, 1024, X86_64, [2; 24]),
+                TrackingMetric::Cpu,
+                70.0,
+            ),
         ),
     ]);
     let p = plan(&recs, &repo, &Options::default()).unwrap();
@@ -107,7 +111,11 @@ fn alb_tracking_names_the_load_balancer_and_a_fixed_count_removes_the_scaling() 
         TrackingMetric::AlbRequestCountPerTarget,
         600.0,
     );
-    let recs = set(vec![rec("api", fargate(0.5, 1024, X86_64, [3; 24]), alb.clone())]);
+    let recs = set(vec![rec(
+        "api",
+        fargate(0.5, 1024, X86_64, [3; 24]),
+        alb.clone(),
+    )]);
     let p = plan(&recs, &repo, &Options::default()).unwrap();
     assert!(p.suggestions.is_empty(), "{}", summary(&p));
     let patched = after(&repo, &p);
@@ -145,7 +153,10 @@ fn alb_tracking_names_the_load_balancer_and_a_fixed_count_removes_the_scaling() 
         "${aws_lb_target_group.api.arn}"
     );
     let tf = unified_diff(&p.patched().unwrap());
-    assert!(tf.contains("+  lifecycle {\n+    ignore_changes = [desired_count]\n+  }"), "{tf}");
+    assert!(
+        tf.contains("+  lifecycle {\n+    ignore_changes = [desired_count]\n+  }"),
+        "{tf}"
+    );
 
     // Back to a fixed count: the scaling adaptd wrote goes, the count comes back.
     let mut with_generated = patched.clone();
@@ -189,7 +200,9 @@ fn a_service_without_its_task_definition_or_target_group_is_a_suggestion() {
         .map(|s| format!("{}: {}", s.field, s.reason))
         .collect();
     assert_eq!(reasons.len(), 2, "{reasons:#?}");
-    assert!(reasons[0].starts_with("fargate_size: template.yaml#Api: its TaskDefinition is not a !Ref"));
+    assert!(
+        reasons[0].starts_with("fargate_size: template.yaml#Api: its TaskDefinition is not a !Ref")
+    );
     assert!(reasons[1].contains("no TargetGroupArn"));
 }
 
@@ -226,7 +239,9 @@ fn a_move_to_lambda_writes_a_migration_module_that_parses() {
     assert_eq!(vars["memory_size"][0]["default"], 1024);
     assert_eq!(vars["architecture"][0]["default"], "arm64");
     assert_eq!(vars["reserved_concurrent_executions"][0]["default"], -1);
-    let hours = vars["provisioned_by_hour"][0]["default"].as_array().unwrap();
+    let hours = vars["provisioned_by_hour"][0]["default"]
+        .as_array()
+        .unwrap();
     assert_eq!(hours.len(), 24);
     assert_eq!((hours[7].as_u64(), hours[8].as_u64()), (Some(0), Some(4)));
     let main = &parsed
@@ -234,7 +249,10 @@ fn a_move_to_lambda_writes_a_migration_module_that_parses() {
         .find(|(path, _)| path.ends_with("main.tf"))
         .unwrap()
         .1["resource"];
-    assert_eq!(main["aws_lb_target_group"]["this"][0]["target_type"], "lambda");
+    assert_eq!(
+        main["aws_lb_target_group"]["this"][0]["target_type"],
+        "lambda"
+    );
     assert_eq!(
         main["aws_lambda_permission"]["alb"][0]["principal"],
         "elasticloadbalancing.amazonaws.com"
@@ -245,5 +263,9 @@ fn a_move_to_lambda_writes_a_migration_module_that_parses() {
         .find(|s| s.component == "api" && s.field == "platform")
         .expect("the migration suggestion");
     assert_eq!(s.kind, adaptd_iac::SuggestionKind::Migration);
-    assert!(s.reason.contains("adaptd-migrations/api-lambda/"), "{}", s.reason);
+    assert!(
+        s.reason.contains("adaptd-migrations/api-lambda/"),
+        "{}",
+        s.reason
+    );
 }

@@ -91,7 +91,6 @@ async fn register_copy(
         .set_volumes(nonempty(td.volumes()))
         .set_placement_constraints(nonempty(td.placement_constraints()))
         .set_requires_compatibilities(nonempty(td.requires_compatibilities()))
-        .set_inference_accelerators(nonempty(td.inference_accelerators()))
         .set_pid_mode(td.pid_mode().cloned())
         .set_ipc_mode(td.ipc_mode().cloned())
         .set_proxy_configuration(td.proxy_configuration().cloned())
@@ -216,11 +215,7 @@ fn size(td: &TaskDefinition) -> (u32, u32, Architecture) {
         Some(CpuArchitecture::Arm64) => Architecture::Arm64,
         _ => Architecture::X86_64,
     };
-    (
-        units(td.cpu(), 1024.0),
-        units(td.memory(), 1024.0),
-        arch,
-    )
+    (units(td.cpu(), 1024.0), units(td.memory(), 1024.0), arch)
 }
 
 /// The service's live task definition (`family:revision`), size and desired count.
@@ -232,15 +227,14 @@ pub(super) async fn service(
     let arn = svc.task_definition().unwrap_or_default().to_owned();
     let td = describe_task_definition(c, &arn).await?;
     let name = arn.rsplit_once('/').map_or(arn.as_str(), |(_, n)| n);
-    Ok((
-        name.to_owned(),
-        size(&td),
-        u32_of(svc.desired_count()),
-    ))
+    Ok((name.to_owned(), size(&td), u32_of(svc.desired_count())))
 }
 
 /// The target group of the service's first load balancer, if any.
-pub(super) async fn target_group(c: &Client, s: &ServiceTarget) -> Result<Option<String>, AwsError> {
+pub(super) async fn target_group(
+    c: &Client,
+    s: &ServiceTarget,
+) -> Result<Option<String>, AwsError> {
     let svc = describe_service(c, &s.cluster, &s.service).await?;
     Ok(svc
         .load_balancers()

@@ -108,14 +108,18 @@ impl Aws {
         let memory_mb = lambda::memory_mb(&self.lambda, &target.function_name).await?;
         let reserved_concurrency = lambda::reserved(&self.lambda, &target.function_name).await?;
         let provisioned = match (&target.qualifier, target.resource_id()) {
-            (Some(q), Some(rid)) => match scaling::schedule(&self.scaling, Scalable::LambdaProvisionedConcurrency, &rid).await? {
-                Some(h) => adaptd_engine::spec::Provisioned::from_hourly(h),
-                None => lambda::provisioned(&self.lambda, &target.function_name, q)
+            (Some(q), Some(rid)) => {
+                match scaling::schedule(&self.scaling, Scalable::LambdaProvisionedConcurrency, &rid)
                     .await?
-                    .map_or(adaptd_engine::spec::Provisioned::None, |n| {
-                        adaptd_engine::spec::Provisioned::Constant(n)
-                    }),
-            },
+                {
+                    Some(h) => adaptd_engine::spec::Provisioned::from_hourly(h),
+                    None => lambda::provisioned(&self.lambda, &target.function_name, q)
+                        .await?
+                        .map_or(adaptd_engine::spec::Provisioned::None, |n| {
+                            adaptd_engine::spec::Provisioned::Constant(n)
+                        }),
+                }
+            }
             _ => adaptd_engine::spec::Provisioned::None,
         };
         Ok(LambdaSettings {
@@ -140,9 +144,12 @@ impl Aws {
                     .await?
                     .and_then(|p| scaling::tracking_of(&p));
                 let metric = policy.as_ref().and_then(|(name, _, _)| {
-                    [TrackingMetric::Cpu, TrackingMetric::AlbRequestCountPerTarget]
-                        .into_iter()
-                        .find(|m| m.aws_name() == name)
+                    [
+                        TrackingMetric::Cpu,
+                        TrackingMetric::AlbRequestCountPerTarget,
+                    ]
+                    .into_iter()
+                    .find(|m| m.aws_name() == name)
                 });
                 match (metric, policy) {
                     (Some(metric), Some((_, target_value, _))) => TaskScaling::Tracking {

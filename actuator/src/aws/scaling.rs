@@ -5,9 +5,8 @@
 
 use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types::{
-    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension,
-    ScalableTargetAction, ScalingPolicy, ScheduledAction, ServiceNamespace,
-    TargetTrackingScalingPolicyConfiguration,
+    MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ScalableTargetAction,
+    ScalingPolicy, ScheduledAction, ServiceNamespace, TargetTrackingScalingPolicyConfiguration,
 };
 
 use super::{AwsError, i32_of, u32_of};

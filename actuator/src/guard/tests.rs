@@ -241,7 +241,10 @@ impl Model {
             Provisioned::Constant(n) => m.config = Some(*n),
             Provisioned::Hourly(h) => {
                 for step in crate::plan::change_points(h) {
-                    m.actions.insert(crate::plan::Scalable::LambdaProvisionedConcurrency.action_name(step.hour), step);
+                    m.actions.insert(
+                        crate::plan::Scalable::LambdaProvisionedConcurrency.action_name(step.hour),
+                        step,
+                    );
                 }
                 m.registered = Some((0, 0));
                 // The level of some hour; the peak is the worst case for the checks.

@@ -7,9 +7,7 @@
 //! The size moves before the count, so tasks added by the new count start at the new
 //! size.
 
-use adaptd_engine::spec::{
-    Architecture, FargateConfig, Hourly, TrackingMetric, describe_schedule,
-};
+use adaptd_engine::spec::{Architecture, FargateConfig, Hourly, TrackingMetric, describe_schedule};
 use serde::{Deserialize, Serialize};
 
 use super::call::{Call, Scalable, TRACKING_POLICY};
@@ -268,8 +266,7 @@ fn scaling_calls(
         resource_id: rid.clone(),
         policy_name: TRACKING_POLICY.to_owned(),
     };
-    if matches!(from, TaskScaling::Tracking { .. }) && !matches!(to, TaskScaling::Tracking { .. })
-    {
+    if matches!(from, TaskScaling::Tracking { .. }) && !matches!(to, TaskScaling::Tracking { .. }) {
         calls.push(delete_policy);
     }
     for old in &old_points {

@@ -133,7 +133,7 @@ fn provisioned_calls(
         Provisioned::Constant(_) | Provisioned::None => {
             for old in &old_points {
                 calls.push(Call::DeleteScheduledAction {
-                        scalable: PC,
+                    scalable: PC,
                     resource_id: rid.clone(),
                     scheduled_action_name: PC.action_name(old.hour),
                 });
@@ -190,9 +190,6 @@ pub(super) fn calls(
     if reserved_changes && !loosen {
         calls.push(reserved_call(target, to.reserved_concurrency));
     }
-    let mut p = Plan {
-        id: String::new(),
-        target: target.clone(),
     (calls, iac_only)
 }
 

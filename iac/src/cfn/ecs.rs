@@ -14,9 +14,9 @@ use super::text::{self, Value};
 use super::tree::Node;
 use super::{Outcome, Template, scalar_text};
 use crate::Options;
+use crate::Recommendation;
 use crate::model::Plan;
 use crate::schedule::schedule_steps;
-use crate::Recommendation;
 
 const SERVICE: &str = "AWS::ECS::Service";
 const TASK_DEFINITION: &str = "AWS::ECS::TaskDefinition";
@@ -55,7 +55,8 @@ impl Template {
         let record = |plan: &mut Plan, field: &str, from: String, to: String, out: Outcome| {
             self.record(rec, id, plan, (field, from, to), out);
         };
-        let size = |f: &FargateConfig| format!("{} vCPU {} MB {}", f.vcpu, f.memory_mb, f.architecture);
+        let size =
+            |f: &FargateConfig| format!("{} vCPU {} MB {}", f.vcpu, f.memory_mb, f.architecture);
         if c.cpu_units() != n.cpu_units()
             || c.memory_mb != n.memory_mb
             || c.architecture != n.architecture
@@ -83,7 +84,10 @@ impl Template {
 
     /// The service's task definition, when it is a `!Ref` to one in this template.
     fn task_definition_of(&self, id: &str) -> Result<String, String> {
-        match self.property(id, "TaskDefinition").and_then(Node::intrinsic) {
+        match self
+            .property(id, "TaskDefinition")
+            .and_then(Node::intrinsic)
+        {
             Some(("Ref", v))
                 if scalar_text(v).is_some_and(|t| {
                     self.resource(t).and_then(Self::rtype) == Some(TASK_DEFINITION)
@@ -91,9 +95,11 @@ impl Template {
             {
                 Ok(scalar_text(v).unwrap_or_default().to_owned())
             }
-            _ => Err("its TaskDefinition is not a !Ref to an AWS::ECS::TaskDefinition of this \
+            _ => Err(
+                "its TaskDefinition is not a !Ref to an AWS::ECS::TaskDefinition of this \
                       template; change the size where the task definition is defined"
-                .to_owned()),
+                    .to_owned(),
+            ),
         }
     }
 
@@ -127,7 +133,10 @@ impl Template {
                     "RuntimePlatform",
                     &Value::Map(vec![
                         ("CpuArchitecture".to_owned(), quote(arch, self.json)),
-                        ("OperatingSystemFamily".to_owned(), quote("LINUX", self.json)),
+                        (
+                            "OperatingSystemFamily".to_owned(),
+                            quote("LINUX", self.json),
+                        ),
                     ]),
                     self.json,
                 ),
@@ -182,22 +191,19 @@ impl Template {
         // A policy written earlier is rewritten in place (or dropped); a new one goes
         // with the target.
         let policy_with_target = !old_policy;
-        out.push(self.put_owned(
-            &tid,
-            &|i| spec.yaml(i, policy_with_target),
-            &|i| spec.json(i, policy_with_target),
-        ));
+        out.push(
+            self.put_owned(&tid, &|i| spec.yaml(i, policy_with_target), &|i| {
+                spec.json(i, policy_with_target)
+            }),
+        );
         if old_policy {
             out.push(match &count {
-                Count::Tracking(..) => self.put_owned(&pid, &|i| spec.yaml_policy(i), &|i| {
-                    spec.json_policy(i)
-                }),
-                Count::Hourly(_) => text::remove_entry(
-                    &self.text,
-                    resources.unwrap_or(&self.root),
-                    &pid,
-                    self.json,
-                ),
+                Count::Tracking(..) => {
+                    self.put_owned(&pid, &|i| spec.yaml_policy(i), &|i| spec.json_policy(i))
+                }
+                Count::Hourly(_) => {
+                    text::remove_entry(&self.text, resources.unwrap_or(&self.root), &pid, self.json)
+                }
             });
         }
         out
@@ -247,28 +253,33 @@ impl Template {
             })
             .and_then(|lb| lb.get("TargetGroupArn"))
             .and_then(ref_of)
-            .ok_or("ALBRequestCountPerTarget needs the service's target group, and its \
-                    LoadBalancers has no TargetGroupArn given by !Ref")?;
+            .ok_or(
+                "ALBRequestCountPerTarget needs the service's target group, and its \
+                    LoadBalancers has no TargetGroupArn given by !Ref",
+            )?;
         let lb = self
             .resources()
             .iter()
             .filter(|(_, r)| Self::rtype(r) == Some(LISTENER))
             .filter_map(|(_, r)| r.get("Properties"))
             .find(|p| {
-                p.get("DefaultActions")
-                    .is_some_and(|a| match &a.kind {
-                        super::tree::Kind::Seq(items) => items.iter().any(|x| {
-                            x.get("TargetGroupArn").and_then(ref_of) == Some(tg)
-                        }),
-                        _ => false,
-                    })
+                p.get("DefaultActions").is_some_and(|a| match &a.kind {
+                    super::tree::Kind::Seq(items) => items
+                        .iter()
+                        .any(|x| x.get("TargetGroupArn").and_then(ref_of) == Some(tg)),
+                    _ => false,
+                })
             })
             .and_then(|p| p.get("LoadBalancerArn"))
             .and_then(ref_of)
             .ok_or_else(|| {
-                format!("no listener of this template forwards to {tg}, so its load balancer is unknown")
+                format!(
+                    "no listener of this template forwards to {tg}, so its load balancer is unknown"
+                )
             })?;
-        Ok(format!("${{{lb}.LoadBalancerFullName}}/${{{tg}.TargetGroupFullName}}"))
+        Ok(format!(
+            "${{{lb}.LoadBalancerFullName}}/${{{tg}.TargetGroupFullName}}"
+        ))
     }
 }
 
@@ -281,7 +292,11 @@ fn ref_of(n: &Node) -> Option<&str> {
 }
 
 fn quote(s: &str, json: bool) -> String {
-    if json { format!("\"{s}\"") } else { s.to_owned() }
+    if json {
+        format!("\"{s}\"")
+    } else {
+        s.to_owned()
+    }
 }
 
 /// The scaling resources to write.
@@ -395,7 +410,10 @@ impl Spec<'_> {
                         )
                     })
                     .collect();
-                format!(",\n{i}    \"ScheduledActions\": [\n{}\n{i}    ]", items.join(",\n"))
+                format!(
+                    ",\n{i}    \"ScheduledActions\": [\n{}\n{i}    ]",
+                    items.join(",\n")
+                )
             }
             Count::Tracking(..) => String::new(),
         };

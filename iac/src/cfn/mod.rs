@@ -197,10 +197,8 @@ impl Template {
             .filter(|(_, r)| Self::rtype(r).is_some_and(|t| types.contains(&t)))
             .filter(|(_, r)| {
                 let props = r.get("Properties");
-                let named = props
-                    .and_then(|p| p.get(name_key))
-                    .and_then(Node::scalar)
-                    == Some(name);
+                let named =
+                    props.and_then(|p| p.get(name_key)).and_then(Node::scalar) == Some(name);
                 named || props.is_some_and(|p| tagged(p, component, &options.tag_keys))
             })
             .filter_map(|(k, _)| k.scalar().map(str::to_owned))

@@ -97,11 +97,9 @@ impl Template {
             hourly,
             component,
         };
-        self.put_owned(
-            &tid,
-            &|indent| spec.yaml(&tid, indent),
-            &|indent| format!("\"{tid}\": {}", spec.json(indent)),
-        )
+        self.put_owned(&tid, &|indent| spec.yaml(&tid, indent), &|indent| {
+            format!("\"{tid}\": {}", spec.json(indent))
+        })
     }
 
     /// Writes (or rewrites) resources adaptd owns, the first at logical id `tid`, in

@@ -4,7 +4,7 @@
 
 use adaptd_engine::spec::LambdaConfig;
 
-use super::{header, hcl_list, module_dir};
+use super::{hcl_list, header, module_dir};
 use crate::model::{GeneratedFile, Plan, Suggestion, SuggestionKind};
 use crate::tf::ident;
 use crate::{Options, Recommendation};

@@ -175,7 +175,12 @@ impl<'a> TfCtx<'a> {
     /// service in a root module, a cluster to name, and `desired_count` ignored (or
     /// every apply resets the count the scaling sets). Returns the scalable target's
     /// `resource_id` expression, or `None` with a suggestion saying why not.
-    fn scaling_prelude(&self, s: &Instance<'a>, want: &Want<'_>, plan: &mut Plan) -> Option<String> {
+    fn scaling_prelude(
+        &self,
+        s: &Instance<'a>,
+        want: &Want<'_>,
+        plan: &mut Plan,
+    ) -> Option<String> {
         if s.scope.frame.is_some() || s.key().is_some() {
             want.suggest(
                 plan,

@@ -56,7 +56,11 @@ fn cpu_tracking() -> TaskScaling {
 
 #[test]
 fn size_is_a_new_revision_and_rollback_pins_the_old_one() {
-    let p = between(&target(true, None), &live(fixed(2)), &wanted(512, 1024, fixed(3)));
+    let p = between(
+        &target(true, None),
+        &live(fixed(2)),
+        &wanted(512, 1024, fixed(3)),
+    );
     assert_eq!(
         text(&p.calls),
         [
@@ -105,7 +109,10 @@ fn hourly_counts_are_scheduled_actions_on_the_service() {
     );
     let back = p.inverse();
     assert_eq!(back.calls.len(), 4, "{:#?}", back.calls);
-    assert!(matches!(back.calls[2], Call::DeregisterScalableTarget { .. }));
+    assert!(matches!(
+        back.calls[2],
+        Call::DeregisterScalableTarget { .. }
+    ));
     assert!(matches!(
         back.calls[3],
         Call::UpdateServiceDesiredCount {
@@ -164,16 +171,18 @@ fn alb_tracking_needs_the_target_group() {
     let label = "app/shop/50dc6c495c0c9188/targetgroup/api/943f017f100becff";
     let p = between(&target(true, Some(label)), &live(fixed(2)), &live(alb));
     assert!(p.iac_only.is_empty());
-    assert!(
-        p.calls[1]
-            .to_string()
-            .ends_with(&format!("PredefinedMetricType=ALBRequestCountPerTarget ResourceLabel={label}"))
-    );
+    assert!(p.calls[1].to_string().ends_with(&format!(
+        "PredefinedMetricType=ALBRequestCountPerTarget ResourceLabel={label}"
+    )));
 }
 
 #[test]
 fn without_a_cluster_everything_is_iac_only() {
-    let p = between(&target(false, None), &live(fixed(2)), &wanted(512, 1024, fixed(3)));
+    let p = between(
+        &target(false, None),
+        &live(fixed(2)),
+        &wanted(512, 1024, fixed(3)),
+    );
     assert!(p.is_empty());
     let fields: Vec<&str> = p.iac_only.iter().map(|i| i.field.as_str()).collect();
     assert_eq!(fields, ["task_size", "tasks"]);
@@ -189,7 +198,10 @@ fn settings_read_back_as_their_platform() {
     let old = r#"{"memory_mb":512,"provisioned":{"kind":"constant","value":2},"reserved_concurrency":null}"#;
     let lambda: Settings = serde_json::from_str(old).unwrap();
     assert_eq!(lambda.lambda().map(|l| l.memory_mb), Some(512));
-    assert_eq!(family("arn:aws:ecs:us-east-1:1:task-definition/api:7"), "api");
+    assert_eq!(
+        family("arn:aws:ecs:us-east-1:1:task-definition/api:7"),
+        "api"
+    );
 }
 
 #[test]
