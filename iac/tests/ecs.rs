@@ -83,7 +83,7 @@ fn a_bigger_task_by_hour_patches_terraform_and_both_templates() {
         "+      RuntimePlatform:\n+        CpuArchitecture: ARM64",
         "-      DesiredCount: 3 # three tasks all day",
         "+      ResourceId: !Sub \"service/${Cluster}/${Api.Name}\"",
-        "+        Schedule: cron(0 8 * * ? *)",
+        "Schedule: cron(0 8 * * ? *)\n",
         "+    \"WorkerScaling\": {",
         "\"ResourceId\": {\"Fn::Sub\": \"service/shop/${Worker.Name}\"}",
         "\"PredefinedMetricType\": \"ECSServiceAverageCPUUtilization\"",

@@ -372,7 +372,7 @@ impl Spec<'_> {
             return String::new();
         };
         let label = label.as_ref().map_or(String::new(), |l| {
-            format!("{i}          ResourceLabel: !Sub \"{l}\"\n")
+            format!("{i}        ResourceLabel: !Sub \"{l}\"\n")
         });
         format!(
             "{i}{pid}:\n\
