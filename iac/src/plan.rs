@@ -65,7 +65,7 @@ pub(crate) fn build(
             if terraform {
                 match &new.deployment {
                     Deployment::Fargate(f) => {
-                        generate::fargate_migration(rec, f, options, &mut plan)
+                        generate::fargate_migration(rec, f, options, &mut plan);
                     }
                     Deployment::Lambda(l) => generate::lambda_migration(rec, l, options, &mut plan),
                 }
