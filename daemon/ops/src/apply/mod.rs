@@ -8,23 +8,24 @@
 //! crash interrupted, [`verify_run`] judges a run after its verification window and
 //! rolls it back through [`rollback`] when it made things worse.
 
+mod live;
 pub mod log;
 pub mod observe;
 pub mod recent;
 
 use adaptd_actuator::aws::{Aws, AwsError, AwsSettings};
 use adaptd_actuator::guard::{Guardrails, History, Refusal, Window};
-use adaptd_actuator::plan::{self, Plan, PlanError, ServiceTarget, Settings, Target};
+use adaptd_actuator::plan::{self, Plan, PlanError, Settings};
 use adaptd_actuator::verify::{self, Decision, Observed, Predicted, Thresholds};
 use adaptd_actuator::wal::{self, Crashpoint, ExecError, Execution, Intent, PlanOutcome};
 use adaptd_config::{ApplyMode, ApplySection, WEEKDAYS};
 use adaptd_engine::calendar::{civil_from_days, days_from_civil};
-use adaptd_engine::spec::{Deployment, PlatformKind, TrackingMetric};
 use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_optimizer::recommend::Recommendation;
 use serde::Serialize;
 use serde_json::json;
 
+pub use live::{live_settings, target};
 pub use log::StoreLog;
 
 use adaptd_store::{AuditEntry, Lifecycle, Store, StoreError, Transition, TransitionError, now_ms};
@@ -178,53 +179,6 @@ pub fn thresholds(a: &ApplySection) -> Thresholds {
         max_error_rate_increase: a.max_error_rate_increase,
         max_throttle_rate_increase: a.max_throttle_rate_increase,
         min_invocations: a.min_invocations,
-    }
-}
-
-/// The target of a component (its ECS service's load balancer is read when applying,
-/// see [`live_settings`]).
-pub fn target(a: &ApplySection, component: &str) -> Target {
-    let (function_name, qualifier) = a.target_for(component);
-    Target {
-        component: component.to_owned(),
-        function_name,
-        qualifier,
-        service: a
-            .service_for(component)
-            .map(|(cluster, service)| ServiceTarget {
-                cluster,
-                service,
-                alb_resource_label: None,
-            }),
-    }
-}
-
-/// The live settings of the component `rec` is about, read from AWS (`None` for a
-/// service whose cluster is not configured: nothing to read, and the plan says so);
-/// for a move to ALB request-count tracking, the target's load balancer too.
-pub async fn live_settings(
-    aws: &Aws,
-    rec: &Recommendation,
-    target: &mut Target,
-) -> Result<Option<Settings>, AwsError> {
-    let Some(current) = &rec.current else {
-        return Ok(None);
-    };
-    match current.deployment.platform() {
-        PlatformKind::Lambda => Ok(Some(Settings::Lambda(aws.read(target).await?))),
-        PlatformKind::Fargate => {
-            let Some(svc) = target.service.as_mut() else {
-                return Ok(None);
-            };
-            let alb_tracking = rec.recommended.as_ref().is_some_and(|r| {
-                matches!(&r.deployment, Deployment::Fargate(f) if f.target_tracking.as_ref()
-                    .is_some_and(|t| t.metric == TrackingMetric::AlbRequestCountPerTarget))
-            });
-            if alb_tracking {
-                svc.alb_resource_label = aws.alb_resource_label(svc).await?;
-            }
-            Ok(Some(Settings::Ecs(aws.read_service(svc).await?)))
-        }
     }
 }
 
