@@ -4,17 +4,16 @@
 //!
 //! Pure: the caller passes the clock and the history (from the audit log).
 //!
-//! One guardrail clamps instead of refusing: a provisioned-concurrency increase larger
-//! than the maximum step is cut to the step, and the clamped plan is executed. The
-//! next cycle plans again from the live configuration and takes the next step, so a
+//! One guardrail clamps instead of refusing: a provisioned-concurrency (or ECS task
+//! count) increase larger than the maximum step is cut to the step, and the clamped
+//! plan is executed. The next cycle plans again from the live configuration and takes the next step, so a
 //! large increase is reached in bounded steps instead of never. Every other guardrail
 //! (cooldown, changes per hour, budget, windows) refuses the whole plan, naming the
 //! guardrail and the numbers.
 
-use adaptd_engine::spec::Provisioned;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{LambdaSettings, Plan, between};
+use crate::plan::{Plan, Settings, between};
 
 /// Milliseconds in a minute.
 const MINUTE_MS: i64 = 60_000;
@@ -52,9 +51,10 @@ pub fn weekday_hour(ms: i64) -> (u8, u8) {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Guardrails {
-    /// A provisioned-concurrency level may rise by this share per step (percent)…
+    /// A provisioned-concurrency level (or a fixed or scheduled ECS task count) may rise
+    /// by this share per step (percent)…
     pub max_step_percent: f64,
-    /// …or by this many environments, whichever allows more.
+    /// …or by this many environments (tasks), whichever allows more.
     pub max_step_environments: u32,
     /// Minimum time between two changes of one component (minutes).
     pub cooldown_minutes: u32,
@@ -186,22 +186,24 @@ impl Guardrails {
         let mut p = between(&plan.target, &plan.from, &to);
         p.iac_only.clone_from(&plan.iac_only);
         // The predicted cost is the unclamped plan's: an upper bound, since clamping
-        // only lowers provisioned concurrency.
+        // only lowers provisioned concurrency or task counts.
         p.cost_delta_usd_per_month = plan.cost_delta_usd_per_month;
         Ok(Allowed { plan: p, clamped })
     }
 
-    /// `to` with each provisioned-concurrency level cut to the maximum step from the
-    /// level of `from` at the same hour.
-    fn clamp(&self, from: &LambdaSettings, to: &LambdaSettings) -> (LambdaSettings, Vec<String>) {
-        let old = from.provisioned.hourly();
-        let new = to.provisioned.hourly();
+    /// `to` with each level (provisioned concurrency, or a fixed or scheduled task
+    /// count) cut to the maximum step from the level of `from` at the same hour.
+    fn clamp(&self, from: &Settings, to: &Settings) -> (Settings, Vec<String>) {
+        let (Some(old), Some(new)) = (from.levels(), to.levels()) else {
+            return (to.clone(), Vec::new());
+        };
+        let what = to.levels_name();
         let mut notes = Vec::new();
         let limited: [u32; 24] = std::array::from_fn(|h| {
             let max = self.max_level(old[h]);
             if new[h] > max {
                 notes.push(format!(
-                    "provisioned concurrency at {h:02} h: {} → {} clamped to {max} (max step +{}% or +{} from {})",
+                    "{what} at {h:02} h: {} → {} clamped to {max} (max step +{}% or +{} from {})",
                     old[h], new[h], self.max_step_percent, self.max_step_environments, old[h]
                 ));
                 max
@@ -213,15 +215,12 @@ impl Guardrails {
             return (to.clone(), notes);
         }
         // A constant level clamps the same at every hour: report it once.
-        if matches!(to.provisioned, Provisioned::Constant(_))
-            && !matches!(from.provisioned, Provisioned::Hourly(_))
-        {
+        let constant = |l: &[u32; 24]| l.iter().all(|&v| v == l[0]);
+        if constant(&new) && constant(&old) {
             notes.truncate(1);
             notes[0] = notes[0].replacen(" at 00 h", "", 1);
         }
-        let mut out = to.clone();
-        out.provisioned = Provisioned::from_hourly(limited);
-        (out, notes)
+        (to.with_levels(limited), notes)
     }
 }
 

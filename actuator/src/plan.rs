@@ -1,26 +1,33 @@
 //! From a recommendation to a plan: the ordered AWS API calls that move a Lambda
-//! function from one configuration to another, and the changes no API call may make.
+//! function or an ECS service on Fargate from one configuration to another, and the
+//! changes no API call may make.
 //!
-//! Pure: no I/O, no clock. A plan is a function of where the function is (`from`, read
-//! from the live configuration when applying) and where it should be (`to`, the
+//! Pure: no I/O, no clock. A plan is a function of where the component is (`from`,
+//! read from the live configuration when applying) and where it should be (`to`, the
 //! recommendation), so planning the same move twice gives the same plan and the same
 //! [`Plan::id`], which the audit log uses as the idempotency key.
 //!
-//! Architecture changes need an arm64 build and platform moves need new
-//! infrastructure, so they are never API calls: they become [`IacOnly`] items.
+//! Each platform's calls have their own file ([`lambda`], [`ecs`]); the calls
+//! themselves, shared by both (Application Auto Scaling), are in [`call`].
+//! Architecture changes of a function need an arm64 build and platform moves need new
+//! infrastructure, so they are never API calls: they become [`IacOnly`] items. An ECS
+//! task's architecture is a field of its task definition, and the image is the
+//! operator's: a multi-architecture image runs on either.
 
-use std::fmt;
+pub mod call;
+pub mod ecs;
+pub mod lambda;
 
 pub use adaptd_engine::schedule::{ScheduledStep, change_points, schedule_of};
-use adaptd_engine::spec::{Deployment, LambdaConfig, Provisioned};
+use adaptd_engine::spec::{Deployment, PlatformKind};
 use adaptd_optimizer::recommend::Recommendation;
 use serde::{Deserialize, Serialize};
 
-/// Application Auto Scaling's dimension for Lambda provisioned concurrency.
-pub const PC_DIMENSION: &str = "lambda:function:ProvisionedConcurrency";
-
-/// Prefix of the scheduled actions adaptd owns; the hour (UTC) follows.
-pub const ACTION_PREFIX: &str = "adaptd-pc-";
+pub use call::{
+    ACTION_PREFIX, Call, ECS_ACTION_PREFIX, ECS_DIMENSION, PC_DIMENSION, Scalable, TRACKING_POLICY,
+};
+pub use ecs::{EcsSettings, TaskScaling};
+pub use lambda::LambdaSettings;
 
 /// Where a component's changes go.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +40,9 @@ pub struct Target {
     /// The alias or version carrying provisioned concurrency; without one, provisioned
     /// concurrency cannot be applied (AWS refuses it on `$LATEST`).
     pub qualifier: Option<String>,
+    /// The ECS service, for a component on Fargate whose cluster is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceTarget>,
 }
 
 impl Target {
@@ -44,187 +54,110 @@ impl Target {
     }
 }
 
-/// The settings of a function adaptd may change through the API.
+/// An ECS service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LambdaSettings {
-    /// Memory (MB).
-    pub memory_mb: u32,
-    /// Provisioned concurrency: none, constant or by hour of day (UTC).
-    pub provisioned: Provisioned,
-    /// Reserved concurrency, if any.
-    pub reserved_concurrency: Option<u32>,
+pub struct ServiceTarget {
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name.
+    pub service: String,
+    /// `app/LB/ID/targetgroup/TG/ID` of the service's first target group, which an
+    /// `ALBRequestCountPerTarget` policy needs; read from AWS when applying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alb_resource_label: Option<String>,
 }
 
-impl From<&LambdaConfig> for LambdaSettings {
-    fn from(l: &LambdaConfig) -> Self {
-        Self {
-            memory_mb: l.memory_mb,
-            provisioned: Provisioned::from_hourly(l.provisioned.hourly()),
-            reserved_concurrency: l.reserved_concurrency,
-        }
+impl ServiceTarget {
+    /// Application Auto Scaling's resource id (`service/CLUSTER/SERVICE`).
+    pub fn resource_id(&self) -> String {
+        format!("service/{}/{}", self.cluster, self.service)
     }
 }
 
-/// One AWS API call, with exactly the parameters it is made with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "api", deny_unknown_fields)]
-pub enum Call {
-    /// `lambda:UpdateFunctionConfiguration` (memory of `$LATEST`).
-    UpdateFunctionConfiguration {
-        /// Function.
-        function_name: String,
-        /// New memory (MB).
-        memory_mb: u32,
-    },
-    /// `lambda:PutProvisionedConcurrencyConfig`.
-    PutProvisionedConcurrencyConfig {
-        /// Function.
-        function_name: String,
-        /// Alias or version.
-        qualifier: String,
-        /// Environments.
-        provisioned_concurrent_executions: u32,
-    },
-    /// `lambda:DeleteProvisionedConcurrencyConfig`.
-    DeleteProvisionedConcurrencyConfig {
-        /// Function.
-        function_name: String,
-        /// Alias or version.
-        qualifier: String,
-    },
-    /// `application-autoscaling:RegisterScalableTarget` for provisioned concurrency.
-    RegisterScalableTarget {
-        /// `function:NAME:QUALIFIER`.
-        resource_id: String,
-        /// Lowest level of the schedule.
-        min_capacity: u32,
-        /// Highest level of the schedule.
-        max_capacity: u32,
-    },
-    /// `application-autoscaling:PutScheduledAction`: from `hour_utc` every day,
-    /// capacity fixed at `capacity` (min = max).
-    PutScheduledAction {
-        /// `function:NAME:QUALIFIER`.
-        resource_id: String,
-        /// `adaptd-pc-HH`.
-        scheduled_action_name: String,
-        /// `cron(0 H * * ? *)`.
-        schedule: String,
-        /// The hour it fires (UTC).
-        hour_utc: u32,
-        /// Environments from then on.
-        capacity: u32,
-    },
-    /// `application-autoscaling:DeleteScheduledAction`.
-    DeleteScheduledAction {
-        /// `function:NAME:QUALIFIER`.
-        resource_id: String,
-        /// `adaptd-pc-HH`.
-        scheduled_action_name: String,
-    },
-    /// `application-autoscaling:DeregisterScalableTarget`.
-    DeregisterScalableTarget {
-        /// `function:NAME:QUALIFIER`.
-        resource_id: String,
-    },
-    /// `lambda:PutFunctionConcurrency`.
-    PutFunctionConcurrency {
-        /// Function.
-        function_name: String,
-        /// Reserved executions.
-        reserved_concurrent_executions: u32,
-    },
-    /// `lambda:DeleteFunctionConcurrency`.
-    DeleteFunctionConcurrency {
-        /// Function.
-        function_name: String,
-    },
+/// The settings of a component adaptd may change through the API. Untagged: each
+/// side's fields are its own, and audit logs written before ECS read as Lambda.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Settings {
+    /// A Lambda function.
+    Lambda(LambdaSettings),
+    /// An ECS service on Fargate.
+    Ecs(EcsSettings),
 }
 
-impl Call {
-    /// The IAM action the call needs (`lambda:PutProvisionedConcurrencyConfig`).
-    pub fn iam_action(&self) -> &'static str {
-        match self {
-            Call::UpdateFunctionConfiguration { .. } => "lambda:UpdateFunctionConfiguration",
-            Call::PutProvisionedConcurrencyConfig { .. } => {
-                "lambda:PutProvisionedConcurrencyConfig"
-            }
-            Call::DeleteProvisionedConcurrencyConfig { .. } => {
-                "lambda:DeleteProvisionedConcurrencyConfig"
-            }
-            Call::RegisterScalableTarget { .. } => "application-autoscaling:RegisterScalableTarget",
-            Call::PutScheduledAction { .. } => "application-autoscaling:PutScheduledAction",
-            Call::DeleteScheduledAction { .. } => "application-autoscaling:DeleteScheduledAction",
-            Call::DeregisterScalableTarget { .. } => {
-                "application-autoscaling:DeregisterScalableTarget"
-            }
-            Call::PutFunctionConcurrency { .. } => "lambda:PutFunctionConcurrency",
-            Call::DeleteFunctionConcurrency { .. } => "lambda:DeleteFunctionConcurrency",
-        }
+impl From<LambdaSettings> for Settings {
+    fn from(s: LambdaSettings) -> Self {
+        Settings::Lambda(s)
     }
 }
 
-impl fmt::Display for Call {
-    /// The call as it is made: the IAM action, then each parameter by its AWS name.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.iam_action())?;
+impl From<EcsSettings> for Settings {
+    fn from(s: EcsSettings) -> Self {
+        Settings::Ecs(s)
+    }
+}
+
+impl Settings {
+    /// The Lambda settings, if a function.
+    pub fn lambda(&self) -> Option<&LambdaSettings> {
         match self {
-            Call::UpdateFunctionConfiguration {
-                function_name,
-                memory_mb,
-            } => write!(f, " FunctionName={function_name} MemorySize={memory_mb}"),
-            Call::PutProvisionedConcurrencyConfig {
-                function_name,
-                qualifier,
-                provisioned_concurrent_executions,
-            } => write!(
-                f,
-                " FunctionName={function_name} Qualifier={qualifier} ProvisionedConcurrentExecutions={provisioned_concurrent_executions}"
-            ),
-            Call::DeleteProvisionedConcurrencyConfig {
-                function_name,
-                qualifier,
-            } => write!(f, " FunctionName={function_name} Qualifier={qualifier}"),
-            Call::RegisterScalableTarget {
-                resource_id,
-                min_capacity,
-                max_capacity,
-            } => write!(
-                f,
-                " ServiceNamespace=lambda ResourceId={resource_id} ScalableDimension={PC_DIMENSION} MinCapacity={min_capacity} MaxCapacity={max_capacity}"
-            ),
-            Call::PutScheduledAction {
-                resource_id,
-                scheduled_action_name,
-                schedule,
-                capacity,
-                ..
-            } => write!(
-                f,
-                " ServiceNamespace=lambda ResourceId={resource_id} ScalableDimension={PC_DIMENSION} ScheduledActionName={scheduled_action_name} Schedule=\"{schedule}\" Timezone=UTC ScalableTargetAction.MinCapacity={capacity} ScalableTargetAction.MaxCapacity={capacity}"
-            ),
-            Call::DeleteScheduledAction {
-                resource_id,
-                scheduled_action_name,
-            } => write!(
-                f,
-                " ServiceNamespace=lambda ResourceId={resource_id} ScalableDimension={PC_DIMENSION} ScheduledActionName={scheduled_action_name}"
-            ),
-            Call::DeregisterScalableTarget { resource_id } => write!(
-                f,
-                " ServiceNamespace=lambda ResourceId={resource_id} ScalableDimension={PC_DIMENSION}"
-            ),
-            Call::PutFunctionConcurrency {
-                function_name,
-                reserved_concurrent_executions,
-            } => write!(
-                f,
-                " FunctionName={function_name} ReservedConcurrentExecutions={reserved_concurrent_executions}"
-            ),
-            Call::DeleteFunctionConcurrency { function_name } => {
-                write!(f, " FunctionName={function_name}")
-            }
+            Settings::Lambda(l) => Some(l),
+            Settings::Ecs(_) => None,
+        }
+    }
+
+    /// The ECS settings, if a service.
+    pub fn ecs(&self) -> Option<&EcsSettings> {
+        match self {
+            Settings::Ecs(e) => Some(e),
+            Settings::Lambda(_) => None,
+        }
+    }
+
+    /// The settings of a deployment as the recommendation states it.
+    pub fn of(d: &Deployment) -> Settings {
+        match d {
+            Deployment::Lambda(l) => Settings::Lambda(l.into()),
+            Deployment::Fargate(f) => Settings::Ecs(f.into()),
+        }
+    }
+
+    fn platform(&self) -> PlatformKind {
+        match self {
+            Settings::Lambda(_) => PlatformKind::Lambda,
+            Settings::Ecs(_) => PlatformKind::Fargate,
+        }
+    }
+
+    /// What the step guardrail limits, by hour: provisioned concurrency, or a fixed
+    /// or scheduled task count; `None` under target tracking.
+    pub fn levels(&self) -> Option<[u32; 24]> {
+        match self {
+            Settings::Lambda(l) => Some(l.provisioned.hourly()),
+            Settings::Ecs(e) => e.scaling.levels(),
+        }
+    }
+
+    /// The name of [`Settings::levels`] for the operator.
+    pub fn levels_name(&self) -> &'static str {
+        match self {
+            Settings::Lambda(_) => "provisioned concurrency",
+            Settings::Ecs(_) => "tasks",
+        }
+    }
+
+    /// These settings with `levels` by hour (see [`Settings::levels`]).
+    pub fn with_levels(&self, levels: [u32; 24]) -> Settings {
+        match self {
+            Settings::Lambda(l) => Settings::Lambda(LambdaSettings {
+                provisioned: adaptd_engine::spec::Provisioned::from_hourly(levels),
+                ..l.clone()
+            }),
+            Settings::Ecs(e) => Settings::Ecs(EcsSettings {
+                scaling: TaskScaling::from_hourly(levels),
+                ..e.clone()
+            }),
         }
     }
 }
@@ -243,7 +176,7 @@ pub struct IacOnly {
     pub reason: String,
 }
 
-/// The ordered calls that move one function from `from` to `to`.
+/// The ordered calls that move one component from `from` to `to`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
@@ -252,9 +185,9 @@ pub struct Plan {
     /// Where the calls go.
     pub target: Target,
     /// The configuration the plan starts from.
-    pub from: LambdaSettings,
+    pub from: Settings,
     /// The configuration it reaches.
-    pub to: LambdaSettings,
+    pub to: Settings,
     /// API calls, in order.
     pub calls: Vec<Call>,
     /// Changes left to infrastructure code.
@@ -298,162 +231,20 @@ impl Plan {
     }
 }
 
-/// The scheduled action name of an hour.
-pub fn action_name(hour_utc: u32) -> String {
-    format!("{ACTION_PREFIX}{hour_utc:02}")
-}
-
-fn action(resource_id: &str, step: ScheduledStep) -> Call {
-    Call::PutScheduledAction {
-        resource_id: resource_id.to_owned(),
-        scheduled_action_name: action_name(step.hour),
-        schedule: step.cron(),
-        hour_utc: step.hour,
-        capacity: step.value,
-    }
-}
-
-/// Reserved concurrency `b` allows at least what `a` allows (none = unlimited).
-fn looser(a: Option<u32>, b: Option<u32>) -> bool {
-    match (a, b) {
-        (_, None) => true,
-        (None, Some(_)) => false,
-        (Some(x), Some(y)) => y >= x,
-    }
-}
-
-fn reserved_call(t: &Target, r: Option<u32>) -> Call {
-    match r {
-        Some(n) => Call::PutFunctionConcurrency {
-            function_name: t.function_name.clone(),
-            reserved_concurrent_executions: n,
-        },
-        None => Call::DeleteFunctionConcurrency {
-            function_name: t.function_name.clone(),
-        },
-    }
-}
-
-/// Calls for provisioned concurrency, or an [`IacOnly`] item when there is no alias.
-fn provisioned_calls(
-    t: &Target,
-    from: &Provisioned,
-    to: &Provisioned,
-) -> Result<Vec<Call>, IacOnly> {
-    if from == to {
-        return Ok(Vec::new());
-    }
-    let (Some(qualifier), Some(rid)) = (t.qualifier.clone(), t.resource_id()) else {
-        return Err(IacOnly {
-            field: "provisioned_concurrency".to_owned(),
-            from: format!("{from:?}"),
-            to: format!("{to:?}"),
-            reason: "no alias or version is configured for the function \
-                     (apply.components.qualifier); AWS refuses provisioned concurrency on $LATEST"
-                .to_owned(),
-        });
+/// The plan from `from` to `to` (cost delta 0; see [`plan`]). Settings of two
+/// platforms give an empty plan: no API call moves a component between them.
+pub fn between<S: Clone + Into<Settings>>(target: &Target, from: &S, to: &S) -> Plan {
+    let (from, to): (Settings, Settings) = (from.clone().into(), to.clone().into());
+    let (calls, iac_only) = match (&from, &to) {
+        (Settings::Lambda(f), Settings::Lambda(t)) => lambda::calls(target, f, t),
+        (Settings::Ecs(f), Settings::Ecs(t)) => ecs::calls(target, f, t),
+        _ => (Vec::new(), Vec::new()),
     };
-    let fname = t.function_name.clone();
-    let mut calls = Vec::new();
-    let old_points = match from {
-        Provisioned::Hourly(h) => change_points(h),
-        _ => Vec::new(),
-    };
-    match to {
-        Provisioned::Hourly(h) => {
-            let points = change_points(h);
-            let lo = h.iter().copied().min().unwrap_or(0);
-            let hi = h.iter().copied().max().unwrap_or(0);
-            // Until the first scheduled action fires, the alias holds the schedule's
-            // peak: never less than the schedule wants, and never more than the new
-            // reservation allows (a level left from before could be).
-            if from.peak() != hi || !matches!(from, Provisioned::Constant(_)) {
-                calls.push(Call::PutProvisionedConcurrencyConfig {
-                    function_name: fname,
-                    qualifier,
-                    provisioned_concurrent_executions: hi,
-                });
-            }
-            let same_bounds = matches!(from, Provisioned::Hourly(o)
-                if o.iter().min() == h.iter().min() && o.iter().max() == h.iter().max());
-            if !same_bounds {
-                calls.push(Call::RegisterScalableTarget {
-                    resource_id: rid.clone(),
-                    min_capacity: lo,
-                    max_capacity: hi,
-                });
-            }
-            for old in &old_points {
-                if !points.iter().any(|p| p.hour == old.hour) {
-                    calls.push(Call::DeleteScheduledAction {
-                        resource_id: rid.clone(),
-                        scheduled_action_name: action_name(old.hour),
-                    });
-                }
-            }
-            for step in points {
-                if !old_points.contains(&step) {
-                    calls.push(action(&rid, step));
-                }
-            }
-        }
-        Provisioned::Constant(_) | Provisioned::None => {
-            for old in &old_points {
-                calls.push(Call::DeleteScheduledAction {
-                    resource_id: rid.clone(),
-                    scheduled_action_name: action_name(old.hour),
-                });
-            }
-            if !old_points.is_empty() {
-                calls.push(Call::DeregisterScalableTarget { resource_id: rid });
-            }
-            calls.push(match to {
-                Provisioned::Constant(n) => Call::PutProvisionedConcurrencyConfig {
-                    function_name: fname,
-                    qualifier,
-                    provisioned_concurrent_executions: *n,
-                },
-                _ => Call::DeleteProvisionedConcurrencyConfig {
-                    function_name: fname,
-                    qualifier,
-                },
-            });
-        }
-    }
-    Ok(calls)
-}
-
-/// The plan from `from` to `to` (cost delta 0; see [`plan`]).
-///
-/// Order: a reservation that loosens goes first and one that tightens last, so the
-/// reservation never drops below provisioned concurrency between two calls (AWS
-/// refuses that); memory next; provisioned concurrency after.
-pub fn between(target: &Target, from: &LambdaSettings, to: &LambdaSettings) -> Plan {
-    let mut calls = Vec::new();
-    let mut iac_only = Vec::new();
-    let reserved_changes = from.reserved_concurrency != to.reserved_concurrency;
-    let loosen = looser(from.reserved_concurrency, to.reserved_concurrency);
-    if reserved_changes && loosen {
-        calls.push(reserved_call(target, to.reserved_concurrency));
-    }
-    if from.memory_mb != to.memory_mb {
-        calls.push(Call::UpdateFunctionConfiguration {
-            function_name: target.function_name.clone(),
-            memory_mb: to.memory_mb,
-        });
-    }
-    match provisioned_calls(target, &from.provisioned, &to.provisioned) {
-        Ok(c) => calls.extend(c),
-        Err(i) => iac_only.push(i),
-    }
-    if reserved_changes && !loosen {
-        calls.push(reserved_call(target, to.reserved_concurrency));
-    }
     let mut p = Plan {
         id: String::new(),
         target: target.clone(),
-        from: from.clone(),
-        to: to.clone(),
+        from,
+        to,
         calls,
         iac_only,
         cost_delta_usd_per_month: 0.0,
@@ -462,15 +253,17 @@ pub fn between(target: &Target, from: &LambdaSettings, to: &LambdaSettings) -> P
     p
 }
 
-/// The plan that carries out `rec` on `target`, starting from `live` (the function's
-/// configuration as read from AWS; the recommendation's own `current` when absent).
+/// The plan that carries out `rec` on `target`, starting from `live` (the component's
+/// configuration as read from AWS; the recommendation's own `current` when absent or
+/// of the other platform).
 ///
-/// Only the settings the API may change move; architecture and platform changes become
-/// [`IacOnly`] items, and a move to Fargate leaves the function as it is.
+/// Only the settings the API may change move; a function's architecture change and
+/// platform moves become [`IacOnly`] items, and a platform move leaves the component
+/// as it is.
 pub fn plan(
     rec: &Recommendation,
     target: &Target,
-    live: Option<&LambdaSettings>,
+    live: Option<&Settings>,
 ) -> Result<Plan, PlanError> {
     let current = rec
         .current
@@ -482,45 +275,50 @@ pub fn plan(
         .ok_or_else(|| PlanError::Missing(rec.component.clone(), "recommended"))?;
     let cost = recommended.usd_per_month - current.usd_per_month;
     let mut iac_only = Vec::new();
-    if current.deployment.platform() != recommended.deployment.platform() {
+    let (cur, rcm) = (&current.deployment, &recommended.deployment);
+    if cur.platform() != rcm.platform() {
         iac_only.push(IacOnly {
             field: "platform".to_owned(),
-            from: current.deployment.platform().to_string(),
-            to: recommended.deployment.platform().to_string(),
+            from: cur.platform().to_string(),
+            to: rcm.platform().to_string(),
             reason: "a platform move needs new infrastructure (function or ECS service, \
                      networking, deployment pipeline); never done through the API"
                 .to_owned(),
         });
     }
-    if current.deployment.architecture() != recommended.deployment.architecture() {
+    // On Fargate to Fargate the architecture is a task definition field (below).
+    let both_fargate = cur.platform() == PlatformKind::Fargate && rcm.platform() == cur.platform();
+    if !both_fargate && cur.architecture() != rcm.architecture() {
         iac_only.push(IacOnly {
             field: "architecture".to_owned(),
-            from: current.deployment.architecture().to_string(),
-            to: recommended.deployment.architecture().to_string(),
+            from: cur.architecture().to_string(),
+            to: rcm.architecture().to_string(),
             reason: "an architecture change needs a build for it (native dependencies, \
                      container image); change it in the infrastructure code"
                 .to_owned(),
         });
     }
-    let (from, to) = match (&current.deployment, &recommended.deployment) {
-        (Deployment::Lambda(c), Deployment::Lambda(r)) => {
-            let from = live.cloned().unwrap_or_else(|| LambdaSettings::from(c));
-            (from, LambdaSettings::from(r))
-        }
-        // A Fargate side: nothing the Lambda API can do; an empty plan carrying the
-        // IaC items.
-        (Deployment::Lambda(c), Deployment::Fargate(_)) => {
-            let s = live.cloned().unwrap_or_else(|| LambdaSettings::from(c));
-            (s.clone(), s)
-        }
-        (Deployment::Fargate(_), _) => {
-            let s = live.cloned().unwrap_or(LambdaSettings {
-                memory_mb: 0,
-                provisioned: Provisioned::None,
-                reserved_concurrency: None,
-            });
-            (s.clone(), s)
-        }
+    if let (Deployment::Fargate(c), Deployment::Fargate(r)) = (cur, rcm)
+        && c.spot_share != r.spot_share
+    {
+        iac_only.push(IacOnly {
+            field: "spot_share".to_owned(),
+            from: c.spot_share.to_string(),
+            to: r.spot_share.to_string(),
+            reason: "a Fargate Spot share is the service's capacity provider strategy, \
+                     which changes with a new deployment; change it in the infrastructure code"
+                .to_owned(),
+        });
+    }
+    let from = match live {
+        Some(l) if l.platform() == cur.platform() => l.clone(),
+        _ => Settings::of(cur),
+    };
+    // A platform move: nothing the API can do; an empty plan carrying the IaC items.
+    let to = if cur.platform() == rcm.platform() {
+        Settings::of(rcm)
+    } else {
+        from.clone()
     };
     let mut p = between(target, &from, &to);
     p.iac_only.splice(0..0, iac_only);
@@ -529,40 +327,17 @@ pub fn plan(
 }
 
 /// Settings the recommendation keeps (current = recommended) that the live
-/// configuration no longer has: someone changed the function since the recommendation
-/// was made. Applying would revert their change without anyone having asked for it, so
-/// the caller skips such a recommendation; settings the recommendation changes are not
-/// drift (a clamped step leaves them between current and recommended).
-pub fn drift(
-    current: &LambdaSettings,
-    recommended: &LambdaSettings,
-    live: &LambdaSettings,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    if current.memory_mb == recommended.memory_mb && live.memory_mb != current.memory_mb {
-        out.push(format!(
-            "memory {} → {} MB",
-            current.memory_mb, live.memory_mb
-        ));
+/// configuration no longer has: someone changed the component since the
+/// recommendation was made. Applying would revert their change without anyone having
+/// asked for it, so the caller skips such a recommendation; settings the
+/// recommendation changes are not drift (a clamped step leaves them between current
+/// and recommended).
+pub fn drift(current: &Settings, recommended: &Settings, live: &Settings) -> Vec<String> {
+    match (current, recommended, live) {
+        (Settings::Lambda(c), Settings::Lambda(r), Settings::Lambda(l)) => lambda::drift(c, r, l),
+        (Settings::Ecs(c), Settings::Ecs(r), Settings::Ecs(l)) => ecs::drift(c, r, l),
+        _ => Vec::new(),
     }
-    if current.provisioned == recommended.provisioned && live.provisioned != current.provisioned {
-        out.push(format!(
-            "provisioned concurrency {} → {}",
-            adaptd_engine::spec::describe_schedule(&current.provisioned.hourly()),
-            adaptd_engine::spec::describe_schedule(&live.provisioned.hourly())
-        ));
-    }
-    if current.reserved_concurrency == recommended.reserved_concurrency
-        && live.reserved_concurrency != current.reserved_concurrency
-    {
-        let show = |r: Option<u32>| r.map_or_else(|| "none".to_owned(), |n| n.to_string());
-        out.push(format!(
-            "reserved concurrency {} → {}",
-            show(current.reserved_concurrency),
-            show(live.reserved_concurrency)
-        ));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -72,6 +72,12 @@ pub struct ApplyComponent {
     pub function_name: Option<String>,
     /// The alias or version carrying provisioned concurrency.
     pub qualifier: Option<String>,
+    /// For a component on ECS Fargate: its cluster's name (default
+    /// `default_cluster`). Without one, ECS changes are left to infrastructure code.
+    pub cluster: Option<String>,
+    /// For a component on ECS Fargate: its service's name (default: the component's
+    /// name).
+    pub service: Option<String>,
     /// Its mode, over its environment's and the global one.
     pub mode: Option<ApplyMode>,
 }
@@ -87,6 +93,8 @@ pub struct ApplySection {
     pub execute: bool,
     /// Alias or version for provisioned concurrency of components without their own.
     pub default_qualifier: Option<String>,
+    /// ECS cluster of components on Fargate without their own `cluster`.
+    pub default_cluster: Option<String>,
     /// AWS endpoint override.
     pub endpoint_url: Option<String>,
     /// AWS region (default: the standard chain's).
@@ -133,6 +141,7 @@ impl Default for ApplySection {
             mode: ApplyMode::Propose,
             execute: false,
             default_qualifier: None,
+            default_cluster: None,
             endpoint_url: None,
             region: None,
             profile: None,
@@ -185,10 +194,23 @@ impl ApplySection {
         )
     }
 
+    /// (cluster, service) of a component on ECS Fargate, when a cluster is known.
+    pub fn service_for(&self, component: &str) -> Option<(String, String)> {
+        let c = self.components.iter().find(|c| c.name == component);
+        let cluster = c
+            .and_then(|c| c.cluster.clone())
+            .or_else(|| self.default_cluster.clone())?;
+        let service = c
+            .and_then(|c| c.service.clone())
+            .unwrap_or_else(|| component.to_owned());
+        Some((cluster, service))
+    }
+
     pub(crate) fn validate(&self, path: &str, ck: &mut Check<'_>) {
         let p = |k: &str| join(path, k);
         for (k, v) in [
             ("default_qualifier", &self.default_qualifier),
+            ("default_cluster", &self.default_cluster),
             ("endpoint_url", &self.endpoint_url),
             ("region", &self.region),
             ("profile", &self.profile),
@@ -309,6 +331,8 @@ impl ApplySection {
             for (k, v) in [
                 ("function_name", &c.function_name),
                 ("qualifier", &c.qualifier),
+                ("cluster", &c.cluster),
+                ("service", &c.service),
             ] {
                 if v.as_deref() == Some("") {
                     ck.err(&join(&cp, k), "must not be empty");
@@ -352,6 +376,22 @@ mod tests {
         assert_eq!(
             c.apply.target_for("a"),
             ("fa".to_owned(), Some("live".to_owned()))
+        );
+        assert_eq!(c.apply.service_for("a"), None);
+    }
+
+    #[test]
+    fn ecs_services_take_the_default_cluster() {
+        let text = "[apply]\ndefault_cluster = \"shop\"\n\
+            [[apply.components]]\nname = \"a\"\ncluster = \"other\"\nservice = \"a-svc\"\n";
+        let c = Config::from_str(text, "t.toml").unwrap();
+        assert_eq!(
+            c.apply.service_for("a"),
+            Some(("other".to_owned(), "a-svc".to_owned()))
+        );
+        assert_eq!(
+            c.apply.service_for("b"),
+            Some(("shop".to_owned(), "b".to_owned()))
         );
     }
 

@@ -3,9 +3,12 @@
 //! execution, re-apply, guardrail refusals and a kill -9 in the middle of a plan; the
 //! library (`adaptd::apply`) for verification and rollback. What changed is read back
 //! through the AWS SDK itself, and moto's request recording counts the write calls.
-//! The service's verification (and across a restart) is in `apply/verify.rs`.
+//! The service's verification (and across a restart) is in `apply/verify.rs`; ECS
+//! services on Fargate in `apply/ecs.rs`.
 
 mod apply_support;
+#[path = "apply/ecs.rs"]
+mod ecs;
 mod service_support;
 #[path = "apply/verify.rs"]
 mod verify;

@@ -202,10 +202,15 @@ fn actions_in_code() -> (BTreeSet<String>, BTreeSet<String>, Vec<String>) {
             }
         }
     }
-    // Registering the first Lambda scalable target creates Application Auto
-    // Scaling's service-linked role for Lambda in the account.
+    // Registering the first scalable target of a service (Lambda, ECS) creates
+    // Application Auto Scaling's service-linked role for it in the account.
     if apply.contains("application-autoscaling:RegisterScalableTarget") {
         apply.insert("iam:CreateServiceLinkedRole".to_owned());
+    }
+    // A task definition revision names its task and execution roles, which ECS
+    // checks the caller may pass.
+    if apply.contains("ecs:RegisterTaskDefinition") {
+        apply.insert("iam:PassRole".to_owned());
     }
     (observe, apply, seen)
 }

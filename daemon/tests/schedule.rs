@@ -13,6 +13,7 @@ fn applied(h: Hourly<u32>) -> Vec<(u32, u32, String)> {
         component: "c".into(),
         function_name: "f".into(),
         qualifier: Some("live".into()),
+        service: None,
     };
     let settings = |provisioned| LambdaSettings {
         memory_mb: 512,

@@ -29,6 +29,14 @@ impl Architecture {
             Architecture::Arm64 => "arm64",
         }
     }
+
+    /// The name ECS uses in a task definition's `runtimePlatform.cpuArchitecture`.
+    pub fn ecs_name(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "X86_64",
+            Architecture::Arm64 => "ARM64",
+        }
+    }
 }
 
 impl fmt::Display for Architecture {
@@ -172,6 +180,16 @@ impl Default for FargateConfig {
 }
 
 impl FargateConfig {
+    /// The task's CPU as ECS writes it: units of 1/1024 vCPU (`512` for 0.5 vCPU).
+    pub fn cpu_units(&self) -> u32 {
+        let units = (self.vcpu * 1024.0).round();
+        if units.is_finite() && units > 0.0 {
+            units.min(f64::from(u32::MAX)) as u32
+        } else {
+            0
+        }
+    }
+
     /// Tasks on Spot when `n` run: all above the one on-demand base, times the share.
     pub fn spot_tasks(&self, n: u32) -> f64 {
         f64::from(n.saturating_sub(1)) * self.spot_share.clamp(0.0, 1.0)

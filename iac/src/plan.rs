@@ -61,10 +61,14 @@ pub(crate) fn build(
                 reason: ctx.not_found_reason(rec, options),
             });
         }
-        if let (Deployment::Lambda(_), Deployment::Fargate(f)) = (&cur.deployment, &new.deployment)
-        {
+        if cur.deployment.platform() != new.deployment.platform() {
             if terraform {
-                generate::fargate_migration(rec, f, options, &mut plan);
+                match &new.deployment {
+                    Deployment::Fargate(f) => {
+                        generate::fargate_migration(rec, f, options, &mut plan);
+                    }
+                    Deployment::Lambda(l) => generate::lambda_migration(rec, l, options, &mut plan),
+                }
             } else {
                 plan.suggestions.push(no_terraform(
                     &rec.component,

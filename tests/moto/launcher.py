@@ -19,6 +19,9 @@ behaves like AWS for everything adaptd's collectors and actuator call:
   launch type EC2): the strategy is kept and answered by DescribeServices, with no
   launch type, as AWS does; a Fargate service's tasks are running at once
   (`runningCount` = `desiredCount`), like provisioned concurrency below;
+- ECS UpdateService with a task definition given by family or `family:revision`: moto
+  stores the text as given and DescribeServices answers it; AWS resolves it to the
+  revision's ARN (the family's latest active revision for a bare family), as this does;
 - `--indexed-metrics`: GetMetricData through an index by metric and period instead of
   moto's scan of every datum for every period (quadratic; benchmarks with a thousand
   functions over a week need this). Results are the same; only speed differs.
@@ -376,6 +379,19 @@ def install_ecs() -> None:
         return result
 
     EC2ContainerServiceResponse.create_service = create_service
+
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original_update = EC2ContainerServiceBackend.update_service
+
+    def update_service(self, service_properties):
+        task_definition = service_properties.get("task_definition")
+        service = original_update(self, service_properties)
+        if task_definition:
+            service.task_definition = self.describe_task_definition(task_definition).arn
+        return service
+
+    EC2ContainerServiceBackend.update_service = update_service
 
 
 def install_lambda() -> None:

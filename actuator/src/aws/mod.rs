@@ -1,16 +1,22 @@
 //! The AWS side: makes a plan's calls with the AWS SDK and reads the live
-//! configuration they are compared with (Lambda and Application Auto Scaling).
+//! configuration they are compared with (Lambda, ECS and Application Auto Scaling).
 //!
 //! Credentials, retries and timeouts are the collectors' too ([`adaptd_aws::sdk_loader`]);
 //! an endpoint override points the SDK at another server that speaks the AWS wire
 //! protocol (the tests' moto).
 
+mod ecs;
 mod lambda;
 mod scaling;
 
 use std::time::Duration;
 
-use crate::plan::{Call, LambdaSettings, Target};
+use adaptd_engine::spec::TrackingMetric;
+
+use crate::plan::{
+    Call, EcsSettings, LambdaSettings, Scalable, ServiceTarget, TRACKING_POLICY, Target,
+    TaskScaling,
+};
 
 /// How to reach AWS.
 #[derive(Clone, Debug, Default)]
@@ -53,6 +59,8 @@ impl AwsError {
 pub struct Aws {
     lambda: aws_sdk_lambda::Client,
     scaling: aws_sdk_applicationautoscaling::Client,
+    ecs: aws_sdk_ecs::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 impl Aws {
@@ -70,29 +78,25 @@ impl Aws {
         Aws {
             lambda: aws_sdk_lambda::Client::new(&config),
             scaling: aws_sdk_applicationautoscaling::Client::new(&config),
+            ecs: aws_sdk_ecs::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
         }
     }
 
     /// Makes `call`.
     pub async fn execute(&self, call: &Call) -> Result<(), AwsError> {
-        match call {
-            Call::RegisterScalableTarget { .. }
-            | Call::PutScheduledAction { .. }
-            | Call::DeleteScheduledAction { .. }
-            | Call::DeregisterScalableTarget { .. } => scaling::execute(&self.scaling, call).await,
+        match call.service() {
+            "application-autoscaling" => scaling::execute(&self.scaling, call).await,
+            "ecs" => ecs::execute(&self.ecs, call).await,
             _ => lambda::execute(&self.lambda, call).await,
         }
     }
 
     /// Whether the live configuration already has `call`'s effect.
     pub async fn is_effective(&self, call: &Call) -> Result<bool, AwsError> {
-        match call {
-            Call::RegisterScalableTarget { .. }
-            | Call::PutScheduledAction { .. }
-            | Call::DeleteScheduledAction { .. }
-            | Call::DeregisterScalableTarget { .. } => {
-                scaling::is_effective(&self.scaling, call).await
-            }
+        match call.service() {
+            "application-autoscaling" => scaling::is_effective(&self.scaling, call).await,
+            "ecs" => ecs::is_effective(&self.ecs, call).await,
             _ => lambda::is_effective(&self.lambda, call).await,
         }
     }
@@ -104,14 +108,18 @@ impl Aws {
         let memory_mb = lambda::memory_mb(&self.lambda, &target.function_name).await?;
         let reserved_concurrency = lambda::reserved(&self.lambda, &target.function_name).await?;
         let provisioned = match (&target.qualifier, target.resource_id()) {
-            (Some(q), Some(rid)) => match scaling::schedule(&self.scaling, &rid).await? {
-                Some(h) => adaptd_engine::spec::Provisioned::from_hourly(h),
-                None => lambda::provisioned(&self.lambda, &target.function_name, q)
+            (Some(q), Some(rid)) => {
+                match scaling::schedule(&self.scaling, Scalable::LambdaProvisionedConcurrency, &rid)
                     .await?
-                    .map_or(adaptd_engine::spec::Provisioned::None, |n| {
-                        adaptd_engine::spec::Provisioned::Constant(n)
-                    }),
-            },
+                {
+                    Some(h) => adaptd_engine::spec::Provisioned::from_hourly(h),
+                    None => lambda::provisioned(&self.lambda, &target.function_name, q)
+                        .await?
+                        .map_or(adaptd_engine::spec::Provisioned::None, |n| {
+                            adaptd_engine::spec::Provisioned::Constant(n)
+                        }),
+                }
+            }
             _ => adaptd_engine::spec::Provisioned::None,
         };
         Ok(LambdaSettings {
@@ -119,6 +127,71 @@ impl Aws {
             provisioned,
             reserved_concurrency,
         })
+    }
+
+    /// The service's live settings: its task definition and size, and its task count
+    /// — adaptd's target-tracking policy when there is one, else the schedule of
+    /// adaptd's scheduled actions, else the desired count.
+    pub async fn read_service(&self, s: &ServiceTarget) -> Result<EcsSettings, AwsError> {
+        let (task_definition, (cpu_units, memory_mb, architecture), desired) =
+            ecs::service(&self.ecs, s).await?;
+        let rid = s.resource_id();
+        let fixed = TaskScaling::Fixed { tasks: desired };
+        let scaling = match scaling::target(&self.scaling, Scalable::EcsDesiredCount, &rid).await? {
+            None => fixed,
+            Some((min_tasks, max_tasks)) => {
+                let policy = scaling::policy(&self.scaling, &rid, TRACKING_POLICY)
+                    .await?
+                    .and_then(|p| scaling::tracking_of(&p));
+                let metric = policy.as_ref().and_then(|(name, _, _)| {
+                    [
+                        TrackingMetric::Cpu,
+                        TrackingMetric::AlbRequestCountPerTarget,
+                    ]
+                    .into_iter()
+                    .find(|m| m.aws_name() == name)
+                });
+                match (metric, policy) {
+                    (Some(metric), Some((_, target_value, _))) => TaskScaling::Tracking {
+                        metric,
+                        target_value,
+                        min_tasks,
+                        max_tasks,
+                    },
+                    _ => scaling::schedule(&self.scaling, Scalable::EcsDesiredCount, &rid)
+                        .await?
+                        .map_or(fixed, TaskScaling::from_hourly),
+                }
+            }
+        };
+        Ok(EcsSettings {
+            task_definition: Some(task_definition),
+            cpu_units,
+            memory_mb,
+            architecture,
+            scaling,
+        })
+    }
+
+    /// The `ResourceLabel` (`app/LB/ID/targetgroup/TG/ID`) of the service's first
+    /// target group, which an `ALBRequestCountPerTarget` policy names; `None` when the
+    /// service has no load balancer.
+    pub async fn alb_resource_label(&self, s: &ServiceTarget) -> Result<Option<String>, AwsError> {
+        let Some(tg) = ecs::target_group(&self.ecs, s).await? else {
+            return Ok(None);
+        };
+        let out = self
+            .elb
+            .describe_target_groups()
+            .target_group_arns(&tg)
+            .send()
+            .await
+            .map_err(|e| AwsError::new("elasticloadbalancing:DescribeTargetGroups", &e))?;
+        Ok(out
+            .target_groups()
+            .iter()
+            .flat_map(|g| g.load_balancer_arns())
+            .find_map(|lb| ecs::resource_label(lb, &tg)))
     }
 }
 

@@ -9,13 +9,14 @@ use adaptd_engine::spec::Provisioned;
 use proptest::prelude::*;
 
 use super::*;
-use crate::plan::{Call, ScheduledStep, Target, between, schedule_of};
+use crate::plan::{Call, LambdaSettings, ScheduledStep, Target, between, schedule_of};
 
 fn target() -> Target {
     Target {
         component: "checkout-api".into(),
         function_name: "checkout-api".into(),
         qualifier: Some("live".into()),
+        service: None,
     }
 }
 
@@ -25,6 +26,10 @@ fn settings(pc: Provisioned) -> LambdaSettings {
         provisioned: pc,
         reserved_concurrency: None,
     }
+}
+
+fn lam(s: &Settings) -> &LambdaSettings {
+    s.lambda().expect("a Lambda plan")
 }
 
 fn rails() -> Guardrails {
@@ -60,7 +65,7 @@ fn steps_clamp_and_limits_refuse_with_numbers() {
         ..History::default()
     };
     let a = g.check(&p, &h).unwrap();
-    assert_eq!(a.plan.to.provisioned, Provisioned::Constant(15));
+    assert_eq!(lam(&a.plan.to).provisioned, Provisioned::Constant(15));
     assert_eq!(a.clamped.len(), 1, "{:?}", a.clamped);
     assert!(
         a.clamped[0].contains("10 → 40 clamped to 15"),
@@ -236,7 +241,10 @@ impl Model {
             Provisioned::Constant(n) => m.config = Some(*n),
             Provisioned::Hourly(h) => {
                 for step in crate::plan::change_points(h) {
-                    m.actions.insert(crate::plan::action_name(step.hour), step);
+                    m.actions.insert(
+                        crate::plan::Scalable::LambdaProvisionedConcurrency.action_name(step.hour),
+                        step,
+                    );
                 }
                 m.registered = Some((0, 0));
                 // The level of some hour; the peak is the worst case for the checks.
@@ -287,6 +295,7 @@ impl Model {
                 ..
             } => self.reserved = Some(*n),
             Call::DeleteFunctionConcurrency { .. } => self.reserved = None,
+            other => panic!("not a Lambda call: {other}"),
         }
         if let (Some(r), Some(n)) = (self.reserved, self.config) {
             assert!(n <= r, "provisioned {n} above reservation {r} after {c}");
@@ -324,8 +333,8 @@ proptest! {
             }
             Ok(a) if a.plan.is_empty() => {}
             Ok(a) => {
-                let old = a.plan.from.provisioned.hourly();
-                let new = a.plan.to.provisioned.hourly();
+                let old = lam(&a.plan.from).provisioned.hourly();
+                let new = lam(&a.plan.to).provisioned.hourly();
                 for hour in 0..24 {
                     prop_assert!(new[hour] <= g.max_level(old[hour]),
                         "hour {hour}: {} → {} beyond the step", old[hour], new[hour]);
@@ -344,13 +353,13 @@ proptest! {
                 prop_assert!(again.clamped.is_empty());
                 prop_assert_eq!(&again.plan.id, &a.plan.id);
                 // Played on a model, the calls reach the plan's target.
-                let mut m = Model::of(&a.plan.from);
+                let mut m = Model::of(lam(&a.plan.from));
                 for c in &a.plan.calls {
                     m.play(c);
                 }
-                prop_assert_eq!(m.memory_mb, a.plan.to.memory_mb);
-                prop_assert_eq!(m.reserved, a.plan.to.reserved_concurrency);
-                prop_assert_eq!(m.provisioned(), a.plan.to.provisioned.clone());
+                prop_assert_eq!(m.memory_mb, lam(&a.plan.to).memory_mb);
+                prop_assert_eq!(m.reserved, lam(&a.plan.to).reserved_concurrency);
+                prop_assert_eq!(m.provisioned(), lam(&a.plan.to).provisioned.clone());
             }
         }
     }

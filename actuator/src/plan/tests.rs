@@ -1,5 +1,7 @@
 //! Plan examples: the calls, their order and text, ids and inverses.
 
+use adaptd_engine::spec::Provisioned;
+
 use super::*;
 
 fn target(q: Option<&str>) -> Target {
@@ -7,7 +9,12 @@ fn target(q: Option<&str>) -> Target {
         component: "c".into(),
         function_name: "f".into(),
         qualifier: q.map(str::to_owned),
+        service: None,
     }
+}
+
+fn d(a: &LambdaSettings, b: &LambdaSettings, c: &LambdaSettings) -> Vec<String> {
+    drift(&a.clone().into(), &b.clone().into(), &c.clone().into())
 }
 
 fn s(mem: u32, pc: Provisioned, r: Option<u32>) -> LambdaSettings {
@@ -114,12 +121,12 @@ fn drift_is_a_kept_setting_changed_live() {
     let cur = s(1024, Provisioned::Constant(2), None);
     let rec = s(512, Provisioned::Constant(2), None);
     // Memory is being changed: a live value elsewhere is not drift.
-    assert!(drift(&cur, &rec, &s(768, Provisioned::Constant(2), None)).is_empty());
+    assert!(d(&cur, &rec, &s(768, Provisioned::Constant(2), None)).is_empty());
     assert_eq!(
-        drift(&cur, &rec, &s(1024, Provisioned::Constant(5), None)),
+        d(&cur, &rec, &s(1024, Provisioned::Constant(5), None)),
         ["provisioned concurrency 2 → 5"]
     );
-    let keep = drift(&cur, &cur, &s(512, Provisioned::Constant(2), Some(10)));
+    let keep = d(&cur, &cur, &s(512, Provisioned::Constant(2), Some(10)));
     assert_eq!(
         keep,
         ["memory 1024 → 512 MB", "reserved concurrency none → 10"]

@@ -262,6 +262,24 @@ pub fn moto(dir: &Scratch, functions: usize) -> (Proc, Vec<String>) {
 /// [`moto`] with launcher options (`--indexed-metrics`: GetMetricData in time linear
 /// in the data, for a collector that asks for its full 14-day lookback).
 pub fn moto_with(dir: &Scratch, functions: usize, options: &[&str]) -> (Proc, Vec<String>) {
+    let (p, seeded) = moto_seeded(dir, functions, options, &[]);
+    let names = seeded["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    (p, names)
+}
+
+/// [`moto_with`] with more arguments for tests/moto/seed.py (`--ecs`); returns what
+/// the seed printed.
+pub fn moto_seeded(
+    dir: &Scratch,
+    functions: usize,
+    options: &[&str],
+    seed_args: &[&str],
+) -> (Proc, Value) {
     let port = free_port();
     let log = dir.path("moto.log");
     let out = std::fs::File::create(&log).unwrap();
@@ -304,6 +322,7 @@ pub fn moto_with(dir: &Scratch, functions: usize, options: &[&str]) -> (Proc, Ve
             "--minutes",
             "180",
         ])
+        .args(seed_args)
         .output()
         .expect("seed runs");
     assert!(
@@ -312,13 +331,7 @@ pub fn moto_with(dir: &Scratch, functions: usize, options: &[&str]) -> (Proc, Ve
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("seed prints JSON");
-    let names = v["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap().to_owned())
-        .collect();
-    (p, names)
+    (p, v)
 }
 
 /// The PostgreSQL server the tests make their databases on: the one

@@ -1,10 +1,12 @@
 //! CloudFormation and SAM templates, YAML or JSON: memory, architecture, reserved and
 //! provisioned concurrency of `AWS::Lambda::Function` (with its `AWS::Lambda::Alias`)
-//! and `AWS::Serverless::Function` (with `AutoPublishAlias` and SAM `Globals`).
+//! and `AWS::Serverless::Function` (with `AutoPublishAlias` and SAM `Globals`); task
+//! size and count of `AWS::ECS::Service` on Fargate (see [`ecs`]).
 //!
 //! Values are replaced at their spans in the text, so YAML comments and layout stay; a
 //! value given by `!Ref Param` is patched at the parameter's `Default`.
 
+mod ecs;
 mod schedule;
 mod text;
 mod tree;
@@ -41,7 +43,8 @@ pub(crate) struct Templates {
 fn looks_like_template(text: &str) -> bool {
     text.contains("AWSTemplateFormatVersion")
         || text.contains("AWS::Serverless")
-        || (text.contains("Resources") && text.contains("AWS::Lambda::"))
+        || (text.contains("Resources")
+            && (text.contains("AWS::Lambda::") || text.contains("AWS::ECS::Service")))
 }
 
 impl Templates {
@@ -127,6 +130,15 @@ impl Templates {
                     t.lambda(rec, &id, c, n, plan);
                 }
             }
+            for id in t.services(&rec.component, options) {
+                found.push(format!("{}#{id}", t.path));
+                if let (Some(c), Some(n)) = (&rec.current, &rec.recommended)
+                    && let (Deployment::Fargate(c), Deployment::Fargate(n)) =
+                        (&c.deployment, &n.deployment)
+                {
+                    t.fargate(rec, &id, c, n, plan);
+                }
+            }
         }
         found
     }
@@ -150,6 +162,18 @@ impl Template {
 
     /// Logical ids of the component's functions: mapped, named or tagged.
     fn functions(&self, component: &str, options: &Options) -> Vec<String> {
+        self.of_type(component, options, &[LAMBDA, SAM], "FunctionName")
+    }
+
+    /// Logical ids of the component's resources of `types`: mapped, named (`name_key`)
+    /// or tagged.
+    fn of_type(
+        &self,
+        component: &str,
+        options: &Options,
+        types: &[&str],
+        name_key: &str,
+    ) -> Vec<String> {
         let mapping = options.mappings.get(component);
         let name = mapping
             .and_then(|m| m.function_name.as_deref())
@@ -160,18 +184,21 @@ impl Template {
                 .iter()
                 .filter_map(|r| r.split_once('#'))
                 .filter(|(f, _)| *f == self.path)
+                .filter(|(_, id)| {
+                    self.resource(id)
+                        .and_then(Self::rtype)
+                        .is_some_and(|t| types.contains(&t))
+                })
                 .map(|(_, id)| id.to_owned())
                 .collect();
         }
         self.resources()
             .iter()
-            .filter(|(_, r)| matches!(Self::rtype(r), Some(LAMBDA | SAM)))
+            .filter(|(_, r)| Self::rtype(r).is_some_and(|t| types.contains(&t)))
             .filter(|(_, r)| {
                 let props = r.get("Properties");
-                let named = props
-                    .and_then(|p| p.get("FunctionName"))
-                    .and_then(Node::scalar)
-                    == Some(name);
+                let named =
+                    props.and_then(|p| p.get(name_key)).and_then(Node::scalar) == Some(name);
                 named || props.is_some_and(|p| tagged(p, component, &options.tag_keys))
             })
             .filter_map(|(k, _)| k.scalar().map(str::to_owned))
@@ -188,31 +215,9 @@ impl Template {
     ) {
         let Some(res) = self.resource(id) else { return };
         let sam = Self::rtype(res) == Some(SAM);
-        let record =
-            |plan: &mut Plan, field: &str, from: String, to: String, out: Outcome| match out {
-                Ok(change) => {
-                    let (line, _) = line_of(&self.text, change.range.start);
-                    plan.edits.push(Edit {
-                        file: self.path.clone(),
-                        range: change.range,
-                        replacement: change.text,
-                        component: rec.component.clone(),
-                        field: field.to_owned(),
-                        description: format!(
-                            "{field}: {from} → {to} at {}:{line} ({}#{id}{})",
-                            self.path, self.path, change.via
-                        ),
-                    });
-                }
-                Err(reason) => plan.suggestions.push(Suggestion {
-                    component: rec.component.clone(),
-                    field: field.to_owned(),
-                    kind: SuggestionKind::Manual,
-                    from,
-                    to,
-                    reason: format!("{}#{id}: {reason}", self.path),
-                }),
-            };
+        let record = |plan: &mut Plan, field: &str, from: String, to: String, out: Outcome| {
+            self.record(rec, id, plan, (field, from, to), out);
+        };
         if c.memory_mb != n.memory_mb {
             let out = self.set_property(id, sam, "MemorySize", &n.memory_mb.to_string(), false);
             record(
@@ -263,6 +268,41 @@ impl Template {
                     out,
                 );
             }
+        }
+    }
+
+    /// Puts one change of resource `id` in the plan, or a suggestion saying why not.
+    fn record(
+        &self,
+        rec: &Recommendation,
+        id: &str,
+        plan: &mut Plan,
+        (field, from, to): (&str, String, String),
+        out: Outcome,
+    ) {
+        match out {
+            Ok(change) => {
+                let (line, _) = line_of(&self.text, change.range.start);
+                plan.edits.push(Edit {
+                    file: self.path.clone(),
+                    range: change.range,
+                    replacement: change.text,
+                    component: rec.component.clone(),
+                    field: field.to_owned(),
+                    description: format!(
+                        "{field}: {from} → {to} at {}:{line} ({}#{id}{})",
+                        self.path, self.path, change.via
+                    ),
+                });
+            }
+            Err(reason) => plan.suggestions.push(Suggestion {
+                component: rec.component.clone(),
+                field: field.to_owned(),
+                kind: SuggestionKind::Manual,
+                from,
+                to,
+                reason: format!("{}#{id}: {reason}", self.path),
+            }),
         }
     }
 

@@ -90,11 +90,6 @@ impl Template {
         hourly: &Hourly<u32>,
         component: &str,
     ) -> Outcome {
-        let resources = self
-            .root
-            .get("Resources")
-            .ok_or("the template has no Resources")?;
-        let (first, _) = resources.entries().first().ok_or("Resources is empty")?;
         let tid = target_id(id);
         let spec = Spec {
             id,
@@ -102,25 +97,43 @@ impl Template {
             hourly,
             component,
         };
+        self.put_owned(&tid, &|indent| spec.yaml(&tid, indent), &|indent| {
+            format!("\"{tid}\": {}", spec.json(indent))
+        })
+    }
+
+    /// Writes (or rewrites) resources adaptd owns, the first at logical id `tid`, in
+    /// `Resources`: `yaml` renders their block at an indent (comment lines included),
+    /// `json` their `"Id": {…}` entries.
+    pub(super) fn put_owned(
+        &self,
+        tid: &str,
+        yaml: &dyn Fn(&str) -> String,
+        json: &dyn Fn(&str) -> String,
+    ) -> Outcome {
+        let resources = self
+            .root
+            .get("Resources")
+            .ok_or("the template has no Resources")?;
+        let (first, _) = resources.entries().first().ok_or("Resources is empty")?;
+        let indent = indent_at(&self.text, first.span.start).to_owned();
         if self.json {
-            let indent = indent_at(&self.text, first.span.start).to_owned();
-            let body = spec.json(&indent);
-            return Ok(match resources.entry(&tid) {
+            let body = json(&indent);
+            return Ok(match resources.entry(tid) {
                 Some((k, v)) => Change {
                     range: k.span.start..v.span.end,
-                    text: format!("\"{tid}\": {body}"),
+                    text: body,
                     via: String::new(),
                 },
                 None => Change {
                     range: first.span.start..first.span.start,
-                    text: format!("\"{tid}\": {body},\n{indent}"),
+                    text: format!("{body},\n{indent}"),
                     via: String::new(),
                 },
             });
         }
-        let indent = indent_at(&self.text, first.span.start).to_owned();
-        let block = spec.yaml(&tid, &indent);
-        match resources.entry(&tid) {
+        let block = yaml(&indent);
+        match resources.entry(tid) {
             Some((k, v)) => {
                 // The comment line adaptd wrote above the entry goes with it.
                 let mut start = line_start(&self.text, k.span.start);

@@ -232,19 +232,12 @@ impl<'a> TfCtx<'a> {
                 }
                 found.iter().map(|i| i.address.clone()).collect()
             }
-            (Deployment::Fargate(_), Deployment::Lambda(_)) => {
-                let found = self.find(&rec.component, &["aws_ecs_service"], "name");
-                if !found.is_empty() {
-                    Want::new(rec, "platform", &cur.description, &new.description).suggest(
-                        plan,
-                        SuggestionKind::Migration,
-                        "a move from Fargate to Lambda needs a function package and handler that \
-                         only the team has; adaptd generates no module for it"
-                            .to_owned(),
-                    );
-                }
-                found.iter().map(|i| i.address.clone()).collect()
-            }
+            // The migration module and its suggestion come with the plan's migrations.
+            (Deployment::Fargate(_), Deployment::Lambda(_)) => self
+                .find(&rec.component, &["aws_ecs_service"], "name")
+                .iter()
+                .map(|i| i.address.clone())
+                .collect(),
         }
     }
 

@@ -8,23 +8,24 @@
 //! crash interrupted, [`verify_run`] judges a run after its verification window and
 //! rolls it back through [`rollback`] when it made things worse.
 
+mod live;
 pub mod log;
 pub mod observe;
 pub mod recent;
 
 use adaptd_actuator::aws::{Aws, AwsError, AwsSettings};
 use adaptd_actuator::guard::{Guardrails, History, Refusal, Window};
-use adaptd_actuator::plan::{self, LambdaSettings, Plan, PlanError, Target};
+use adaptd_actuator::plan::{self, Plan, PlanError, Settings};
 use adaptd_actuator::verify::{self, Decision, Observed, Predicted, Thresholds};
 use adaptd_actuator::wal::{self, Crashpoint, ExecError, Execution, Intent, PlanOutcome};
 use adaptd_config::{ApplyMode, ApplySection, WEEKDAYS};
 use adaptd_engine::calendar::{civil_from_days, days_from_civil};
-use adaptd_engine::spec::{Deployment, PlatformKind};
 use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_optimizer::recommend::Recommendation;
 use serde::Serialize;
 use serde_json::json;
 
+pub use live::{live_settings, target};
 pub use log::StoreLog;
 
 use adaptd_store::{AuditEntry, Lifecycle, Store, StoreError, Transition, TransitionError, now_ms};
@@ -181,16 +182,6 @@ pub fn thresholds(a: &ApplySection) -> Thresholds {
     }
 }
 
-/// The target of a component.
-pub fn target(a: &ApplySection, component: &str) -> Target {
-    let (function_name, qualifier) = a.target_for(component);
-    Target {
-        component: component.to_owned(),
-        function_name,
-        qualifier,
-    }
-}
-
 /// The guardrails' history for `component` at `now_ms`, from the finished runs.
 pub async fn history<S: Store>(
     store: &S,
@@ -247,24 +238,20 @@ pub async fn apply_recommendation<S: Store>(
             reason: "mode off".to_owned(),
         });
     }
-    let target = target(config, &rec.component);
-    let on_lambda = rec
-        .current
-        .as_ref()
-        .is_some_and(|c| c.deployment.platform() == PlatformKind::Lambda);
-    let live = if on_lambda {
-        Some(aws.read(&target).await?)
-    } else {
-        None
-    };
+    let mut target = target(config, &rec.component);
+    let live = live_settings(aws, rec, &mut target).await?;
     let plan = plan::plan(rec, &target, live.as_ref())?;
     if plan.is_empty() {
         return Ok(ApplyOutcome::NothingToDo { plan });
     }
     if let (Some(live), Some(c), Some(r)) = (&live, &rec.current, &rec.recommended)
-        && let (Deployment::Lambda(c), Deployment::Lambda(r)) = (&c.deployment, &r.deployment)
+        && c.deployment.platform() == r.deployment.platform()
     {
-        let drift = plan::drift(&LambdaSettings::from(c), &LambdaSettings::from(r), live);
+        let drift = plan::drift(
+            &Settings::of(&c.deployment),
+            &Settings::of(&r.deployment),
+            live,
+        );
         if !drift.is_empty() {
             return Ok(ApplyOutcome::Skipped {
                 reason: format!(
