@@ -13,13 +13,14 @@ use std::fmt;
 
 pub use adaptd_engine::schedule::{ScheduledStep, change_points, schedule_of};
 use adaptd_engine::spec::{Deployment, LambdaConfig, Provisioned};
+use adaptd_engine::zone::Zone;
 use adaptd_optimizer::recommend::Recommendation;
 use serde::{Deserialize, Serialize};
 
 /// Application Auto Scaling's dimension for Lambda provisioned concurrency.
 pub const PC_DIMENSION: &str = "lambda:function:ProvisionedConcurrency";
 
-/// Prefix of the scheduled actions adaptd owns; the hour (UTC) follows.
+/// Prefix of the scheduled actions adaptd owns; the hour (in the target's zone) follows.
 pub const ACTION_PREFIX: &str = "adaptd-pc-";
 
 /// Where a component's changes go.
@@ -33,6 +34,9 @@ pub struct Target {
     /// The alias or version carrying provisioned concurrency; without one, provisioned
     /// concurrency cannot be applied (AWS refuses it on `$LATEST`).
     pub qualifier: Option<String>,
+    /// The zone of its hour-of-day schedules (the component's `timezone`).
+    #[serde(default)]
+    pub timezone: Zone,
 }
 
 impl Target {
@@ -102,8 +106,8 @@ pub enum Call {
         /// Highest level of the schedule.
         max_capacity: u32,
     },
-    /// `application-autoscaling:PutScheduledAction`: from `hour_utc` every day,
-    /// capacity fixed at `capacity` (min = max).
+    /// `application-autoscaling:PutScheduledAction`: from `hour` (in `timezone`)
+    /// every day, capacity fixed at `capacity` (min = max).
     PutScheduledAction {
         /// `function:NAME:QUALIFIER`.
         resource_id: String,
@@ -111,8 +115,13 @@ pub enum Call {
         scheduled_action_name: String,
         /// `cron(0 H * * ? *)`.
         schedule: String,
-        /// The hour it fires (UTC).
-        hour_utc: u32,
+        /// The local hour it fires in `timezone` (written `hour_utc` before zones).
+        #[serde(alias = "hour_utc")]
+        hour: u32,
+        /// The IANA zone AWS reads the cron in, so the hour stays local across
+        /// daylight-saving changes (`UTC` in records from before zones).
+        #[serde(default)]
+        timezone: Zone,
         /// Environments from then on.
         capacity: u32,
     },
@@ -198,11 +207,12 @@ impl fmt::Display for Call {
                 resource_id,
                 scheduled_action_name,
                 schedule,
+                timezone,
                 capacity,
                 ..
             } => write!(
                 f,
-                " ServiceNamespace=lambda ResourceId={resource_id} ScalableDimension={PC_DIMENSION} ScheduledActionName={scheduled_action_name} Schedule=\"{schedule}\" Timezone=UTC ScalableTargetAction.MinCapacity={capacity} ScalableTargetAction.MaxCapacity={capacity}"
+                " ServiceNamespace=lambda ResourceId={resource_id} ScalableDimension={PC_DIMENSION} ScheduledActionName={scheduled_action_name} Schedule=\"{schedule}\" Timezone={timezone} ScalableTargetAction.MinCapacity={capacity} ScalableTargetAction.MaxCapacity={capacity}"
             ),
             Call::DeleteScheduledAction {
                 resource_id,
@@ -298,17 +308,18 @@ impl Plan {
     }
 }
 
-/// The scheduled action name of an hour.
-pub fn action_name(hour_utc: u32) -> String {
-    format!("{ACTION_PREFIX}{hour_utc:02}")
+/// The scheduled action name of an hour (local to the target's zone).
+pub fn action_name(hour: u32) -> String {
+    format!("{ACTION_PREFIX}{hour:02}")
 }
 
-fn action(resource_id: &str, step: ScheduledStep) -> Call {
+fn action(resource_id: &str, step: ScheduledStep, timezone: Zone) -> Call {
     Call::PutScheduledAction {
         resource_id: resource_id.to_owned(),
         scheduled_action_name: action_name(step.hour),
         schedule: step.cron(),
-        hour_utc: step.hour,
+        hour: step.hour,
+        timezone,
         capacity: step.value,
     }
 }
@@ -393,7 +404,7 @@ fn provisioned_calls(
             }
             for step in points {
                 if !old_points.contains(&step) {
-                    calls.push(action(&rid, step));
+                    calls.push(action(&rid, step, t.timezone));
                 }
             }
         }

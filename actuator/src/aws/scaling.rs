@@ -33,6 +33,7 @@ pub(super) async fn execute(c: &Client, call: &Call) -> Result<(), AwsError> {
             resource_id,
             scheduled_action_name,
             schedule,
+            timezone,
             capacity,
             ..
         } => c
@@ -42,7 +43,7 @@ pub(super) async fn execute(c: &Client, call: &Call) -> Result<(), AwsError> {
             .scalable_dimension(DIM)
             .scheduled_action_name(scheduled_action_name)
             .schedule(schedule)
-            .timezone("UTC")
+            .timezone(timezone.name())
             .scalable_target_action(
                 ScalableTargetAction::builder()
                     .min_capacity(i32_of(*capacity))
@@ -93,11 +94,13 @@ pub(super) async fn is_effective(c: &Client, call: &Call) -> Result<bool, AwsErr
             resource_id,
             scheduled_action_name,
             schedule,
+            timezone,
             capacity,
             ..
         } => actions(c, resource_id).await?.iter().any(|a| {
             a.scheduled_action_name() == scheduled_action_name
                 && a.schedule() == schedule
+                && a.timezone().unwrap_or("UTC") == timezone.name()
                 && a.scalable_target_action().is_some_and(|t| {
                     t.min_capacity() == Some(i32_of(*capacity))
                         && t.max_capacity() == Some(i32_of(*capacity))

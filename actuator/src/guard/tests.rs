@@ -16,6 +16,7 @@ fn target() -> Target {
         component: "checkout-api".into(),
         function_name: "checkout-api".into(),
         qualifier: Some("live".into()),
+        timezone: Default::default(),
     }
 }
 
@@ -261,13 +262,13 @@ impl Model {
             } => self.registered = Some((*min_capacity, *max_capacity)),
             Call::PutScheduledAction {
                 scheduled_action_name,
-                hour_utc,
+                hour,
                 capacity,
                 ..
             } => {
                 assert!(self.registered.is_some(), "action before the target");
                 let step = ScheduledStep {
-                    hour: *hour_utc,
+                    hour: *hour,
                     value: *capacity,
                 };
                 self.actions.insert(scheduled_action_name.clone(), step);

@@ -7,6 +7,7 @@ fn target(q: Option<&str>) -> Target {
         component: "c".into(),
         function_name: "f".into(),
         qualifier: q.map(str::to_owned),
+        timezone: Default::default(),
     }
 }
 

@@ -182,12 +182,13 @@ pub fn thresholds(a: &ApplySection) -> Thresholds {
 }
 
 /// The target of a component.
-pub fn target(a: &ApplySection, component: &str) -> Target {
-    let (function_name, qualifier) = a.target_for(component);
+pub fn target(a: &ApplySection, rec: &Recommendation) -> Target {
+    let (function_name, qualifier) = a.target_for(&rec.component);
     Target {
-        component: component.to_owned(),
+        component: rec.component.clone(),
         function_name,
         qualifier,
+        timezone: rec.timezone,
     }
 }
 
@@ -247,7 +248,7 @@ pub async fn apply_recommendation<S: Store>(
             reason: "mode off".to_owned(),
         });
     }
-    let target = target(config, &rec.component);
+    let target = target(config, rec);
     let on_lambda = rec
         .current
         .as_ref()
