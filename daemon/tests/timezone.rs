@@ -185,5 +185,6 @@ fn a_zone_turns_every_schedule_by_its_offset_and_iac_carries_it() {
             "{diff}"
         );
         assert!(!diff.contains("timezone           = \"UTC\""), "{diff}");
+        assert!(!diff.contains("default     = \"UTC\""), "{diff}");
     }
 }

@@ -277,6 +277,7 @@ pub(crate) fn fargate_migration(
             .replace("@MEMORY@", &f.memory_mb.to_string())
             .replace("@ARCH@", &arch)
             .replace("@TASKS@", &hcl_list(&f.tasks))
+            .replace("@TZ@", rec.timezone.name())
     );
     let main = format!("{head}\n{}", include_str!("generate/fargate_main.tf"));
     let outputs = format!("{head}\n{}", include_str!("generate/fargate_outputs.tf"));
