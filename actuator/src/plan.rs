@@ -20,6 +20,7 @@ pub mod lambda;
 
 pub use adaptd_engine::schedule::{ScheduledStep, change_points, schedule_of};
 use adaptd_engine::spec::{Deployment, PlatformKind};
+use adaptd_engine::zone::Zone;
 use adaptd_optimizer::recommend::Recommendation;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,10 @@ pub struct Target {
     /// The ECS service, for a component on Fargate whose cluster is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceTarget>,
+    /// The zone of its hour-of-day schedules (the component's `timezone`), Lambda
+    /// provisioned concurrency and ECS task counts alike.
+    #[serde(default)]
+    pub timezone: Zone,
 }
 
 impl Target {

@@ -2,13 +2,11 @@
 //!
 //! The long format stores one row per sample, so a week of telemetry is over a million
 //! timestamps: the canonical `YYYY-MM-DDTHH:MM:SSZ` form is parsed and written by hand
-//! (a few integer operations) and only other RFC 3339 spellings go through the `time`
-//! crate. Dates use the proleptic Gregorian calendar, as RFC 3339 does.
+//! (a few integer operations) and only other RFC 3339 spellings go through `chrono`. Dates use the proleptic Gregorian calendar, as RFC 3339 does.
 
 use adaptd_engine::calendar::{civil_from_days, days_from_civil, days_in_month};
 use adaptd_engine::telemetry::{MINUTES_PER_DAY, Minute};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use chrono::{DateTime, Timelike};
 
 /// Why a timestamp was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,12 +40,12 @@ pub fn parse_minute(text: &str) -> Result<Minute, TimestampError> {
             Err(TimestampError::NotWholeMinute(text.to_owned()))
         };
     }
-    let t = OffsetDateTime::parse(text, &Rfc3339)
+    let t = DateTime::parse_from_rfc3339(text)
         .map_err(|_| TimestampError::Malformed(text.to_owned()))?;
     if t.second() != 0 || t.nanosecond() != 0 {
         return Err(TimestampError::NotWholeMinute(text.to_owned()));
     }
-    Ok(t.unix_timestamp().div_euclid(60))
+    Ok(t.timestamp().div_euclid(60))
 }
 
 /// The fast path: exactly `YYYY-MM-DDTHH:MM:SSZ`. `None` when the text has another

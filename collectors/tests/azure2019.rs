@@ -108,7 +108,7 @@ fn real_sample_spot_checks() {
 #[test]
 fn date_option_moves_the_day() {
     let opts = Options {
-        date: time::macros::date!(2020 - 02 - 29),
+        date: chrono::NaiveDate::from_ymd_opt(2020, 2, 29).unwrap(),
         ..Options::default()
     };
     let set = azure2019::load_dir(&azure_sample_dir(), &opts).unwrap();

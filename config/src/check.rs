@@ -162,4 +162,11 @@ impl<'a> Check<'a> {
             self.num(path, v, bounds);
         }
     }
+
+    /// Checks an optional IANA time zone name.
+    pub(crate) fn zone(&mut self, path: &str, name: Option<&str>) {
+        if let Some(Err(e)) = name.map(str::parse::<adaptd_engine::zone::Zone>) {
+            self.err(path, e.to_string());
+        }
+    }
 }

@@ -34,6 +34,10 @@ pub struct DefaultsSection {
     /// Architecture assumed when telemetry has none: `"x86_64"` (default) or
     /// `"arm64"`.
     pub architecture: Option<Architecture>,
+    /// IANA time zone (`"Europe/Berlin"`) in which the hour-of-day schedules of
+    /// components that set none (themselves or through a `[[guardrails]]` rule) are
+    /// planned and applied. Default `"UTC"`.
+    pub timezone: Option<String>,
 }
 
 impl DefaultsSection {
@@ -84,6 +88,12 @@ pub struct Component {
     pub slo: SloObjectives,
     /// Model parameters that override `[model]` for this component.
     pub model: ModelSection,
+    /// IANA time zone (`"America/New_York"`) of its hour-of-day schedules: traffic is
+    /// bucketed by local hour, levels are planned per local hour, and the scheduled
+    /// actions carry the zone, so AWS keeps them at the same local hour across
+    /// daylight-saving changes. Default: a matching `[[guardrails]]` rule's, else
+    /// `[defaults].timezone`, else UTC.
+    pub timezone: Option<String>,
 }
 
 impl Config {
@@ -121,6 +131,7 @@ impl Config {
         {
             ck.err("defaults.environment", "must not be empty");
         }
+        ck.zone("defaults.timezone", d.timezone.as_deref());
         if let Some(m) = d.memory_mb {
             let (lo, hi) = LAMBDA_MEMORY_MB;
             let bounds = [Bound::Ge(f64::from(lo)), Bound::Le(f64::from(hi))];
@@ -191,6 +202,7 @@ impl Config {
             }
             c.slo.validate(&join(&p, "slo"), ck);
             c.model.validate(&join(&p, "model"), ck);
+            ck.zone(&join(&p, "timezone"), c.timezone.as_deref());
         }
     }
 }

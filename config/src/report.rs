@@ -7,6 +7,7 @@
 
 pub mod cron;
 
+use adaptd_engine::zone::{Zone, ZoneError};
 use serde::Deserialize;
 
 use crate::check::{Bound, Check};
@@ -68,9 +69,12 @@ impl std::str::FromStr for ReportFormat {
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReportSection {
-    /// When the service builds the report: a five-field cron expression in UTC
-    /// (default `"0 8 * * MON"`, Mondays at 08:00 UTC).
+    /// When the service builds the report: a five-field cron expression, read in
+    /// `timezone` (default `"0 8 * * MON"`, Mondays at 08:00).
     pub schedule: String,
+    /// The IANA time zone `schedule` is in, such as `"Europe/Berlin"`: the report then
+    /// runs at 08:00 local time in winter and in summer alike (default `"UTC"`).
+    pub timezone: Option<String>,
     /// Days of telemetry the report covers, ending at the run (1–90; default 7).
     pub period_days: u32,
     /// Directory the service writes reports into, one subdirectory per period
@@ -92,6 +96,7 @@ impl Default for ReportSection {
     fn default() -> Self {
         Self {
             schedule: "0 8 * * MON".to_owned(),
+            timezone: None,
             period_days: 7,
             output_dir: "reports".to_owned(),
             formats: ReportFormat::ALL.to_vec(),
@@ -136,9 +141,15 @@ impl Default for WebhookSection {
 }
 
 impl ReportSection {
-    /// The parsed schedule (validated when the config was loaded).
+    /// The parsed schedule in its zone (both validated when the config was loaded).
     pub fn cron(&self) -> Result<Cron, CronError> {
-        self.schedule.parse()
+        let zone = self.zone().map_err(|e| CronError::from(e.to_string()))?;
+        Ok(self.schedule.parse::<Cron>()?.in_zone(zone))
+    }
+
+    /// The zone of the schedule (UTC when unset).
+    pub fn zone(&self) -> Result<Zone, ZoneError> {
+        self.timezone.as_deref().map_or(Ok(Zone::UTC), str::parse)
     }
 
     pub(crate) fn validate(&self, path: &str, ck: &mut Check<'_>) {
@@ -149,6 +160,7 @@ impl ReportSection {
                 format!("invalid cron expression: {e} (got \"{}\")", self.schedule),
             );
         }
+        ck.zone(&p("timezone"), self.timezone.as_deref());
         ck.num(
             &p("period_days"),
             f64::from(self.period_days),

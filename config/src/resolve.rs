@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 
 use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::spec::{AccountSpec, ComponentSpec, DatabaseSpec, ModelParams, Slo};
+use adaptd_engine::zone::Zone;
 
 use crate::check::Problem;
 use crate::components::Component;
 use crate::discovered::{Discovered, merge};
 use crate::optimizer::OptimizerSettings;
 use crate::resources::{DEFAULT_ACCOUNT, DEFAULT_CONCURRENCY_LIMIT};
-use crate::rules::{Facts, combine_guardrails};
+use crate::rules::{Facts, GuardrailRule, combine_guardrails};
 use crate::{Config, ConfigErrors};
 
 /// Everything the engine and the optimiser need, resolved from the config and
@@ -115,6 +116,13 @@ impl Config {
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.selector.matches(&facts));
+            let zone = match self.zone_of(name, conf, matching.clone()) {
+                Ok(z) => z,
+                Err(problem) => {
+                    errors.push(problem);
+                    continue;
+                }
+            };
             let guardrails = match combine_guardrails(name, matching) {
                 Ok(g) => g,
                 Err(conflicts) => {
@@ -153,6 +161,7 @@ impl Config {
                 databases: conf.map(|c| c.databases.clone()).unwrap_or_default(),
                 model,
                 load_balancer,
+                timezone: zone,
             });
         }
 
@@ -172,5 +181,45 @@ impl Config {
             }),
             _ => Err(ConfigErrors::new(all)),
         }
+    }
+}
+
+impl Config {
+    /// The zone of a component's schedules: its own, else that of its matching
+    /// guardrail rules (which must agree), else `[defaults]`, else UTC. Names were
+    /// validated at load; an invalid one here falls back to UTC.
+    fn zone_of<'a>(
+        &self,
+        name: &str,
+        conf: Option<&Component>,
+        matching: impl Iterator<Item = (usize, &'a GuardrailRule)>,
+    ) -> Result<Zone, Problem> {
+        let parse = |s: &str| s.parse::<Zone>().unwrap_or_default();
+        if let Some(z) = conf.and_then(|c| c.timezone.as_deref()) {
+            return Ok(parse(z));
+        }
+        let mut chosen: Option<(usize, &str)> = None;
+        for (i, rule) in matching {
+            let Some(z) = rule.timezone.as_deref() else {
+                continue;
+            };
+            match chosen {
+                Some((j, other)) if parse(other) != parse(z) => {
+                    return Err(Problem::new(
+                        format!("guardrails[{i}].timezone"),
+                        format!(
+                            "component `{name}`: the matching guardrail rules name different time zones (`{z}` here, `{other}` in rule `{}`); set `timezone` on the component or make the rules agree",
+                            self.guardrails[j].name
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => chosen = Some((i, z)),
+            }
+        }
+        Ok(chosen
+            .map(|(_, z)| z)
+            .or(self.defaults.timezone.as_deref())
+            .map_or(Zone::UTC, parse))
     }
 }

@@ -245,6 +245,11 @@ pub struct GuardrailRule {
     /// Largest reserved concurrency adaptd may set (>= 1): every Lambda option is then
     /// capped at most here. Set both to fix it. Combined: the smallest. Default: none.
     pub reserved_concurrency_max: Option<u32>,
+    /// IANA time zone (`"Europe/Berlin"`) in which the matched components'
+    /// hour-of-day schedules are planned and applied, unless a component sets its own.
+    /// Matching rules that name different zones are an error. Default:
+    /// `[defaults].timezone`, else UTC.
+    pub timezone: Option<String>,
 }
 
 /// Largest memory (MB) any platform offers: Fargate's 120 GB.
@@ -271,6 +276,7 @@ pub(crate) fn validate_guardrail_rules(rules: &[GuardrailRule], ck: &mut Check<'
                 "must list at least one platform (expected \"lambda\" and/or \"fargate\")",
             );
         }
+        ck.zone(&join(&p, "timezone"), r.timezone.as_deref());
         let mem = [Bound::Ge(128.0), Bound::Le(f64::from(MEMORY_MB_CEILING))];
         for (key, v) in [
             ("memory_mb_min", r.memory_mb_min),

@@ -42,7 +42,7 @@ current = { platform = "lambda", memory_mb = "1 GB" }
         [
             "3:25: components[0].current.memory_mb: must be between 128 and 10240 (got 64)",
             "7:18: components[1].slo.p99_ms: must be > 0 (got -5)",
-            "11:1: components[2].enviroment: unknown key, did you mean `environment`? (expected one of: name, account, environment, trigger, runtime, tags, databases, load_balancer, current, slo, model)",
+            "11:1: components[2].enviroment: unknown key, did you mean `environment`? (expected one of: name, account, environment, trigger, runtime, tags, databases, load_balancer, current, slo, model, timezone)",
             "12:46: components[2].current.memory_mb: wrong type (got string \"1 GB\", expected a whole number >= 0)",
         ]
     );

@@ -18,6 +18,7 @@ fn defaults_are_monday_eight_utc_all_formats_no_webhook() {
     let c = Config::from_str("", "adaptd.toml").unwrap();
     assert_eq!(c.report.schedule, "0 8 * * MON");
     assert_eq!(c.report.cron().unwrap().to_string(), "0 8 * * MON");
+    assert!(c.report.cron().unwrap().zone().is_utc());
     assert_eq!(c.report.period_days, 7);
     assert_eq!(c.report.formats, ReportFormat::ALL.to_vec());
     assert_eq!(c.report.output_dir, "reports");
@@ -29,6 +30,7 @@ fn a_full_section_is_read() {
     let c = Config::from_str(
         r#"[report]
 schedule = "30 7 * * MON-FRI"
+timezone = "America/New_York"
 period_days = 14
 output_dir = "/var/lib/adaptd/reports"
 formats = ["html", "json"]
@@ -49,6 +51,7 @@ top_items = 3
     let w = c.report.webhook.as_ref().unwrap();
     assert_eq!(c.report.formats, [ReportFormat::Html, ReportFormat::Json]);
     assert_eq!(c.report.period_days, 14);
+    assert_eq!(c.report.cron().unwrap().zone().name(), "America/New_York");
     assert_eq!(w.max_attempts, 2);
     assert_eq!(w.initial_backoff_seconds, 0.5);
     assert_eq!(w.top_items, 3);
@@ -84,12 +87,24 @@ max_backoff_seconds = 5
 }
 
 #[test]
+fn an_unknown_time_zone_is_reported_at_its_position() {
+    assert_eq!(
+        short("[report]\nschedule = \"0 8 * * MON\"\ntimezone = \"Europe/Berlinn\"\n"),
+        [
+            "3:12: report.timezone: unknown time zone `Europe/Berlinn` (expected an IANA name such as \"Europe/Berlin\", \"America/New_York\" or \"UTC\")"
+        ]
+    );
+    // An abbreviation is not a zone: it does not say when daylight saving starts.
+    assert_eq!(short("[report]\ntimezone = \"CEST\"\n").len(), 1);
+}
+
+#[test]
 fn duplicate_formats_and_unknown_keys() {
     assert_eq!(
         short("[report]\nformats = [\"csv\", \"csv\"]\nperiod = 7\n"),
         [
             "2:19: report.formats[1]: duplicate format \"csv\"",
-            "3:1: report.period: unknown key, did you mean `period_days`? (expected one of: schedule, period_days, output_dir, formats, frontier_components, link_base_url, webhook)",
+            "3:1: report.period: unknown key, did you mean `period_days`? (expected one of: schedule, timezone, period_days, output_dir, formats, frontier_components, link_base_url, webhook)",
         ]
     );
     assert_eq!(

@@ -165,9 +165,8 @@ fn sns_server(cert: String) -> (u16, Arc<Mutex<Vec<String>>>) {
 }
 
 fn now_rfc3339(offset_s: i64) -> String {
-    (time::OffsetDateTime::now_utc() + time::Duration::seconds(offset_s))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
+    (chrono::Utc::now() + chrono::TimeDelta::seconds(offset_s))
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 /// Signs `m` (an SNS message without its signature) as SNS does.

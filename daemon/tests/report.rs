@@ -455,13 +455,9 @@ fn recent_example_telemetry(to: &Path) {
         .expect("gzip runs");
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let date = |s: &str| {
-        let n = |r: std::ops::Range<usize>| s[r].parse::<u8>();
-        let month = time::Month::try_from(n(5..7).unwrap()).unwrap();
-        time::Date::from_calendar_date(s[..4].parse().unwrap(), month, n(8..10).unwrap()).unwrap()
-    };
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     let last = text.lines().skip(1).map(|l| &l[..10]).max().unwrap();
-    let yesterday = time::OffsetDateTime::now_utc().date() - time::Duration::days(1);
+    let yesterday = chrono::Utc::now().date_naive() - chrono::TimeDelta::days(1);
     let shift = yesterday - date(last);
     let mut shifted = std::collections::BTreeMap::new();
     let mut w = String::with_capacity(text.len());
@@ -512,7 +508,7 @@ fn the_service_delivers_the_scheduled_report() {
         message["text"].as_str().unwrap().contains("report.html"),
         "{message:#}"
     );
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = chrono::Utc::now().date_naive();
     let reports = dir.path("reports");
     let period = std::fs::read_dir(&reports)
         .unwrap()
@@ -522,7 +518,7 @@ fn the_service_delivers_the_scheduled_report() {
         .path();
     let name = period.file_name().unwrap().to_str().unwrap().to_owned();
     assert!(
-        name == today.to_string() || name == (today - time::Duration::days(1)).to_string(),
+        name == today.to_string() || name == (today - chrono::TimeDelta::days(1)).to_string(),
         "{name}"
     );
     for f in ["report.html", "report.md", "report.json", "components.csv"] {

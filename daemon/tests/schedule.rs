@@ -14,6 +14,7 @@ fn applied(h: Hourly<u32>) -> Vec<(u32, u32, String)> {
         function_name: "f".into(),
         qualifier: Some("live".into()),
         service: None,
+        timezone: Default::default(),
     };
     let settings = |provisioned| LambdaSettings {
         memory_mb: 512,
@@ -29,11 +30,11 @@ fn applied(h: Hourly<u32>) -> Vec<(u32, u32, String)> {
         .into_iter()
         .filter_map(|c| match c {
             Call::PutScheduledAction {
-                hour_utc,
+                hour,
                 capacity,
                 schedule,
                 ..
-            } => Some((hour_utc, capacity, schedule)),
+            } => Some((hour, capacity, schedule)),
             _ => None,
         })
         .collect()

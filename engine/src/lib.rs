@@ -15,3 +15,4 @@ pub mod rds_proxy;
 pub mod schedule;
 pub mod spec;
 pub mod telemetry;
+pub mod zone;

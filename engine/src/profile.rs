@@ -9,7 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::quantiles::QuantileSet;
-use crate::telemetry::{ComponentTelemetry, Metric, Minute, Stat, hour_of_day};
+use crate::telemetry::{ComponentTelemetry, Metric, Minute, Stat};
+use crate::zone::Zone;
 
 /// 1,769 MB of Lambda memory buys one vCPU (AWS documentation).
 pub const MAX_ACTIVE_CELLS: usize = 64;
@@ -141,8 +142,11 @@ pub struct Profile {
     pub observed_minutes: u64,
     /// Invocations seen.
     pub invocations: f64,
-    /// Per hour of day (UTC), 24 entries.
+    /// Per local hour of day in `timezone`, 24 entries.
     pub hours: Vec<HourProfile>,
+    /// The zone whose local hours `hours` are (UTC unless the component has one).
+    #[serde(default)]
+    pub timezone: Zone,
     /// Duration over the whole period at `duration_memory_mb`.
     pub duration_ms: Option<QuantileSet>,
     /// Memory the durations refer to (the latest configured memory), if known.
@@ -223,6 +227,18 @@ pub fn summarize_with(
     parallelism: f64,
     periodic: bool,
 ) -> Profile {
+    summarize_in(t, keep_alive_minutes, parallelism, periodic, Zone::UTC)
+}
+
+/// [`summarize_with`], with minutes bucketed by their local hour in `zone`: across a
+/// daylight-saving change, 08:00 local stays hour 8 while its UTC hour moves.
+pub fn summarize_in(
+    t: &ComponentTelemetry,
+    keep_alive_minutes: u32,
+    parallelism: f64,
+    periodic: bool,
+    zone: Zone,
+) -> Profile {
     let mut warnings = Vec::new();
     let invocations = t.invocations();
     let (lo, hi) = t.covered().unwrap_or((0, 0));
@@ -253,7 +269,7 @@ pub fn summarize_with(
         }
     };
 
-    let mut durations = durations(t, &norm);
+    let mut durations = durations(t, &norm, zone);
     let mean_duration_minutes = durations
         .overall
         .as_ref()
@@ -279,6 +295,7 @@ pub fn summarize_with(
     if let Some(series) = invocations {
         // (minute, count) of the last active minute.
         let mut last_active: Option<(Minute, f64)> = None;
+        let mut hour_of_day = zone.hour_clock();
         for m in lo..hi {
             let h = hour_of_day(m);
             match series.get(m) {
@@ -358,7 +375,7 @@ pub fn summarize_with(
     }
 
     // Per-hour durations and concurrency from per-minute stats when present.
-    let peaks = max_by_hour(t, Metric::ConcurrentExecutions, Stat::Maximum);
+    let peaks = max_by_hour(t, Metric::ConcurrentExecutions, Stat::Maximum, zone);
     for (h, hp) in hours.iter_mut().enumerate() {
         hp.duration_ms = durations.hours[h].take();
         hp.peak_concurrency_observed = peaks[h];
@@ -385,6 +402,7 @@ pub fn summarize_with(
         observed_minutes,
         invocations: total,
         hours,
+        timezone: zone,
         duration_ms,
         duration_memory_mb: current_memory,
         init_duration_ms,
@@ -656,7 +674,7 @@ type Sums = ([(f64, f64); 24], (f64, f64));
 /// the whole history, as distributions. Averaging percentiles is an approximation; it
 /// is exact when the minutes share one distribution, which is the common case within
 /// an hour. One pass per stat: a fortnight of minutes read once, not once per hour.
-fn durations(t: &ComponentTelemetry, norm: &dyn Fn(Minute) -> f64) -> Durations {
+fn durations(t: &ComponentTelemetry, norm: &dyn Fn(Minute) -> f64, zone: Zone) -> Durations {
     let inv = t.invocations();
     let weight = |m: Minute| inv.and_then(|s| s.get(m)).unwrap_or(1.0);
     // Per stat: (weight, weighted sum) per hour, then over all minutes.
@@ -664,6 +682,7 @@ fn durations(t: &ComponentTelemetry, norm: &dyn Fn(Minute) -> f64) -> Durations 
         let s = t.get(Metric::DurationMs, stat)?;
         let mut hours = [(0.0, 0.0); 24];
         let mut all = (0.0, 0.0);
+        let mut hour_of_day = zone.hour_clock();
         for (m, v) in s.observed() {
             let wt = weight(m);
             let x = wt * v * norm(m);
@@ -700,8 +719,14 @@ fn durations(t: &ComponentTelemetry, norm: &dyn Fn(Minute) -> f64) -> Durations 
 }
 
 /// The largest value of `metric`'s `stat` in each hour of day.
-fn max_by_hour(t: &ComponentTelemetry, metric: Metric, stat: Stat) -> [Option<f64>; 24] {
+fn max_by_hour(
+    t: &ComponentTelemetry,
+    metric: Metric,
+    stat: Stat,
+    zone: Zone,
+) -> [Option<f64>; 24] {
     let mut out = [None; 24];
+    let mut hour_of_day = zone.hour_clock();
     if let Some(s) = t.get(metric, stat) {
         for (m, v) in s.observed() {
             let h: &mut Option<f64> = &mut out[hour_of_day(m)];

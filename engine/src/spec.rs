@@ -731,6 +731,10 @@ pub struct ComponentSpec {
     /// keeps it and pays for no new one.
     #[serde(default)]
     pub load_balancer: bool,
+    /// The zone its hour-of-day schedules are in: profiles bucket traffic by this
+    /// zone's local hour, so `Provisioned::Hourly` levels are local hours.
+    #[serde(default)]
+    pub timezone: crate::zone::Zone,
 }
 
 /// A relational database that components connect to.

@@ -6,6 +6,7 @@
 mod lambda_migration;
 
 use adaptd_engine::spec::{FargateConfig, FargateTracking, Hourly, Provisioned};
+use adaptd_engine::zone::Zone;
 use adaptd_optimizer::recommend::Companion;
 
 use crate::model::{GeneratedFile, Plan, Suggestion, SuggestionKind};
@@ -71,7 +72,8 @@ fn header(component: &str, what: &str, rec: &Recommendation) -> String {
 }
 
 /// `aws_lambda_provisioned_concurrency_config` for a constant level, or a scalable
-/// target with one scheduled action per step of an hourly schedule (cron in UTC).
+/// target with one scheduled action per step of an hourly schedule (cron in the
+/// recommendation's zone, UTC by default).
 pub(crate) fn lambda_schedule(path: &str, t: &PcTarget<'_>) -> GeneratedFile {
     let id = format!("adaptd_{}", ident(t.component));
     let (function, alias, depends_on) = match &t.refs {
@@ -106,14 +108,18 @@ pub(crate) fn lambda_schedule(path: &str, t: &PcTarget<'_>) -> GeneratedFile {
                 depends: &depends,
                 unit: "environment",
                 tag: "pc",
+                timezone: t.rec.timezone,
             };
             (
-                "provisioned concurrency by hour of day (UTC)",
+                format!(
+                    "provisioned concurrency by hour of day ({})",
+                    t.rec.timezone
+                ),
                 scaling.render(h),
             )
         }
         Provisioned::Constant(n) => (
-            "provisioned concurrency",
+            "provisioned concurrency".to_owned(),
             format!(
                 "resource \"aws_lambda_provisioned_concurrency_config\" \"{id}\" {{\n  \
                  function_name                     = {function}\n  \
@@ -121,11 +127,11 @@ pub(crate) fn lambda_schedule(path: &str, t: &PcTarget<'_>) -> GeneratedFile {
                  provisioned_concurrent_executions = {n}\n{depends}}}\n"
             ),
         ),
-        Provisioned::None => ("no provisioned concurrency", String::new()),
+        Provisioned::None => ("no provisioned concurrency".to_owned(), String::new()),
     };
     GeneratedFile {
         path: path.to_owned(),
-        text: format!("{}\n{body}", header(t.component, what, t.rec)),
+        text: format!("{}\n{body}", header(t.component, &what, t.rec)),
         component: t.component.to_owned(),
         description: format!("{what} of {}", t.component),
     }
@@ -146,6 +152,8 @@ struct Scaling<'a> {
     unit: &'a str,
     /// Part of the action names ("pc", "tasks").
     tag: &'a str,
+    /// The zone the actions' hours are in; AWS keeps them local across DST.
+    timezone: Zone,
 }
 
 impl Scaling<'_> {
@@ -159,6 +167,7 @@ impl Scaling<'_> {
             depends,
             unit,
             tag,
+            timezone,
         } = self;
         let lo = hourly.iter().min().copied().unwrap_or(0);
         let hi = hourly.iter().max().copied().unwrap_or(0);
@@ -181,14 +190,14 @@ impl Scaling<'_> {
                 format!("\n  depends_on = [aws_appautoscaling_scheduled_action.{p}]\n")
             });
             s.push_str(&format!(
-                "\n# From {:02}:00 UTC: {} {unit}{}.\n\
+                "\n# From {:02}:00 {timezone}: {} {unit}{}.\n\
                  resource \"aws_appautoscaling_scheduled_action\" \"{name}\" {{\n  \
                  name               = \"{component}-{tag}-{:02}00\"\n  \
                  service_namespace  = aws_appautoscaling_target.{id}.service_namespace\n  \
                  resource_id        = aws_appautoscaling_target.{id}.resource_id\n  \
                  scalable_dimension = aws_appautoscaling_target.{id}.scalable_dimension\n  \
                  schedule           = \"{}\"\n  \
-                 timezone           = \"UTC\"\n\n  \
+                 timezone           = \"{timezone}\"\n\n  \
                  scalable_target_action {{\n    min_capacity = {v}\n    max_capacity = {v}\n  }}\n{after}}}\n",
                 step.hour,
                 step.value,
@@ -221,13 +230,14 @@ pub(crate) fn ecs_schedule(
         depends: "",
         unit: "task",
         tag: "tasks",
+        timezone: rec.timezone,
     };
-    let what = "task count by hour of day (UTC)";
+    let what = format!("task count by hour of day ({})", rec.timezone);
     GeneratedFile {
         path: path.to_owned(),
         text: format!(
             "{}\n{}",
-            header(&rec.component, what, rec),
+            header(&rec.component, &what, rec),
             scaling.render(hourly)
         ),
         component: rec.component.clone(),
@@ -333,6 +343,7 @@ pub(crate) fn fargate_migration(
             .replace("@MEMORY@", &f.memory_mb.to_string())
             .replace("@ARCH@", arch)
             .replace("@TASKS@", &hcl_list(&f.tasks))
+            .replace("@TZ@", rec.timezone.name())
     );
     let main = format!("{head}\n{}", include_str!("generate/fargate_main.tf"));
     let outputs = format!("{head}\n{}", include_str!("generate/fargate_outputs.tf"));

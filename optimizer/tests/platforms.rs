@@ -50,6 +50,7 @@ fn spec(name: &str, trigger: &str, slo: Slo) -> ComponentSpec {
         databases: Vec::new(),
         model: ModelParams::default(),
         load_balancer: false,
+        timezone: Default::default(),
     }
 }
 

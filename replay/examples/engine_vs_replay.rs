@@ -90,6 +90,7 @@ fn main() {
             databases: vec![],
             model: ModelParams::default(),
             load_balancer: false,
+            timezone: Default::default(),
         };
         let profile = summarize(t, 10, 1.0);
         let ctx = Context::new(&spec, &profile, &prices);

@@ -31,7 +31,6 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use adaptd_engine::options::fargate::COLD_WAIT_MS;
 use adaptd_engine::spec::{FargateConfig, Hourly, TrackingMetric};
-use adaptd_engine::telemetry::hour_of_day;
 
 use crate::capacity::{Capacity, Rounding};
 use crate::draws::{Draws, MINUTE_MS};
@@ -146,7 +145,7 @@ impl FargateSim<'_> {
             })
             .collect();
         let initial = match &self.control {
-            TaskControl::Schedule(tasks) => tasks[hour_of_day(w.start)],
+            TaskControl::Schedule(tasks) => tasks[w.timezone.hour_of_day(w.start)],
             TaskControl::Tracking(rule, initial, _) => (*initial).clamp(rule.min, rule.max),
         };
         let mut cap = Capacity::new(initial, Rounding::FARGATE);
@@ -165,14 +164,14 @@ impl FargateSim<'_> {
                 match &self.control {
                     TaskControl::Schedule(tasks) => {
                         if i > 0 && m.rem_euclid(60) == 0 {
-                            let target = tasks[hour_of_day(m)];
+                            let target = tasks[w.timezone.hour_of_day(m)];
                             let req = cap.requested();
                             if req > target {
                                 accs[h].capacity_seconds += cap.disable(req - target, now) as f64;
                             }
                         }
                         while next_issue - self.lag <= m {
-                            let target = tasks[hour_of_day(next_issue)];
+                            let target = tasks[w.timezone.hour_of_day(next_issue)];
                             let req = cap.requested();
                             if target > req {
                                 cap.enable(target - req, now, next_issue - w.start);

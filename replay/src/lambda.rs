@@ -20,7 +20,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use adaptd_engine::spec::Hourly;
-use adaptd_engine::telemetry::{Minute, hour_of_day};
+use adaptd_engine::telemetry::Minute;
 
 use crate::billing::billed_ms;
 use crate::capacity::Capacity;
@@ -198,7 +198,7 @@ impl LambdaSim<'_> {
     /// as many as the busiest of the first keep-alive minutes has invocations.
     pub fn initial_state(&self) -> LambdaState {
         let initial = match &self.control {
-            Control::Schedule(levels) => levels[hour_of_day(self.w.start)],
+            Control::Schedule(levels) => levels[self.w.timezone.hour_of_day(self.w.start)],
             Control::Tracking(rule) => rule.min,
         };
         let mut pool = Pool::default();
@@ -250,7 +250,7 @@ impl LambdaSim<'_> {
         match &self.control {
             Control::Schedule(levels) => {
                 if i > 0 && m.rem_euclid(60) == 0 {
-                    let target = levels[hour_of_day(m)];
+                    let target = levels[self.w.timezone.hour_of_day(m)];
                     let req = st.cap.requested();
                     if req > target {
                         acc.capacity_seconds += st.cap.disable(req - target, now) as f64;
@@ -259,7 +259,7 @@ impl LambdaSim<'_> {
                 // Increases are issued `delay` minutes ahead so that they are ready
                 // when their hour starts.
                 while st.next_issue - self.delay <= m {
-                    let target = levels[hour_of_day(st.next_issue)];
+                    let target = levels[self.w.timezone.hour_of_day(st.next_issue)];
                     let req = st.cap.requested();
                     if target > req {
                         st.cap

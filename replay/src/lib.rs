@@ -222,7 +222,7 @@ pub fn replay(
                         max: t.max_tasks,
                         alarms: Alarms::ECS,
                     };
-                    let initial = cfg.tasks[adaptd_engine::telemetry::hour_of_day(w.start)];
+                    let initial = cfg.tasks[w.timezone.hour_of_day(w.start)];
                     TaskControl::Tracking(rule, initial, t.metric)
                 }
             };
@@ -252,7 +252,7 @@ pub fn replay(
                 max: ft.max_tasks,
                 alarms: ft.alarms,
             };
-            let initial = ft.config.tasks[adaptd_engine::telemetry::hour_of_day(w.start)];
+            let initial = ft.config.tasks[w.timezone.hour_of_day(w.start)];
             let sim = FargateSim {
                 w,
                 config: &ft.config,

@@ -40,7 +40,6 @@ use std::rc::Rc;
 
 use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::spec::{Architecture, Deployment, Hourly, LambdaConfig, Provisioned, Slo};
-use adaptd_engine::telemetry::hour_of_day;
 use serde::Serialize;
 
 use crate::billing::Rates;
@@ -258,7 +257,10 @@ struct Search<'a> {
 
 impl Search<'_> {
     fn hod(&self, h: usize) -> usize {
-        hour_of_day(self.sim.w.start + self.sim.spans[h].0 as i64)
+        self.sim
+            .w
+            .timezone
+            .hour_of_day(self.sim.w.start + self.sim.spans[h].0 as i64)
     }
 
     /// A whole replay of `schedule`, ignoring the budget.

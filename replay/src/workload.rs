@@ -8,6 +8,7 @@ use adaptd_engine::profile::{duration_factor, lambda_vcpu};
 use adaptd_engine::quantiles::QuantileSet;
 use adaptd_engine::spec::{Architecture, DEFAULT_CPU_BOUND_FRACTION, ModelParams};
 use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Minute, Stat};
+use adaptd_engine::zone::Zone;
 
 use crate::error::ReplayError;
 
@@ -59,6 +60,9 @@ pub struct Workload {
     pub arm64_factor: f64,
     /// Initialisation time of a new environment (ms), when observed.
     pub init_duration_ms: Option<f64>,
+    /// The zone whose local hours a schedule's levels are (the component's
+    /// `timezone`; UTC by default).
+    pub timezone: Zone,
 }
 
 impl Workload {
@@ -85,6 +89,7 @@ impl Workload {
             cpu_bound_fraction: DEFAULT_CPU_BOUND_FRACTION,
             parallelism: 1.0,
             arm64_factor: 1.0,
+            timezone: Zone::UTC,
             init_duration_ms: None,
         }
     }
@@ -344,6 +349,7 @@ impl Workload {
             cpu_bound_fraction: opts.cpu_bound_fraction,
             parallelism: opts.parallelism,
             arm64_factor: opts.arm64_factor,
+            timezone: Zone::UTC,
             init_duration_ms,
         };
         w.validate()?;

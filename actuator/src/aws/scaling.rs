@@ -1,6 +1,6 @@
 //! Application Auto Scaling calls, for Lambda provisioned concurrency and ECS task
 //! counts alike: the scalable target, adaptd's scheduled actions on it (`adaptd-pc-HH`
-//! or `adaptd-tasks-HH`, one per hour at which the level changes, cron in UTC) and, for
+//! or `adaptd-tasks-HH`, one per hour at which the level changes, cron in the target's zone) and, for
 //! ECS services, adaptd's target-tracking policy.
 
 use aws_sdk_applicationautoscaling::Client;
@@ -51,6 +51,7 @@ pub(super) async fn execute(c: &Client, call: &Call) -> Result<(), AwsError> {
             resource_id,
             scheduled_action_name,
             schedule,
+            timezone,
             capacity,
             ..
         } => {
@@ -61,7 +62,7 @@ pub(super) async fn execute(c: &Client, call: &Call) -> Result<(), AwsError> {
                 .scalable_dimension(dim)
                 .scheduled_action_name(scheduled_action_name)
                 .schedule(schedule)
-                .timezone("UTC")
+                .timezone(timezone.name())
                 .scalable_target_action(
                     ScalableTargetAction::builder()
                         .min_capacity(i32_of(*capacity))
@@ -169,11 +170,13 @@ pub(super) async fn is_effective(c: &Client, call: &Call) -> Result<bool, AwsErr
             resource_id,
             scheduled_action_name,
             schedule,
+            timezone,
             capacity,
             ..
         } => actions(c, *scalable, resource_id).await?.iter().any(|a| {
             a.scheduled_action_name() == scheduled_action_name
                 && a.schedule() == schedule
+                && a.timezone().unwrap_or("UTC") == timezone.name()
                 && a.scalable_target_action().is_some_and(|t| {
                     t.min_capacity() == Some(i32_of(*capacity))
                         && t.max_capacity() == Some(i32_of(*capacity))

@@ -17,6 +17,7 @@ fn target() -> Target {
         function_name: "checkout-api".into(),
         qualifier: Some("live".into()),
         service: None,
+        timezone: Default::default(),
     }
 }
 
@@ -269,13 +270,13 @@ impl Model {
             } => self.registered = Some((*min_capacity, *max_capacity)),
             Call::PutScheduledAction {
                 scheduled_action_name,
-                hour_utc,
+                hour,
                 capacity,
                 ..
             } => {
                 assert!(self.registered.is_some(), "action before the target");
                 let step = ScheduledStep {
-                    hour: *hour_utc,
+                    hour: *hour,
                     value: *capacity,
                 };
                 self.actions.insert(scheduled_action_name.clone(), step);

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use adaptd_engine::spec::{Architecture, TrackingMetric};
+use adaptd_engine::zone::Zone;
 use serde::{Deserialize, Serialize};
 
 /// Application Auto Scaling's dimension for Lambda provisioned concurrency.
@@ -12,10 +13,12 @@ pub const PC_DIMENSION: &str = "lambda:function:ProvisionedConcurrency";
 /// Application Auto Scaling's dimension for an ECS service's task count.
 pub const ECS_DIMENSION: &str = "ecs:service:DesiredCount";
 
-/// Prefix of the scheduled actions adaptd owns on an alias; the hour (UTC) follows.
+/// Prefix of the scheduled actions adaptd owns on an alias; the hour (in the target's
+/// zone) follows.
 pub const ACTION_PREFIX: &str = "adaptd-pc-";
 
-/// Prefix of the scheduled actions adaptd owns on an ECS service; the hour follows.
+/// Prefix of the scheduled actions adaptd owns on an ECS service; the hour (in the
+/// target's zone) follows.
 pub const ECS_ACTION_PREFIX: &str = "adaptd-tasks-";
 
 /// The name of the target-tracking policy adaptd owns on an ECS service.
@@ -59,9 +62,10 @@ impl Scalable {
         }
     }
 
-    /// The scheduled action name of an hour (`adaptd-pc-08`, `adaptd-tasks-08`).
-    pub fn action_name(self, hour_utc: u32) -> String {
-        format!("{}{hour_utc:02}", self.action_prefix())
+    /// The scheduled action name of an hour, local to the target's zone
+    /// (`adaptd-pc-08`, `adaptd-tasks-08`).
+    pub fn action_name(self, hour: u32) -> String {
+        format!("{}{hour:02}", self.action_prefix())
     }
 
     /// Lambda is the default and is left out of the JSON, so audit logs written before
@@ -110,8 +114,8 @@ pub enum Call {
         /// Highest level.
         max_capacity: u32,
     },
-    /// `application-autoscaling:PutScheduledAction`: from `hour_utc` every day,
-    /// capacity fixed at `capacity` (min = max).
+    /// `application-autoscaling:PutScheduledAction`: from `hour` (in `timezone`)
+    /// every day, capacity fixed at `capacity` (min = max).
     PutScheduledAction {
         /// What is scaled.
         #[serde(default, skip_serializing_if = "Scalable::is_lambda")]
@@ -122,8 +126,13 @@ pub enum Call {
         scheduled_action_name: String,
         /// `cron(0 H * * ? *)`.
         schedule: String,
-        /// The hour it fires (UTC).
-        hour_utc: u32,
+        /// The local hour it fires in `timezone` (written `hour_utc` before zones).
+        #[serde(alias = "hour_utc")]
+        hour: u32,
+        /// The IANA zone AWS reads the cron in, so the hour stays local across
+        /// daylight-saving changes (`UTC` in records from before zones).
+        #[serde(default)]
+        timezone: Zone,
         /// Capacity from then on.
         capacity: u32,
     },
@@ -300,13 +309,14 @@ impl fmt::Display for Call {
                 resource_id,
                 scheduled_action_name,
                 schedule,
+                timezone,
                 capacity,
                 ..
             } => {
                 scaling_head(f, *scalable, resource_id)?;
                 write!(
                     f,
-                    " ScheduledActionName={scheduled_action_name} Schedule=\"{schedule}\" Timezone=UTC ScalableTargetAction.MinCapacity={capacity} ScalableTargetAction.MaxCapacity={capacity}"
+                    " ScheduledActionName={scheduled_action_name} Schedule=\"{schedule}\" Timezone={timezone} ScalableTargetAction.MinCapacity={capacity} ScalableTargetAction.MaxCapacity={capacity}"
                 )
             }
             Call::DeleteScheduledAction {

@@ -8,6 +8,7 @@
 //! size.
 
 use adaptd_engine::spec::{Architecture, FargateConfig, Hourly, TrackingMetric, describe_schedule};
+use adaptd_engine::zone::Zone;
 use serde::{Deserialize, Serialize};
 
 use super::call::{Call, Scalable, TRACKING_POLICY};
@@ -27,7 +28,7 @@ pub enum TaskScaling {
     },
     /// adaptd's scheduled actions (`adaptd-tasks-HH`), one per change of level.
     Hourly {
-        /// Tasks per hour of day (UTC).
+        /// Tasks per hour of day (in the target's zone).
         tasks: Hourly<u32>,
     },
     /// adaptd's target-tracking policy (`adaptd-tracking`) within min and max.
@@ -202,7 +203,7 @@ pub(super) fn calls(
         }
     }
     if from.scaling != to.scaling {
-        match scaling_calls(svc, &from.scaling, &to.scaling) {
+        match scaling_calls(svc, target.timezone, &from.scaling, &to.scaling) {
             Ok(c) => calls.extend(c),
             Err(i) => iac_only.push(i),
         }
@@ -249,6 +250,7 @@ fn size_calls(
 
 fn scaling_calls(
     svc: &ServiceTarget,
+    timezone: Zone,
     from: &TaskScaling,
     to: &TaskScaling,
 ) -> Result<Vec<Call>, IacOnly> {
@@ -303,7 +305,7 @@ fn scaling_calls(
             }
             for step in new_points {
                 if !old_points.contains(&step) {
-                    calls.push(action(TASKS, &rid, step));
+                    calls.push(action(TASKS, &rid, step, timezone));
                 }
             }
         }

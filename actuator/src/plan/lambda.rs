@@ -3,6 +3,7 @@
 //! keeps every step valid.
 
 use adaptd_engine::spec::{LambdaConfig, Provisioned};
+use adaptd_engine::zone::Zone;
 use serde::{Deserialize, Serialize};
 
 use super::call::{Call, Scalable};
@@ -16,7 +17,7 @@ const PC: Scalable = Scalable::LambdaProvisionedConcurrency;
 pub struct LambdaSettings {
     /// Memory (MB).
     pub memory_mb: u32,
-    /// Provisioned concurrency: none, constant or by hour of day (UTC).
+    /// Provisioned concurrency: none, constant or by hour of day (in the target's zone).
     pub provisioned: Provisioned,
     /// Reserved concurrency, if any.
     pub reserved_concurrency: Option<u32>,
@@ -32,14 +33,21 @@ impl From<&LambdaConfig> for LambdaSettings {
     }
 }
 
-/// A scheduled action of `scalable` at `step`: one encoding for Lambda and ECS.
-pub(super) fn action(scalable: Scalable, resource_id: &str, step: ScheduledStep) -> Call {
+/// A scheduled action of `scalable` at `step` (a local hour of `timezone`): one
+/// encoding for Lambda and ECS.
+pub(super) fn action(
+    scalable: Scalable,
+    resource_id: &str,
+    step: ScheduledStep,
+    timezone: Zone,
+) -> Call {
     Call::PutScheduledAction {
         scalable,
         resource_id: resource_id.to_owned(),
         scheduled_action_name: scalable.action_name(step.hour),
         schedule: step.cron(),
-        hour_utc: step.hour,
+        hour: step.hour,
+        timezone,
         capacity: step.value,
     }
 }
@@ -126,7 +134,7 @@ fn provisioned_calls(
             }
             for step in points {
                 if !old_points.contains(&step) {
-                    calls.push(action(PC, &rid, step));
+                    calls.push(action(PC, &rid, step, t.timezone));
                 }
             }
         }

@@ -10,6 +10,7 @@ fn target(q: Option<&str>) -> Target {
         function_name: "f".into(),
         qualifier: q.map(str::to_owned),
         service: None,
+        timezone: Default::default(),
     }
 }
 

@@ -11,6 +11,7 @@ use adaptd_engine::calendar::days_from_civil;
 use adaptd_engine::telemetry::{
     ComponentTelemetry, MINUTES_PER_DAY, Metric, MinuteSeries, Stat, TelemetrySet,
 };
+use chrono::Datelike;
 
 use super::Options;
 use super::error::{Error, Problem, Reason, Unmatched, short};
@@ -167,8 +168,8 @@ pub(super) fn build(t: &Tables, opts: &Options) -> Result<TelemetrySet, Error> {
 
     let day_start = days_from_civil(
         i64::from(opts.date.year()),
-        u32::from(u8::from(opts.date.month())),
-        u32::from(opts.date.day()),
+        opts.date.month(),
+        opts.date.day(),
     ) * MINUTES_PER_DAY;
     // Column N is the N-th minute of the day: [N-1, N) minutes after midnight.
     let minutes: Vec<i64> = inv

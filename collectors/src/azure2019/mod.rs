@@ -40,8 +40,7 @@ mod parse;
 use std::path::{Path, PathBuf};
 
 use adaptd_engine::telemetry::TelemetrySet;
-use time::Date;
-use time::macros::date;
+use chrono::NaiveDate;
 
 pub use self::error::{Error, Problem, Reason, Unmatched};
 use crate::problems::Collector;
@@ -51,7 +50,7 @@ use crate::problems::Collector;
 pub struct Options {
     /// The UTC day the trace's minutes are placed on. The dataset only says "July
     /// 2019"; the default, Monday 2019-07-15, keeps weekday logic meaningful.
-    pub date: Date,
+    pub date: NaiveDate,
     /// Load functions that lack a durations or memory row (and ignore rows of functions
     /// that were never invoked) instead of refusing the trace.
     pub allow_missing: bool,
@@ -60,7 +59,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            date: date!(2019 - 07 - 15),
+            date: NaiveDate::from_ymd_opt(2019, 7, 15).expect("a valid date"),
             allow_missing: false,
         }
     }

@@ -1,5 +1,5 @@
-//! Five-field cron expressions (`minute hour day-of-month month day-of-week`), in UTC,
-//! and the next time one fires.
+//! Five-field cron expressions (`minute hour day-of-month month day-of-week`) in a time
+//! zone (UTC unless told otherwise), and the next time one fires.
 //!
 //! The report schedule is the only user of cron in adaptd, and its needs are small, so
 //! this is a self-contained parser rather than a dependency: it gives errors that name
@@ -8,17 +8,27 @@
 //! (`JAN`–`DEC`) and day names (`SUN`–`SAT`, `7` is Sunday too). When both
 //! day-of-month and day-of-week are restricted, a day matching either fires, as in
 //! Vixie cron; when one is `*`, only the other counts.
+//!
+//! In a zone with daylight saving, the fields are local wall-clock time, so
+//! `0 8 * * MON` stays at 08:00 local across the change. A local time that occurs twice
+//! (the autumn hour) fires once, at its first occurrence; one that does not occur (the
+//! spring gap) fires at the instant it names under the offset before the change, which
+//! is as much later on the clock as the gap is long (02:30 in Berlin's gap fires at
+//! 03:30 CEST), as cronie does: a daily job is never skipped.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use adaptd_engine::calendar::civil_from_days;
+use adaptd_engine::zone::Zone;
+use chrono::{DateTime, LocalResult, TimeZone};
 
-/// A parsed cron expression. Times are UTC.
+/// A parsed cron expression and the zone its fields are in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cron {
     text: String,
+    zone: Zone,
     /// Bit `m` set when minute `m` matches.
     minutes: u64,
     hours: u32,
@@ -36,6 +46,12 @@ pub struct Cron {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct CronError(String);
+
+impl From<String> for CronError {
+    fn from(message: String) -> Self {
+        CronError(message)
+    }
+}
 
 struct Field {
     name: &'static str,
@@ -177,6 +193,7 @@ impl FromStr for Cron {
         }
         Ok(Cron {
             text: parts.join(" "),
+            zone: Zone::UTC,
             minutes: parsed[0].0,
             hours: parsed[1].0 as u32,
             days_of_month: parsed[2].0 as u32,
@@ -199,6 +216,18 @@ impl fmt::Display for Cron {
 const SEARCH_DAYS: i64 = 366 * 40;
 
 impl Cron {
+    /// The same expression read in `zone`.
+    #[must_use]
+    pub fn in_zone(mut self, zone: Zone) -> Self {
+        self.zone = zone;
+        self
+    }
+
+    /// The zone the fields are in.
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+
     fn day_matches(&self, days: i64) -> bool {
         let (_, month, day) = civil_from_days(days);
         if self.months & (1 << month) == 0 {
@@ -219,24 +248,52 @@ impl Cron {
     /// at which the expression fires, or `None` if it never does (`0 0 31 2 *`).
     pub fn next_after_unix(&self, unix_seconds: i64) -> Option<i64> {
         let start_minute = unix_seconds.div_euclid(60) + 1;
-        let first_day = start_minute.div_euclid(1440);
+        // Local days, from the day before the start's (an autumn hour that occurs
+        // twice may put a later local time at an earlier instant) on.
+        let local_start = start_minute + self.zone.offset_minutes(start_minute);
+        let first_day = local_start.div_euclid(1440) - 1;
         for days in first_day..first_day + SEARCH_DAYS {
             if !self.day_matches(days) {
                 continue;
             }
-            let from = if days == first_day {
-                start_minute.rem_euclid(1440)
-            } else {
-                0
-            };
-            for minute_of_day in from..1440 {
-                let (h, m) = (minute_of_day / 60, minute_of_day % 60);
-                if self.hours & (1 << h) != 0 && self.minutes & (1 << m) != 0 {
-                    return Some((days * 1440 + minute_of_day) * 60);
-                }
+            // Within a day, instants follow the clock except in the spring gap, whose
+            // times fire after the gap: take the earliest.
+            let fires = (0..1440)
+                .filter(|minute_of_day| {
+                    let (h, m) = (minute_of_day / 60, minute_of_day % 60);
+                    self.hours & (1 << h) != 0 && self.minutes & (1 << m) != 0
+                })
+                .map(|minute_of_day| self.instant(days * 1440 + minute_of_day))
+                .filter(|&at| at >= start_minute)
+                .min();
+            if let Some(at) = fires {
+                return Some(at * 60);
             }
         }
         None
+    }
+
+    /// The UTC minute at which local minute `local` (minutes since 1970-01-01 00:00
+    /// on the zone's clock) fires; see the module doc for the autumn and spring hours.
+    fn instant(&self, local: i64) -> i64 {
+        if self.zone.is_utc() {
+            return local;
+        }
+        let tz = self.zone.tz();
+        let at = |local: i64| -> Option<i64> {
+            let naive = DateTime::from_timestamp(local.checked_mul(60)?, 0)?.naive_utc();
+            match tz.from_local_datetime(&naive) {
+                LocalResult::Single(t) => Some(t.timestamp() / 60),
+                LocalResult::Ambiguous(first, second) => {
+                    Some(first.timestamp().min(second.timestamp()) / 60)
+                }
+                LocalResult::None => None,
+            }
+        };
+        // In a gap: the last local minute before it, moved on by as many minutes.
+        (0..=24 * 60)
+            .find_map(|back| at(local - back).map(|t| t + back))
+            .unwrap_or(local)
     }
 }
 
@@ -326,6 +383,97 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_secs(at(2026, 11, 20, 13, 7) as u64 + 30);
         let want = UNIX_EPOCH + Duration::from_secs(at(2026, 11, 23, 8, 0) as u64);
         assert_eq!(next_run_after(&cron, now), Some(want));
+    }
+
+    fn next_in(expr: &str, zone: &str, from: i64) -> Option<i64> {
+        let zone: Zone = zone.parse().unwrap();
+        expr.parse::<Cron>()
+            .unwrap()
+            .in_zone(zone)
+            .next_after_unix(from)
+    }
+
+    #[test]
+    fn monday_eight_stays_at_eight_local_across_both_changes_in_berlin() {
+        // 2026: CEST from Sunday 29 March, CET again from Sunday 25 October.
+        let z = "Europe/Berlin";
+        assert_eq!(
+            next_in("0 8 * * MON", z, at(2026, 3, 24, 12, 0)),
+            Some(at(2026, 3, 30, 6, 0)),
+            "08:00 CEST is 06:00 UTC"
+        );
+        assert_eq!(
+            next_in("0 8 * * MON", z, at(2026, 3, 20, 12, 0)),
+            Some(at(2026, 3, 23, 7, 0)),
+            "08:00 CET is 07:00 UTC"
+        );
+        assert_eq!(
+            next_in("0 8 * * MON", z, at(2026, 10, 20, 12, 0)),
+            Some(at(2026, 10, 26, 7, 0))
+        );
+        assert_eq!(
+            next_in("0 8 * * MON", z, at(2026, 10, 13, 12, 0)),
+            Some(at(2026, 10, 19, 6, 0))
+        );
+        // Strictly after, in local time too: at 08:00 CET exactly, a week later.
+        assert_eq!(
+            next_in("0 8 * * MON", z, at(2026, 10, 26, 7, 0)),
+            Some(at(2026, 11, 2, 7, 0))
+        );
+    }
+
+    #[test]
+    fn the_spring_gap_fires_late_and_the_autumn_hour_fires_once() {
+        let z = "Europe/Berlin";
+        // 02:30 does not exist on 29 March 2026: it fires at 03:30 CEST (01:30 UTC).
+        assert_eq!(
+            next_in("30 2 * * *", z, at(2026, 3, 28, 12, 0)),
+            Some(at(2026, 3, 29, 1, 30))
+        );
+        // 02:30 occurs twice on 25 October 2026 (00:30 and 01:30 UTC): the first runs,
+        // and from between the two the next run is the next day's.
+        assert_eq!(
+            next_in("30 2 * * *", z, at(2026, 10, 24, 12, 0)),
+            Some(at(2026, 10, 25, 0, 30))
+        );
+        assert_eq!(
+            next_in("30 2 * * *", z, at(2026, 10, 25, 0, 30)),
+            Some(at(2026, 10, 26, 1, 30))
+        );
+        // An hourly job runs 23 times on the spring day and 24 on the autumn one (the
+        // repeated local hour once).
+        let count = |from: i64, to: i64| {
+            let mut n = 0;
+            let mut t = from;
+            while let Some(next) = next_in("0 * * * *", z, t).filter(|&x| x < to) {
+                n += 1;
+                t = next;
+            }
+            n
+        };
+        assert_eq!(count(at(2026, 3, 28, 22, 59), at(2026, 3, 29, 22, 0)), 23);
+        assert_eq!(count(at(2026, 10, 24, 21, 59), at(2026, 10, 25, 23, 0)), 24);
+    }
+
+    #[test]
+    fn new_york_follows_its_own_dates() {
+        let z = "America/New_York";
+        // EDT from Sunday 8 March 2026, EST from Sunday 1 November 2026.
+        assert_eq!(
+            next_in("0 8 * * MON", z, at(2026, 3, 3, 0, 0)),
+            Some(at(2026, 3, 9, 12, 0)),
+            "08:00 EDT is 12:00 UTC"
+        );
+        assert_eq!(
+            next_in("0 8 * * MON", z, at(2026, 10, 27, 0, 0)),
+            Some(at(2026, 11, 2, 13, 0)),
+            "08:00 EST is 13:00 UTC"
+        );
+        // Sunday 23:00 local on 1 November is Monday 04:00 UTC: the day is local.
+        assert_eq!(
+            next_in("0 23 * * SUN", z, at(2026, 11, 1, 12, 0)),
+            Some(at(2026, 11, 2, 4, 0))
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use adaptd_config::{Config, ConfigErrors, Discovered, Resolved};
-use adaptd_engine::profile::{Profile, summarize_with};
+use adaptd_engine::profile::{Profile, summarize_in};
 use adaptd_engine::spec::ComponentSpec;
 use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_optimizer::recommend::chunked::{ChunkIo, ChunkedError, recommend_in_chunks};
@@ -47,11 +47,12 @@ pub fn profiles(resolved: &Resolved, telemetry: &TelemetrySet) -> BTreeMap<Strin
             let t = telemetry.components.get(&spec.name)?;
             Some((
                 spec.name.clone(),
-                summarize_with(
+                summarize_in(
                     t,
                     spec.model.keep_alive_minutes,
                     spec.model.parallelism,
                     spec.trigger.as_deref() == Some("timer"),
+                    spec.timezone,
                 ),
             ))
         })

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use adaptd_collectors::shutdown::Shutdown;
 use adaptd_config::{Config, Discovered};
-use adaptd_engine::profile::summarize_with;
+use adaptd_engine::profile::summarize_in;
 use adaptd_store::{
     Collection, ComponentRow, CycleFinish, NewSummary, SeenComponent, Store, VersionAction,
 };
@@ -496,19 +496,21 @@ async fn summaries(
                 t.clone(),
                 specs.get(t.name.as_str())?.model.clone(),
                 specs[t.name.as_str()].trigger.clone(),
+                specs[t.name.as_str()].timezone,
             ))
         })
         .collect();
     tokio::task::spawn_blocking(move || {
         to_summarise
             .into_iter()
-            .filter_map(|(t, model, trigger)| {
+            .filter_map(|(t, model, trigger, zone)| {
                 let (start, end) = t.covered()?;
-                let p = summarize_with(
+                let p = summarize_in(
                     &t,
                     model.keep_alive_minutes,
                     model.parallelism,
                     trigger.as_deref() == Some("timer"),
+                    zone,
                 );
                 Some(NewSummary {
                     component: t.name,

@@ -298,7 +298,7 @@ async fn refresh<S: Store>(
                             listing.install(recs, next);
                             listed = Some(recs);
                         }
-                        metrics.refresh(counts, tally, now_hour);
+                        metrics.refresh(counts, tally, adaptd_store::now_ms() / 60_000);
                         seen = Some(rev);
                         hour = now_hour;
                     }

@@ -30,6 +30,22 @@ pub fn merge(parts: &[Profile]) -> Option<Profile> {
         return Some(first.clone());
     }
     let newest = parts.last().expect("non-empty");
+    // Hours of windows summarised in another zone (before `timezone` changed) are
+    // other hours: they are left out rather than mixed in.
+    if parts.iter().any(|p| p.timezone != newest.timezone) {
+        let same: Vec<Profile> = parts
+            .iter()
+            .filter(|p| p.timezone == newest.timezone)
+            .cloned()
+            .collect();
+        let mut merged = merge(&same)?;
+        merged.warnings.push(format!(
+            "{} summarised window(s) in another time zone than {} left out",
+            parts.len() - same.len(),
+            newest.timezone
+        ));
+        return Some(merged);
+    }
     let mut hours: Vec<HourProfile> = Vec::with_capacity(24);
     for h in 0..24 {
         let of_hour: Vec<&HourProfile> = parts.iter().filter_map(|p| p.hours.get(h)).collect();
@@ -81,6 +97,7 @@ pub fn merge(parts: &[Profile]) -> Option<Profile> {
         observed_minutes: parts.iter().map(|p| p.observed_minutes).sum(),
         invocations: parts.iter().map(|p| p.invocations).sum(),
         hours,
+        timezone: newest.timezone,
         duration_ms,
         duration_memory_mb: parts.iter().rev().find_map(|p| p.duration_memory_mb),
         init_duration_ms: init,

@@ -168,13 +168,13 @@ impl Suggestions {
             provisioned: gauge_vec(
                 r,
                 "adaptd_component_provisioned_concurrency",
-                "Provisioned environments (or Fargate tasks) in the current hour of day (UTC), as deployed and as recommended.",
+                "Provisioned environments (or Fargate tasks) in the current hour of day (the component's time zone, UTC by default), as deployed and as recommended.",
                 &["component", "deployment"],
             ),
             traffic: gauge_vec(
                 r,
                 "adaptd_component_invocations_per_minute",
-                "Invocations per minute typical of the current hour of day (UTC) over the lookback: mean and 99th percentile.",
+                "Invocations per minute typical of the current hour of day (the component's time zone) over the lookback: mean and 99th percentile.",
                 &["component", "stat"],
             ),
             recommendations: int_gauge_vec(
@@ -374,10 +374,10 @@ impl Metrics {
     }
 
     /// Rebuilds the suggestion gauges from the components' counts (known, stale) and
-    /// what `tally` gathered of the newest versions. `hour` is the current hour of day
-    /// (UTC).
-    pub fn refresh(&self, components: (i64, i64), tally: Tally, hour: usize) {
-        self.suggestions.refresh(components, tally, hour);
+    /// what `tally` gathered of the newest versions. `now_minute` (minutes since the
+    /// epoch) picks each component's current hour of day in its own zone.
+    pub fn refresh(&self, components: (i64, i64), tally: Tally, now_minute: i64) {
+        self.suggestions.refresh(components, tally, now_minute);
     }
 }
 
@@ -426,9 +426,8 @@ impl Cycles {
 
 impl Suggestions {
     /// Rebuilds the suggestion gauges from the components' counts (known, stale) and
-    /// what `tally` gathered of the newest versions. `hour` is the current hour of day
-    /// (UTC).
-    fn refresh(&self, (total, stale): (i64, i64), tally: Tally, hour: usize) {
+    /// what `tally` gathered of the newest versions, at `now_minute`.
+    fn refresh(&self, (total, stale): (i64, i64), tally: Tally, now_minute: i64) {
         for g in [
             &self.cost,
             &self.saving,
@@ -490,7 +489,7 @@ impl Suggestions {
                         .set(ms / 1000.0);
                 }
             }
-            if let Some(h) = g.hours.get(hour) {
+            if let Some(h) = g.hours.get(g.timezone.hour_of_day(now_minute)) {
                 self.provisioned
                     .with_label_values(&[c, "current"])
                     .set(f64::from(h.current_level));

@@ -7,6 +7,7 @@
 //! Different advice is a new version, and an open previous one (proposed or
 //! approved but not applied) is superseded.
 
+use adaptd_engine::zone::Zone;
 use adaptd_optimizer::recommend::{Recommendation, Status};
 use serde::{Deserialize, Serialize};
 
@@ -20,9 +21,12 @@ pub struct Gauges {
     pub current: Option<Side>,
     /// As recommended.
     pub recommended: Option<Side>,
-    /// Per hour of day (UTC): mean and p99 invocations per minute, provisioned
-    /// levels now and recommended.
+    /// Per local hour of day in `timezone`: mean and p99 invocations per minute,
+    /// provisioned levels now and recommended.
     pub hours: Vec<HourGauge>,
+    /// The zone of `hours` (the recommendation's).
+    #[serde(default)]
+    pub timezone: Zone,
     /// Observed duration quantiles over the lookback (ms): p50, p95, p99.
     pub observed_duration_ms: Option<[f64; 3]>,
 }
@@ -101,6 +105,7 @@ pub fn gauges(r: &Recommendation, observed: Option<[f64; 3]>) -> Gauges {
             })
             .collect(),
         observed_duration_ms: observed,
+        timezone: r.timezone,
     }
 }
 

@@ -66,6 +66,9 @@ pub fn render(set: &RecommendationSet) -> String {
         .filter(|r| matches!(r.status, Status::Change | Status::SloInfeasible))
     {
         let _ = writeln!(out, "\n## {}\n\n{}\n", r.component, r.explanation.summary);
+        if let Some(utc) = super::utc_hours(r) {
+            let _ = writeln!(out, "Schedule {utc}.\n");
+        }
         for b in &r.explanation.binding {
             let _ = writeln!(out, "- {b}");
         }

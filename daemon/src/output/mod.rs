@@ -7,8 +7,9 @@ mod table;
 
 use std::io::Write;
 
+use adaptd_engine::spec::Deployment;
 use adaptd_optimizer::recommend::{
-    Companion, RecommendationSet, SharedLimit, SolverReport, Status, Summary,
+    Companion, Recommendation, RecommendationSet, SharedLimit, SolverReport, Status, Summary,
 };
 
 /// Output formats of `adaptd recommend`.
@@ -37,6 +38,32 @@ pub enum Detail {
     Summary,
     /// Everything: every alternative shown, hourly rows for every component.
     Full,
+}
+
+/// For a recommendation whose schedule is by local hour in a zone other than UTC:
+/// `hours local to Europe/Berlin; in UTC: UTC+01:00: 3 in 07–17 h … / UTC+02:00: …`,
+/// the UTC hours for this year's winter and summer offsets. `None` for UTC or a
+/// constant level.
+pub fn utc_hours(r: &Recommendation) -> Option<String> {
+    if r.timezone.is_utc() {
+        return None;
+    }
+    let hourly = match &r.recommended.as_ref()?.deployment {
+        Deployment::Lambda(l) => l.provisioned.hourly(),
+        Deployment::Fargate(f) => f.tasks,
+    };
+    if hourly.iter().all(|&v| v == hourly[0]) {
+        return None;
+    }
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    let (year, _, _) = adaptd_engine::calendar::civil_from_days(days as i64);
+    Some(format!(
+        "hours local to {}; in UTC: {}",
+        r.timezone,
+        r.timezone.describe_in_utc(&hourly, year)
+    ))
 }
 
 /// How many alternatives a summary keeps per component (the cheapest ones).

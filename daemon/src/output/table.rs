@@ -83,6 +83,9 @@ pub fn render(set: &RecommendationSet) -> String {
             let _ = writeln!(out, "  now:  {}", now.description);
             let _ = writeln!(out, "  rec:  {}", rec.description);
         }
+        if let Some(utc) = super::utc_hours(r) {
+            let _ = writeln!(out, "  zone: {utc}");
+        }
         for b in &r.explanation.binding {
             let _ = writeln!(out, "  why:  {b}");
         }

@@ -43,6 +43,60 @@ pub fn recommendation(dir: &Scratch, current: &Value, recommended: &Value) -> Pa
     path
 }
 
+/// [`recommendation`] with the component's schedule in `timezone` (an IANA name).
+pub fn recommendation_in(
+    dir: &Scratch,
+    current: &Value,
+    recommended: &Value,
+    timezone: &str,
+) -> PathBuf {
+    let path = recommendation(dir, current, recommended);
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    doc["components"][0]["timezone"] = json!(timezone);
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path
+}
+
+/// (name, schedule, timezone) of the scheduled actions moto holds on alias `live`,
+/// read through the AWS SDK.
+pub fn action_zones(m: &Proc) -> Vec<(String, String, Option<String>)> {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(m.url(""))
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "AKIAIOSFODNN7EXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .load()
+            .await;
+        use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+        let mut out: Vec<_> = aws_sdk_applicationautoscaling::Client::new(&conf)
+            .describe_scheduled_actions()
+            .service_namespace(ServiceNamespace::Lambda)
+            .resource_id(format!("function:{FUNCTION}:live"))
+            .scalable_dimension(ScalableDimension::LambdaFunctionProvisionedConcurrency)
+            .send()
+            .await
+            .unwrap()
+            .scheduled_actions()
+            .iter()
+            .map(|a| {
+                (
+                    a.scheduled_action_name().to_owned(),
+                    a.schedule().to_owned(),
+                    a.timezone().map(str::to_owned),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    })
+}
+
 pub fn config(dir: &Scratch, m: &Proc, extra: &str) -> PathBuf {
     config_on(dir, m, "[store]\nsqlite_path = \"adaptd.db\"\n", extra)
 }

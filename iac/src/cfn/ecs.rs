@@ -3,12 +3,13 @@
 //! a constant count in the service's `DesiredCount`, and a count by hour or by target
 //! tracking as resources adaptd owns and rewrites on each run: an
 //! `AWS::ApplicationAutoScaling::ScalableTarget` (`<LogicalId>Scaling`, with one
-//! scheduled action per step, cron in UTC) and, for tracking, an
+//! scheduled action per step, cron in the component's zone, UTC by default) and, for tracking, an
 //! `AWS::ApplicationAutoScaling::ScalingPolicy` (`<LogicalId>ScalingPolicy`). Under
 //! Application Auto Scaling the service's `DesiredCount` is removed, or every stack
 //! update would reset the count the scaling set.
 
 use adaptd_engine::spec::{FargateConfig, FargateTracking, Hourly, TrackingMetric};
+use adaptd_engine::zone::Zone;
 
 use super::text::{self, Value};
 use super::tree::Node;
@@ -76,7 +77,7 @@ impl Template {
                 ),
                 None => adaptd_engine::spec::describe_schedule(&f.tasks),
             };
-            for out in self.task_count(id, n, &rec.component) {
+            for out in self.task_count(id, n, &rec.component, rec.timezone) {
                 record(plan, "tasks", count(c), count(n), out);
             }
         }
@@ -145,7 +146,7 @@ impl Template {
         out
     }
 
-    fn task_count(&self, id: &str, n: &FargateConfig, component: &str) -> Vec<Outcome> {
+    fn task_count(&self, id: &str, n: &FargateConfig, component: &str, zone: Zone) -> Vec<Outcome> {
         let count = match &n.target_tracking {
             Some(t) => {
                 let label = match t.metric {
@@ -187,6 +188,7 @@ impl Template {
             component,
             resource_id: &resource_id,
             count: &count,
+            zone,
         };
         // A policy written earlier is rewritten in place (or dropped); a new one goes
         // with the target.
@@ -306,6 +308,8 @@ struct Spec<'a> {
     /// `!Sub` text.
     resource_id: &'a str,
     count: &'a Count<'a>,
+    /// The zone of an hourly count's actions; AWS keeps them local across DST.
+    zone: Zone,
 }
 
 impl Spec<'_> {
@@ -319,10 +323,10 @@ impl Spec<'_> {
         }
     }
 
-    fn what(&self) -> &'static str {
+    fn what(&self) -> String {
         match self.count {
-            Count::Hourly(_) => "task count by hour of day (UTC)",
-            Count::Tracking(..) => "task count by target tracking",
+            Count::Hourly(_) => format!("task count by hour of day ({})", self.zone),
+            Count::Tracking(..) => "task count by target tracking".to_owned(),
         }
     }
 
@@ -350,7 +354,7 @@ impl Spec<'_> {
                     s.push_str(&format!(
                         "{i}      - ScheduledActionName: {c}-tasks-{h:02}00\n\
                          {i}        Schedule: {cron}\n\
-                         {i}        Timezone: UTC\n\
+                         {i}        Timezone: {zone}\n\
                          {i}        ScalableTargetAction:\n\
                          {i}          MinCapacity: {v}\n\
                          {i}          MaxCapacity: {v}\n",
@@ -358,6 +362,7 @@ impl Spec<'_> {
                         h = step.hour,
                         cron = step.cron(),
                         v = step.value,
+                        zone = self.zone,
                     ));
                 }
             }
@@ -402,11 +407,12 @@ impl Spec<'_> {
                     .map(|step| {
                         format!(
                             "{i}      {{\"ScheduledActionName\": \"{c}-tasks-{h:02}00\", \"Schedule\": \"{cron}\", \
-                             \"Timezone\": \"UTC\", \"ScalableTargetAction\": {{\"MinCapacity\": {v}, \"MaxCapacity\": {v}}}}}",
+                             \"Timezone\": \"{zone}\", \"ScalableTargetAction\": {{\"MinCapacity\": {v}, \"MaxCapacity\": {v}}}}}",
                             c = self.component,
                             h = step.hour,
                             cron = step.cron(),
                             v = step.value,
+                            zone = self.zone,
                         )
                     })
                     .collect();

@@ -14,6 +14,7 @@ mod tree;
 use std::collections::BTreeMap;
 
 use adaptd_engine::spec::{Deployment, LambdaConfig, Provisioned};
+use adaptd_engine::zone::Zone;
 
 use crate::edit::line_of;
 use crate::model::{Plan, Suggestion, SuggestionKind};
@@ -259,7 +260,7 @@ impl Template {
         }
         if c.provisioned != n.provisioned {
             let (from, to) = (describe(&c.provisioned), describe(&n.provisioned));
-            for out in self.provisioned(id, sam, &n.provisioned, &rec.component) {
+            for out in self.provisioned(id, sam, &n.provisioned, &rec.component, rec.timezone) {
                 record(
                     plan,
                     "provisioned_concurrency",
@@ -306,9 +307,16 @@ impl Template {
         }
     }
 
-    fn provisioned(&self, id: &str, sam: bool, p: &Provisioned, component: &str) -> Vec<Outcome> {
+    fn provisioned(
+        &self,
+        id: &str,
+        sam: bool,
+        p: &Provisioned,
+        component: &str,
+        zone: Zone,
+    ) -> Vec<Outcome> {
         let n = match p {
-            Provisioned::Hourly(h) => return self.hourly(id, sam, h, component),
+            Provisioned::Hourly(h) => return self.hourly(id, sam, h, component, zone),
             Provisioned::Constant(n) => Some(*n),
             Provisioned::None => None,
         };

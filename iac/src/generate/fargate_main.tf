@@ -126,7 +126,7 @@ resource "aws_appautoscaling_scheduled_action" "step" {
   resource_id        = aws_appautoscaling_target.this.resource_id
   scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
   schedule           = "cron(0 ${tonumber(each.key)} * * ? *)"
-  timezone           = "UTC"
+  timezone           = var.timezone
 
   scalable_target_action {
     min_capacity = each.value

@@ -44,8 +44,14 @@ variable "cpu_architecture" {
   default     = "@ARCH@"
 }
 
+variable "timezone" {
+  description = "IANA time zone of tasks_by_hour; AWS keeps each step at its local hour across daylight-saving changes."
+  type        = string
+  default     = "@TZ@"
+}
+
 variable "tasks_by_hour" {
-  description = "Tasks to run in each hour of the day (UTC), index 0 = 00:00-01:00, as adaptd recommends."
+  description = "Tasks to run in each hour of the day (in var.timezone), index 0 = 00:00-01:00, as adaptd recommends."
   type        = list(number)
   default     = @TASKS@
 

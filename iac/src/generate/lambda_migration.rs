@@ -1,6 +1,6 @@
 //! The Fargate → Lambda migration module: a function from the service's image with the
-//! recommended memory, architecture, reserved and provisioned concurrency (by hour,
-//! through scheduled actions), behind the load balancer the service used.
+//! recommended memory, architecture, reserved and provisioned concurrency (by hour in
+//! the component's zone, through scheduled actions), behind the load balancer the service used.
 
 use adaptd_engine::spec::LambdaConfig;
 
@@ -33,6 +33,7 @@ pub(crate) fn lambda_migration(
             .replace("@ARCH@", l.architecture.as_str())
             .replace("@RESERVED@", &reserved)
             .replace("@PC@", &hcl_list(&l.provisioned.hourly()))
+            .replace("@TZ@", rec.timezone.name())
     );
     let main = format!("{head}\n{}", include_str!("lambda_main.tf"));
     let outputs = format!("{head}\n{}", include_str!("lambda_outputs.tf"));

@@ -49,8 +49,14 @@ variable "reserved_concurrent_executions" {
   default     = @RESERVED@
 }
 
+variable "timezone" {
+  description = "IANA time zone of provisioned_by_hour; AWS keeps each step at its local hour across daylight-saving changes."
+  type        = string
+  default     = "@TZ@"
+}
+
 variable "provisioned_by_hour" {
-  description = "Provisioned concurrency of alias `live` in each hour of the day (UTC), index 0 = 00:00-01:00, as adaptd recommends."
+  description = "Provisioned concurrency of alias `live` in each hour of the day (in var.timezone), index 0 = 00:00-01:00, as adaptd recommends."
   type        = list(number)
   default     = @PC@
 

@@ -188,7 +188,7 @@ impl<'a> TfCtx<'a> {
                 format!(
                     "{} is in a child module or a for_each; add Application Auto Scaling \
                      (aws_appautoscaling_target on ecs:service:DesiredCount, with one scheduled \
-                     action per step, cron in UTC, or a target-tracking aws_appautoscaling_policy) \
+                     action per step, cron in the component's timezone, or a target-tracking aws_appautoscaling_policy) \
                      where the service is defined",
                     s.address
                 ),

@@ -341,6 +341,7 @@ fn no_data(p: &build::Prepared<'_>) -> Recommendation {
             ..Explanation::default()
         },
         hours: Vec::new(),
+        timezone: p.spec.timezone,
     }
 }
 
@@ -378,7 +379,19 @@ fn decide(
         recommended = current.clone();
         final_eval = current_eval;
     }
-    let changes = changes(&spec.current, &recommended.deployment);
+    let mut changes = changes(&spec.current, &recommended.deployment);
+    if !spec.timezone.is_utc() {
+        // Hours of a schedule are the component's local hours: say which.
+        for c in &mut changes {
+            if matches!(c.field.as_str(), "provisioned_concurrency" | "tasks") {
+                for text in [&mut c.from, &mut c.to] {
+                    if text.contains(" h") {
+                        text.push_str(&format!(" ({})", spec.timezone));
+                    }
+                }
+            }
+        }
+    }
     let status = if p.infeasible.is_some() {
         Status::SloInfeasible
     } else if changes.is_empty() {
@@ -417,6 +430,7 @@ fn decide(
         confidence: explain::confidence(p),
         explanation,
         hours,
+        timezone: spec.timezone,
     }
 }
 

@@ -7,6 +7,7 @@
 
 use adaptd_engine::options::{CostBreakdown, Evaluation};
 use adaptd_engine::spec::{Deployment, Slo};
+use adaptd_engine::zone::Zone;
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON document.
@@ -180,6 +181,10 @@ pub struct Recommendation {
     pub explanation: Explanation,
     /// Per hour of day, for charts.
     pub hours: Vec<HourRow>,
+    /// The zone whose local hours `hours` and hourly schedules are (IANA name; `UTC`
+    /// unless the component has a `timezone`).
+    #[serde(default)]
+    pub timezone: Zone,
 }
 
 /// The verdict on a component.
@@ -295,7 +300,7 @@ pub struct Alternative {
 /// One hour of the day, current vs recommended.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HourRow {
-    /// Hour of day (UTC).
+    /// Hour of day, local in the recommendation's `timezone`.
     pub hour: usize,
     /// Mean invocations per minute observed.
     pub invocations_per_minute: f64,

@@ -14,6 +14,7 @@ fn target(service: bool, label: Option<&str>) -> Target {
             service: "api".into(),
             alb_resource_label: label.map(str::to_owned),
         }),
+        timezone: Default::default(),
     }
 }
 
@@ -120,6 +121,70 @@ fn hourly_counts_are_scheduled_actions_on_the_service() {
             ..
         }
     ));
+}
+
+#[test]
+fn hourly_counts_are_scheduled_in_the_targets_zone() {
+    let mut h = [2u32; 24];
+    for v in &mut h[8..18] {
+        *v = 6;
+    }
+    let zoned = Target {
+        timezone: "Europe/Berlin".parse().unwrap(),
+        ..target(true, None)
+    };
+    let p = between(
+        &zoned,
+        &live(fixed(2)),
+        &EcsSettings {
+            task_definition: None,
+            ..live(TaskScaling::from_hourly(h))
+        },
+    );
+    // The hours stay local (08 and 18), the zone goes with each action.
+    let actions: Vec<_> = p
+        .calls
+        .iter()
+        .filter_map(|c| match c {
+            Call::PutScheduledAction {
+                scalable,
+                hour,
+                timezone,
+                ..
+            } => Some((*scalable, *hour, timezone.name())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            (Scalable::EcsDesiredCount, 8, "Europe/Berlin"),
+            (Scalable::EcsDesiredCount, 18, "Europe/Berlin"),
+        ]
+    );
+    assert!(
+        text(&p.calls)[2].contains(
+            "ScheduledActionName=adaptd-tasks-08 Schedule=\"cron(0 8 * * ? *)\" Timezone=Europe/Berlin "
+        ),
+        "{:#?}",
+        text(&p.calls)
+    );
+    // The plan back removes them; the zone is part of the plan's identity.
+    assert!(
+        !p.inverse()
+            .calls
+            .iter()
+            .any(|c| matches!(c, Call::PutScheduledAction { .. }))
+    );
+    let utc = between(
+        &target(true, None),
+        &live(fixed(2)),
+        &EcsSettings {
+            task_definition: None,
+            ..live(TaskScaling::from_hourly(h))
+        },
+    );
+    assert_ne!(p.id, utc.id);
 }
 
 #[test]

@@ -6,9 +6,10 @@ use adaptd_config::ApplySection;
 use adaptd_engine::spec::{Deployment, PlatformKind, TrackingMetric};
 use adaptd_optimizer::recommend::Recommendation;
 
-/// The target of a component (its ECS service's load balancer is read when applying,
-/// see [`live_settings`]).
-pub fn target(a: &ApplySection, component: &str) -> Target {
+/// The target of the component `rec` is about, with the zone of its schedules (its
+/// ECS service's load balancer is read when applying, see [`live_settings`]).
+pub fn target(a: &ApplySection, rec: &Recommendation) -> Target {
+    let component = rec.component.as_str();
     let (function_name, qualifier) = a.target_for(component);
     Target {
         component: component.to_owned(),
@@ -21,6 +22,7 @@ pub fn target(a: &ApplySection, component: &str) -> Target {
                 service,
                 alb_resource_label: None,
             }),
+        timezone: rec.timezone,
     }
 }
 

@@ -238,7 +238,7 @@ pub async fn apply_recommendation<S: Store>(
             reason: "mode off".to_owned(),
         });
     }
-    let mut target = target(config, &rec.component);
+    let mut target = target(config, rec);
     let live = live_settings(aws, rec, &mut target).await?;
     let plan = plan::plan(rec, &target, live.as_ref())?;
     if plan.is_empty() {

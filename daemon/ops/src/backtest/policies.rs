@@ -234,7 +234,9 @@ pub(crate) fn workload(job: &Job<'_>, ctx: &Context<'_>) -> Result<Workload, Str
         opts.observed_vcpu = Some(f.vcpu / f64::from(f.per_task_concurrency.max(1)));
     }
     opts.init_duration_ms = Some(init_duration(ctx).0);
-    Workload::from_telemetry(job.telemetry, &opts).map_err(|e| e.to_string())
+    let mut w = Workload::from_telemetry(job.telemetry, &opts).map_err(|e| e.to_string())?;
+    w.timezone = spec.timezone;
+    Ok(w)
 }
 
 /// Memory-only rightsizing: the cheapest memory of the current architecture (and the

@@ -69,8 +69,8 @@ pub fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Invalid>
 
 /// Milliseconds since the epoch of an RFC 3339 time.
 pub fn rfc3339(s: &str) -> Result<i64, String> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_millis())
         .map_err(|e| format!("not an RFC 3339 time (\"{s}\": {e})"))
 }
 

@@ -33,6 +33,7 @@ pub(crate) fn flat_profile(
         observed_minutes: 1440,
         invocations: per_minute * 1440.0,
         hours: vec![hour; 24],
+        timezone: Default::default(),
         duration_ms: Some(QuantileSet::constant(duration_ms)),
         duration_memory_mb: None,
         init_duration_ms: Some(600.0),
@@ -68,6 +69,7 @@ pub(crate) fn lambda_spec(memory_mb: u32, provisioned: Provisioned) -> Component
         databases: vec![],
         model: ModelParams::default(),
         load_balancer: false,
+        timezone: Default::default(),
     }
 }
 

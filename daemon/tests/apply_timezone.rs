@@ -1,0 +1,80 @@
+//! A schedule in a time zone applied against moto: the scheduled actions are put with
+//! Application Auto Scaling's `Timezone` (read back through the AWS SDK), so AWS keeps
+//! 08:00 local at 08:00 local across daylight-saving changes; re-applying changes
+//! nothing, and the dry run shows the zone.
+
+mod apply_support;
+mod service_support;
+
+use apply_support::*;
+use service_support::{Scratch, moto, serial};
+
+#[test]
+fn actions_carry_the_zone_and_reapply_does_nothing() {
+    let _g = serial();
+    for zone in ["Europe/Berlin", "America/New_York"] {
+        let dir = Scratch::new("apply-zone");
+        let (m, _) = moto(&dir, 1);
+        let recs = recommendation_in(&dir, &seeded(), &lambda(128, &business_hours(), None), zone);
+        let cfg = config(&dir, &m, "");
+
+        let dry = apply(&cfg, &recs, false);
+        let t = text(&dry);
+        assert!(dry.status.success(), "{t}");
+        assert!(
+            t.contains(&format!(
+                "ScheduledActionName=adaptd-pc-08 Schedule=\"cron(0 8 * * ? *)\" Timezone={zone} "
+            )),
+            "{t}"
+        );
+        assert!(action_zones(&m).is_empty(), "a dry run put actions");
+
+        start_recording(&m);
+        let out = apply(&cfg, &recs, true);
+        let t = text(&out);
+        assert!(out.status.success(), "{t}");
+        assert!(t.contains(": applied"), "{t}");
+        // The hours stay local (08 and 18); the zone travels with them.
+        assert_eq!(
+            action_zones(&m),
+            vec![
+                (
+                    "adaptd-pc-08".to_owned(),
+                    "cron(0 8 * * ? *)".to_owned(),
+                    Some(zone.to_owned())
+                ),
+                (
+                    "adaptd-pc-18".to_owned(),
+                    "cron(0 18 * * ? *)".to_owned(),
+                    Some(zone.to_owned())
+                ),
+            ]
+        );
+        let calls = writes(&m).len();
+        let again = apply(&cfg, &recs, true);
+        let t = text(&again);
+        assert!(again.status.success(), "{t}");
+        assert!(
+            t.contains("shop-0000: nothing to do (live configuration matches)"),
+            "{t}"
+        );
+        assert_eq!(
+            writes(&m).len(),
+            calls,
+            "re-apply made calls: {:?}",
+            writes(&m)
+        );
+    }
+}
+
+#[test]
+fn without_a_zone_the_actions_are_in_utc() {
+    let _g = serial();
+    let dir = Scratch::new("apply-zone-utc");
+    let (m, _) = moto(&dir, 1);
+    let recs = recommendation(&dir, &seeded(), &lambda(128, &business_hours(), None));
+    let out = apply(&config(&dir, &m, ""), &recs, true);
+    assert!(out.status.success(), "{}", text(&out));
+    let zones: Vec<Option<String>> = action_zones(&m).into_iter().map(|a| a.2).collect();
+    assert_eq!(zones, vec![Some("UTC".to_owned()); 2]);
+}
