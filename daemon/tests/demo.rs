@@ -189,7 +189,8 @@ fn the_demo_shows_both_directions_and_a_reserved_cap_against_a_proxy() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|ch| ch["field"] == "reserved_concurrency" && ch["to"] == cap.to_string()),
+                .any(|ch| ch["field"] == "reserved_concurrency"
+                    && ch["to"].as_str().and_then(|t| t.parse::<u64>().ok()) == Some(cap)),
             "{name}"
         );
         let throttles = f(&c["recommended"]["throttle_rate"]);
