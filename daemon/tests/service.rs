@@ -280,7 +280,7 @@ fn end_to_end(store: &StoreKind) {
         "{resumed:#}"
     );
     let (_, list) = get(&p.url("/api/v1/recommendations?limit=1000"));
-    assert_eq!(list["total"], 15);
+    assert_eq!(list["total"], 16);
 }
 
 #[test]
