@@ -70,7 +70,7 @@ pub fn render(set: &RecommendationSet) -> String {
             let _ = writeln!(out, "- {b}");
         }
         if let Some(o) = &r.explanation.other_platform {
-            let _ = writeln!(out, "- on {}: {}: {}", o.platform, o.description, o.why);
+            let _ = writeln!(out, "- other platform: {}: {}", o.description, o.why);
         }
         if !r.explanation.alternatives.is_empty() {
             out.push_str("\nAlternatives:\n\n");
