@@ -12,7 +12,7 @@ fn sample_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/adaptd.toml")
 }
 
-const DEMO: [&str; 12] = [
+const DEMO: [&str; 13] = [
     "checkout-api",
     "orders-api",
     "image-resize",
@@ -25,16 +25,28 @@ const DEMO: [&str; 12] = [
     "thumbnail-worker",
     "audit-log-writer",
     "pdf-export",
+    "inventory-api",
 ];
 
 #[test]
 fn the_sample_config_loads_and_resolves() {
     let config = Config::load(&sample_path()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.components.len(), 12);
-    // Telemetry that agrees with the config: no warnings.
+    assert_eq!(config.components.len(), 13);
+    // Telemetry that agrees with the config: no warnings. The ECS service's size and
+    // load balancer come from telemetry only.
     let discovered: Vec<Discovered> = DEMO
         .iter()
         .map(|n| Discovered::new(*n).with("architecture", "x86_64"))
+        .map(|d| match d.name.as_str() {
+            "inventory-api" => d
+                .with("platform", "fargate")
+                .with("vcpu", "1")
+                .with("memory_mb", "2048")
+                .with("tasks", "2")
+                .with("per_task_concurrency", "8")
+                .with("load_balancer", "true"),
+            _ => d,
+        })
         .collect();
     let r = config
         .resolve(&discovered)
@@ -45,12 +57,16 @@ fn the_sample_config_loads_and_resolves() {
     demo.sort_unstable();
     assert_eq!(names, demo, "sorted by name");
     names.dedup();
-    assert_eq!(names.len(), 12);
+    assert_eq!(names.len(), 13);
     assert_eq!(r.accounts.len(), 1);
     assert_eq!(r.accounts[0].name, "main");
     assert_eq!(r.accounts[0].concurrency_limit, 1000);
-    assert_eq!(r.databases.len(), 1);
+    assert_eq!(r.databases.len(), 2);
     assert_eq!(r.databases[0].reserved_connections, 10);
+    assert_eq!(
+        (r.databases[1].name.as_str(), r.databases[1].max_connections),
+        ("audit-db", 55)
+    );
     assert_eq!(r.prices, PriceSheet::us_east_1());
     assert_eq!(r.optimizer.method, OptimizerMethod::Auto);
 
@@ -62,13 +78,10 @@ fn the_sample_config_loads_and_resolves() {
     assert_eq!(checkout.guardrails.memory_mb_max, 4096);
     assert_eq!(checkout.guardrails.max_provisioned_concurrency, 50);
     assert_eq!(checkout.guardrails.max_memory_step_factor, Some(2.0));
-    assert_eq!(
-        checkout
-            .guardrails
-            .allowed_platforms
-            .iter()
-            .collect::<Vec<_>>(),
-        [&PlatformKind::Lambda]
+    assert!(
+        checkout.guardrails.allowed_platforms.is_empty(),
+        "no rule restricts a prod HTTP service's platform: {:?}",
+        checkout.guardrails.allowed_platforms
     );
     assert!(!checkout.guardrails.allow_arm64);
     assert!(checkout.current_is_known);
@@ -108,9 +121,32 @@ fn the_sample_config_loads_and_resolves() {
 
     let thumb = get("thumbnail-worker");
     assert!(thumb.guardrails.allow_arm64);
-    assert_eq!(thumb.guardrails.sources, ["prod", "arm64-ready"]);
+    assert_eq!(
+        thumb.guardrails.sources,
+        ["prod", "prod-queues", "arm64-ready"]
+    );
+    assert_eq!(
+        thumb
+            .guardrails
+            .allowed_platforms
+            .iter()
+            .collect::<Vec<_>>(),
+        [&PlatformKind::Lambda]
+    );
     assert_eq!(get("orders-api").databases, ["orders-db"]);
-    assert_eq!(get("audit-log-writer").databases, ["orders-db"]);
+    let audit = get("audit-log-writer");
+    assert_eq!(audit.databases, ["audit-db"]);
+    assert_eq!(audit.slo.max_throttle_rate, Some(0.01), "its own SLO wins");
+    let inventory = get("inventory-api");
+    let Deployment::Fargate(f) = &inventory.current else {
+        panic!("fargate: {:?}", inventory.current)
+    };
+    assert_eq!(
+        (f.vcpu, f.memory_mb, f.per_task_concurrency),
+        (1.0, 2048, 8)
+    );
+    assert!(inventory.load_balancer);
+    assert!(inventory.guardrails.allowed_platforms.is_empty());
     assert_eq!(
         get("webhook-ingest").runtime.as_deref(),
         Some("provided.al2023")
@@ -119,7 +155,7 @@ fn the_sample_config_loads_and_resolves() {
     assert_eq!(checkout.model, ModelParams::default());
 
     // Without telemetry, the configured components are all kept.
-    assert_eq!(config.resolve(&[]).unwrap().components.len(), 12);
+    assert_eq!(config.resolve(&[]).unwrap().components.len(), 13);
 }
 
 #[test]

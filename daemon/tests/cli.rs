@@ -33,12 +33,13 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-const COMPONENTS: [&str; 12] = [
+const COMPONENTS: [&str; 13] = [
     "audit-log-writer",
     "auth-token",
     "checkout-api",
     "email-sender",
     "image-resize",
+    "inventory-api",
     "nightly-etl",
     "orders-api",
     "pdf-export",
@@ -97,7 +98,7 @@ fn the_json_document_is_versioned_and_every_key_is_documented() {
         );
     }
     let components = doc["components"].as_array().expect("components");
-    assert_eq!(components.len(), 12);
+    assert_eq!(components.len(), 13);
     for c in components {
         assert!(
             !c["explanation"]["summary"]
@@ -160,7 +161,7 @@ fn csv_and_markdown_outputs_have_one_row_per_component() {
     assert!(csv.status.success());
     let text = stdout(&csv);
     assert!(text.starts_with("component,status,"));
-    assert_eq!(text.lines().count(), 13);
+    assert_eq!(text.lines().count(), 1 + COMPONENTS.len());
     let md = adaptd(&["demo", "--output", "markdown"]);
     assert!(md.status.success());
     let text = stdout(&md);

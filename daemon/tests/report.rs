@@ -354,7 +354,7 @@ fn the_cli_writes_four_formats_with_realised_savings_and_a_valid_schema() {
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    assert_eq!(report["components"].as_array().unwrap().len(), 12);
+    assert_eq!(report["components"].as_array().unwrap().len(), 13);
     let change = &report["changes"][0];
     assert_eq!(change["state"], "applied");
     let realised = &change["realised"];

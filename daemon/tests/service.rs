@@ -72,7 +72,7 @@ fn end_to_end(store: &StoreKind) {
     let first = next_cycle(&p, 0);
     assert_eq!(first["outcome"], "ok", "{first:#}\n{}", p.log_text());
     let srcs = sources_of(&first);
-    assert_eq!(source(&srcs, "file")["components_with_new_data"], 12);
+    assert_eq!(source(&srcs, "file")["components_with_new_data"], 13);
     assert_eq!(source(&srcs, "cloudwatch")["components_with_new_data"], 3);
     assert!(
         source(&srcs, "cloudwatch")["metrics_requested"]
@@ -90,7 +90,7 @@ fn end_to_end(store: &StoreKind) {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert!(
-        names.contains("search-api") && names.len() == 15,
+        names.contains("search-api") && names.len() == 16,
         "{names:?}"
     );
     for f in &functions {
@@ -280,7 +280,7 @@ fn end_to_end(store: &StoreKind) {
         "{resumed:#}"
     );
     let (_, list) = get(&p.url("/api/v1/recommendations?limit=1000"));
-    assert_eq!(list["total"], 15);
+    assert_eq!(list["total"], 16);
 }
 
 #[test]

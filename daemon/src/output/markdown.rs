@@ -72,6 +72,9 @@ pub fn render(set: &RecommendationSet) -> String {
         for b in &r.explanation.binding {
             let _ = writeln!(out, "- {b}");
         }
+        if let Some(o) = &r.explanation.other_platform {
+            let _ = writeln!(out, "- other platform: {}: {}", o.description, o.why);
+        }
         if !r.explanation.alternatives.is_empty() {
             out.push_str("\nAlternatives:\n\n");
             for a in &r.explanation.alternatives {

@@ -102,6 +102,11 @@ pub fn render(set: &RecommendationSet) -> String {
                 usd(a.usd_per_month)
             );
         }
+        // The other platform's best option, figures side by side: the trade-off between
+        // Lambda and Fargate is the one a reader most wants to see argued.
+        if let Some(o) = &r.explanation.other_platform {
+            let _ = writeln!(out, "  vs:   {}: {}", o.description, o.why);
+        }
         let c = &r.confidence;
         let _ = writeln!(
             out,

@@ -1,6 +1,6 @@
 //! The generator of adaptd's embedded example telemetry.
 //!
-//! adaptd ships with one week of per-minute telemetry for a twelve-component shop
+//! adaptd ships with one week of per-minute telemetry for a thirteen-component shop
 //! (`examples/telemetry.csv.gz`, read with `examples/adaptd.toml`) so that every
 //! command can be tried, documented and tested without an AWS account. Real exports
 //! cannot be shipped, and a hand-written file could not show the behaviours adaptd is

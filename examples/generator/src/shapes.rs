@@ -1,4 +1,5 @@
-//! The twelve components of the sample shop and the traffic shape of each.
+//! The thirteen components of the sample shop and the traffic shape of each: twelve
+//! Lambda functions and one ECS service on Fargate.
 //!
 //! Each one is there to exercise a decision adaptd should make (noted per component),
 //! so the numbers follow the scenario, not a real shop. The names are fixed: the
@@ -50,6 +51,20 @@ pub struct Bursts {
     pub hours: (u32, u32),
 }
 
+/// An ECS service on Fargate behind an existing Application Load Balancer: what its
+/// task definition and service say (the shape's `memory_mb` is the task's memory).
+#[derive(Debug, Clone, Copy)]
+pub struct FargateService {
+    /// vCPUs per task.
+    pub vcpu: f64,
+    /// Tasks kept running (the service's desired count, every hour).
+    pub tasks: u32,
+    /// Requests one task serves at once (its worker count).
+    pub per_task_concurrency: u32,
+    /// Share of a request's time the task's CPU is busy (for `CPUUtilization`).
+    pub cpu_share: f64,
+}
+
 /// One component of the sample.
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
@@ -57,9 +72,10 @@ pub struct Shape {
     pub name: &'static str,
     /// `http`, `event`, `timer` or `queue`.
     pub trigger: &'static str,
-    /// Lambda runtime identifier.
+    /// Lambda runtime identifier (the language of an ECS service's image, which ECS
+    /// does not report: the sample config declares it).
     pub runtime: &'static str,
-    /// Memory configured now (MB).
+    /// Memory configured now (MB; per task on Fargate).
     pub memory_mb: u32,
     /// `x86_64` or `arm64`.
     pub architecture: &'static str,
@@ -82,6 +98,10 @@ pub struct Shape {
     /// A memory change during the week: (days after the start, memory before). The
     /// duration then scales as `0.1 + 0.9 · first / memory` (90 % CPU-bound).
     pub memory_before: Option<(i64, u32)>,
+    /// Runs as an ECS service on Fargate instead of a Lambda function: it then reports
+    /// what ECS and the load balancer show (requests, response time, 5xx, CPU and
+    /// memory utilisation, running tasks), not Lambda's concurrency or cold starts.
+    pub fargate: Option<FargateService>,
 }
 
 impl Shape {
@@ -120,14 +140,16 @@ const fn shape(name: &'static str, trigger: &'static str, runtime: &'static str)
         error_rate: 0.001,
         provisioned_concurrency: 0,
         memory_before: None,
+        fargate: None,
     }
 }
 
 /// Image resizing ran at 1024 MB and was moved to this size after three days.
 const IMAGE_RESIZE_MEMORY: u32 = 1536;
 
-/// The twelve components, in a fixed order (their index seeds their random stream).
-pub const SHAPES: [Shape; 12] = [
+/// The thirteen components, in a fixed order (their index seeds their random stream,
+/// so a component added at the end leaves the others' telemetry unchanged).
+pub const SHAPES: [Shape; 13] = [
     // A B2B checkout used in sessions: a partner's session sends ~12 requests a minute
     // for 2–3 minutes, sessions come every ~15 minutes in business hours, and between
     // them the function sits idle past the keep-alive. The first requests of a session
@@ -293,15 +315,19 @@ pub const SHAPES: [Shape; 12] = [
         error_rate: 0.002,
         ..shape("thumbnail-worker", "queue", "python3.12")
     },
-    // Shares orders-api's database.
+    // Writes every audit event to its own small database, waiting on it (~2 s, a
+    // serialisable insert and an index update): ~25 in flight on average, and the
+    // busiest minutes of the afternoon open more connections than audit-db has for
+    // it. Its messages may wait in the queue, so a reserved-concurrency cap that
+    // throttles a few of them holds the database more cheaply than an RDS Proxy.
     Shape {
         memory_mb: 256,
         traffic: Traffic::Diurnal {
-            mean: 2.0,
-            amplitude: 0.0,
-            peak_hour: 0.0,
+            mean: 12.0,
+            amplitude: 0.3,
+            peak_hour: 14.0,
         },
-        duration_median_ms: 60.0,
+        duration_median_ms: 2000.0,
         duration_sigma: 0.35,
         init_ms: 300.0,
         memory_used_mb: 80.0,
@@ -321,6 +347,28 @@ pub const SHAPES: [Shape; 12] = [
         memory_used_mb: 250.0,
         error_rate: 0.01,
         ..shape("pdf-export", "http", "nodejs20.x")
+    },
+    // An ECS service on Fargate behind the shop's ALB, sized for a launch: two tasks
+    // of 1 vCPU and 2 GB all day for a few requests a second in business hours and
+    // almost none at night. Lambda, behind the same ALB, bills only the requests.
+    Shape {
+        memory_mb: 2048,
+        traffic: Traffic::Business {
+            night: 0.2,
+            peak: 4.0,
+            weekend: 0.3,
+        },
+        duration_median_ms: 60.0,
+        duration_sigma: 0.45,
+        memory_used_mb: 350.0, // per task
+        error_rate: 0.001,
+        fargate: Some(FargateService {
+            vcpu: 1.0,
+            tasks: 2,
+            per_task_concurrency: 8,
+            cpu_share: 0.3,
+        }),
+        ..shape("inventory-api", "http", "nodejs20.x")
     },
 ];
 

@@ -8,7 +8,7 @@
 use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Minute, Stat};
 
 use crate::rng::{Rng, normal_quantile, normal_upper_quantile};
-use crate::shapes::{Burst, Shape, Traffic};
+use crate::shapes::{Burst, FargateService, Shape, Traffic};
 
 /// Lambda keeps an idle environment this long (minutes), as the sample config assumes.
 pub const KEEP_ALIVE_MINUTES: i64 = 10;
@@ -147,6 +147,125 @@ fn rate_at(base: f64, bursts: &[Burst], next: &mut usize, minute: Minute) -> f64
         .fold(base, |r, b| r.max(b.rate))
 }
 
+/// Requests per minute: Poisson around the shape's rate with a slow drift, bursts on
+/// top, or a timer's single run.
+struct Arrivals<'a> {
+    traffic: Traffic,
+    bursts: &'a [Burst],
+    next_burst: usize,
+    noise: f64,
+}
+
+impl<'a> Arrivals<'a> {
+    fn new(shape: &Shape, bursts: &'a [Burst]) -> Self {
+        Arrivals {
+            traffic: shape.traffic,
+            bursts,
+            next_burst: 0,
+            noise: 0.0,
+        }
+    }
+
+    /// Requests started in `minute` (minutes must come in order).
+    fn draw(&mut self, rng: &mut Rng, minute: Minute) -> u64 {
+        match (self.traffic, self.traffic.rate(minute)) {
+            (Traffic::Hourly { minute: at }, _) => u64::from(minute.rem_euclid(60) == at),
+            (_, Some(base)) => {
+                self.noise = NOISE_RHO * self.noise + NOISE_STEP * rng.normal();
+                let rate = rate_at(
+                    base * self.noise.exp(),
+                    self.bursts,
+                    &mut self.next_burst,
+                    minute,
+                );
+                rng.poisson(rate * 60.0)
+            }
+            (_, None) => 0,
+        }
+    }
+}
+
+/// An ECS service on Fargate behind a load balancer, as CloudWatch shows it: the
+/// target group's requests, 5xx answers and response time; the service's CPU and
+/// memory utilisation every minute, idle or not; its running tasks. The tasks are
+/// sized far above the load, so a request never waits for a worker and the response
+/// time is the handler's time.
+fn simulate_service(
+    shape: &Shape,
+    service: &FargateService,
+    rng: &mut Rng,
+    bursts: &[Burst],
+    start: Minute,
+    end: Minute,
+) -> ComponentTelemetry {
+    let mut c = ComponentTelemetry::new(shape.name);
+    for (k, v) in [
+        ("platform", "fargate".to_owned()),
+        ("trigger", shape.trigger.to_owned()),
+        ("vcpu", service.vcpu.to_string()),
+        ("memory_mb", shape.memory_mb.to_string()),
+        ("architecture", shape.architecture.to_owned()),
+        ("tasks", service.tasks.to_string()),
+        (
+            "per_task_concurrency",
+            service.per_task_concurrency.to_string(),
+        ),
+        ("load_balancer", "true".to_owned()),
+    ] {
+        c.attributes.insert(k.to_owned(), v);
+    }
+    let mut put = |m: Minute, metric: Metric, stat: Stat, v: f64| {
+        c.record(m, metric, stat, v)
+            .expect("simulated values are finite");
+    };
+    let vcpus = service.vcpu * f64::from(service.tasks);
+    let memory_share = shape.memory_used_mb / f64::from(shape.memory_mb);
+    let mut arrivals = Arrivals::new(shape, bursts);
+    for m in start..end {
+        let n = arrivals.draw(rng, m);
+        put(m, Metric::Invocations, Stat::Sum, n as f64);
+        // The runtime's own idle work: about 0.5 % of a vCPU per task.
+        let mut cpu = 0.5 * (0.1 * rng.normal()).exp();
+        if n > 0 {
+            let nf = n as f64;
+            let median = shape.duration_median_ms * (DURATION_JITTER * rng.normal()).exp();
+            let d = duration_stats(rng, n, median, shape.duration_sigma);
+            let errors = rng.poisson(nf * shape.error_rate).min(n);
+            put(m, Metric::Errors, Stat::Sum, errors as f64);
+            for (stat, v) in [
+                (Stat::Average, d.avg),
+                (Stat::P50, d.p50),
+                (Stat::P90, d.p90),
+                (Stat::P99, d.p99),
+                (Stat::Maximum, d.max),
+            ] {
+                put(m, Metric::DurationMs, stat, round_sig(v, 4));
+            }
+            cpu += 100.0 * nf * d.avg / 60_000.0 * service.cpu_share / vcpus;
+        }
+        put(
+            m,
+            Metric::CpuUtilizationPercent,
+            Stat::Average,
+            round_sig(cpu, 3),
+        );
+        let memory = 100.0 * memory_share * (MEMORY_SIGMA * rng.normal()).exp();
+        put(
+            m,
+            Metric::MemoryUtilizationPercent,
+            Stat::Maximum,
+            round_sig(memory, 3),
+        );
+        put(
+            m,
+            Metric::RunningTasks,
+            Stat::Average,
+            f64::from(service.tasks),
+        );
+    }
+    c
+}
+
 /// Simulates `shape` over `[start, end)`; `index` picks its random streams.
 pub fn simulate(
     shape: &Shape,
@@ -162,6 +281,9 @@ pub fn simulate(
         .map(|b| b.schedule(&mut schedule_rng, start, end))
         .unwrap_or_default();
 
+    if let Some(service) = shape.fargate {
+        return simulate_service(shape, &service, &mut rng, &bursts, start, end);
+    }
     let mut c = ComponentTelemetry::new(shape.name);
     for (k, v) in [
         ("trigger", shape.trigger.to_owned()),
@@ -185,18 +307,9 @@ pub fn simulate(
         provisioned: pc,
         last_used: Vec::new(),
     };
-    let mut noise = 0.0f64;
-    let mut next_burst = 0;
+    let mut arrivals = Arrivals::new(shape, &bursts);
     for m in start..end {
-        let n = match (shape.traffic, shape.traffic.rate(m)) {
-            (Traffic::Hourly { minute }, _) => u64::from(m.rem_euclid(60) == minute),
-            (_, Some(base)) => {
-                noise = NOISE_RHO * noise + NOISE_STEP * rng.normal();
-                let rate = rate_at(base * noise.exp(), &bursts, &mut next_burst, m);
-                rng.poisson(rate * 60.0)
-            }
-            (_, None) => 0,
-        };
+        let n = arrivals.draw(&mut rng, m);
         put(m, Metric::Invocations, Stat::Sum, n as f64);
         if n == 0 {
             continue;

@@ -54,10 +54,10 @@ fn same_seed_same_bytes_and_the_committed_file_is_current() {
 #[test]
 fn weekly_invocations_are_in_the_scenarios_ranges() {
     let set = generate(DEFAULT_SEED);
-    assert_eq!(set.len(), 12);
+    assert_eq!(set.len(), 13);
     // Ranges derived from the scenario's rates (requests per second × seconds in the
     // week, business-hour and burst shares), with room for the noise.
-    let expected: [(&str, f64, f64); 12] = [
+    let expected: [(&str, f64, f64); 13] = [
         ("checkout-api", 6.5e3, 9.5e3),
         ("orders-api", 4.5e6, 9.0e6),
         ("image-resize", 1.1e6, 1.33e6),
@@ -68,8 +68,9 @@ fn weekly_invocations_are_in_the_scenarios_ranges() {
         ("auth-token", 11.5e6, 12.7e6),
         ("email-sender", 560e3, 670e3),
         ("thumbnail-worker", 4.6e6, 5.1e6),
-        ("audit-log-writer", 1.15e6, 1.27e6),
+        ("audit-log-writer", 6.8e6, 7.7e6),
         ("pdf-export", 110.0, 210.0),
+        ("inventory-api", 0.82e6, 0.96e6),
     ];
     for (name, lo, hi) in expected {
         let c = &set.components[name];
@@ -89,9 +90,12 @@ fn weekly_invocations_are_in_the_scenarios_ranges() {
             (lo..=hi).contains(&total),
             "{name}: {total} not in {lo}..={hi}"
         );
-        for attr in ["trigger", "runtime", "memory_mb", "architecture"] {
+        for attr in ["trigger", "memory_mb", "architecture"] {
             assert!(c.attributes.contains_key(attr), "{name}: {attr}");
         }
+        // ECS does not report the image's language: the sample config declares it.
+        let fargate = c.attributes.get("platform").is_some_and(|p| p == "fargate");
+        assert_eq!(c.attributes.contains_key("runtime"), !fargate, "{name}");
     }
 }
 
@@ -168,6 +172,43 @@ fn each_component_shows_its_behaviour() {
         .sum();
     assert!(business / sum(pdf, Metric::Invocations) > 0.9);
     assert!(sum(pdf, Metric::ColdStarts) / sum(pdf, Metric::Invocations) > 0.3);
+
+    // audit-log-writer's busiest minutes open more connections than the 50 audit-db
+    // has for it.
+    let audit = c("audit-log-writer");
+    assert!(max(audit, Metric::ConcurrentExecutions) > 50.0);
+
+    // inventory-api is an ECS service on Fargate: two tasks of 1 vCPU and 2 GB behind a
+    // load balancer, mostly idle; what ECS shows, none of Lambda's series.
+    let inv = c("inventory-api");
+    for (k, v) in [
+        ("platform", "fargate"),
+        ("vcpu", "1"),
+        ("memory_mb", "2048"),
+        ("tasks", "2"),
+        ("load_balancer", "true"),
+    ] {
+        assert_eq!(inv.attributes[k], v, "{k}");
+    }
+    for m in [
+        Metric::ColdStarts,
+        Metric::ConcurrentExecutions,
+        Metric::MaxMemoryUsedMb,
+    ] {
+        assert!(inv.get(m, Stat::Sum).is_none() && inv.get(m, Stat::Maximum).is_none());
+    }
+    let cpu = inv
+        .get(Metric::CpuUtilizationPercent, Stat::Average)
+        .unwrap();
+    assert_eq!(cpu.observed_minutes(), 10_080, "reported idle or not");
+    let busiest = cpu.observed().map(|(_, v)| v).fold(0.0, f64::max);
+    assert!((0.5..10.0).contains(&busiest), "{busiest} %");
+    assert!(
+        inv.get(Metric::RunningTasks, Stat::Average)
+            .unwrap()
+            .observed()
+            .all(|(_, v)| v == 2.0)
+    );
 
     // checkout-api pays cold starts without provisioned concurrency.
     assert!(sum(c("checkout-api"), Metric::ColdStarts) > 100.0);

@@ -298,7 +298,7 @@ impl Platform for Fargate {
 /// Hour `h` on a schedule of `n` tasks: sized-for latency, and the backlog of the
 /// minutes busier than the schedule (no scale-out: a schedule only changes on the hour).
 fn scheduled_hour(sizing: &Sizing<'_>, h: usize, n: u32, http: bool) -> TrackedHour {
-    let b = sizing.burst_hour(h, n, n, 60.0, http);
+    let b = sizing.burst_hour(h, n, n, tracking::NO_RELIEF_MINUTES, http);
     TrackedHour {
         p99_ms: b.p99_ms.max(sizing.latency(h, n).2),
         ..b
@@ -577,6 +577,17 @@ fn tracking_candidate(
         min_tasks: min,
         max_tasks,
     };
+    // CPU tracking whose target a task with every slot busy cannot reach never scales
+    // out on load (tracking module doc): it is a fixed `min_tasks` service whose queue
+    // grows with every burst. It is not offered rather than offered with that queue
+    // priced in: at any minimum that keeps up with the load it is the schedule's
+    // fixed count at the busiest hour's size, which the scheduled candidate already
+    // offers cheaper (it follows the hours), and below that minimum it is a queue
+    // that never drains, so it could only ever be chosen by a model error. Request
+    // count tracking, which does follow load, is offered in its place for HTTP.
+    if !sizing.scales_out_on_load(&rule(MIN_TASKS)) {
+        return None;
+    }
     let mut levels = vec![MIN_TASKS];
     let mut sorted = planned.to_vec();
     sorted.sort_unstable();

@@ -77,6 +77,8 @@ pub(crate) struct Sizing<'a> {
     pub arch_factor: f64,
     /// CPU seconds a request consumes.
     pub cpu_seconds: f64,
+    /// Mean observed duration (s) over the window, which `cpu_seconds` is a share of.
+    pub mean_observed_s: f64,
     /// Arrival rate each hour is sized for (per second): its 99th-percentile minute.
     pub rate: Vec<f64>,
     /// On-demand price of one task per hour.
@@ -129,6 +131,7 @@ impl<'a> Sizing<'a> {
             speed: vcpu.min(par),
             arch_factor,
             cpu_seconds: f * mean_observed_ms / 1000.0 * observed_speed,
+            mean_observed_s: mean_observed_ms / 1000.0,
             rate,
             task_usd_per_hour: ctx.prices.fargate.task_usd_per_hour(arch, vcpu, memory_mb),
         })
@@ -143,9 +146,43 @@ impl<'a> Sizing<'a> {
     /// tasks: the CPU-bound part runs at the task's speed and is stretched by processor
     /// sharing (`1 / (1 − ρ)`), the rest is as observed.
     pub fn service_factor_at(&self, rate: f64, n: u32) -> f64 {
-        let rho = self.cpu_utilization_at(rate, n).min(0.99);
+        self.service_factor_at_utilization(self.cpu_utilization_at(rate, n))
+    }
+
+    /// The same factor at the task's CPU utilisation `rho`.
+    pub fn service_factor_at_utilization(&self, rho: f64) -> f64 {
+        let rho = rho.clamp(0.0, 0.99);
         let cpu = self.cpu_bound * self.observed_speed / self.speed / (1.0 - rho);
         (cpu + 1.0 - self.cpu_bound) * self.arch_factor
+    }
+
+    /// CPU utilisation of a task whose every slot is busy: the most load can push it
+    /// to. A request in flight uses `cpu_seconds / service time` vCPUs, and its service
+    /// time stretches with the utilisation (processor sharing), so this is the fixed
+    /// point `ρ = per_task × cpu_seconds / (vcpu × mean service(ρ))`, found by
+    /// bisection (the right side falls as `ρ` rises). An IO-bound request holds its
+    /// slot mostly waiting, so a full task of them can sit far below 100 % CPU.
+    pub fn saturated_cpu_utilization(&self) -> f64 {
+        if self.cpu_seconds <= 0.0 || self.mean_observed_s <= 0.0 {
+            return 0.0;
+        }
+        let demand = |rho: f64| {
+            f64::from(self.per_task) * self.cpu_seconds
+                / (self.vcpu * self.mean_observed_s * self.service_factor_at_utilization(rho))
+        };
+        let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+        if demand(hi) >= hi {
+            return 1.0;
+        }
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if demand(mid) > mid {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
     }
 
     /// Service time distribution in hour `h` with `n` tasks (sized-for rate).

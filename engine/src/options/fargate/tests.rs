@@ -40,10 +40,11 @@ fn an_http_function_leaving_lambda_pays_for_a_load_balancer() {
     let prices = PriceSheet::us_east_1();
     let ctx = Context::new(&spec, &profile, &prices);
     let c = Fargate.candidates(&ctx);
-    // x86_64: a schedule, CPU and request-count tracking; arm64 (not allowed): one.
+    // x86_64: a schedule and request-count tracking (a full task of one 100 ms request
+    // cannot reach the CPU target, so no CPU tracking); arm64 (not allowed): one.
     assert_eq!(
         c.len(),
-        4,
+        3,
         "{:?}",
         c.iter().map(|c| &c.label).collect::<Vec<_>>()
     );
@@ -54,8 +55,8 @@ fn an_http_function_leaving_lambda_pays_for_a_load_balancer() {
         "{}",
         c[0].fixed_usd_per_month
     );
-    assert!(c[..3].iter().all(|c| c.excluded.is_none()));
-    assert_eq!(c[3].excluded.as_ref().unwrap().guardrail, "allow_arm64");
+    assert!(c[..2].iter().all(|c| c.excluded.is_none()));
+    assert_eq!(c[2].excluded.as_ref().unwrap().guardrail, "allow_arm64");
     spec.guardrails.allowed_platforms = [PlatformKind::Lambda].into();
     let ctx = Context::new(&spec, &profile, &prices);
     assert!(
@@ -329,4 +330,104 @@ fn fargate_to_lambda_stops_at_lambdas_limits() {
             .as_ref()
             .is_some_and(|e| e.reason.contains("6 MB"))
     }));
+}
+
+/// The x86_64 size the candidates settled on, rebuilt from the schedule's template.
+fn chosen_sizing<'a>(ctx: &'a Context<'a>, c: &[Candidate]) -> Sizing<'a> {
+    let Deployment::Fargate(cfg) = &by_label(c, "x86_64").template else {
+        unreachable!()
+    };
+    Sizing::new(
+        ctx,
+        cfg.vcpu,
+        cfg.memory_mb,
+        cfg.architecture,
+        cfg.per_task_concurrency,
+    )
+    .expect("a size")
+}
+
+#[test]
+fn cpu_tracking_is_refused_when_a_full_task_cannot_reach_the_target() {
+    // search-api's shape: 36,000 requests a minute of 280 ms behind a load balancer on
+    // 1 vCPU tasks of 16 requests, 2 % CPU-bound: a task's slots fill long before its
+    // vCPU does.
+    let profile = flat_profile(36_000.0, 280.0, 0.0);
+    let mut spec = http_spec();
+    spec.model.cpu_bound_fraction = Some(0.02);
+    let prices = PriceSheet::us_east_1();
+    let ctx = Context::new(&spec, &profile, &prices);
+    let sizing = Sizing::new(&ctx, 1.0, 2048, Architecture::X86_64, 16).unwrap();
+    let saturated = sizing.saturated_cpu_utilization();
+    // The fixed point: every slot busy at the service time that utilisation implies.
+    let mean_s = sizing.mean_observed_s * sizing.service_factor_at_utilization(saturated);
+    let implied = f64::from(sizing.per_task) * sizing.cpu_seconds / (sizing.vcpu * mean_s);
+    assert!(
+        (implied - saturated).abs() < 1e-9,
+        "{implied} vs {saturated}"
+    );
+    let target = 100.0 * spec.model.fargate_target_cpu_utilization;
+    assert!(saturated < target / 100.0, "{saturated}");
+    let planned: Vec<u32> = (0..24).map(|h| sizing.planned_tasks(h).unwrap()).collect();
+    assert!(tracking_candidate(&ctx, &sizing, &planned, TrackingMetric::Cpu).is_none());
+    // Request-count tracking follows the load and stays on offer.
+    let alb = tracking_candidate(
+        &ctx,
+        &sizing,
+        &planned,
+        TrackingMetric::AlbRequestCountPerTarget,
+    )
+    .expect("request-count tracking");
+    // Evaluated anyway (a deployed policy), CPU tracking holds its minimum all day and
+    // the load above two tasks' slots is a queue that grows all hour: past the load
+    // balancer's timeout for most requests.
+    let Deployment::Fargate(mut cfg) = alb.template.clone() else {
+        unreachable!()
+    };
+    let cpu_rule = FargateTracking {
+        metric: TrackingMetric::Cpu,
+        target_value: target,
+        min_tasks: MIN_TASKS,
+        max_tasks: 100,
+    };
+    assert!(!sizing.scales_out_on_load(&cpu_rule));
+    let needed = sizing.stable_tasks(12);
+    assert!(needed > 2 * MIN_TASKS, "{needed}");
+    cfg.target_tracking = Some(cpu_rule);
+    let e = Fargate.evaluate(&ctx, &Deployment::Fargate(cfg)).unwrap();
+    assert!(e.hours.iter().all(|h| h.level == MIN_TASKS));
+    assert!(e.throttle_rate > 0.5, "{}", e.throttle_rate);
+    assert!(
+        e.worst_hour_p99_ms > service::ALB_TIMEOUT_MS,
+        "{}",
+        e.worst_hour_p99_ms
+    );
+    let tracked = Fargate.evaluate(&ctx, &alb.deployment(&[0])).unwrap();
+    assert!(tracked.throttle_rate < 0.01, "{}", tracked.throttle_rate);
+}
+
+#[test]
+fn a_cpu_heavy_service_still_gets_cpu_tracking() {
+    // Same load, 90 % CPU-bound: a full task's CPU passes the target first.
+    let profile = flat_profile(36_000.0, 280.0, 0.0);
+    let mut spec = http_spec();
+    spec.model.cpu_bound_fraction = Some(0.9);
+    let prices = PriceSheet::us_east_1();
+    let ctx = Context::new(&spec, &profile, &prices);
+    let c = Fargate.candidates(&ctx);
+    let sizing = chosen_sizing(&ctx, &c);
+    assert!(
+        sizing.saturated_cpu_utilization() >= spec.model.fargate_target_cpu_utilization,
+        "{}",
+        sizing.saturated_cpu_utilization()
+    );
+    let cpu = by_label(&c, "tracking CPU");
+    let e = Fargate.evaluate(&ctx, &cpu.deployment(&[0])).unwrap();
+    // It scales out to what the load needs, not its minimum.
+    assert!(
+        e.hours.iter().all(|h| h.level > MIN_TASKS),
+        "{:?}",
+        e.hours[12].level
+    );
+    assert!(e.throttle_rate < 0.01, "{}", e.throttle_rate);
 }

@@ -4,9 +4,17 @@
 //! **Tasks held.** Target tracking scales out after three one-minute datapoints above
 //! target and in only after fifteen below 90 % of it (Application Auto Scaling's
 //! alarms), so it holds roughly what the hour's busier minutes need: the tasks for
-//! the hour's 90th-percentile minute at the target, bounded by min and max. CPU
-//! tracking counts CPU only: an IO-bound service whose slots fill before its CPU does
-//! never scales out, which the burst model then shows as queueing.
+//! the hour's 90th-percentile minute at the target, bounded by min and max.
+//!
+//! **CPU tracking and full slots.** CPU tracking sees CPU only. A task whose every
+//! slot is busy uses [`Sizing::saturated_cpu_utilization`] of its vCPU and can use no
+//! more however long the queue behind it grows (an IO-bound request holds its slot
+//! mostly waiting). When that is below the target, load never takes the metric over
+//! the target: the policy never scales out, and scales in on every quiet minute (below
+//! 90 % of the target), so it drifts to its minimum and stays there. Such a policy
+//! holds `min_tasks` all day and its bursts get no relief (the lag is the whole hour):
+//! the queue of a minute above capacity drains only on spare capacity, and an hour
+//! whose mean is above capacity is a queue that grows all hour.
 //!
 //! **Bursts.** A minute whose arrivals exceed what the held tasks serve leaves a
 //! backlog `E = c − capacity`, drained by the spare capacity of the hour's average
@@ -17,12 +25,23 @@
 //! load balancer's 60-second timeout are 5xx errors (counted as throttles). When an
 //! hour needs more tasks than the one before, its first `L` minutes run on the previous
 //! hour's tasks: the same backlog arithmetic on the hour's mean minute.
+//!
+//! **Saturated hours.** When nothing scales out within the hour (a schedule, or CPU
+//! tracking that cannot reach its target) and the hour's mean arrivals exceed what its
+//! tasks complete, the queue grows by the difference every minute: a request arriving
+//! `t` minutes into the hour waits `t × (mean − capacity) / capacity` minutes, so the
+//! waits spread evenly up to `W = 60 × (mean − capacity) / capacity` and every request
+//! of the hour is in that backlog.
 
 use super::service::{ALB_TIMEOUT_MS, COLD_WAIT_MS, Sizing};
 use crate::spec::{FargateTracking, TrackingMetric};
 
 /// Share of the minutes the held tasks are sized for.
 const HELD_FOR_QUANTILE: f64 = 0.9;
+/// The lag of a task count that does not follow load within the hour.
+pub(crate) const NO_RELIEF_MINUTES: f64 = 60.0;
+/// Longest wait modelled (a day): a queue that never drains stays finite in figures.
+const LONGEST_WAIT_MINUTES: f64 = 1440.0;
 
 /// One hour under target tracking.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -38,8 +57,23 @@ pub(crate) struct TrackedHour {
 }
 
 impl Sizing<'_> {
+    /// Whether load can take the tracked metric above the target, so the policy scales
+    /// out: request counts always can; CPU only when a task with every slot busy
+    /// reaches the target (see the module doc).
+    pub fn scales_out_on_load(&self, rule: &FargateTracking) -> bool {
+        match rule.metric {
+            TrackingMetric::Cpu => {
+                self.saturated_cpu_utilization() >= (rule.target_value / 100.0).clamp(0.01, 1.0)
+            }
+            TrackingMetric::AlbRequestCountPerTarget => true,
+        }
+    }
+
     /// Tasks the policy asks for at `per_minute` arrivals, before min and max.
     fn tracked_demand(&self, rule: &FargateTracking, per_minute: f64) -> u32 {
+        if !self.scales_out_on_load(rule) {
+            return 0;
+        }
         let rate = per_minute / 60.0;
         let n = match rule.metric {
             TrackingMetric::Cpu => {
@@ -101,11 +135,12 @@ impl Sizing<'_> {
         // (backlog requests, waits > cold, waits > timeout) per observed minute.
         let mut acc = (0.0, 0.0, 0.0);
         let mut worst_wait_min: f64 = 0.0;
-        let mut add = |excess: f64, weight: f64, drain_cap: f64| {
+        let lag_wait = lag_minutes.max(1.0 / 60.0);
+        let mut add = |excess: f64, weight: f64, drain_cap: f64, longest: f64| {
             if excess <= 0.0 {
                 return;
             }
-            let w = (excess / drain_cap).min(lag_minutes.max(1.0 / 60.0));
+            let w = (excess / drain_cap).min(longest);
             let longer = |t_min: f64| (1.0 - t_min / w).clamp(0.0, 1.0);
             acc.0 += weight * excess;
             acc.1 += weight * excess * longer(COLD_WAIT_MS / 60_000.0);
@@ -114,14 +149,20 @@ impl Sizing<'_> {
             }
             worst_wait_min = worst_wait_min.max(w);
         };
-        for b in &hp.count_bins {
-            add(b.count - cap, b.minutes / observed, spare);
+        if mean > cap && lag_minutes >= NO_RELIEF_MINUTES {
+            // A queue that grows all hour: every request is in it (module doc).
+            let w = (NO_RELIEF_MINUTES * (mean - cap) / cap.max(1e-9)).min(LONGEST_WAIT_MINUTES);
+            add(mean, 1.0, mean / w.max(1e-9), LONGEST_WAIT_MINUTES);
+        } else {
+            for b in &hp.count_bins {
+                add(b.count - cap, b.minutes / observed, spare, lag_wait);
+            }
         }
         if n > previous {
             // The first L minutes on the previous hour's tasks, once per hour.
             let prev_cap = self.capacity_per_minute(h, mean / 60.0, previous);
             let excess = (mean - prev_cap) * lag_minutes;
-            add(excess, 1.0 / observed, spare);
+            add(excess, 1.0 / observed, spare, lag_wait);
         }
         let minutes_per_month = 60.0 * occ;
         let inv_per_minute = mean;
@@ -153,6 +194,11 @@ impl Sizing<'_> {
         http: bool,
     ) -> Vec<TrackedHour> {
         let held: Vec<u32> = (0..24).map(|h| self.tracked_tasks(h, rule)).collect();
+        let lag_minutes = if self.scales_out_on_load(rule) {
+            lag_minutes
+        } else {
+            NO_RELIEF_MINUTES
+        };
         (0..24)
             .map(|h| self.burst_hour(h, held[h], held[(h + 23) % 24], lag_minutes, http))
             .collect()
