@@ -26,7 +26,16 @@ pub fn explain(
 ) -> Explanation {
     let spec = p.spec;
     let slo = &spec.slo;
-    let alternatives = alternatives(p, recommended, built);
+    let bases: Vec<Cow<'_, Base>> = (0..p.candidates.len())
+        .map(|i| slo_base(p, built, i))
+        .collect();
+    let priced: Vec<Option<Priced>> = p
+        .candidates
+        .iter()
+        .zip(&bases)
+        .map(|(c, base)| Priced::of(c, base))
+        .collect();
+    let alternatives = alternatives(p, recommended, &bases, &priced);
     let mut binding = Vec::new();
     if let Some(text) = &p.infeasible {
         binding.push(text.clone());
@@ -126,7 +135,7 @@ pub fn explain(
             .push("the deployed configuration was not discovered; defaults were assumed".into());
     }
     Explanation {
-        other_platform: other_platform(p, recommended, built),
+        other_platform: other_platform(p, recommended, &priced),
         summary: summary(current, recommended, slo),
         binding,
         alternatives,
@@ -182,35 +191,27 @@ fn reserved_instead_of_proxy(
 fn other_platform(
     p: &Prepared<'_>,
     recommended: &Predicted,
-    built: &Built<'_>,
+    priced: &[Option<Priced>],
 ) -> Option<PlatformComparison> {
     let ctx = p.ctx.as_ref()?;
     let mine = recommended.deployment.platform();
-    // (forbidden, breaks the SLO, cost, candidate, levels)
-    let mut best: Option<(bool, bool, f64, usize, Vec<usize>)> = None;
-    for (i, c) in p.candidates.iter().enumerate() {
-        if c.template.platform() == mine {
+    // (forbidden, breaks the SLO, cost, candidate)
+    let mut best: Option<(bool, bool, f64, usize)> = None;
+    for (i, (c, priced)) in p.candidates.iter().zip(priced).enumerate() {
+        let Some(o) = priced.as_ref().filter(|_| c.template.platform() != mine) else {
             continue;
-        }
-        let base = slo_base(p, built, i);
-        let (levels, cost, meets) = match cheapest_levels_of(&base) {
-            Some((l, cost)) => (l, cost, true),
-            None => match cheapest_unconstrained(c) {
-                Some((l, cost)) => (l, cost, false),
-                None => continue,
-            },
         };
-        let key = (c.excluded.is_some(), !meets, cost);
+        let key = (c.excluded.is_some(), !o.meets, o.cost);
         if best
             .as_ref()
             .is_none_or(|b| key.partial_cmp(&(b.0, b.1, b.2)) == Some(std::cmp::Ordering::Less))
         {
-            best = Some((key.0, key.1, key.2, i, levels));
+            best = Some((key.0, key.1, key.2, i));
         }
     }
-    let (_, _, _, i, levels) = best?;
+    let (_, _, _, i) = best?;
     let c = &p.candidates[i];
-    let d = c.deployment(&levels);
+    let d = c.deployment(&priced[i].as_ref()?.levels);
     let e = platform(d.platform()).evaluate(ctx, &d)?;
     let slo = &p.spec.slo;
     let meets_slo = meets(&e, slo);
@@ -273,6 +274,32 @@ fn other_platform(
         recommended_cold_start_rate: recommended.cold_start_rate,
         why,
     })
+}
+
+/// A candidate's cheapest levels: under its SLO when any meet it, else without it.
+/// Both the alternatives and the other-platform comparison read it, so it is worked
+/// out once per candidate.
+struct Priced {
+    levels: Vec<usize>,
+    cost: f64,
+    meets: bool,
+}
+
+impl Priced {
+    fn of(c: &Candidate, base: &Base) -> Option<Self> {
+        match cheapest_levels_of(base) {
+            Some((levels, cost)) => Some(Self {
+                levels,
+                cost,
+                meets: true,
+            }),
+            None => cheapest_unconstrained(c).map(|(levels, cost)| Self {
+                levels,
+                cost,
+                meets: false,
+            }),
+        }
+    }
 }
 
 /// The cheapest levels of `base` and their cost, if any meet its risk budget.
@@ -338,7 +365,12 @@ fn slo_base<'b>(p: &Prepared<'_>, built: &'b Built<'_>, i: usize) -> Cow<'b, Bas
 
 /// The best option of each kind (on demand, constant or scheduled provisioned
 /// concurrency, arm64, Fargate), cheapest first, without the recommendation itself.
-fn alternatives(p: &Prepared<'_>, recommended: &Predicted, built: &Built<'_>) -> Vec<Alternative> {
+fn alternatives(
+    p: &Prepared<'_>,
+    recommended: &Predicted,
+    bases: &[Cow<'_, Base>],
+    priced: &[Option<Priced>],
+) -> Vec<Alternative> {
     let slo = &p.spec.slo;
     let Some(ctx) = p.ctx.as_ref() else {
         return Vec::new();
@@ -352,25 +384,14 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted, built: &Built<'_>) ->
         levels: Vec<usize>,
     }
     let mut options: Vec<Option_> = Vec::new();
-    for (i, c) in p.candidates.iter().enumerate() {
-        let base = slo_base(p, built, i);
-        match cheapest_levels_of(&base) {
-            Some((levels, cost)) => options.push(Option_ {
-                cost,
-                meets: true,
+    for (i, ((c, base), priced)) in p.candidates.iter().zip(bases).zip(priced).enumerate() {
+        if let Some(o) = priced {
+            options.push(Option_ {
+                cost: o.cost,
+                meets: o.meets,
                 candidate: i,
-                levels,
-            }),
-            None => {
-                if let Some((levels, cost)) = cheapest_unconstrained(c) {
-                    options.push(Option_ {
-                        cost,
-                        meets: false,
-                        candidate: i,
-                        levels,
-                    });
-                }
-            }
+                levels: o.levels.clone(),
+            });
         }
         if !matches!(c.template, Deployment::Lambda(_)) {
             continue;
