@@ -26,15 +26,7 @@ pub fn explain(
 ) -> Explanation {
     let spec = p.spec;
     let slo = &spec.slo;
-    let bases: Vec<Cow<'_, Base>> = (0..p.candidates.len())
-        .map(|i| slo_base(p, built, i))
-        .collect();
-    let priced: Vec<Option<Priced>> = p
-        .candidates
-        .iter()
-        .zip(&bases)
-        .map(|(c, base)| Priced::of(c, base))
-        .collect();
+    let (bases, priced) = price_candidates(p, built);
     let alternatives = alternatives(p, recommended, &bases, &priced);
     let mut binding = Vec::new();
     if let Some(text) = &p.infeasible {
@@ -302,6 +294,60 @@ impl Priced {
     }
 }
 
+/// The candidates an explanation can show, priced (with their bases): every Lambda
+/// candidate (each can show as on demand, constant or scheduled provisioned
+/// concurrency), and of Fargate's many (sizes × scaling modes) enough to know the best
+/// of each architecture and guardrail standing, the only Fargate alternatives an
+/// explanation shows. Those are searched cheapest lower bound first — the cost without
+/// the SLO, which no choice under it undercuts — and the search stops once one that
+/// meets the SLO costs no more than the next bound. Pricing every Fargate candidate
+/// under the SLO was most of what explaining cost.
+#[allow(clippy::type_complexity)]
+fn price_candidates<'b>(
+    p: &Prepared<'_>,
+    built: &'b Built<'_>,
+) -> (Vec<Option<Cow<'b, Base>>>, Vec<Option<Priced>>) {
+    let n = p.candidates.len();
+    let mut bases: Vec<Option<Cow<'b, Base>>> = (0..n).map(|_| None).collect();
+    let mut priced: Vec<Option<Priced>> = (0..n).map(|_| None).collect();
+    let mut groups: Vec<((String, bool), Vec<(usize, f64)>)> = Vec::new();
+    for (i, c) in p.candidates.iter().enumerate() {
+        let Deployment::Fargate(f) = &c.template else {
+            let base = slo_base(p, built, i);
+            priced[i] = Priced::of(c, &base);
+            bases[i] = Some(base);
+            continue;
+        };
+        let Some((_, bound)) = cheapest_unconstrained(c) else {
+            continue;
+        };
+        let key = (f.architecture.to_string(), c.excluded.is_some());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push((i, bound)),
+            None => groups.push((key, vec![(i, bound)])),
+        }
+    }
+    for (_, mut members) in groups {
+        members.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut best_meeting = f64::INFINITY;
+        for (i, bound) in members {
+            if bound >= best_meeting {
+                break;
+            }
+            let base = slo_base(p, built, i);
+            let Some(o) = Priced::of(&p.candidates[i], &base) else {
+                continue;
+            };
+            if o.meets {
+                best_meeting = best_meeting.min(o.cost);
+            }
+            priced[i] = Some(o);
+            bases[i] = Some(base);
+        }
+    }
+    (bases, priced)
+}
+
 /// The cheapest levels of `base` and their cost, if any meet its risk budget.
 fn cheapest_levels_of(base: &Base) -> Option<(Vec<usize>, f64)> {
     let r = min_risk(base)?;
@@ -368,7 +414,7 @@ fn slo_base<'b>(p: &Prepared<'_>, built: &'b Built<'_>, i: usize) -> Cow<'b, Bas
 fn alternatives(
     p: &Prepared<'_>,
     recommended: &Predicted,
-    bases: &[Cow<'_, Base>],
+    bases: &[Option<Cow<'_, Base>>],
     priced: &[Option<Priced>],
 ) -> Vec<Alternative> {
     let slo = &p.spec.slo;
@@ -393,9 +439,9 @@ fn alternatives(
                 levels: o.levels.clone(),
             });
         }
-        if !matches!(c.template, Deployment::Lambda(_)) {
+        let (Deployment::Lambda(_), Some(base)) = (&c.template, base) else {
             continue;
-        }
+        };
         // The same size on demand only, and with the cheapest constant level.
         let budget = base.risk_budget;
         let level_cost = |l: usize| -> Option<(f64, f64, bool)> {
