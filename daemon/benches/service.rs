@@ -131,7 +131,10 @@ fn azure_profiles(components: usize) -> Vec<(BTreeMap<String, String>, Vec<Strin
             let (lo, _) = t.covered().expect("covered");
             let start = lo.div_euclid(1440) * 1440;
             let p = day_profile(t, start, copy * 37);
-            (t.attributes.clone(), vec![adaptd::service::packed::pack(&p)])
+            (
+                t.attributes.clone(),
+                vec![adaptd::service::packed::pack(&p)],
+            )
         })
         .collect()
 }
@@ -200,13 +203,7 @@ concurrency_limit = 100000
 "#;
 
 /// Seeds `dir/adaptd.db` through the store's own interface, as cycles would have.
-fn seed(
-    dir: &Path,
-    config: &Config,
-    fleet: Fleet,
-    components: usize,
-    days: i64,
-) -> (usize, f64) {
+fn seed(dir: &Path, config: &Config, fleet: Fleet, components: usize, days: i64) -> (usize, f64) {
     let t = Instant::now();
     let profiles = fleet.profiles(components);
     let rt = tokio::runtime::Builder::new_current_thread()
