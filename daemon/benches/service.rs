@@ -1,9 +1,10 @@
 //! The service benchmark: `adaptd serve` (this build, release) over a store seeded with
-//! 10,000 synthetic components and 14 days of daily telemetry summaries.
+//! 10,000 components and 14 days of daily telemetry summaries.
 //!
-//! Each run seeds a fresh SQLite store (the 12 components of the example shop, sliced
-//! into days and summarised by the engine as a cycle would, copied to 10,000 names
-//! and 14 days), starts `adaptd serve`, waits for its first cycle (collect, merge 14
+//! Each run seeds a fresh SQLite store with daily summaries made by the engine as a
+//! cycle would: by default of 10,000 real-shaped components (the Azure 2019 sample's
+//! 500 functions in 20 renamed, rotated copies; `ADAPTD_BENCH_FLEET=shop` seeds the
+//! example shop's 12 busy synthetic components instead — see `Fleet`), starts `adaptd serve`, waits for its first cycle (collect, merge 14
 //! summaries per component, the joint solve over 10,000 components, 10,000
 //! recommendation versions stored), then:
 //!
@@ -19,7 +20,7 @@
 //!
 //! Prints one JSON line per run, then the medians. Run:
 //!   `cargo bench -p adaptd --bench service`
-//! Environment: ADAPTD_BENCH_RUNS (3), ADAPTD_BENCH_COMPONENTS (10000),
+//! Environment: ADAPTD_BENCH_FLEET (azure | shop), ADAPTD_BENCH_RUNS (3), ADAPTD_BENCH_COMPONENTS (10000),
 //! ADAPTD_BENCH_DAYS (14), ADAPTD_BENCH_RATE (1000), ADAPTD_BENCH_SECONDS (30),
 //! ADAPTD_BENCH_WRK_CONNECTIONS (8), ADAPTD_BENCH_WRAP (a command to run the server
 //! under, such as `heaptrack -o /tmp/adaptd`).
@@ -60,9 +61,87 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Which fleet the store is seeded with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fleet {
+    /// The Azure Functions 2019 sample (`tests/data/azure2019-500`, one real day):
+    /// copy `k` of the 500 functions gets new names and its minutes rotated by `k × 37`
+    /// (as the real-fleet bench does), so every component is distinct; each of the
+    /// days replays the function's one day. The headline.
+    Azure,
+    /// The 12 components of the example shop (`examples/`, a seeded generator), each
+    /// day a day of its week: a busy synthetic shop, every component heavy, and only
+    /// 12 distinct shapes. A secondary check.
+    Shop,
+}
+
+impl Fleet {
+    fn from_env() -> Self {
+        match std::env::var("ADAPTD_BENCH_FLEET").as_deref() {
+            Ok("shop") => Fleet::Shop,
+            Ok("azure") | Err(_) => Fleet::Azure,
+            Ok(other) => panic!("ADAPTD_BENCH_FLEET: `{other}` is neither azure nor shop"),
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Fleet::Azure => "azure2019-real-shaped",
+            Fleet::Shop => "example-shop",
+        }
+    }
+    /// (attributes, stored daily profiles) per distinct component; component `i` takes
+    /// entry `i % len` and, on day `d`, profile `(d + i / len) % days`.
+    fn profiles(self, components: usize) -> Vec<(BTreeMap<String, String>, Vec<String>)> {
+        match self {
+            Fleet::Azure => azure_profiles(components),
+            Fleet::Shop => shop_profiles(),
+        }
+    }
+}
+
+/// The day of `t` that starts at minute `start`, its minutes rotated by `shift`.
+fn day_profile(t: &ComponentTelemetry, start: i64, shift: i64) -> adaptd_engine::profile::Profile {
+    let mut day = ComponentTelemetry::new(t.name.clone());
+    day.attributes = t.attributes.clone();
+    day.duration_ms = t.duration_ms.clone();
+    day.memory_used_mb = t.memory_used_mb.clone();
+    for (key, series) in &t.series {
+        for (m, v) in series.observed() {
+            if (start..start + 1440).contains(&m) {
+                let at = (m - start + shift).rem_euclid(1440);
+                day.record(at, key.0, key.1, v).expect("finite");
+            }
+        }
+    }
+    day.window = Some((0, 1440));
+    let periodic = t.attributes.get("trigger").is_some_and(|v| v == "timer");
+    summarize_with(&day, 10, 1.0, periodic)
+}
+
+/// `components` distinct real-shaped components from the Azure sample (see [`Fleet`]).
+fn azure_profiles(components: usize) -> Vec<(BTreeMap<String, String>, Vec<String>)> {
+    let dir = repo().join("tests/data/azure2019-500");
+    let set = adaptd_collectors::azure2019::load_dir(&dir, &Default::default())
+        .expect("the Azure sample loads");
+    let sample: Vec<&ComponentTelemetry> = set.components.values().collect();
+    (0..components)
+        .map(|i| {
+            let t = sample[i % sample.len()];
+            let copy = (i / sample.len()) as i64;
+            let (lo, _) = t.covered().expect("covered");
+            let start = lo.div_euclid(1440) * 1440;
+            let p = day_profile(t, start, copy * 37);
+            (
+                t.attributes.clone(),
+                vec![adaptd::service::packed::pack(&p)],
+            )
+        })
+        .collect()
+}
+
 /// The example shop's telemetry as daily profiles: (attributes, stored profile) per
 /// component and day of the week, keyed by the day's offset from the first midnight.
-fn daily_profiles() -> Vec<(BTreeMap<String, String>, Vec<String>)> {
+fn shop_profiles() -> Vec<(BTreeMap<String, String>, Vec<String>)> {
     let set = adaptd_collectors::file::read_path(&repo().join("examples/telemetry.csv.gz"))
         .expect("the example telemetry loads");
     let mut out = Vec::new();
@@ -73,20 +152,7 @@ fn daily_profiles() -> Vec<(BTreeMap<String, String>, Vec<String>)> {
         let mut json_bytes = Vec::new();
         let mut start = first;
         while start + 1440 <= hi {
-            let mut day = ComponentTelemetry::new(t.name.clone());
-            day.attributes = t.attributes.clone();
-            day.duration_ms = t.duration_ms.clone();
-            day.memory_used_mb = t.memory_used_mb.clone();
-            for (key, series) in &t.series {
-                for (m, v) in series.observed() {
-                    if (start..start + 1440).contains(&m) {
-                        day.record(m - start, key.0, key.1, v).expect("finite");
-                    }
-                }
-            }
-            day.window = Some((0, 1440));
-            let periodic = t.attributes.get("trigger").is_some_and(|v| v == "timer");
-            let p = summarize_with(&day, 10, 1.0, periodic);
+            let p = day_profile(t, start, 0);
             json_bytes.push(
                 serde_json::to_string(&p)
                     .expect("a profile serialises")
@@ -109,6 +175,9 @@ fn daily_profiles() -> Vec<(BTreeMap<String, String>, Vec<String>)> {
     }
     out
 }
+
+/// The service's cycle interval in the bench's config (`interval_seconds`).
+const SEED_INTERVAL_MINUTES: i64 = 1;
 
 const CONFIG: &str = r#"
 [service]
@@ -134,9 +203,9 @@ concurrency_limit = 100000
 "#;
 
 /// Seeds `dir/adaptd.db` through the store's own interface, as cycles would have.
-fn seed(dir: &Path, config: &Config, components: usize, days: i64) -> (usize, f64) {
+fn seed(dir: &Path, config: &Config, fleet: Fleet, components: usize, days: i64) -> (usize, f64) {
     let t = Instant::now();
-    let profiles = daily_profiles();
+    let profiles = fleet.profiles(components);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -155,7 +224,12 @@ fn seed(dir: &Path, config: &Config, components: usize, days: i64) -> (usize, f6
         let now_ms = adaptd::store::now_ms();
         let midnight = now_ms / 60_000 / 1440 * 1440;
         let first_day = midnight - days * 1440;
-        let cycle = store.begin_cycle("bench-seed", now_ms).await.unwrap();
+        // Begun an interval ago, so the service's first cycle is due at once, as on a
+        // fresh store, rather than an interval after the seed.
+        let cycle = store
+            .begin_cycle("bench-seed", now_ms - 60_000 * SEED_INTERVAL_MINUTES)
+            .await
+            .unwrap();
         let mut written = 0;
         for chunk_start in (0..components).step_by(500) {
             let mut c = Collection {
@@ -165,7 +239,7 @@ fn seed(dir: &Path, config: &Config, components: usize, days: i64) -> (usize, f6
                 ..Collection::default()
             };
             for i in chunk_start..(chunk_start + 500).min(components) {
-                let (attributes, shop_days) = &profiles[i % profiles.len()];
+                let (attributes, fleet_days) = &profiles[i % profiles.len()];
                 let name = format!("fn-{i:05}");
                 c.seen.push(SeenComponent {
                     name: name.clone(),
@@ -179,7 +253,7 @@ fn seed(dir: &Path, config: &Config, components: usize, days: i64) -> (usize, f6
                         component: name.clone(),
                         start_minute: start,
                         end_minute: start + 1440,
-                        profile: shop_days[(d as usize + i / profiles.len()) % shop_days.len()]
+                        profile: fleet_days[(d as usize + i / profiles.len()) % fleet_days.len()]
                             .clone(),
                     });
                 }
@@ -450,6 +524,7 @@ fn main() {
     let rate = env_num("ADAPTD_BENCH_RATE", 1000);
     let seconds = env_num("ADAPTD_BENCH_SECONDS", 30);
     let connections = env_num("ADAPTD_BENCH_WRK_CONNECTIONS", 8);
+    let fleet = Fleet::from_env();
     let mut all = Vec::new();
     for run in 0..runs {
         let dir =
@@ -463,7 +538,7 @@ fn main() {
         std::fs::write(dir.join("adaptd.toml"), text).unwrap();
         std::fs::write(dir.join("token"), "bench\n").unwrap();
         let config = Config::load(&dir.join("adaptd.toml")).expect("the bench config loads");
-        let (summaries, seed_s) = seed(&dir, &config, components, days);
+        let (summaries, seed_s) = seed(&dir, &config, fleet, components, days);
         let db_mb = std::fs::metadata(dir.join("adaptd.db"))
             .map(|m| m.len() as f64 / 1e6)
             .unwrap_or(f64::NAN);
@@ -474,10 +549,15 @@ fn main() {
         let s = start(&dir, port);
         let cycle = first_cycle(&s);
         let cycle_s = t.elapsed().as_secs_f64();
+        // The cycle's own run, from its start to its end: the seconds from the
+        // server's start also hold the wait for the schedule the seed cycle set.
+        let cycle_run_s = (cycle["finished_ms"].as_f64().unwrap_or(f64::NAN)
+            - cycle["started_ms"].as_f64().unwrap_or(f64::NAN))
+            / 1000.0;
         let (hwm_cycle, rss_cycle) = s.memory_mb();
         let total = get_json(&s.url("/api/v1/recommendations?limit=1")).unwrap()["total"].clone();
         eprintln!(
-            "run {run}: cycle {} {} after {cycle_s:.1} s, {total} recommendations; VmHWM {hwm_cycle:.1} MB",
+            "run {run}: cycle {} {} ran {cycle_run_s:.1} s (done {cycle_s:.1} s after the start), {total} recommendations; VmHWM {hwm_cycle:.1} MB",
             cycle["id"], cycle["outcome"]
         );
         let url = s.url("/api/v1/recommendations");
@@ -489,12 +569,13 @@ fn main() {
         eprintln!("run {run}: wrk {w}");
         let r = json!({
             "run": run,
+            "fleet": fleet.name(),
             "components": components,
             "days": days,
             "summaries": summaries,
             "store_mb": db_mb,
             "seed_seconds": seed_s,
-            "cycle": {"id": cycle["id"], "outcome": cycle["outcome"], "report_stages": cycle["report"]["stages"], "seconds_from_start": cycle_s},
+            "cycle": {"id": cycle["id"], "outcome": cycle["outcome"], "report_stages": cycle["report"]["stages"], "seconds": cycle_run_s, "seconds_from_start": cycle_s},
             "recommendations": total,
             "vmhwm_mb_after_cycle": hwm_cycle,
             "vmrss_mb_after_cycle": rss_cycle,
@@ -529,6 +610,7 @@ fn main() {
             "wrk_p99_ms": med(&|r| num(&r["wrk"]["p99_ms"])),
             "vmhwm_mb_after_cycle": med(&|r| num(&r["vmhwm_mb_after_cycle"])),
             "vmhwm_mb_after_load": med(&|r| num(&r["vmhwm_mb_after_load"])),
+            "cycle_seconds": med(&|r| num(&r["cycle"]["seconds"])),
             "cycle_seconds_from_start": med(&|r| num(&r["cycle"]["seconds_from_start"])),
         })
     );

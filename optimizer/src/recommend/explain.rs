@@ -26,7 +26,8 @@ pub fn explain(
 ) -> Explanation {
     let spec = p.spec;
     let slo = &spec.slo;
-    let alternatives = alternatives(p, recommended, built);
+    let (bases, priced) = price_candidates(p, built);
+    let alternatives = alternatives(p, recommended, &bases, &priced);
     let mut binding = Vec::new();
     if let Some(text) = &p.infeasible {
         binding.push(text.clone());
@@ -126,7 +127,7 @@ pub fn explain(
             .push("the deployed configuration was not discovered; defaults were assumed".into());
     }
     Explanation {
-        other_platform: other_platform(p, recommended, built),
+        other_platform: other_platform(p, recommended, &priced),
         summary: summary(current, recommended, slo),
         binding,
         alternatives,
@@ -182,35 +183,27 @@ fn reserved_instead_of_proxy(
 fn other_platform(
     p: &Prepared<'_>,
     recommended: &Predicted,
-    built: &Built<'_>,
+    priced: &[Option<Priced>],
 ) -> Option<PlatformComparison> {
     let ctx = p.ctx.as_ref()?;
     let mine = recommended.deployment.platform();
-    // (forbidden, breaks the SLO, cost, candidate, levels)
-    let mut best: Option<(bool, bool, f64, usize, Vec<usize>)> = None;
-    for (i, c) in p.candidates.iter().enumerate() {
-        if c.template.platform() == mine {
+    // (forbidden, breaks the SLO, cost, candidate)
+    let mut best: Option<(bool, bool, f64, usize)> = None;
+    for (i, (c, priced)) in p.candidates.iter().zip(priced).enumerate() {
+        let Some(o) = priced.as_ref().filter(|_| c.template.platform() != mine) else {
             continue;
-        }
-        let base = slo_base(p, built, i);
-        let (levels, cost, meets) = match cheapest_levels_of(&base) {
-            Some((l, cost)) => (l, cost, true),
-            None => match cheapest_unconstrained(c) {
-                Some((l, cost)) => (l, cost, false),
-                None => continue,
-            },
         };
-        let key = (c.excluded.is_some(), !meets, cost);
+        let key = (c.excluded.is_some(), !o.meets, o.cost);
         if best
             .as_ref()
             .is_none_or(|b| key.partial_cmp(&(b.0, b.1, b.2)) == Some(std::cmp::Ordering::Less))
         {
-            best = Some((key.0, key.1, key.2, i, levels));
+            best = Some((key.0, key.1, key.2, i));
         }
     }
-    let (_, _, _, i, levels) = best?;
+    let (_, _, _, i) = best?;
     let c = &p.candidates[i];
-    let d = c.deployment(&levels);
+    let d = c.deployment(&priced[i].as_ref()?.levels);
     let e = platform(d.platform()).evaluate(ctx, &d)?;
     let slo = &p.spec.slo;
     let meets_slo = meets(&e, slo);
@@ -273,6 +266,86 @@ fn other_platform(
         recommended_cold_start_rate: recommended.cold_start_rate,
         why,
     })
+}
+
+/// A candidate's cheapest levels: under its SLO when any meet it, else without it.
+/// Both the alternatives and the other-platform comparison read it, so it is worked
+/// out once per candidate.
+struct Priced {
+    levels: Vec<usize>,
+    cost: f64,
+    meets: bool,
+}
+
+impl Priced {
+    fn of(c: &Candidate, base: &Base) -> Option<Self> {
+        match cheapest_levels_of(base) {
+            Some((levels, cost)) => Some(Self {
+                levels,
+                cost,
+                meets: true,
+            }),
+            None => cheapest_unconstrained(c).map(|(levels, cost)| Self {
+                levels,
+                cost,
+                meets: false,
+            }),
+        }
+    }
+}
+
+/// The candidates an explanation can show, priced (with their bases): every Lambda
+/// candidate (each can show as on demand, constant or scheduled provisioned
+/// concurrency), and of Fargate's many (sizes × scaling modes) enough to know the best
+/// of each architecture and guardrail standing, the only Fargate alternatives an
+/// explanation shows. Those are searched cheapest lower bound first — the cost without
+/// the SLO, which no choice under it undercuts — and the search stops once one that
+/// meets the SLO costs no more than the next bound. Pricing every Fargate candidate
+/// under the SLO was most of what explaining cost.
+#[allow(clippy::type_complexity)]
+fn price_candidates<'b>(
+    p: &Prepared<'_>,
+    built: &'b Built<'_>,
+) -> (Vec<Option<Cow<'b, Base>>>, Vec<Option<Priced>>) {
+    let n = p.candidates.len();
+    let mut bases: Vec<Option<Cow<'b, Base>>> = (0..n).map(|_| None).collect();
+    let mut priced: Vec<Option<Priced>> = (0..n).map(|_| None).collect();
+    let mut groups: Vec<((String, bool), Vec<(usize, f64)>)> = Vec::new();
+    for (i, c) in p.candidates.iter().enumerate() {
+        let Deployment::Fargate(f) = &c.template else {
+            let base = slo_base(p, built, i);
+            priced[i] = Priced::of(c, &base);
+            bases[i] = Some(base);
+            continue;
+        };
+        let Some((_, bound)) = cheapest_unconstrained(c) else {
+            continue;
+        };
+        let key = (f.architecture.to_string(), c.excluded.is_some());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push((i, bound)),
+            None => groups.push((key, vec![(i, bound)])),
+        }
+    }
+    for (_, mut members) in groups {
+        members.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut best_meeting = f64::INFINITY;
+        for (i, bound) in members {
+            if bound >= best_meeting {
+                break;
+            }
+            let base = slo_base(p, built, i);
+            let Some(o) = Priced::of(&p.candidates[i], &base) else {
+                continue;
+            };
+            if o.meets {
+                best_meeting = best_meeting.min(o.cost);
+            }
+            priced[i] = Some(o);
+            bases[i] = Some(base);
+        }
+    }
+    (bases, priced)
 }
 
 /// The cheapest levels of `base` and their cost, if any meet its risk budget.
@@ -338,7 +411,12 @@ fn slo_base<'b>(p: &Prepared<'_>, built: &'b Built<'_>, i: usize) -> Cow<'b, Bas
 
 /// The best option of each kind (on demand, constant or scheduled provisioned
 /// concurrency, arm64, Fargate), cheapest first, without the recommendation itself.
-fn alternatives(p: &Prepared<'_>, recommended: &Predicted, built: &Built<'_>) -> Vec<Alternative> {
+fn alternatives(
+    p: &Prepared<'_>,
+    recommended: &Predicted,
+    bases: &[Option<Cow<'_, Base>>],
+    priced: &[Option<Priced>],
+) -> Vec<Alternative> {
     let slo = &p.spec.slo;
     let Some(ctx) = p.ctx.as_ref() else {
         return Vec::new();
@@ -352,29 +430,18 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted, built: &Built<'_>) ->
         levels: Vec<usize>,
     }
     let mut options: Vec<Option_> = Vec::new();
-    for (i, c) in p.candidates.iter().enumerate() {
-        let base = slo_base(p, built, i);
-        match cheapest_levels_of(&base) {
-            Some((levels, cost)) => options.push(Option_ {
-                cost,
-                meets: true,
+    for (i, ((c, base), priced)) in p.candidates.iter().zip(bases).zip(priced).enumerate() {
+        if let Some(o) = priced {
+            options.push(Option_ {
+                cost: o.cost,
+                meets: o.meets,
                 candidate: i,
-                levels,
-            }),
-            None => {
-                if let Some((levels, cost)) = cheapest_unconstrained(c) {
-                    options.push(Option_ {
-                        cost,
-                        meets: false,
-                        candidate: i,
-                        levels,
-                    });
-                }
-            }
+                levels: o.levels.clone(),
+            });
         }
-        if !matches!(c.template, Deployment::Lambda(_)) {
+        let (Deployment::Lambda(_), Some(base)) = (&c.template, base) else {
             continue;
-        }
+        };
         // The same size on demand only, and with the cheapest constant level.
         let budget = base.risk_budget;
         let level_cost = |l: usize| -> Option<(f64, f64, bool)> {
