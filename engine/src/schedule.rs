@@ -6,14 +6,19 @@
 //! produce the same actions, or the next `terraform apply` would undo an apply: this is
 //! the one encoding both use.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
-use crate::spec::Hourly;
+/// An hour-of-day schedule: 24 values, index 0 is 00:00–01:00 in the component's time
+/// zone (UTC unless one is set; see [`crate::zone`]).
+pub type Hourly<T> = [T; 24];
 
-/// One scheduled action: from `hour` (UTC) on, `value` until the next step.
+/// One scheduled action: from `hour` (in the schedule's time zone) on, `value` until
+/// the next step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ScheduledStep {
-    /// Hour of day, 0–23, UTC.
+    /// Hour of day, 0–23, in the schedule's time zone.
     pub hour: u32,
     /// Capacity from that hour on.
     pub value: u32,
@@ -50,6 +55,62 @@ pub fn schedule_of(steps: &[ScheduledStep]) -> Option<Hourly<u32>> {
         }
         level
     }))
+}
+
+/// "12 in 08–18 h, 2 otherwise" style text for a 24-hour schedule. Runs of the same
+/// value are grouped ("1 in 07–12 h, 14–18 h"); schedules with more than three values
+/// besides the most common one are summarised by their range ("8–11 by hour, peak
+/// 11 in 12–14 h").
+pub fn describe_schedule(h: &Hourly<u32>) -> String {
+    if h.iter().all(|&v| v == h[0]) {
+        return h[0].to_string();
+    }
+    // Runs of equal values, wrapping around midnight.
+    let mut runs: Vec<(usize, usize, u32)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=24 {
+        if i == 24 || h[i] != h[start] {
+            runs.push((start, i, h[start]));
+            start = i;
+        }
+    }
+    if runs.len() > 1 && runs[0].2 == runs[runs.len() - 1].2 {
+        let last = runs.pop().expect("len > 1");
+        runs[0].0 = last.0;
+    }
+    // The most common value (by hours) is "otherwise".
+    let mut hours_by_value: BTreeMap<u32, usize> = BTreeMap::new();
+    for &v in h {
+        *hours_by_value.entry(v).or_default() += 1;
+    }
+    let base = hours_by_value
+        .iter()
+        .max_by_key(|&(v, n)| (*n, std::cmp::Reverse(*v)))
+        .map(|(v, _)| *v)
+        .unwrap_or(0);
+    let span = |&(a, b, _): &(usize, usize, u32)| format!("{:02}–{:02} h", a % 24, b % 24);
+    if hours_by_value.len() > 4 {
+        let (lo, hi) = (
+            h.iter().min().copied().unwrap_or(0),
+            h.iter().max().copied().unwrap_or(0),
+        );
+        let peaks: Vec<String> = runs.iter().filter(|r| r.2 == hi).map(span).collect();
+        return format!("{lo}–{hi} by hour, peak {hi} in {}", peaks.join(", "));
+    }
+    let mut values: Vec<u32> = hours_by_value
+        .keys()
+        .copied()
+        .filter(|&v| v != base)
+        .collect();
+    values.sort_unstable_by(|a, b| b.cmp(a));
+    let parts: Vec<String> = values
+        .iter()
+        .map(|&v| {
+            let spans: Vec<String> = runs.iter().filter(|r| r.2 == v).map(span).collect();
+            format!("{v} in {}", spans.join(", "))
+        })
+        .collect();
+    format!("{}; {base} otherwise", parts.join("; "))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::calendar::days_from_civil;
-use crate::spec::{Hourly, describe_schedule};
+use crate::schedule::{Hourly, describe_schedule};
 use crate::telemetry::{MINUTES_PER_DAY, Minute, hour_of_day};
 
 /// An IANA time zone.

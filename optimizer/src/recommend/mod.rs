@@ -12,6 +12,7 @@ pub mod frontier;
 mod limits;
 pub mod model;
 mod par;
+mod price;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
