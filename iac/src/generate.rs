@@ -315,6 +315,24 @@ fn module_dir(options: &Options, name: &str) -> String {
     }
 }
 
+/// A generated module's files, each `dir/file`, described as `what (file)`.
+fn push_module<const N: usize>(
+    plan: &mut Plan,
+    dir: &str,
+    component: &str,
+    what: &str,
+    files: [(&str, String); N],
+) {
+    for (file, text) in files {
+        plan.generated.push(GeneratedFile {
+            path: format!("{dir}/{file}"),
+            text,
+            component: component.to_owned(),
+            description: format!("{what} ({file})"),
+        });
+    }
+}
+
 fn hcl_list(values: &[u32]) -> String {
     let parts: Vec<String> = values.iter().map(u32::to_string).collect();
     format!("[{}]", parts.join(", "))
@@ -359,19 +377,18 @@ pub(crate) fn fargate_migration(
         .replace("@SAVING@", &format!("{:.2}", rec.saving_usd_per_month))
         .replace("@IDENT@", &ident(&rec.component))
         .replace("@PER_TASK@", &f.per_task_concurrency.to_string());
-    for (file, text) in [
-        ("variables.tf", variables),
-        ("main.tf", main),
-        ("outputs.tf", outputs),
-        ("README.md", readme),
-    ] {
-        plan.generated.push(GeneratedFile {
-            path: format!("{dir}/{file}"),
-            text,
-            component: rec.component.clone(),
-            description: format!("Lambda → Fargate migration module ({file})"),
-        });
-    }
+    push_module(
+        plan,
+        &dir,
+        &rec.component,
+        "Lambda → Fargate migration module",
+        [
+            ("variables.tf", variables),
+            ("main.tf", main),
+            ("outputs.tf", outputs),
+            ("README.md", readme),
+        ],
+    );
     plan.suggestions.push(Suggestion {
         component: rec.component.clone(),
         field: "platform".to_owned(),
@@ -444,14 +461,7 @@ pub(crate) fn rds_proxy_migration(
         ),
         ("README.md", fill(include_str!("generate/proxy_README.md"))),
     ];
-    for (file, text) in files {
-        plan.generated.push(GeneratedFile {
-            path: format!("{dir}/{file}"),
-            text,
-            component: c.database.clone(),
-            description: format!("RDS Proxy module ({file})"),
-        });
-    }
+    push_module(plan, &dir, &c.database, "RDS Proxy module", files);
     plan.suggestions.push(Suggestion {
         component: c.database.clone(),
         field: "rds_proxy".to_owned(),

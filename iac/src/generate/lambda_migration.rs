@@ -4,8 +4,8 @@
 
 use adaptd_engine::spec::LambdaConfig;
 
-use super::{hcl_list, header, module_dir};
-use crate::model::{GeneratedFile, Plan, Suggestion, SuggestionKind};
+use super::{hcl_list, header, module_dir, push_module};
+use crate::model::{Plan, Suggestion, SuggestionKind};
 use crate::tf::ident;
 use crate::{Options, Recommendation};
 
@@ -46,19 +46,18 @@ pub(crate) fn lambda_migration(
         .replace("@DESC@", &description(rec.recommended.as_ref()))
         .replace("@SAVING@", &format!("{:.2}", rec.saving_usd_per_month))
         .replace("@IDENT@", &ident(&rec.component));
-    for (file, text) in [
-        ("variables.tf", variables),
-        ("main.tf", main),
-        ("outputs.tf", outputs),
-        ("README.md", readme),
-    ] {
-        plan.generated.push(GeneratedFile {
-            path: format!("{dir}/{file}"),
-            text,
-            component: rec.component.clone(),
-            description: format!("Fargate → Lambda migration module ({file})"),
-        });
-    }
+    push_module(
+        plan,
+        &dir,
+        &rec.component,
+        "Fargate → Lambda migration module",
+        [
+            ("variables.tf", variables),
+            ("main.tf", main),
+            ("outputs.tf", outputs),
+            ("README.md", readme),
+        ],
+    );
     plan.suggestions.push(Suggestion {
         component: rec.component.clone(),
         field: "platform".to_owned(),
