@@ -63,18 +63,7 @@ fn service(m: &Proc) -> Service {
 }
 
 async fn service_async(m: &Proc) -> Service {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(m.url(""))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-            "AKIAIOSFODNN7EXAMPLE",
-            "secret",
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
+    let conf = sdk_config(m).await;
     let ecs = aws_sdk_ecs::Client::new(&conf);
     let s = aws_sdk_applicationautoscaling::Client::new(&conf);
     let svc = ecs

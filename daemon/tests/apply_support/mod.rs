@@ -57,22 +57,28 @@ pub fn recommendation_in(
     path
 }
 
+/// The AWS SDK's configuration for moto `m`: its endpoint, a fixed region and test
+/// credentials.
+pub async fn sdk_config(m: &Proc) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(m.url(""))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "secret",
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await
+}
+
 /// (name, schedule, timezone) of the scheduled actions moto holds on alias `live`,
 /// read through the AWS SDK.
 pub fn action_zones(m: &Proc) -> Vec<(String, String, Option<String>)> {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(m.url(""))
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-                "AKIAIOSFODNN7EXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .load()
-            .await;
+        let conf = sdk_config(m).await;
         use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
         let mut out: Vec<_> = aws_sdk_applicationautoscaling::Client::new(&conf)
             .describe_scheduled_actions()
@@ -159,18 +165,7 @@ pub fn live(m: &Proc) -> Live {
 
 pub async fn live_async(m: &Proc) -> Live {
     {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(m.url(""))
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-                "AKIAIOSFODNN7EXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .load()
-            .await;
+        let conf = sdk_config(m).await;
         let l = aws_sdk_lambda::Client::new(&conf);
         let s = aws_sdk_applicationautoscaling::Client::new(&conf);
         use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
