@@ -38,11 +38,7 @@ fn the_demos_choices_replay_as_predicted_on_both_platforms() {
         .current_dir(repo())
         .output()
         .expect("adaptd runs");
-    assert!(
-        o.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r: Value = serde_json::from_slice(&o.stdout).expect("JSON");
     let outcomes = r["outcomes"].as_array().expect("outcomes");
     let search = outcomes
@@ -72,5 +68,8 @@ fn the_demos_choices_replay_as_predicted_on_both_platforms() {
     assert_eq!(v["components"], 1, "{v}");
     assert!(f(&v["cost_relative_error_median"]) < 0.10, "{v}");
     assert!(f(&v["cold_start_rate_abs_error_median"]) < 0.01, "{v}");
-    assert!(f(&r["validation"]["cost_relative_error_median"]) < 0.05, "{r}");
+    assert!(
+        f(&r["validation"]["cost_relative_error_median"]) < 0.05,
+        "{r}"
+    );
 }
