@@ -245,6 +245,14 @@ pub struct GuardrailRule {
     /// Largest reserved concurrency adaptd may set (>= 1): every Lambda option is then
     /// capped at most here. Set both to fix it. Combined: the smallest. Default: none.
     pub reserved_concurrency_max: Option<u32>,
+    /// A change is proposed only when it moves the monthly bill by at least this many
+    /// USD (>= 0) and by at least `min_change_saving_share` of the deployed cost, as
+    /// long as the deployed configuration holds its SLO: below both, churn is not worth
+    /// it. Combined: the largest. Default 1.
+    pub min_change_saving_usd_per_month: Option<f64>,
+    /// See `min_change_saving_usd_per_month` (0 <= share < 1; 0.02 = 2 %). Combined:
+    /// the largest. Default 0.02.
+    pub min_change_saving_share: Option<f64>,
     /// IANA time zone (`"Europe/Berlin"`) in which the matched components'
     /// hour-of-day schedules are planned and applied, unless a component sets its own.
     /// Matching rules that name different zones are an error. Default:
@@ -302,6 +310,16 @@ pub(crate) fn validate_guardrail_rules(rules: &[GuardrailRule], ck: &mut Check<'
             r.max_provisioned_step_relative,
             &[Bound::Ge(0.0)],
         );
+        ck.opt_num(
+            &join(&p, "min_change_saving_usd_per_month"),
+            r.min_change_saving_usd_per_month,
+            &[Bound::Ge(0.0)],
+        );
+        ck.opt_num(
+            &join(&p, "min_change_saving_share"),
+            r.min_change_saving_share,
+            &[Bound::Ge(0.0), Bound::Lt(1.0)],
+        );
         for (key, v) in [
             ("reserved_concurrency_min", r.reserved_concurrency_min),
             ("reserved_concurrency_max", r.reserved_concurrency_max),
@@ -325,6 +343,14 @@ pub(crate) fn validate_guardrail_rules(rules: &[GuardrailRule], ck: &mut Check<'
 /// caused it and the message.
 pub(crate) type Conflict = (String, String);
 
+/// The larger of two optional limits; a limit only one side sets is kept.
+fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
 /// The smaller of two optional limits (an unset one does not limit).
 fn min_opt<T: PartialOrd + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
     match (a, b) {
@@ -344,6 +370,8 @@ pub(crate) fn combine_guardrails<'r>(
     let mut mem_max: Option<(u32, usize)> = None;
     let mut arm64: Option<bool> = None;
     let mut reserved_min_at = 0;
+    let mut min_saving_usd: Option<f64> = None;
+    let mut min_saving_share: Option<f64> = None;
     let mut conflicts = Vec::new();
     for (i, r) in rules {
         g.sources.push(r.name.clone());
@@ -393,6 +421,8 @@ pub(crate) fn combine_guardrails<'r>(
         );
         g.reserved_concurrency_max =
             min_opt(g.reserved_concurrency_max, r.reserved_concurrency_max);
+        min_saving_usd = max_opt(min_saving_usd, r.min_change_saving_usd_per_month);
+        min_saving_share = max_opt(min_saving_share, r.min_change_saving_share);
         if let Some(v) = r.reserved_concurrency_min
             && g.reserved_concurrency_min.is_none_or(|m| v > m)
         {
@@ -419,6 +449,12 @@ pub(crate) fn combine_guardrails<'r>(
     }
     if let Some((v, _)) = mem_max {
         g.memory_mb_max = v;
+    }
+    if let Some(v) = min_saving_usd {
+        g.min_change_saving_usd_per_month = v;
+    }
+    if let Some(v) = min_saving_share {
+        g.min_change_saving_share = v;
     }
     if g.memory_mb_min > g.memory_mb_max {
         let at = mem_max.or(mem_min).map_or(0, |(_, i)| i);

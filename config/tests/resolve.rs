@@ -96,6 +96,7 @@ allow_arm64 = true
 max_provisioned_concurrency = 100
 max_memory_step_factor = 4.0
 max_provisioned_step_relative = 0.5
+min_change_saving_usd_per_month = 0.1
 
 [[guardrails]]
 name = "narrow"
@@ -108,6 +109,8 @@ allow_schedules = false
 max_provisioned_concurrency = 20
 max_memory_step_factor = 2.0
 max_provisioned_step_absolute = 5
+min_change_saving_usd_per_month = 0.5
+min_change_saving_share = 0.05
 
 [[guardrails]]
 name = "arm"
@@ -142,12 +145,17 @@ environment = "staging"
     assert_eq!(p.max_provisioned_step_relative, Some(0.5));
     assert_eq!(p.max_provisioned_step_absolute, Some(5));
     assert_eq!(p.sources, ["wide", "narrow", "arm"]);
+    assert_eq!(p.min_change_saving_usd_per_month, 0.5, "the largest threshold");
+    assert_eq!(p.min_change_saving_share, 0.05);
 
     let s = &get(&r, "s").guardrails;
     assert!(s.allow_arm64, "allowed and not forbidden");
     assert!(s.allow_schedules);
     assert_eq!(s.allowed_platforms.len(), 2);
     assert_eq!(s.sources, ["wide", "arm"]);
+    // One rule lowers the default threshold; the share keeps its default.
+    assert_eq!(s.min_change_saving_usd_per_month, 0.1);
+    assert_eq!(s.min_change_saving_share, 0.02);
 
     // `wide` allows arm64 for `n` too; with no rule at all it is off.
     assert!(get(&r, "n").guardrails.allow_arm64);

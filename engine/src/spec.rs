@@ -481,9 +481,20 @@ pub struct Guardrails {
     /// capped (a function must not take more than this from the account's pool).
     #[serde(default)]
     pub reserved_concurrency_max: Option<u32>,
+    /// A change is proposed only when it moves the bill by at least this much, and by
+    /// at least `min_change_saving_share` of the deployed cost, while the deployed
+    /// configuration holds the SLO: churn has a cost the model does not see.
+    pub min_change_saving_usd_per_month: f64,
+    /// See `min_change_saving_usd_per_month` (0.02 = 2 %).
+    pub min_change_saving_share: f64,
     /// Names of the rules these came from, for explanations.
     pub sources: Vec<String>,
 }
+
+/// Default of [`Guardrails::min_change_saving_usd_per_month`].
+pub const DEFAULT_MIN_CHANGE_SAVING_USD_PER_MONTH: f64 = 1.0;
+/// Default of [`Guardrails::min_change_saving_share`].
+pub const DEFAULT_MIN_CHANGE_SAVING_SHARE: f64 = 0.02;
 
 impl Default for Guardrails {
     fn default() -> Self {
@@ -499,6 +510,8 @@ impl Default for Guardrails {
             max_provisioned_step_absolute: None,
             reserved_concurrency_min: None,
             reserved_concurrency_max: None,
+            min_change_saving_usd_per_month: DEFAULT_MIN_CHANGE_SAVING_USD_PER_MONTH,
+            min_change_saving_share: DEFAULT_MIN_CHANGE_SAVING_SHARE,
             sources: Vec::new(),
         }
     }

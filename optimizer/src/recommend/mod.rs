@@ -346,11 +346,6 @@ fn no_data(p: &build::Prepared<'_>) -> Recommendation {
     }
 }
 
-/// Differences below both thresholds are not worth a change when the deployed
-/// configuration already meets its SLO: churn has a cost the model does not see.
-const MIN_SAVING_USD_PER_MONTH: f64 = 1.0;
-const MIN_SAVING_SHARE: f64 = 0.02;
-
 fn decide(
     p: &build::Prepared<'_>,
     cand: &Candidate,
@@ -369,8 +364,12 @@ fn decide(
     let mut recommended = Predicted::from_evaluation(chosen, &spec.slo);
     let mut final_eval = chosen;
     let saving = current.usd_per_month - recommended.usd_per_month;
-    let small =
-        saving.abs() < MIN_SAVING_USD_PER_MONTH.max(MIN_SAVING_SHARE * current.usd_per_month);
+    // Differences below both thresholds are not worth a change when the deployed
+    // configuration already meets its SLO: churn has a cost the model does not see.
+    let g = &spec.guardrails;
+    let small = saving.abs()
+        < g.min_change_saving_usd_per_month
+            .max(g.min_change_saving_share * current.usd_per_month);
     let mut foregone = None;
     // Kept only when it holds the SLO as a plan must (with the planned confidence).
     let current_holds =
@@ -413,11 +412,12 @@ fn decide(
     );
     if let Some((saving, best)) = foregone {
         explanation.summary = format!(
-            "keep {} ({}/month): {best} would change the bill by {}/month, below the threshold for a change (${MIN_SAVING_USD_PER_MONTH:.0} or {:.0} % of the cost)",
+            "keep {} ({}/month): {best} would change the bill by {}/month, below the threshold for a change ({} or {} % of the cost)",
             current.description,
             output_usd(current.usd_per_month),
             output_usd(saving),
-            100.0 * MIN_SAVING_SHARE
+            threshold_usd(spec.guardrails.min_change_saving_usd_per_month),
+            100.0 * spec.guardrails.min_change_saving_share
         );
     }
     Recommendation {
@@ -432,6 +432,15 @@ fn decide(
         explanation,
         hours,
         timezone: spec.timezone,
+    }
+}
+
+/// A configured threshold as written: `$1`, `$0.25`.
+fn threshold_usd(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("${x:.0}")
+    } else {
+        output_usd(x)
     }
 }
 
