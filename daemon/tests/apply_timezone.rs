@@ -78,3 +78,59 @@ fn without_a_zone_the_actions_are_in_utc() {
     let zones: Vec<Option<String>> = action_zones(&m).into_iter().map(|a| a.2).collect();
     assert_eq!(zones, vec![Some("UTC".to_owned()); 2]);
 }
+
+/// A schedule whose local hours stay while its zone changes (the component's
+/// `timezone` set after its schedule was applied in UTC): every action is put again
+/// with the new zone, and nothing else is called; applying again changes nothing.
+#[test]
+fn a_new_zone_alone_puts_the_actions_again_in_it() {
+    let _g = serial();
+    let dir = Scratch::new("apply-rezone");
+    let (m, _) = moto(&dir, 1);
+    let cfg = config(&dir, &m, "");
+    let hours = lambda(128, &business_hours(), None);
+    let utc = recommendation(&dir, &seeded(), &hours);
+    let out = apply(&cfg, &utc, true);
+    assert!(out.status.success(), "{}", text(&out));
+    let zones = |m| -> Vec<Option<String>> { action_zones(m).into_iter().map(|a| a.2).collect() };
+    assert_eq!(zones(&m), vec![Some("UTC".to_owned()); 2]);
+
+    let berlin = recommendation_in(&dir, &hours, &hours, "Europe/Berlin");
+    let dry = apply(&cfg, &berlin, false);
+    let t = text(&dry);
+    assert!(dry.status.success(), "{t}");
+    assert!(
+        t.contains("ScheduledActionName=adaptd-pc-08 Schedule=\"cron(0 8 * * ? *)\" Timezone=Europe/Berlin "),
+        "{t}"
+    );
+    start_recording(&m);
+    let out = apply(&cfg, &berlin, true);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert_eq!(
+        writes(&m),
+        vec!["PutScheduledAction".to_owned(); 2],
+        "only the actions, again: {t}"
+    );
+    let actions = action_zones(&m);
+    assert_eq!(
+        actions
+            .iter()
+            .map(|a| (a.1.as_str(), a.2.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("cron(0 8 * * ? *)", Some("Europe/Berlin")),
+            ("cron(0 18 * * ? *)", Some("Europe/Berlin"))
+        ],
+        "the same local hours, in the new zone"
+    );
+    let calls = writes(&m).len();
+    let again = apply(&cfg, &berlin, true);
+    let t = text(&again);
+    assert!(again.status.success(), "{t}");
+    assert!(
+        t.contains("nothing to do (live configuration matches)"),
+        "{t}"
+    );
+    assert_eq!(writes(&m).len(), calls, "re-apply made calls");
+}

@@ -11,7 +11,8 @@ mod scaling;
 
 use std::time::Duration;
 
-use adaptd_engine::spec::TrackingMetric;
+use adaptd_engine::spec::{Provisioned, TrackingMetric};
+use adaptd_engine::zone::Zone;
 
 use crate::plan::{
     Call, EcsSettings, LambdaSettings, Scalable, ServiceTarget, TRACKING_POLICY, Target,
@@ -107,25 +108,26 @@ impl Aws {
     pub async fn read(&self, target: &Target) -> Result<LambdaSettings, AwsError> {
         let memory_mb = lambda::memory_mb(&self.lambda, &target.function_name).await?;
         let reserved_concurrency = lambda::reserved(&self.lambda, &target.function_name).await?;
-        let provisioned = match (&target.qualifier, target.resource_id()) {
+        let pc = Scalable::LambdaProvisionedConcurrency;
+        let (provisioned, schedule_timezone) = match (&target.qualifier, target.resource_id()) {
             (Some(q), Some(rid)) => {
-                match scaling::schedule(&self.scaling, Scalable::LambdaProvisionedConcurrency, &rid)
-                    .await?
-                {
-                    Some(h) => adaptd_engine::spec::Provisioned::from_hourly(h),
-                    None => lambda::provisioned(&self.lambda, &target.function_name, q)
-                        .await?
-                        .map_or(adaptd_engine::spec::Provisioned::None, |n| {
-                            adaptd_engine::spec::Provisioned::Constant(n)
-                        }),
+                match scaling::schedule(&self.scaling, pc, &rid, target.timezone).await? {
+                    Some((h, zone)) => (Provisioned::from_hourly(h), zone),
+                    None => (
+                        lambda::provisioned(&self.lambda, &target.function_name, q)
+                            .await?
+                            .map_or(Provisioned::None, Provisioned::Constant),
+                        None,
+                    ),
                 }
             }
-            _ => adaptd_engine::spec::Provisioned::None,
+            _ => (Provisioned::None, None),
         };
         Ok(LambdaSettings {
             memory_mb,
             provisioned,
             reserved_concurrency,
+            schedule_timezone,
         })
     }
 
@@ -158,9 +160,11 @@ impl Aws {
                         min_tasks,
                         max_tasks,
                     },
-                    _ => scaling::schedule(&self.scaling, Scalable::EcsDesiredCount, &rid)
-                        .await?
-                        .map_or(fixed, TaskScaling::from_hourly),
+                    _ => {
+                        scaling::schedule(&self.scaling, Scalable::EcsDesiredCount, &rid, Zone::UTC)
+                            .await?
+                            .map_or(fixed, |(h, _)| TaskScaling::from_hourly(h))
+                    }
                 }
             }
         };
