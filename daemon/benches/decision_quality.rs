@@ -14,6 +14,10 @@
 //!   `http,all,all@0.9,all@0.95,all@0.99`). A scope's first run replays every policy;
 //!   later runs of the same scope replay adaptd alone against that run's oracle.
 //! - `ADAPTD_BENCH_JSON`: a path to write every run's figures to, as JSON.
+//! - `ADAPTD_BENCH_PLATFORMS`: the platforms the functions may take, `lambda` (the
+//!   default) or `lambda,fargate`. With Fargate allowed both platforms are replayed
+//!   and the model-vs-replay error of the functions adaptd put on Fargate is printed
+//!   on its own line (and written to the JSON file).
 
 #![allow(
     clippy::print_stdout,
@@ -23,13 +27,14 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use adaptd::backtest::{Options, PolicyKind, Report, backtest, render_table};
+use adaptd::backtest::{Options, PolicyKind, Report, Validation, backtest, render_table};
 use adaptd::pipeline::run;
 use adaptd_config::Config;
 use adaptd_engine::telemetry::TelemetrySet;
 
 /// Current deployment assumed for every function (the trace has none): 1,024 MB x86_64,
-/// on demand. Memory floors come from the trace's memory percentiles.
+/// on demand. Memory floors come from the trace's memory percentiles. `{platforms}` is
+/// `ADAPTD_BENCH_PLATFORMS` as a TOML list.
 const BASE: &str = r#"
 [defaults]
 memory_mb = 1024
@@ -37,7 +42,7 @@ architecture = "x86_64"
 
 [[guardrails]]
 name = "bench"
-allowed_platforms = ["lambda"]
+allowed_platforms = [{platforms}]
 allow_arm64 = false
 "#;
 
@@ -67,6 +72,10 @@ struct Measured {
     /// The functions that missed the SLO in replay: (name, invocations, cold starts,
     /// throttles).
     misses: Vec<(String, u64, u64, u64)>,
+    /// The engine against the replay for adaptd's configuration, all functions and
+    /// those adaptd put on Fargate.
+    validation: Option<Validation>,
+    validation_fargate: Option<Validation>,
 }
 
 fn parse_runs(text: &str) -> Vec<RunSpec> {
@@ -98,6 +107,7 @@ fn parse_runs(text: &str) -> Vec<RunSpec> {
 
 fn run_one(
     spec: &RunSpec,
+    platforms: &str,
     telemetry: &TelemetrySet,
     oracle_usd: Option<f64>,
     per_component: bool,
@@ -105,8 +115,9 @@ fn run_one(
     let confidence = spec
         .confidence
         .map_or(String::new(), |c| format!("confidence = {c}\n"));
+    let base = BASE.replace("{platforms}", platforms);
     let text = format!(
-        "{BASE}\n[[slo]]\nname = \"bench\"\n{}\nmax_cold_start_rate = 0.01\nmax_throttle_rate = 0.0\n{confidence}",
+        "{base}\n[[slo]]\nname = \"bench\"\n{}\nmax_cold_start_rate = 0.01\nmax_throttle_rate = 0.0\n{confidence}",
         spec.rule
     );
     let config = Config::from_str(&text, "bench.toml").expect("bench config is valid");
@@ -190,6 +201,8 @@ fn measure(
             .map(|o| adaptd.usd_per_month / o),
         recommend_seconds,
         misses,
+        validation: report.validation.clone(),
+        validation_fargate: report.validation_fargate.clone(),
     }
 }
 
@@ -222,6 +235,12 @@ fn main() {
     let per_component = std::env::args().any(|a| a == "--per-component");
     let runs =
         parse_runs(&std::env::var("ADAPTD_BENCH_SLO").unwrap_or_else(|_| DEFAULT_RUNS.to_owned()));
+    let platforms: Vec<String> = std::env::var("ADAPTD_BENCH_PLATFORMS")
+        .unwrap_or_else(|_| "lambda".to_owned())
+        .split(',')
+        .map(|p| format!("{:?}", p.trim()))
+        .collect();
+    let platforms = platforms.join(", ");
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/azure2019-500");
     let t = Instant::now();
     let telemetry = adaptd_collectors::load(&format!("azure2019:{dir}")).expect("the sample loads");
@@ -235,6 +254,7 @@ fn main() {
     for spec in &runs {
         let m = run_one(
             spec,
+            &platforms,
             &telemetry,
             oracle.get(spec.scope).copied(),
             per_component,

@@ -6,6 +6,7 @@
 //! async runtime, so every figure it produces can be tested and benchmarked alone.
 
 pub mod calendar;
+pub mod cpu_share;
 pub mod options;
 pub mod poisson;
 pub mod prices;

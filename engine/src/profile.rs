@@ -195,12 +195,6 @@ impl Profile {
 }
 
 /// Seconds-of-CPU speed of a Lambda environment of `memory_mb`, in vCPUs usable by code
-/// The Lambda memory with the same CPU as a Fargate task's per-request share, so
-/// durations observed on Fargate carry over to Lambda (one vCPU per 1,769 MB).
-pub fn lambda_equivalent_memory_mb(vcpu: f64, per_task: u32) -> f64 {
-    vcpu / f64::from(per_task.max(1)) * MB_PER_VCPU
-}
-
 /// that keeps `parallelism` threads busy.
 pub fn lambda_vcpu(memory_mb: f64, parallelism: f64) -> f64 {
     (memory_mb / MB_PER_VCPU).min(parallelism.max(1.0))

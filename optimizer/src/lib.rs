@@ -458,6 +458,9 @@ pub(crate) fn no_assignment(problem: &Problem, limit: Duration) -> SolveError {
 /// their cost; `None` when no choice meets the budget. Explanations compare every option
 /// of a component this way: one exact per-base search, without building a problem.
 pub fn cheapest_in_base(base: &Base) -> Option<(Vec<usize>, f64)> {
+    if let Some(found) = cheapest_if_within_budget(base) {
+        return Some(found);
+    }
     let cb = CompactBase::new(base);
     let mut sc = Scratch::default();
     let mut st = BaseState::default();
@@ -481,6 +484,38 @@ pub fn cheapest_in_base(base: &Base) -> Option<(Vec<usize>, f64)> {
                 .map(|(c, cost)| (c.levels, cost))
         }
     }
+}
+
+/// Each slot's cheapest allowed level (the least risky among equal costs), when
+/// together they fit the risk budget: then nothing cheaper exists and no search is
+/// needed. Most options of a real fleet's quiet functions are such (on demand already
+/// meets their SLO), and building a compact base to find that out was most of what
+/// pricing them cost.
+fn cheapest_if_within_budget(base: &Base) -> Option<(Vec<usize>, f64)> {
+    let mut levels = Vec::with_capacity(base.slots.len());
+    let mut cost = base.cost;
+    let mut risk = 0.0;
+    for slot in &base.slots {
+        let (l, alt) = slot
+            .alternatives
+            .iter()
+            .enumerate()
+            .filter_map(|(l, a)| a.as_ref().map(|a| (l, a)))
+            .min_by(|a, b| {
+                a.1.cost
+                    .total_cmp(&b.1.cost)
+                    .then(a.1.risk.total_cmp(&b.1.risk))
+            })?;
+        levels.push(l);
+        cost += alt.cost;
+        risk += alt.risk;
+    }
+    risk += (0..base.slots.len())
+        .map(|s| base.transition_risk(s, &levels))
+        .sum::<f64>();
+    base.risk_budget
+        .is_none_or(|b| risk <= b)
+        .then_some((levels, cost))
 }
 
 /// The best choice for one item alone, ignoring rows (for per-component frontiers and

@@ -1,16 +1,20 @@
 //! A Fargate service: tasks of `per_task_concurrency` slots behind one FIFO queue.
 //!
-//! A request's service time is its observed duration rescaled to a slot's CPU share,
-//! `min(parallelism, vcpu / per_task_concurrency)` against the share it was observed
-//! with (the engine's Fargate law). An arrival takes a free slot, or waits in FIFO
-//! order for the next slot to free (or for a task to become ready); its latency is
-//! wait plus service. Requests still queued at the window's end are served afterwards
-//! by the tasks then running; with none running they are counted as throttles.
+//! A request's service time is its observed duration times the engine's CPU-sharing
+//! law ([`adaptd_engine::cpu_share::CpuShare`]) at the minute's CPU utilisation: the
+//! CPU work of the minute's arrivals and of the requests queued at its start over the
+//! ready tasks' vCPUs, up to what a task with every slot busy reaches. A request takes
+//! the factor of the minute it starts in. An arrival takes a free slot, or waits in
+//! FIFO order for the next slot to free (or for a task to become ready); its latency
+//! is wait plus service. Requests still queued at the window's end are served
+//! afterwards by the tasks then running; with none running they are counted as
+//! throttles.
 //!
-//! CPU: a request does `f × observed duration × observed vCPU share` CPU-seconds (the
-//! engine's `cpu_seconds`), spread evenly over its service time, so a busy slot uses
-//! `f × observed share / service factor` vCPUs. The per-minute average CPU utilisation
-//! is that over `ready tasks × vcpu × 60 s`; ECS publishes it whenever tasks run.
+//! CPU: a request does the law's CPU work (`f × observed duration × observed vCPUs`,
+//! the engine's `cpu_seconds`), spread evenly over its service time. The per-minute
+//! average CPU utilisation is the busy requests' vCPUs over `ready tasks × vcpu × 60
+//! s`; ECS publishes it whenever tasks run. With every slot busy it is the law's
+//! saturated utilisation, which is what the engine's CPU tracking decides on.
 //!
 //! Tasks follow the hour-of-day schedule (increases launched `task_start_minutes`
 //! before their hour, so they are ready at it; decreases at the hour, in-flight
@@ -29,6 +33,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
+use adaptd_engine::cpu_share::CpuShare;
 use adaptd_engine::options::fargate::COLD_WAIT_MS;
 use adaptd_engine::spec::{FargateConfig, Hourly, TrackingMetric};
 
@@ -64,23 +69,43 @@ pub(crate) struct FargateSim<'a> {
 #[derive(Debug, Clone, Copy)]
 struct Queued {
     arrival: f64,
-    service: f64,
+    /// Observed-scale duration (ms), before the sharing law.
+    base: f64,
     hour: usize,
+}
+
+/// The sharing law's figures for the requests starting in the current minute.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sharing {
+    /// Service time over observed duration.
+    factor: f64,
+    /// vCPUs a request in flight uses.
+    vcpu: f64,
 }
 
 #[derive(Debug, Default)]
 struct Slots {
-    busy: BinaryHeap<Reverse<u64>>,
+    /// Requests in service: (end, vCPUs used), earliest end first.
+    busy: BinaryHeap<Reverse<(u64, u64)>>,
     queue: VecDeque<Queued>,
+    /// vCPUs the requests in service use.
+    cpu: f64,
+    /// vCPU-milliseconds used since the last datapoint.
     integral: f64,
     last: f64,
+    sharing: Sharing,
     record_latency: bool,
     timeout_ms: Option<f64>,
 }
 
 impl Slots {
     fn start(&mut self, q: Queued, at: f64, accs: &mut [HourAcc], now_hour: usize) {
-        self.busy.push(Reverse((at + q.service).to_bits()));
+        let service = q.base * self.sharing.factor;
+        self.busy.push(Reverse((
+            (at + service).to_bits(),
+            self.sharing.vcpu.to_bits(),
+        )));
+        self.cpu += self.sharing.vcpu;
         let acc = &mut accs[q.hour];
         let wait = at - q.arrival;
         if wait > COLD_WAIT_MS {
@@ -92,7 +117,7 @@ impl Slots {
             acc.served += 1;
         }
         if self.record_latency {
-            acc.latency.add(wait + q.service);
+            acc.latency.add(wait + service);
         }
         let in_flight = self.busy.len() as u32;
         let now = &mut accs[now_hour];
@@ -110,18 +135,23 @@ impl Slots {
 
     /// Completes everything up to `t`, handing freed slots to the queue in order.
     fn advance(&mut self, t: f64, slots: usize, accs: &mut [HourAcc], now_hour: usize) {
-        while let Some(&Reverse(bits)) = self.busy.peek() {
+        while let Some(&Reverse((bits, vcpu))) = self.busy.peek() {
             let e = f64::from_bits(bits);
             if e > t {
                 break;
             }
-            self.integral += self.busy.len().min(slots) as f64 * (e - self.last);
+            self.integral += self.cpu * (e - self.last);
             self.last = e;
             self.busy.pop();
+            self.cpu = if self.busy.is_empty() {
+                0.0
+            } else {
+                (self.cpu - f64::from_bits(vcpu)).max(0.0)
+            };
             self.fill(e, slots, accs, now_hour);
         }
         if t.is_finite() {
-            self.integral += self.busy.len().min(slots) as f64 * (t - self.last);
+            self.integral += self.cpu * (t - self.last);
             self.last = t;
         }
     }
@@ -133,8 +163,7 @@ impl FargateSim<'_> {
         let w = self.w;
         let cfg = self.config;
         let per_task = cfg.per_task_concurrency.max(1) as usize;
-        let factor = w.fargate_factor(cfg.vcpu, cfg.per_task_concurrency, cfg.architecture);
-        let cpu_per_busy_slot = w.cpu_bound_fraction * w.observed_speed() / factor;
+        let share = w.cpu_share(cfg.vcpu, cfg.per_task_concurrency, cfg.architecture);
         let spans = hour_spans(w.start, w.minutes());
         let mut accs: Vec<HourAcc> = spans
             .iter()
@@ -195,26 +224,30 @@ impl FargateSim<'_> {
                 let ready = cap.ready();
                 let n_slots = ready as usize * per_task;
                 let t0 = i as f64 * MINUTE_MS;
+                let (times, bases) = draws.minute(i);
+                slots.sharing = minute_sharing(
+                    &share,
+                    times.len() + slots.queue.len(),
+                    ready,
+                    w.duration_for_minute(i).mean() / 1000.0,
+                );
                 slots.fill(t0, n_slots, &mut accs, h);
                 accs[h].capacity.push(ready);
 
-                let (times, bases) = draws.minute(i);
                 for (&t, &base) in times.iter().zip(bases) {
                     accs[h].invocations += 1;
                     slots.advance(t, n_slots, &mut accs, h);
                     slots.queue.push_back(Queued {
                         arrival: t,
-                        service: base * factor,
+                        base,
                         hour: h,
                     });
                     slots.fill(t, n_slots, &mut accs, h);
                 }
                 slots.advance(t0 + MINUTE_MS, n_slots, &mut accs, h);
-                let busy = std::mem::take(&mut slots.integral);
-                let datapoint = (ready > 0).then(|| {
-                    (cpu_per_busy_slot * busy / (f64::from(ready) * cfg.vcpu * MINUTE_MS))
-                        .clamp(0.0, 1.0)
-                });
+                let used = std::mem::take(&mut slots.integral);
+                let datapoint = (ready > 0)
+                    .then(|| (used / (f64::from(ready) * cfg.vcpu * MINUTE_MS)).clamp(0.0, 1.0));
                 accs[h].utilization.push(datapoint.map(|v| v as f32));
                 if let TaskControl::Tracking(rule, _, metric) = &self.control {
                     let tracked = match metric {
@@ -239,5 +272,21 @@ impl FargateSim<'_> {
             acc.events = acc.invocations + acc.served;
         }
         accs
+    }
+}
+
+/// The sharing law in a minute whose `demand` requests (arrivals and those queued at
+/// its start) of mean observed duration `mean_s` meet `ready` tasks: their CPU work
+/// over the tasks' vCPUs, up to the saturated utilisation. Without a ready task the
+/// requests wait, and start at a later minute's figures.
+fn minute_sharing(share: &CpuShare, demand: usize, ready: u32, mean_s: f64) -> Sharing {
+    let rho = if ready == 0 {
+        share.saturated_utilization()
+    } else {
+        share.utilization(demand as f64 / 60.0 / f64::from(ready), mean_s)
+    };
+    Sharing {
+        factor: share.factor(rho),
+        vcpu: share.busy_vcpu(rho),
     }
 }

@@ -22,9 +22,9 @@
 //!   evenly spaced at one fixed phase, because timers fire on the clock.
 //! - **Durations** are scaled by the engine's law: `duration_factor(observed MB, MB,
 //!   f, parallelism)` × the arm64 factor when the architecture differs (Lambda), or the
-//!   slot's CPU share `min(parallelism, vcpu / per-task concurrency)` against the
-//!   observed share (Fargate) ([`Workload::lambda_factor`],
-//!   [`Workload::fargate_factor`]).
+//!   engine's CPU-sharing law at the minute's task CPU utilisation (Fargate: the
+//!   task's vCPUs shared by the requests in flight; [`Workload::lambda_factor`],
+//!   [`Workload::cpu_share`]).
 //! - **Lambda environments** (`lambda.rs`): a free provisioned environment first, then
 //!   (unless reserved concurrency is exhausted: throttle) the most recently used warm
 //!   on-demand one, else a new environment and a cold start (init added to latency and

@@ -4,6 +4,7 @@
 //! so tests and benches can build one by hand and a reader can see everything that
 //! drives a replay. [`Workload::from_telemetry`] builds one from the engine's model.
 
+use adaptd_engine::cpu_share::CpuShare;
 use adaptd_engine::profile::{duration_factor, lambda_vcpu};
 use adaptd_engine::quantiles::QuantileSet;
 use adaptd_engine::spec::{Architecture, DEFAULT_CPU_BOUND_FRACTION, ModelParams};
@@ -151,13 +152,18 @@ impl Workload {
         mem * self.arch_factor(arch)
     }
 
-    /// Factor from observed durations to a Fargate task slot: the CPU-bound share runs
-    /// at `min(parallelism, vcpu / per_task_concurrency)` vCPUs (the engine's Fargate
-    /// law).
-    pub fn fargate_factor(&self, vcpu: f64, per_task: u32, arch: Architecture) -> f64 {
-        let f = self.cpu_bound_fraction.clamp(0.0, 1.0);
-        let speed = (vcpu / f64::from(per_task.max(1))).min(self.parallelism);
-        (f * self.observed_speed() / speed + (1.0 - f)) * self.arch_factor(arch)
+    /// How a Fargate task of `vcpu` serving `per_task` requests at once on `arch`
+    /// shares its vCPUs among them: the engine's law ([`CpuShare`]), which the replay
+    /// plays minute by minute.
+    pub fn cpu_share(&self, vcpu: f64, per_task: u32, arch: Architecture) -> CpuShare {
+        CpuShare::new(
+            vcpu,
+            per_task,
+            self.cpu_bound_fraction,
+            self.observed_speed(),
+            self.parallelism,
+            self.arch_factor(arch),
+        )
     }
 
     /// Checks the fields a replay depends on.
@@ -552,7 +558,10 @@ mod tests {
         w.arm64_factor = 0.8;
         assert!((w.lambda_factor(884, Architecture::X86_64) - 1769.0 / 884.0).abs() < 1e-12);
         assert!((w.lambda_factor(1769, Architecture::Arm64) - 0.8).abs() < 1e-12);
-        // A Fargate slot of 0.25 vCPU: four times slower than one vCPU when CPU-bound.
-        assert!((w.fargate_factor(1.0, 4, Architecture::X86_64) - 4.0).abs() < 1e-12);
+        // A task of one vCPU and four slots: alone as fast as on one vCPU, four times
+        // slower with all four computing (the engine's sharing law).
+        let share = w.cpu_share(1.0, 4, Architecture::X86_64);
+        assert!((share.lone_factor() - 1.0).abs() < 1e-12);
+        assert!((share.factor(1.0) - 4.0).abs() < 1e-12);
     }
 }

@@ -177,3 +177,38 @@ proptest! {
         check(&random_problem(seed, base_rows), Method::Decomposed, &config)?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    /// One base alone, rows ignored: whether each slot's cheapest level already fits the
+    /// budget (no search) or the search runs, the cost is the enumerated optimum and the
+    /// levels returned cost it and fit.
+    #[test]
+    fn cheapest_in_base_matches_brute_force(seed in any::<u64>()) {
+        let p = random_problem(seed, false);
+        for item in &p.items {
+            for base in &item.bases {
+                let mut alone = base.clone();
+                alone.usage.clear();
+                for alt in alone.slots.iter_mut().flat_map(|s| s.alternatives.iter_mut()).flatten() {
+                    alt.usage.clear();
+                }
+                let single = Problem {
+                    items: vec![Item { name: "alone".into(), bases: vec![alone.clone()] }],
+                    rows: Vec::new(),
+                    switches: Vec::new(),
+                };
+                let want = brute_force(&single).map(|(cost, _, _)| cost);
+                let got = crate::cheapest_in_base(&alone);
+                prop_assert_eq!(want.is_some(), got.is_some(), "base {:?}", alone.label);
+                if let (Some(want), Some((levels, cost))) = (want, got) {
+                    prop_assert!((want - cost).abs() < 1e-9, "cost {} against {}", cost, want);
+                    let choice = crate::problem::Choice { base: 0, levels };
+                    let at = single.evaluate(&[choice], &[], 1e-9);
+                    prop_assert!(at.is_some_and(|c| (c - cost).abs() < 1e-9), "levels cost {:?}", at);
+                }
+            }
+        }
+    }
+}

@@ -1,8 +1,8 @@
 //! What each policy deploys for one component, and its replay.
 
 use adaptd_engine::options::fargate::service::ALB_TIMEOUT_MS;
-use adaptd_engine::options::fargate::{TaskStart, is_http, lambda_equivalent_memory_mb};
-use adaptd_engine::options::lambda::memory::init_duration;
+use adaptd_engine::options::fargate::{TaskStart, is_http};
+use adaptd_engine::options::lambda::memory::{DurationLaw, init_duration};
 use adaptd_engine::options::{Context, platform, platforms};
 use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;
@@ -217,21 +217,15 @@ fn replay_static(
 pub(crate) fn workload(job: &Job<'_>, ctx: &Context<'_>) -> Result<Workload, String> {
     let spec = job.spec;
     let mut opts = WorkloadOptions::from_model(&spec.model);
-    if let Some(est) = &job.profile.cpu_bound {
-        opts.cpu_bound_fraction = est.fraction;
-    }
-    // The engine's duration law: durations observed on Fargate ran at the task's vCPU
-    // share per request, which is the Lambda memory of the same CPU.
-    opts.observed_memory_mb = Some(match &spec.current {
-        Deployment::Lambda(l) => job
-            .profile
-            .duration_memory_mb
-            .unwrap_or(f64::from(l.memory_mb)),
-        Deployment::Fargate(f) => lambda_equivalent_memory_mb(f.vcpu, f.per_task_concurrency),
-    });
-    opts.observed_architecture = Some(spec.current.architecture());
-    if let Deployment::Fargate(f) = &spec.current {
-        opts.observed_vcpu = Some(f.vcpu / f64::from(f.per_task_concurrency.max(1)));
+    // The engine's duration law, read once: the CPU-bound share (telemetry, config or
+    // default), and what the observed durations ran at — for an ECS service, what
+    // sharing its tasks' vCPUs left each request.
+    let law = DurationLaw::of(ctx);
+    opts.cpu_bound_fraction = law.cpu_bound_fraction.0;
+    opts.observed_memory_mb = Some(law.observed_memory_mb);
+    opts.observed_architecture = Some(law.observed_architecture);
+    if let Deployment::Fargate(_) = &spec.current {
+        opts.observed_vcpu = Some(law.observed_vcpu);
     }
     opts.init_duration_ms = Some(init_duration(ctx).0);
     let mut w = Workload::from_telemetry(job.telemetry, &opts).map_err(|e| e.to_string())?;

@@ -4,10 +4,11 @@
 //! — with a share of the tasks on Fargate Spot for queue and event consumers.
 //!
 //! Latency: an M/M/c queue with `c = tasks × per-task concurrency` slots (Erlang C). A
-//! request's service time is its observed duration with the CPU-bound part rescaled: it
-//! runs at `min(parallelism, vCPU)` vCPUs instead of the share it was observed with and
-//! is stretched by `1 / (1 − ρ)` for the task's CPU utilisation `ρ` (processor sharing
-//! among the requests in flight). A schedule's tasks keep CPU under the target
+//! request's service time is its observed duration with the CPU-bound part rescaled by
+//! the task's CPU sharing ([`crate::cpu_share`], the law the replay plays too): alone
+//! it runs at `min(parallelism, vCPU)` vCPUs, under load it is stretched by processor
+//! sharing among the requests in flight, up to what a task with every slot busy
+//! completes. A schedule's tasks keep CPU under the target
 //! utilisation and slots under 90 % busy in each hour's 99th-percentile minute; busier
 //! minutes leave a backlog ([`tracking`]). Target tracking holds fewer tasks and
 //! catches bursts only after its scale-out lag: the alarm's evaluation
@@ -37,7 +38,6 @@ use crate::spec::{
     Architecture, Deployment, FargateConfig, FargateTracking, PlatformKind, TrackingMetric,
 };
 
-pub use crate::profile::lambda_equivalent_memory_mb;
 pub use service::{COLD_WAIT_MS, MIN_TASKS, TaskStart};
 use service::{MAX_TASKS, Sizing};
 use tracking::TrackedHour;

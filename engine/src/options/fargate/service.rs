@@ -1,9 +1,9 @@
 //! One task size for one component: service times, tasks needed, latency and price per
 //! hour of the day. Shared by scheduled and target-tracking options.
 
+use crate::cpu_share::CpuShare;
 use crate::options::Context;
 use crate::options::lambda::memory::DurationLaw;
-use crate::profile::lambda_vcpu;
 use crate::quantiles::QuantileSet;
 use crate::spec::{Architecture, Deployment, default_task_start_seconds};
 
@@ -67,18 +67,11 @@ pub(crate) struct Sizing<'a> {
     pub spot: f64,
     /// Durations as observed (ms) per hour.
     pub observed: Vec<Option<QuantileSet>>,
-    /// CPU-bound share of the observed duration.
-    pub cpu_bound: f64,
-    /// vCPUs the observed invocations ran with.
-    pub observed_speed: f64,
-    /// vCPUs one request can use on this task when it runs alone.
-    pub speed: f64,
-    /// Duration factor of the architecture change.
-    pub arch_factor: f64,
-    /// CPU seconds a request consumes.
+    /// How the task's vCPUs are shared by its requests: every service time and CPU
+    /// figure below comes from it.
+    pub share: CpuShare,
+    /// CPU seconds a request of the window's mean observed duration consumes.
     pub cpu_seconds: f64,
-    /// Mean observed duration (s) over the window, which `cpu_seconds` is a share of.
-    pub mean_observed_s: f64,
     /// Arrival rate each hour is sized for (per second): its 99th-percentile minute.
     pub rate: Vec<f64>,
     /// On-demand price of one task per hour.
@@ -94,14 +87,19 @@ impl<'a> Sizing<'a> {
         per_task: u32,
     ) -> Option<Self> {
         let law = DurationLaw::of(ctx);
-        let f = law.cpu_bound_fraction.0;
-        let par = law.parallelism;
-        let observed_speed = observed_speed(ctx, &law);
         let arch_factor = match (law.observed_architecture, arch) {
             (Architecture::X86_64, Architecture::Arm64) => law.arm64_factor,
             (Architecture::Arm64, Architecture::X86_64) => 1.0 / law.arm64_factor,
             _ => 1.0,
         };
+        let share = CpuShare::new(
+            vcpu,
+            per_task,
+            law.cpu_bound_fraction.0,
+            law.observed_vcpu,
+            law.parallelism,
+            arch_factor,
+        );
         let mut observed = Vec::with_capacity(24);
         let mut rate = Vec::with_capacity(24);
         for h in 0..24 {
@@ -126,12 +124,8 @@ impl<'a> Sizing<'a> {
             per_task,
             spot: 0.0,
             observed,
-            cpu_bound: f,
-            observed_speed,
-            speed: vcpu.min(par),
-            arch_factor,
-            cpu_seconds: f * mean_observed_ms / 1000.0 * observed_speed,
-            mean_observed_s: mean_observed_ms / 1000.0,
+            cpu_seconds: share.cpu_seconds(mean_observed_ms / 1000.0),
+            share,
             rate,
             task_usd_per_hour: ctx.prices.fargate.task_usd_per_hour(arch, vcpu, memory_mb),
         })
@@ -143,46 +137,21 @@ impl<'a> Sizing<'a> {
     }
 
     /// Factor from the observed duration to the service time at `rate` with `n`
-    /// tasks: the CPU-bound part runs at the task's speed and is stretched by processor
-    /// sharing (`1 / (1 − ρ)`), the rest is as observed.
+    /// tasks: [`CpuShare::factor`] at their CPU utilisation.
     pub fn service_factor_at(&self, rate: f64, n: u32) -> f64 {
         self.service_factor_at_utilization(self.cpu_utilization_at(rate, n))
     }
 
     /// The same factor at the task's CPU utilisation `rho`.
     pub fn service_factor_at_utilization(&self, rho: f64) -> f64 {
-        let rho = rho.clamp(0.0, 0.99);
-        let cpu = self.cpu_bound * self.observed_speed / self.speed / (1.0 - rho);
-        (cpu + 1.0 - self.cpu_bound) * self.arch_factor
+        self.share.factor(rho)
     }
 
     /// CPU utilisation of a task whose every slot is busy: the most load can push it
-    /// to. A request in flight uses `cpu_seconds / service time` vCPUs, and its service
-    /// time stretches with the utilisation (processor sharing), so this is the fixed
-    /// point `ρ = per_task × cpu_seconds / (vcpu × mean service(ρ))`, found by
-    /// bisection (the right side falls as `ρ` rises). An IO-bound request holds its
-    /// slot mostly waiting, so a full task of them can sit far below 100 % CPU.
+    /// to ([`CpuShare::saturated_utilization`]). An IO-bound request holds its slot
+    /// mostly waiting, so a full task of few of them can sit below 100 % CPU.
     pub fn saturated_cpu_utilization(&self) -> f64 {
-        if self.cpu_seconds <= 0.0 || self.mean_observed_s <= 0.0 {
-            return 0.0;
-        }
-        let demand = |rho: f64| {
-            f64::from(self.per_task) * self.cpu_seconds
-                / (self.vcpu * self.mean_observed_s * self.service_factor_at_utilization(rho))
-        };
-        let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
-        if demand(hi) >= hi {
-            return 1.0;
-        }
-        for _ in 0..60 {
-            let mid = 0.5 * (lo + hi);
-            if demand(mid) > mid {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        0.5 * (lo + hi)
+        self.share.saturated_utilization()
     }
 
     /// Service time distribution in hour `h` with `n` tasks (sized-for rate).
@@ -262,11 +231,9 @@ impl<'a> Sizing<'a> {
                 return Some(n);
             }
             // Once waits and CPU contention are gone more tasks cannot help.
-            let floor = self.observed[h].as_ref().map_or(0.0, |d| {
-                d.quantile(0.99)
-                    * (self.cpu_bound * self.observed_speed / self.speed + 1.0 - self.cpu_bound)
-                    * self.arch_factor
-            });
+            let floor = self.observed[h]
+                .as_ref()
+                .map_or(0.0, |d| d.quantile(0.99) * self.share.lone_factor());
             if self.latency(h, n).2 <= floor * (1.0 + 1e-3) {
                 return None;
             }
@@ -282,16 +249,5 @@ impl<'a> Sizing<'a> {
         (f64::from(n) - spot_tasks * f.spot_discount.clamp(0.0, 1.0))
             * self.task_usd_per_hour
             * self.ctx.prices.hour_buckets_per_month()
-    }
-}
-
-/// vCPUs the observed durations ran with: a Lambda's share of its memory, or a task's
-/// vCPU split between its concurrent requests.
-pub(crate) fn observed_speed(ctx: &Context<'_>, law: &DurationLaw) -> f64 {
-    match &ctx.spec.current {
-        Deployment::Lambda(_) => lambda_vcpu(law.observed_memory_mb, law.parallelism),
-        Deployment::Fargate(c) => {
-            (c.vcpu / f64::from(c.per_task_concurrency.max(1))).min(law.parallelism)
-        }
     }
 }

@@ -359,9 +359,8 @@ fn cpu_tracking_is_refused_when_a_full_task_cannot_reach_the_target() {
     let ctx = Context::new(&spec, &profile, &prices);
     let sizing = Sizing::new(&ctx, 1.0, 2048, Architecture::X86_64, 16).unwrap();
     let saturated = sizing.saturated_cpu_utilization();
-    // The fixed point: every slot busy at the service time that utilisation implies.
-    let mean_s = sizing.mean_observed_s * sizing.service_factor_at_utilization(saturated);
-    let implied = f64::from(sizing.per_task) * sizing.cpu_seconds / (sizing.vcpu * mean_s);
+    // Every slot busy, each request using its CPU work over its saturated duration.
+    let implied = f64::from(sizing.per_task) * sizing.share.busy_vcpu(saturated) / sizing.vcpu;
     assert!(
         (implied - saturated).abs() < 1e-9,
         "{implied} vs {saturated}"
@@ -430,4 +429,37 @@ fn a_cpu_heavy_service_still_gets_cpu_tracking() {
         e.hours[12].level
     );
     assert!(e.throttle_rate < 0.01, "{}", e.throttle_rate);
+}
+
+#[test]
+fn engine_and_replay_share_one_cpu_law() {
+    // The shapes of replay/tests/fargate_sharing.rs, here from a profile: 280 ms
+    // observed on a 1,769 MB Lambda (one vCPU), on 1-vCPU tasks. The replay's
+    // datapoints and service times are pinned to the same figures.
+    let profile = flat_profile(600.0, 280.0, 0.0);
+    let prices = PriceSheet::us_east_1();
+    let sizing_for = |f: f64, per_task: u32| {
+        let mut spec = lambda_spec(1769, Provisioned::None);
+        spec.model.cpu_bound_fraction = Some(f);
+        let ctx = Context::new(&spec, &profile, &prices);
+        let s = Sizing::new(&ctx, 1.0, 2048, Architecture::X86_64, per_task).expect("a size");
+        (
+            s.saturated_cpu_utilization(),
+            s.service_factor_at_utilization(0.5),
+            s.service_factor_at_utilization(1.0),
+            s.cpu_seconds,
+        )
+    };
+    // CPU-bound, 4 slots: the vCPU saturates; half busy doubles, full quadruples.
+    let (sat, half, full, cpu_s) = sizing_for(1.0, 4);
+    assert!((sat - 1.0).abs() < 1e-12, "{sat}");
+    assert!((half - 2.0).abs() < 1e-12 && (full - 4.0).abs() < 1e-12);
+    assert!((cpu_s - 0.28).abs() < 1e-12);
+    // IO-bound (search-api's 10 %), 16 slots: ~98.9 % when full, 1.1 at half.
+    let (sat, half, _, cpu_s) = sizing_for(0.1, 16);
+    let law = crate::cpu_share::CpuShare::new(1.0, 16, 0.1, 1.0, 1.0, 1.0);
+    assert!((sat - law.saturated_utilization()).abs() < 1e-12);
+    assert!(sat > 0.98 && sat < 0.995, "{sat}");
+    assert!((half - 1.1).abs() < 1e-12, "{half}");
+    assert!((cpu_s - 0.028).abs() < 1e-12);
 }

@@ -18,8 +18,12 @@ pub const MEMORY_RANGE_MB: (u32, u32) = (128, 10_240);
 /// The duration model of one function.
 #[derive(Debug, Clone)]
 pub struct DurationLaw {
-    /// Memory the observed durations refer to.
+    /// Memory the observed durations refer to: for an ECS service, the Lambda memory
+    /// with its `observed_vcpu`.
     pub observed_memory_mb: f64,
+    /// vCPUs an observed request ran with: a Lambda's share of its memory, or what
+    /// sharing its task left it ([`crate::cpu_share::observed_vcpu`]).
+    pub observed_vcpu: f64,
     /// Architecture they were observed on.
     pub observed_architecture: Architecture,
     /// CPU-bound share and where it came from.
@@ -44,20 +48,31 @@ impl DurationLaw {
         } else {
             (DEFAULT_CPU_BOUND_FRACTION, "default")
         };
-        // Durations observed on Fargate ran at the task's vCPU share per request: the
-        // Lambda memory with the same CPU is what they were observed "at" (a task's
-        // memory says nothing about its CPU).
-        let observed_memory_mb = match &ctx.spec.current {
+        let parallelism = ctx.spec.model.parallelism;
+        // Durations observed on Fargate ran at what sharing the task's vCPUs left each
+        // request: the Lambda memory with that CPU is what they were observed "at" (a
+        // task's memory says nothing about its CPU).
+        let (observed_memory_mb, observed_vcpu) = match &ctx.spec.current {
             Deployment::Fargate(f) => {
-                crate::profile::lambda_equivalent_memory_mb(f.vcpu, f.per_task_concurrency)
+                let v = crate::cpu_share::observed_vcpu(
+                    f,
+                    ctx.profile,
+                    cpu_bound_fraction.0,
+                    parallelism,
+                );
+                (v * crate::profile::MB_PER_VCPU, v)
             }
-            Deployment::Lambda(_) => ctx.profile.duration_memory_mb.unwrap_or(current_memory),
+            Deployment::Lambda(_) => {
+                let m = ctx.profile.duration_memory_mb.unwrap_or(current_memory);
+                (m, crate::profile::lambda_vcpu(m, parallelism))
+            }
         };
         Self {
             observed_memory_mb,
+            observed_vcpu,
             observed_architecture: ctx.spec.current.architecture(),
             cpu_bound_fraction,
-            parallelism: ctx.spec.model.parallelism,
+            parallelism,
             arm64_factor: ctx.spec.model.arm64_duration_factor,
         }
     }
