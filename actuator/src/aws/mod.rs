@@ -133,13 +133,20 @@ impl Aws {
 
     /// The service's live settings: its task definition and size, and its task count
     /// — adaptd's target-tracking policy when there is one, else the schedule of
-    /// adaptd's scheduled actions, else the desired count.
-    pub async fn read_service(&self, s: &ServiceTarget) -> Result<EcsSettings, AwsError> {
+    /// adaptd's scheduled actions (with their zone when it is not `zone`, the
+    /// target's), else the desired count.
+    pub async fn read_service(
+        &self,
+        s: &ServiceTarget,
+        zone: Zone,
+    ) -> Result<EcsSettings, AwsError> {
         let (task_definition, (cpu_units, memory_mb, architecture), desired) =
             ecs::service(&self.ecs, s).await?;
         let rid = s.resource_id();
         let fixed = TaskScaling::Fixed { tasks: desired };
-        let scaling = match scaling::target(&self.scaling, Scalable::EcsDesiredCount, &rid).await? {
+        let tasks = Scalable::EcsDesiredCount;
+        let mut schedule_timezone = None;
+        let scaling = match scaling::target(&self.scaling, tasks, &rid).await? {
             None => fixed,
             Some((min_tasks, max_tasks)) => {
                 let policy = scaling::policy(&self.scaling, &rid, TRACKING_POLICY)
@@ -160,11 +167,13 @@ impl Aws {
                         min_tasks,
                         max_tasks,
                     },
-                    _ => {
-                        scaling::schedule(&self.scaling, Scalable::EcsDesiredCount, &rid, Zone::UTC)
-                            .await?
-                            .map_or(fixed, |(h, _)| TaskScaling::from_hourly(h))
-                    }
+                    _ => match scaling::schedule(&self.scaling, tasks, &rid, zone).await? {
+                        Some((h, zone)) => {
+                            schedule_timezone = zone;
+                            TaskScaling::from_hourly(h)
+                        }
+                        None => fixed,
+                    },
                 }
             }
         };
@@ -174,6 +183,7 @@ impl Aws {
             memory_mb,
             architecture,
             scaling,
+            schedule_timezone,
         })
     }
 
