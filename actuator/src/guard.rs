@@ -13,28 +13,40 @@
 
 use serde::{Deserialize, Serialize};
 
+use adaptd_engine::zone::Zone;
+
 use crate::plan::{Plan, Settings, between};
 
 /// Milliseconds in a minute.
 const MINUTE_MS: i64 = 60_000;
 
-/// A weekly window (UTC) in which changes are allowed.
+/// A weekly window in which changes are allowed, in local time of its zone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
-    /// Days, 0 = Monday … 6 = Sunday.
+    /// Days, 0 = Monday … 6 = Sunday, in `timezone`.
     pub weekdays: Vec<u8>,
-    /// First hour (UTC, 0–23).
-    pub start_hour_utc: u8,
-    /// One past the last hour (1–24).
-    pub end_hour_utc: u8,
+    /// First hour (0–23), local to `timezone`.
+    #[serde(alias = "start_hour_utc")]
+    pub start_hour: u8,
+    /// One past the last hour (1–24), local to `timezone`.
+    #[serde(alias = "end_hour_utc")]
+    pub end_hour: u8,
+    /// The zone of the days and hours (UTC in records from before zones).
+    #[serde(default)]
+    pub timezone: Zone,
 }
 
 impl Window {
     /// Whether the window holds the instant `ms` (since the epoch).
     pub fn contains(&self, ms: i64) -> bool {
-        let (weekday, hour) = weekday_hour(ms);
-        self.weekdays.contains(&weekday) && hour >= self.start_hour_utc && hour < self.end_hour_utc
+        let (weekday, hour) = weekday_hour(self.local_ms(ms));
+        self.weekdays.contains(&weekday) && hour >= self.start_hour && hour < self.end_hour
+    }
+
+    /// `ms` moved by the zone's offset then: its weekday and hour are local ones.
+    fn local_ms(&self, ms: i64) -> i64 {
+        ms + self.timezone.offset_minutes(ms.div_euclid(MINUTE_MS)) * MINUTE_MS
     }
 }
 
@@ -122,19 +134,24 @@ impl Guardrails {
             });
         }
         if !self.windows.is_empty() && !self.windows.iter().any(|w| w.contains(history.now_ms)) {
-            let (d, h) = weekday_hour(history.now_ms);
             const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
             return Err(Refusal {
                 guardrail: "windows".to_owned(),
                 detail: format!(
-                    "now is {} {h:02}:xx UTC, outside every allowed window ({})",
-                    DAYS[usize::from(d)],
+                    "now is outside every allowed window ({})",
                     self.windows
                         .iter()
-                        .map(|w| format!(
-                            "days {:?} {:02}–{:02} h",
-                            w.weekdays, w.start_hour_utc, w.end_hour_utc
-                        ))
+                        .map(|w| {
+                            let (d, h) = weekday_hour(w.local_ms(history.now_ms));
+                            format!(
+                                "days {:?} {:02}–{:02} h {} (now {} {h:02}:xx there)",
+                                w.weekdays,
+                                w.start_hour,
+                                w.end_hour,
+                                w.timezone.name(),
+                                DAYS[usize::from(d)]
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),

@@ -5,6 +5,7 @@
 //! Nothing here makes adaptd change anything by default: the mode is `propose` and
 //! execution is a dry run, so a config without `[apply]` behaves as before.
 
+use adaptd_engine::zone::{Zone, ZoneError};
 use serde::Deserialize;
 
 use crate::check::{Bound, Check};
@@ -37,16 +38,110 @@ impl ApplyMode {
     }
 }
 
-/// A weekly window (UTC) in which changes may be made.
+/// A weekly window in which changes may be made, in local time of a zone.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApplyWindow {
-    /// Days: `"mon"` … `"sun"`.
+    /// Days: `"mon"` … `"sun"`, in `timezone`.
     pub weekdays: Vec<String>,
-    /// First hour (0–23, UTC).
-    pub start_hour_utc: u32,
-    /// One past the last hour (1–24, UTC).
-    pub end_hour_utc: u32,
+    /// First hour, local to `timezone` (0–23; default 0).
+    pub start_hour: Option<u32>,
+    /// One past the last hour, local to `timezone` (1–24, after `start_hour`; required
+    /// unless `end_hour_utc` is given).
+    pub end_hour: Option<u32>,
+    /// IANA time zone of `weekdays`, `start_hour` and `end_hour`, such as
+    /// `"Europe/Berlin"`: 08–16 h stays 08–16 h local across daylight-saving changes
+    /// (default `[defaults].timezone`, else `"UTC"`).
+    pub timezone: Option<String>,
+    /// First hour in UTC (0–23): the form from before zones, still read; not together
+    /// with `start_hour`, `end_hour` or `timezone`.
+    pub start_hour_utc: Option<u32>,
+    /// One past the last hour in UTC (1–24): see `start_hour_utc`.
+    pub end_hour_utc: Option<u32>,
+}
+
+impl ApplyWindow {
+    /// Whether the window is written in UTC hours (`start_hour_utc`, `end_hour_utc`).
+    fn in_utc_keys(&self) -> bool {
+        self.start_hour_utc.is_some() || self.end_hour_utc.is_some()
+    }
+
+    /// (first hour, one past the last hour), in [`ApplyWindow::zone`].
+    pub fn hours(&self) -> (u32, u32) {
+        if self.in_utc_keys() {
+            (
+                self.start_hour_utc.unwrap_or(0),
+                self.end_hour_utc.unwrap_or(0),
+            )
+        } else {
+            (self.start_hour.unwrap_or(0), self.end_hour.unwrap_or(0))
+        }
+    }
+
+    /// The zone of the window: its `timezone`, else `default` (`[defaults].timezone`),
+    /// else UTC; always UTC when written in UTC hours.
+    pub fn zone(&self, default: Option<&str>) -> Result<Zone, ZoneError> {
+        if self.in_utc_keys() {
+            return Ok(Zone::UTC);
+        }
+        self.timezone
+            .as_deref()
+            .or(default)
+            .map_or(Ok(Zone::UTC), str::parse)
+    }
+
+    fn validate(&self, wp: &str, ck: &mut Check<'_>) {
+        if self.weekdays.is_empty() {
+            ck.err(&join(wp, "weekdays"), "must name at least one day");
+        }
+        for (j, d) in self.weekdays.iter().enumerate() {
+            if !WEEKDAYS.contains(&d.as_str()) {
+                ck.err(
+                    &index(&join(wp, "weekdays"), j),
+                    format!(
+                        "not a day (got \"{d}\"; expected one of: {})",
+                        WEEKDAYS.join(", ")
+                    ),
+                );
+            }
+        }
+        let local = self.start_hour.is_some() || self.end_hour.is_some() || self.timezone.is_some();
+        let (start_key, end_key) = if self.in_utc_keys() {
+            if local {
+                let key = if self.start_hour_utc.is_some() {
+                    "start_hour_utc"
+                } else {
+                    "end_hour_utc"
+                };
+                ck.err(
+                    &join(wp, key),
+                    "give either start_hour and end_hour (with an optional timezone) or \
+                     start_hour_utc and end_hour_utc, not both",
+                );
+                return;
+            }
+            ("start_hour_utc", "end_hour_utc")
+        } else {
+            ck.zone(&join(wp, "timezone"), self.timezone.as_deref());
+            ("start_hour", "end_hour")
+        };
+        let (start, end) = self.hours();
+        let end_set = self.end_hour.is_some() || self.end_hour_utc.is_some();
+        ck.num(&join(wp, start_key), f64::from(start), &[Bound::Le(23.0)]);
+        if ck.require(&join(wp, end_key), end_set, "")
+            && ck.num(
+                &join(wp, end_key),
+                f64::from(end),
+                &[Bound::Ge(1.0), Bound::Le(24.0)],
+            )
+            && end <= start
+        {
+            ck.err(
+                &join(wp, end_key),
+                format!("must be after {start_key} (got {end} ≤ {start})"),
+            );
+        }
+    }
 }
 
 /// The day names of [`ApplyWindow::weekdays`], Monday first.
@@ -115,8 +210,12 @@ pub struct ApplySection {
     pub max_changes_per_hour: u32,
     /// Sum of predicted monthly cost increases applied per calendar month (USD).
     pub max_cost_increase_usd_per_month: Option<f64>,
-    /// When changes may be made (UTC); none: any time.
+    /// When changes may be made, each window in its zone; none: any time.
     pub windows: Vec<ApplyWindow>,
+    /// `[defaults].timezone`, set when the config is loaded: the zone of windows
+    /// without their own.
+    #[serde(skip)]
+    pub defaults_timezone: Option<String>,
     /// How long to watch a component after an apply (minutes).
     pub verify_window_minutes: u32,
     /// Roll back when the observed p99 exceeds the prediction by more than this.
@@ -153,6 +252,7 @@ impl Default for ApplySection {
             max_changes_per_hour: 10,
             max_cost_increase_usd_per_month: None,
             windows: Vec::new(),
+            defaults_timezone: None,
             verify_window_minutes: 30,
             latency_tolerance_percent: 20.0,
             cold_start_tolerance: 0.01,
@@ -270,40 +370,7 @@ impl ApplySection {
             &[Bound::Ge(0.0)],
         );
         for (i, w) in self.windows.iter().enumerate() {
-            let wp = index(&p("windows"), i);
-            if w.weekdays.is_empty() {
-                ck.err(&join(&wp, "weekdays"), "must name at least one day");
-            }
-            for (j, d) in w.weekdays.iter().enumerate() {
-                if !WEEKDAYS.contains(&d.as_str()) {
-                    ck.err(
-                        &index(&join(&wp, "weekdays"), j),
-                        format!(
-                            "not a day (got \"{d}\"; expected one of: {})",
-                            WEEKDAYS.join(", ")
-                        ),
-                    );
-                }
-            }
-            ck.num(
-                &join(&wp, "start_hour_utc"),
-                f64::from(w.start_hour_utc),
-                &[Bound::Le(23.0)],
-            );
-            if ck.num(
-                &join(&wp, "end_hour_utc"),
-                f64::from(w.end_hour_utc),
-                &[Bound::Ge(1.0), Bound::Le(24.0)],
-            ) && w.end_hour_utc <= w.start_hour_utc
-            {
-                ck.err(
-                    &join(&wp, "end_hour_utc"),
-                    format!(
-                        "must be after start_hour_utc (got {} ≤ {})",
-                        w.end_hour_utc, w.start_hour_utc
-                    ),
-                );
-            }
+            w.validate(&index(&p("windows"), i), ck);
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, e) in self.environments.iter().enumerate() {
@@ -407,6 +474,38 @@ mod tests {
             "t.toml:5:20: apply.windows[0].weekdays[1]: not a day (got \"funday\"",
             "t.toml:7:16: apply.windows[0].end_hour_utc: must be after start_hour_utc (got 8 ≤ 18)",
             "t.toml:10:13: apply.components[0].qualifier: must be an alias or a published version",
+        ] {
+            assert!(e.contains(want), "missing `{want}` in:\n{e}");
+        }
+    }
+
+    #[test]
+    fn windows_are_in_their_zone_or_the_defaults_or_utc() {
+        use adaptd_engine::zone::Zone;
+        let text = "[defaults]\ntimezone = \"America/New_York\"\n[apply]\n\
+            [[apply.windows]]\nweekdays = [\"mon\"]\nstart_hour = 8\nend_hour = 16\ntimezone = \"Europe/Berlin\"\n\
+            [[apply.windows]]\nweekdays = [\"tue\"]\nend_hour = 12\n\
+            [[apply.windows]]\nweekdays = [\"wed\"]\nstart_hour_utc = 8\nend_hour_utc = 9\n";
+        let c = Config::from_str(text, "t.toml").unwrap();
+        let d = c.defaults.timezone.as_deref();
+        let w = &c.apply.windows;
+        assert_eq!(
+            (w[0].hours(), w[0].zone(d).unwrap().name()),
+            ((8, 16), "Europe/Berlin")
+        );
+        assert_eq!(
+            (w[1].hours(), w[1].zone(d).unwrap().name()),
+            ((0, 12), "America/New_York")
+        );
+        assert_eq!((w[2].hours(), w[2].zone(d).unwrap()), ((8, 9), Zone::UTC));
+
+        let text = "[apply]\n[[apply.windows]]\nweekdays = [\"mon\"]\nstart_hour = 8\nend_hour_utc = 9\n\
+            [[apply.windows]]\nweekdays = [\"mon\"]\nstart_hour = 9\ntimezone = \"Mars/Olympus\"\n";
+        let e = Config::from_str(text, "t.toml").unwrap_err().to_string();
+        for want in [
+            "apply.windows[0].end_hour_utc: give either start_hour and end_hour",
+            "apply.windows[1].timezone: unknown time zone `Mars/Olympus`",
+            "apply.windows[1].end_hour: missing required key",
         ] {
             assert!(e.contains(want), "missing `{want}` in:\n{e}");
         }

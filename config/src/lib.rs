@@ -63,7 +63,9 @@ pub use iac::{IacComponent, IacSection};
 pub use model::ModelSection;
 pub use optimizer::{OptimizerMethod, OptimizerSettings};
 pub use prices::{DEFAULT_REGION, PricesSection};
-pub use report::{Cron, CronError, ReportFormat, ReportSection, WebhookSection, next_run_after};
+pub use report::{
+    Cron, CronError, ReportFormat, ReportSection, S3Section, WebhookSection, next_run_after,
+};
 pub use resolve::Resolved;
 pub use resources::{Account, DEFAULT_ACCOUNT, DEFAULT_CONCURRENCY_LIMIT, Database};
 pub use root::{ROOT_ENV, root_from_env, under_root};
@@ -184,6 +186,7 @@ impl Config {
             index,
             price_sheet: None,
         };
+        config.apply.defaults_timezone = config.defaults.timezone.clone();
         Ok(config)
     }
 

@@ -6,6 +6,7 @@
 //! operator can tune them without a rebuild.
 
 pub mod cron;
+pub mod s3;
 
 use adaptd_engine::zone::{Zone, ZoneError};
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use crate::check::{Bound, Check};
 use crate::spans::{index, join};
 
 pub use cron::{Cron, CronError, next_run_after};
+pub use s3::S3Section;
 
 /// Formats a report can be written in.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -90,6 +92,8 @@ pub struct ReportSection {
     pub link_base_url: Option<String>,
     /// The webhook message (default none: files only).
     pub webhook: Option<WebhookSection>,
+    /// A copy of the archive in an S3 bucket (default none: the local archive only).
+    pub s3: Option<S3Section>,
 }
 
 impl Default for ReportSection {
@@ -103,6 +107,7 @@ impl Default for ReportSection {
             frontier_components: 3,
             link_base_url: None,
             webhook: None,
+            s3: None,
         }
     }
 }
@@ -193,6 +198,9 @@ impl ReportSection {
         }
         if let Some(w) = &self.webhook {
             w.validate(&p("webhook"), ck);
+        }
+        if let Some(s3) = &self.s3 {
+            s3.validate(&p("s3"), ck);
         }
     }
 }

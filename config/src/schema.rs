@@ -93,6 +93,7 @@ fn sections() -> Vec<(&'static str, &'static [&'static str])> {
         ),
         ("## `[report]`", fields::<ReportSection>()),
         ("### `[report.webhook]`", fields::<WebhookSection>()),
+        ("### `[report.s3]`", fields::<S3Section>()),
         ("## `[iac]`", fields::<IacSection>()),
         ("### `[[iac.components]]`", fields::<IacComponent>()),
         ("## `[service]`", fields::<ServiceSection>()),

@@ -104,7 +104,7 @@ fn duplicate_formats_and_unknown_keys() {
         short("[report]\nformats = [\"csv\", \"csv\"]\nperiod = 7\n"),
         [
             "2:19: report.formats[1]: duplicate format \"csv\"",
-            "3:1: report.period: unknown key, did you mean `period_days`? (expected one of: schedule, timezone, period_days, output_dir, formats, frontier_components, link_base_url, webhook)",
+            "3:1: report.period: unknown key, did you mean `period_days`? (expected one of: schedule, timezone, period_days, output_dir, formats, frontier_components, link_base_url, webhook, s3)",
         ]
     );
     assert_eq!(

@@ -198,10 +198,9 @@ fn kill_9_during_an_apply_then_reconcile_loses_nothing_and_repeats_nothing() {
 
 #[test]
 fn a_worse_apply_is_rolled_back_to_the_previous_configuration() {
-    use adaptd::apply::{ApplyOutcome, Request, Trigger, apply_recommendation, verify_due};
-    use adaptd::store::{SqlStore, Store};
+    use adaptd::apply::verify_due;
+    use adaptd::store::Store;
     use adaptd_actuator::verify::Decision;
-    use adaptd_actuator::wal::Crashpoint;
 
     let _g = serial();
     let dir = Scratch::new("apply-rollback");
@@ -213,72 +212,17 @@ fn a_worse_apply_is_rolled_back_to_the_previous_configuration() {
         &lambda(512, &json!({"kind": "constant", "value": 3}), None),
     );
     let cfg_path = config(&dir, &m, "verify_window_minutes = 5\n");
-    let config = adaptd_config::Config::load(&cfg_path).unwrap();
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&recs).unwrap()).unwrap();
-    let rec: adaptd_optimizer::recommend::Recommendation =
-        serde_json::from_value(doc["components"][0].clone()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = SqlStore::open(
-            &config.store,
-            &dir.0,
-            "test".to_owned(),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
-        // The CLI tests give the child credentials through the environment; in this
-        // process they are given explicitly.
-        let mut settings = adaptd::apply::aws_settings(&config.apply);
-        settings.credentials = Some(aws_sdk_lambda::config::SharedCredentialsProvider::new(
-            aws_sdk_lambda::config::Credentials::new(
-                "AKIAIOSFODNN7EXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ),
-        ));
-        let aws = adaptd_actuator::aws::Aws::connect(&settings).await;
-        let crash = Crashpoint::default();
-        let outcome = apply_recommendation(
-            &store,
-            &config.apply,
-            &aws,
-            &Request {
-                rec: &rec,
-                recommendation_id: None,
-                approved: false,
-                environment: None,
-                trigger: Trigger::Cycle,
-                execute: true,
-                crash: &crash,
-            },
-        )
-        .await
-        .unwrap();
-        let ApplyOutcome::Executed { execution, .. } = outcome else {
-            panic!("not executed: {outcome:?}");
-        };
+        let (config, store, aws) = library(&dir, &cfg_path).await;
+        let execution = execute_as_cycle(&store, &config, &aws, &first_recommendation(&recs)).await;
         assert_eq!(execution.executed(), 2);
         let applied = live_async(&m).await;
         assert_eq!((applied.memory_mb, applied.provisioned), (512, Some(3)));
 
-        // Telemetry as the file collector reads it: 100 invocations a minute, no
-        // errors before the run, 20 a minute after it.
+        // No errors before the run, a fifth failing after it.
         let start_minute = execution_started_minute(&execution.run_id);
-        let mut csv = String::from("timestamp,component,metric,stat,value\n");
-        for m in start_minute - 10..start_minute + 20 {
-            let errors = if m < start_minute { 0 } else { 20 };
-            csv.push_str(&format!(
-                "{t},{FUNCTION},invocations,sum,100\n{t},{FUNCTION},errors,sum,{errors}\n",
-                t = m * 60
-            ));
-        }
-        let path = dir.path("telemetry.csv");
-        std::fs::write(&path, csv).unwrap();
-        let telemetry = adaptd_collectors::load(path.to_str().unwrap()).unwrap();
+        let telemetry = worse_after(&dir, start_minute);
         // Before the window has passed, nothing is judged.
         let now = start_minute * 60_000;
         let early = verify_due(&store, &config.apply, &aws, &telemetry, now + 60_000)

@@ -26,13 +26,14 @@ use service_support::*;
 // The IAM policy
 
 /// IAM service prefix of each AWS SDK crate adaptd may depend on.
-const IAM_PREFIX: [(&str, &str); 6] = [
+const IAM_PREFIX: [(&str, &str); 7] = [
     ("aws-sdk-lambda", "lambda"),
     ("aws-sdk-cloudwatch", "cloudwatch"),
     ("aws-sdk-ecs", "ecs"),
     ("aws-sdk-elasticloadbalancingv2", "elasticloadbalancing"),
     ("aws-sdk-applicationautoscaling", "application-autoscaling"),
     ("aws-sdk-sts", "sts"),
+    ("aws-sdk-s3", "s3"),
 ];
 
 fn cargo_metadata() -> Value {
@@ -102,10 +103,16 @@ fn method_calls(code: &str) -> BTreeSet<String> {
     out
 }
 
-/// The IAM actions the code calls: (observe, apply). Observe: the collectors crate;
-/// apply: every other crate (the actuator, the daemon). Each SDK operation called
-/// in a crate that depends on that SDK becomes `prefix:Operation`.
-fn actions_in_code() -> (BTreeSet<String>, BTreeSet<String>, Vec<String>) {
+/// The IAM actions the code calls: (observe, apply, report). Observe: the collectors
+/// crate; report: S3 (the report archive's copy); apply: every other call (the
+/// actuator, the daemon). Each SDK operation called in a crate that depends on that
+/// SDK becomes `prefix:Operation`.
+fn actions_in_code() -> (
+    BTreeSet<String>,
+    BTreeSet<String>,
+    BTreeSet<String>,
+    Vec<String>,
+) {
     let meta = cargo_metadata();
     let packages = meta["packages"].as_array().unwrap();
     let members: BTreeSet<&str> = meta["workspace_members"]
@@ -135,6 +142,8 @@ fn actions_in_code() -> (BTreeSet<String>, BTreeSet<String>, Vec<String>) {
         ops.entry(name.to_owned()).or_default().extend(set);
     }
     let (mut observe, mut apply, mut seen) = (BTreeSet::new(), BTreeSet::new(), Vec::new());
+    // The report archive's copy in S3: the operations crate's only SDK.
+    let mut report = BTreeSet::new();
     for p in packages
         .iter()
         .filter(|p| members.contains(p["id"].as_str().unwrap()))
@@ -190,6 +199,8 @@ fn actions_in_code() -> (BTreeSet<String>, BTreeSet<String>, Vec<String>) {
                 ));
                 if observing {
                     observe.insert(action);
+                } else if *sdk == "aws-sdk-s3" {
+                    report.insert(action);
                 } else {
                     apply.insert(action);
                 }
@@ -212,7 +223,7 @@ fn actions_in_code() -> (BTreeSet<String>, BTreeSet<String>, Vec<String>) {
     if apply.contains("ecs:RegisterTaskDefinition") {
         apply.insert("iam:PassRole".to_owned());
     }
-    (observe, apply, seen)
+    (observe, apply, report, seen)
 }
 
 fn policy() -> Value {
@@ -257,8 +268,8 @@ fn the_iam_policy_allows_exactly_the_actions_the_code_calls() {
     for s in p["Statement"].as_array().unwrap() {
         let sid = s["Sid"].as_str().unwrap_or("");
         assert!(
-            sid.starts_with("Observe") || sid.starts_with("Apply"),
-            "statement {sid:?}: Sid must start with Observe or Apply"
+            sid.starts_with("Observe") || sid.starts_with("Apply") || sid.starts_with("Report"),
+            "statement {sid:?}: Sid must start with Observe, Apply or Report"
         );
         assert_eq!(s["Effect"], "Allow", "{sid}");
         assert!(s["Resource"].is_string(), "{sid}: Resource");
@@ -269,7 +280,11 @@ fn the_iam_policy_allows_exactly_the_actions_the_code_calls() {
             );
         }
     }
-    let (observe, apply, seen) = actions_in_code();
+    let (observe, apply, report, seen) = actions_in_code();
+    assert!(
+        report.contains("s3:PutObject"),
+        "the report archive's upload not found: {seen:#?}"
+    );
     // Not vacuous: the calls we know are found.
     for a in [
         "lambda:ListFunctions",
@@ -295,6 +310,11 @@ fn the_iam_policy_allows_exactly_the_actions_the_code_calls() {
         "apply (Sid Apply*)",
         &policy_actions(&p, "Apply"),
         &apply,
+    ));
+    problems.extend(diff(
+        "report archive (Sid Report*)",
+        &policy_actions(&p, "Report"),
+        &report,
     ));
     assert!(
         problems.is_empty(),

@@ -20,6 +20,7 @@ fn applied(h: Hourly<u32>) -> Vec<(u32, u32, String)> {
         memory_mb: 512,
         provisioned,
         reserved_concurrency: None,
+        schedule_timezone: None,
     };
     let plan = between(
         &target,

@@ -155,6 +155,7 @@ fn component(
         predicted_cold_start_rate_recommended: rec.map(|p| p.cold_start_rate),
         observed_cold_start_rate: observed.and_then(|o| o.cold_start_rate),
         hours,
+        timezone: r.timezone.name().to_owned(),
         frontier: inputs
             .frontiers
             .get(&r.component)

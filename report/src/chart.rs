@@ -147,8 +147,8 @@ fn y_axis(out: &mut String, a: &Area, top: f64, ticks: &[f64], label: &str, righ
     );
 }
 
-/// Hour labels under 24 bands.
-fn hour_axis(out: &mut String, a: &Area) {
+/// Hour labels under 24 bands, local to `zone` (an IANA name), which the axis names.
+fn hour_axis(out: &mut String, a: &Area, zone: &str) {
     let band = (a.x1 - a.x0) / 24.0;
     for h in (0..24).step_by(3) {
         let _ = write!(
@@ -160,9 +160,10 @@ fn hour_axis(out: &mut String, a: &Area) {
     }
     let _ = write!(
         out,
-        r#"<text x="{}" y="{}" text-anchor="end" class="axis">hour of day (UTC)</text>"#,
+        r#"<text x="{}" y="{}" text-anchor="end" class="axis">hour of day ({})</text>"#,
         n(a.x1),
-        n(a.y1 + 30.0)
+        n(a.y1 + 30.0),
+        esc(zone)
     );
 }
 
@@ -224,7 +225,13 @@ fn step_path(values: &[f64], a: &Area, top: f64) -> String {
 
 /// Traffic by hour (mean bars, p99 ticks) with the provisioned-concurrency or task
 /// schedule in place and recommended overlaid on a right axis.
-pub fn traffic(hours: &[HourPoint], level_now: &str, level_rec: &str, title: &str) -> String {
+pub fn traffic(
+    hours: &[HourPoint],
+    zone: &str,
+    level_now: &str,
+    level_rec: &str,
+    title: &str,
+) -> String {
     let (w, h) = (960.0, 250.0);
     let levels = hours
         .iter()
@@ -261,7 +268,7 @@ pub fn traffic(hours: &[HourPoint], level_now: &str, level_rec: &str, title: &st
             n(x + band * 0.7)
         );
     }
-    hour_axis(&mut out, &a);
+    hour_axis(&mut out, &a, zone);
     let mut lx = a.x0;
     lx = legend(&mut out, lx, 16.0, "bar", TRAFFIC, "mean");
     lx = legend(&mut out, lx, 16.0, "line", TRAFFIC_P99, "p99 minute");
@@ -324,7 +331,7 @@ fn line_path(values: &[Option<f64>], a: &Area, top: f64) -> String {
 
 /// Predicted p99 (in place and recommended) against observed p99 execution time, per
 /// hour, with the SLO target.
-pub fn latency(hours: &[HourPoint], slo_p99_ms: Option<f64>, title: &str) -> String {
+pub fn latency(hours: &[HourPoint], zone: &str, slo_p99_ms: Option<f64>, title: &str) -> String {
     let (w, h) = (960.0, 250.0);
     let a = Area::new(w, h, false);
     let mut out = String::new();
@@ -348,7 +355,7 @@ pub fn latency(hours: &[HourPoint], slo_p99_ms: Option<f64>, title: &str) -> Str
         .fold(0.0, f64::max);
     let (top, ts) = ticks(peak * 1.05, 4);
     y_axis(&mut out, &a, top, &ts, "p99 latency (ms)", false);
-    hour_axis(&mut out, &a);
+    hour_axis(&mut out, &a, zone);
     if let Some(t) = slo_p99_ms {
         let y = n(a.y(t, top));
         let _ = write!(
@@ -635,6 +642,26 @@ mod tests {
         assert_eq!(ticks(f64::NAN, 4).0, 1.0);
         let (top, t) = ticks(12_345.0, 4);
         assert!(top >= 12_345.0 && t.len() <= 6, "{top} {t:?}");
+    }
+
+    #[test]
+    fn hour_axes_name_the_zone_of_their_hours() {
+        let hours: Vec<HourPoint> = (0..24)
+            .map(|hour| HourPoint {
+                hour,
+                invocations_per_minute: 1.0,
+                p99_invocations_per_minute: 2.0,
+                current_level: 0,
+                recommended_level: 1,
+                predicted_p99_ms_current: 100.0,
+                predicted_p99_ms_recommended: 90.0,
+                observed_p99_ms: None,
+            })
+            .collect();
+        let t = traffic(&hours, "Europe/Berlin", "now", "recommended", "t");
+        assert!(t.contains("hour of day (Europe/Berlin)"), "{t}");
+        let l = latency(&hours, "America/New_York", None, "l");
+        assert!(l.contains("hour of day (America/New_York)"), "{l}");
     }
 
     #[test]

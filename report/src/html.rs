@@ -445,6 +445,7 @@ fn component(o: &mut String, c: &ComponentReport) {
         "<h4>Traffic by hour, with provisioned environments or tasks</h4>{}",
         chart::traffic(
             &c.hours,
+            &c.timezone,
             &now_label,
             &rec_label,
             &format!(
@@ -469,6 +470,7 @@ fn component(o: &mut String, c: &ComponentReport) {
         "<h4>p99 latency by hour: predicted and observed</h4>{}",
         chart::latency(
             &c.hours,
+            &c.timezone,
             c.slo_p99_ms,
             &format!("{}: predicted and observed p99 by hour", c.component)
         )

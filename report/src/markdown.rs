@@ -278,7 +278,8 @@ fn component(o: &mut String, c: &ComponentReport) {
         let rec: Vec<u32> = c.hours.iter().map(|h| h.recommended_level).collect();
         let _ = writeln!(
             o,
-            "\nTraffic by hour (UTC, 00–23): `{}` peak {}/min at {peak_hour:02}h  ",
+            "\nTraffic by hour ({}, 00–23): `{}` peak {}/min at {peak_hour:02}h  ",
+            c.timezone,
             sparkline(&traffic),
             rate(peak)
         );

@@ -162,8 +162,12 @@ pub struct ComponentReport {
     pub predicted_cold_start_rate_recommended: Option<f64>,
     /// Cold starts per invocation telemetry saw.
     pub observed_cold_start_rate: Option<f64>,
-    /// Per UTC hour of day.
+    /// Per hour of day, local to `timezone`.
     pub hours: Vec<HourPoint>,
+    /// The IANA time zone of `hours` (the component's `timezone`; `"UTC"` when none
+    /// is set). Absent in reports from before zones, whose hours are UTC.
+    #[serde(default = "utc")]
+    pub timezone: String,
     /// The cost–latency frontier, cheapest first (top components only).
     pub frontier: Vec<FrontierPoint>,
     /// Data-quality findings of this component.
@@ -173,7 +177,7 @@ pub struct ComponentReport {
 /// One hour of the day.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HourPoint {
-    /// Hour (UTC, 0–23).
+    /// Hour of day (0–23), local to the component's `timezone`.
     pub hour: usize,
     /// Mean invocations per minute.
     pub invocations_per_minute: f64,
@@ -189,4 +193,8 @@ pub struct HourPoint {
     pub predicted_p99_ms_recommended: f64,
     /// Observed p99 execution time (ms).
     pub observed_p99_ms: Option<f64>,
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
 }

@@ -11,7 +11,8 @@ mod scaling;
 
 use std::time::Duration;
 
-use adaptd_engine::spec::TrackingMetric;
+use adaptd_engine::spec::{Provisioned, TrackingMetric};
+use adaptd_engine::zone::Zone;
 
 use crate::plan::{
     Call, EcsSettings, LambdaSettings, Scalable, ServiceTarget, TRACKING_POLICY, Target,
@@ -107,37 +108,45 @@ impl Aws {
     pub async fn read(&self, target: &Target) -> Result<LambdaSettings, AwsError> {
         let memory_mb = lambda::memory_mb(&self.lambda, &target.function_name).await?;
         let reserved_concurrency = lambda::reserved(&self.lambda, &target.function_name).await?;
-        let provisioned = match (&target.qualifier, target.resource_id()) {
+        let pc = Scalable::LambdaProvisionedConcurrency;
+        let (provisioned, schedule_timezone) = match (&target.qualifier, target.resource_id()) {
             (Some(q), Some(rid)) => {
-                match scaling::schedule(&self.scaling, Scalable::LambdaProvisionedConcurrency, &rid)
-                    .await?
-                {
-                    Some(h) => adaptd_engine::spec::Provisioned::from_hourly(h),
-                    None => lambda::provisioned(&self.lambda, &target.function_name, q)
-                        .await?
-                        .map_or(adaptd_engine::spec::Provisioned::None, |n| {
-                            adaptd_engine::spec::Provisioned::Constant(n)
-                        }),
+                match scaling::schedule(&self.scaling, pc, &rid, target.timezone).await? {
+                    Some((h, zone)) => (Provisioned::from_hourly(h), zone),
+                    None => (
+                        lambda::provisioned(&self.lambda, &target.function_name, q)
+                            .await?
+                            .map_or(Provisioned::None, Provisioned::Constant),
+                        None,
+                    ),
                 }
             }
-            _ => adaptd_engine::spec::Provisioned::None,
+            _ => (Provisioned::None, None),
         };
         Ok(LambdaSettings {
             memory_mb,
             provisioned,
             reserved_concurrency,
+            schedule_timezone,
         })
     }
 
     /// The service's live settings: its task definition and size, and its task count
     /// — adaptd's target-tracking policy when there is one, else the schedule of
-    /// adaptd's scheduled actions, else the desired count.
-    pub async fn read_service(&self, s: &ServiceTarget) -> Result<EcsSettings, AwsError> {
+    /// adaptd's scheduled actions (with their zone when it is not `zone`, the
+    /// target's), else the desired count.
+    pub async fn read_service(
+        &self,
+        s: &ServiceTarget,
+        zone: Zone,
+    ) -> Result<EcsSettings, AwsError> {
         let (task_definition, (cpu_units, memory_mb, architecture), desired) =
             ecs::service(&self.ecs, s).await?;
         let rid = s.resource_id();
         let fixed = TaskScaling::Fixed { tasks: desired };
-        let scaling = match scaling::target(&self.scaling, Scalable::EcsDesiredCount, &rid).await? {
+        let tasks = Scalable::EcsDesiredCount;
+        let mut schedule_timezone = None;
+        let scaling = match scaling::target(&self.scaling, tasks, &rid).await? {
             None => fixed,
             Some((min_tasks, max_tasks)) => {
                 let policy = scaling::policy(&self.scaling, &rid, TRACKING_POLICY)
@@ -158,9 +167,13 @@ impl Aws {
                         min_tasks,
                         max_tasks,
                     },
-                    _ => scaling::schedule(&self.scaling, Scalable::EcsDesiredCount, &rid)
-                        .await?
-                        .map_or(fixed, TaskScaling::from_hourly),
+                    _ => match scaling::schedule(&self.scaling, tasks, &rid, zone).await? {
+                        Some((h, zone)) => {
+                            schedule_timezone = zone;
+                            TaskScaling::from_hourly(h)
+                        }
+                        None => fixed,
+                    },
                 }
             }
         };
@@ -170,6 +183,7 @@ impl Aws {
             memory_mb,
             architecture,
             scaling,
+            schedule_timezone,
         })
     }
 

@@ -10,6 +10,8 @@ use aws_sdk_applicationautoscaling::types::{
 };
 
 use super::{AwsError, i32_of, u32_of};
+use adaptd_engine::zone::Zone;
+
 use crate::plan::{Call, Scalable, ScheduledStep, schedule_of};
 
 /// The SDK's names of what `s` scales.
@@ -268,29 +270,47 @@ async fn actions(
     }
 }
 
-/// The 24-hour schedule adaptd's actions on the target produce, if it has any.
+/// The 24-hour schedule adaptd's actions on the target produce, if it has any, and
+/// the zone to record for it: `None` when every action is in `zone` (the target's),
+/// else the first other zone found (AWS reads an action without one in UTC), so that
+/// a plan puts them all again in `zone`.
 pub(super) async fn schedule(
     c: &Client,
     scalable: Scalable,
     resource_id: &str,
-) -> Result<Option<[u32; 24]>, AwsError> {
-    let steps: Vec<ScheduledStep> = actions(c, scalable, resource_id)
-        .await?
+    zone: Zone,
+) -> Result<Option<([u32; 24], Option<Zone>)>, AwsError> {
+    let all = actions(c, scalable, resource_id).await?;
+    let mut ours: Vec<(ScheduledStep, &str)> = Vec::new();
+    for a in &all {
+        let Some(hour) = a
+            .scheduled_action_name()
+            .strip_prefix(scalable.action_prefix())
+            .and_then(|h| h.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Some(level) = a.scalable_target_action().and_then(|t| t.max_capacity()) else {
+            continue;
+        };
+        let step = ScheduledStep {
+            hour,
+            value: u32_of(level),
+        };
+        ours.push((step, a.timezone().unwrap_or("UTC")));
+    }
+    let steps: Vec<ScheduledStep> = ours.iter().map(|(s, _)| *s).collect();
+    let other = ours
         .iter()
-        .filter_map(|a| {
-            let hour: u32 = a
-                .scheduled_action_name()
-                .strip_prefix(scalable.action_prefix())?
-                .parse()
-                .ok()?;
-            let level = a.scalable_target_action()?.max_capacity()?;
-            Some(ScheduledStep {
-                hour,
-                value: u32_of(level),
-            })
-        })
-        .collect();
-    Ok(schedule_of(&steps))
+        .find(|(_, z)| *z != zone.name())
+        // A zone AWS accepted but this build does not know reads as UTC: still other.
+        .map(|(_, z)| {
+            z.parse::<Zone>()
+                .ok()
+                .filter(|p| *p != zone)
+                .unwrap_or(Zone::UTC)
+        });
+    Ok(schedule_of(&steps).map(|h| (h, other)))
 }
 
 /// The ECS service's scaling policy named `policy_name`, if any.

@@ -23,6 +23,7 @@ fn target() -> Target {
 
 fn settings(pc: Provisioned) -> LambdaSettings {
     LambdaSettings {
+        schedule_timezone: None,
         memory_mb: 512,
         provisioned: pc,
         reserved_concurrency: None,
@@ -108,12 +109,33 @@ fn steps_clamp_and_limits_refuse_with_numbers() {
     let mut windowed = g;
     windowed.windows = vec![Window {
         weekdays: vec![1, 2],
-        start_hour_utc: 8,
-        end_hour_utc: 18,
+        start_hour: 8,
+        end_hour: 18,
+        timezone: Zone::UTC,
     }];
     let r = windowed.check(&p, &h).unwrap_err();
-    assert!(r.detail.starts_with("now is Mon 10:xx UTC"), "{r}");
+    assert!(
+        r.detail
+            .contains("days [1, 2] 08–18 h UTC (now Mon 10:xx there)"),
+        "{r}"
+    );
     windowed.windows[0].weekdays.push(0);
+    assert!(windowed.check(&p, &h).is_ok());
+    // In Berlin (UTC+1 in November) Monday 10:xx UTC is 11:xx: a window that ends
+    // at 11 local refuses, one that ends at 12 local allows.
+    windowed.windows = vec![Window {
+        weekdays: vec![0],
+        start_hour: 8,
+        end_hour: 11,
+        timezone: "Europe/Berlin".parse().unwrap(),
+    }];
+    let r = windowed.check(&p, &h).unwrap_err();
+    assert!(
+        r.detail
+            .contains("08–11 h Europe/Berlin (now Mon 11:xx there)"),
+        "{r}"
+    );
+    windowed.windows[0].end_hour = 12;
     assert!(windowed.check(&p, &h).is_ok());
 }
 
@@ -137,8 +159,9 @@ fn g_with_windows() -> Guardrails {
     Guardrails {
         windows: vec![Window {
             weekdays: vec![6],
-            start_hour_utc: 0,
-            end_hour_utc: 1,
+            start_hour: 0,
+            end_hour: 1,
+            timezone: Zone::UTC,
         }],
         ..rails()
     }
@@ -170,6 +193,7 @@ fn lambda() -> impl Strategy<Value = LambdaSettings> {
         proptest::option::of(0u32..40),
     )
         .prop_map(|(memory_mb, provisioned, extra)| LambdaSettings {
+            schedule_timezone: None,
             memory_mb,
             reserved_concurrency: extra.map(|e| provisioned.peak() + e),
             provisioned,
@@ -195,8 +219,9 @@ fn guardrails() -> impl Strategy<Value = Guardrails> {
                 .into_iter()
                 .map(|(d, s, e)| Window {
                     weekdays: vec![d, (d + 1) % 7],
-                    start_hour_utc: s.min(e - 1),
-                    end_hour_utc: e,
+                    start_hour: s.min(e - 1),
+                    end_hour: e,
+                    timezone: Zone::UTC,
                 })
                 .collect(),
         })

@@ -114,6 +114,12 @@ pub struct EcsSettings {
     pub architecture: Architecture,
     /// The task count.
     pub scaling: TaskScaling,
+    /// The zone an hourly schedule is in when it is not the target's: read from the
+    /// live scheduled actions when any of them is in another zone (a component whose
+    /// `timezone` changed), so the plan puts them again in the target's zone. `None`:
+    /// the target's zone (a recommendation; live actions already in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_timezone: Option<Zone>,
 }
 
 impl From<&FargateConfig> for EcsSettings {
@@ -132,6 +138,7 @@ impl From<&FargateConfig> for EcsSettings {
                 },
                 None => TaskScaling::from_hourly(f.tasks),
             },
+            schedule_timezone: None,
         }
     }
 }
@@ -142,6 +149,11 @@ impl EcsSettings {
         self.cpu_units == o.cpu_units
             && self.memory_mb == o.memory_mb
             && self.architecture == o.architecture
+    }
+
+    /// The zone its hourly schedule is in on `target`.
+    fn zone(&self, target: &Target) -> Zone {
+        self.schedule_timezone.unwrap_or(target.timezone)
     }
 
     fn describe_size(&self) -> String {
@@ -202,8 +214,12 @@ pub(super) fn calls(
             Err(i) => iac_only.push(i),
         }
     }
-    if from.scaling != to.scaling {
-        match scaling_calls(svc, target.timezone, &from.scaling, &to.scaling) {
+    // A schedule whose levels stay but whose zone changes has every action put again
+    // in the new zone, and nothing else.
+    let zone = to.zone(target);
+    let rezone = matches!(from.scaling, TaskScaling::Hourly { .. }) && from.zone(target) != zone;
+    if from.scaling != to.scaling || rezone {
+        match scaling_calls(svc, (zone, rezone), &from.scaling, &to.scaling) {
             Ok(c) => calls.extend(c),
             Err(i) => iac_only.push(i),
         }
@@ -248,9 +264,11 @@ fn size_calls(
     ])
 }
 
+/// The task count's calls; `(zone, rezone)`: the zone of the new schedule's actions,
+/// and whether the live ones are in another (every action is then put again).
 fn scaling_calls(
     svc: &ServiceTarget,
-    timezone: Zone,
+    (zone, rezone): (Zone, bool),
     from: &TaskScaling,
     to: &TaskScaling,
 ) -> Result<Vec<Call>, IacOnly> {
@@ -304,8 +322,8 @@ fn scaling_calls(
                 calls.push(desired(svc, tasks.iter().copied().max().unwrap_or(0)));
             }
             for step in new_points {
-                if !old_points.contains(&step) {
-                    calls.push(action(TASKS, &rid, step, timezone));
+                if rezone || !old_points.contains(&step) {
+                    calls.push(action(TASKS, &rid, step, zone));
                 }
             }
         }

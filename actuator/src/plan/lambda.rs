@@ -21,6 +21,12 @@ pub struct LambdaSettings {
     pub provisioned: Provisioned,
     /// Reserved concurrency, if any.
     pub reserved_concurrency: Option<u32>,
+    /// The zone an hourly schedule is in when it is not the target's: read from the
+    /// live scheduled actions when any of them is in another zone (a component whose
+    /// `timezone` changed), so the plan puts them again in the target's zone. `None`:
+    /// the target's zone (a recommendation; live actions already in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_timezone: Option<Zone>,
 }
 
 impl From<&LambdaConfig> for LambdaSettings {
@@ -29,6 +35,7 @@ impl From<&LambdaConfig> for LambdaSettings {
             memory_mb: l.memory_mb,
             provisioned: Provisioned::from_hourly(l.provisioned.hourly()),
             reserved_concurrency: l.reserved_concurrency,
+            schedule_timezone: None,
         }
     }
 }
@@ -74,12 +81,18 @@ fn reserved_call(t: &Target, r: Option<u32>) -> Call {
 }
 
 /// Calls for provisioned concurrency, or an [`IacOnly`] item when there is no alias.
+/// A schedule whose levels stay but whose zone changes has every action put again in
+/// the new zone, and nothing else.
 fn provisioned_calls(
     t: &Target,
-    from: &Provisioned,
-    to: &Provisioned,
+    from_settings: &LambdaSettings,
+    to_settings: &LambdaSettings,
 ) -> Result<Vec<Call>, IacOnly> {
-    if from == to {
+    let (from, to) = (&from_settings.provisioned, &to_settings.provisioned);
+    let zone = to_settings.schedule_timezone.unwrap_or(t.timezone);
+    let rezone = matches!(from, Provisioned::Hourly(_))
+        && from_settings.schedule_timezone.unwrap_or(t.timezone) != zone;
+    if from == to && !rezone {
         return Ok(Vec::new());
     }
     let (Some(qualifier), Some(rid)) = (t.qualifier.clone(), t.resource_id()) else {
@@ -99,6 +112,11 @@ fn provisioned_calls(
         _ => Vec::new(),
     };
     match to {
+        Provisioned::Hourly(h) if from == to => {
+            for step in change_points(h) {
+                calls.push(action(PC, &rid, step, zone));
+            }
+        }
         Provisioned::Hourly(h) => {
             let points = change_points(h);
             let lo = h.iter().copied().min().unwrap_or(0);
@@ -133,8 +151,8 @@ fn provisioned_calls(
                 }
             }
             for step in points {
-                if !old_points.contains(&step) {
-                    calls.push(action(PC, &rid, step, t.timezone));
+                if rezone || !old_points.contains(&step) {
+                    calls.push(action(PC, &rid, step, zone));
                 }
             }
         }
@@ -191,7 +209,7 @@ pub(super) fn calls(
             memory_mb: to.memory_mb,
         });
     }
-    match provisioned_calls(target, &from.provisioned, &to.provisioned) {
+    match provisioned_calls(target, from, to) {
         Ok(c) => calls.extend(c),
         Err(i) => iac_only.push(i),
     }

@@ -20,6 +20,7 @@ fn d(a: &LambdaSettings, b: &LambdaSettings, c: &LambdaSettings) -> Vec<String> 
 
 fn s(mem: u32, pc: Provisioned, r: Option<u32>) -> LambdaSettings {
     LambdaSettings {
+        schedule_timezone: None,
         memory_mb: mem,
         provisioned: pc,
         reserved_concurrency: r,
@@ -84,6 +85,47 @@ fn schedule_becomes_an_action_per_change() {
         back.calls[2],
         Call::DeregisterScalableTarget { .. }
     ));
+}
+
+#[test]
+fn a_new_zone_alone_puts_the_actions_again_and_back() {
+    let mut h = [2u32; 24];
+    for v in &mut h[8..18] {
+        *v = 5;
+    }
+    let berlin: Zone = "Europe/Berlin".parse().unwrap();
+    let t = Target {
+        timezone: berlin,
+        ..target(Some("live"))
+    };
+    let live = LambdaSettings {
+        schedule_timezone: Some(Zone::UTC),
+        ..s(512, Provisioned::Hourly(h), None)
+    };
+    let p = between(&t, &live, &s(512, Provisioned::Hourly(h), None));
+    let text: Vec<String> = p.calls.iter().map(ToString::to_string).collect();
+    assert_eq!(text.len(), 2, "{text:#?}");
+    assert!(
+        text.iter()
+            .all(|c| c.contains("PutScheduledAction") && c.contains("Timezone=Europe/Berlin ")),
+        "{text:#?}"
+    );
+    // The plan back puts them in UTC again.
+    let back: Vec<String> = p.inverse().calls.iter().map(ToString::to_string).collect();
+    assert_eq!(back.len(), 2, "{back:#?}");
+    assert!(
+        back.iter().all(|c| c.contains("Timezone=UTC ")),
+        "{back:#?}"
+    );
+    // Already in the target's zone: nothing.
+    assert!(
+        between(
+            &t,
+            &s(512, Provisioned::Hourly(h), None),
+            &s(512, Provisioned::Hourly(h), None)
+        )
+        .is_empty()
+    );
 }
 
 #[test]

@@ -20,6 +20,7 @@ pub mod merge;
 pub mod metrics;
 pub mod optimise;
 pub mod packed;
+pub mod report_telemetry;
 pub mod reports;
 mod scheduler;
 pub mod sources;

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use adaptd_ops::report::{CONTENT_SECURITY_POLICY, MANIFEST, Manifest, archived};
+use adaptd_ops::report::{CONTENT_SECURITY_POLICY, MANIFEST, Manifest, archived, media_type};
 use adaptd_store::Store;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -126,13 +126,7 @@ async fn serve_file(root: &std::path::Path, period: &str, name: &str) -> ApiResu
             format!("{} cannot be read ({e})", path.display()),
         )
     })?;
-    let media = match name.rsplit('.').next() {
-        Some("html") => "text/html; charset=utf-8",
-        Some("md") => "text/markdown; charset=utf-8",
-        Some("json") => "application/json",
-        Some("csv") => "text/csv; charset=utf-8",
-        _ => "application/octet-stream",
-    };
+    let media = media_type(name);
     let mut r = (
         [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
         bytes,

@@ -1,12 +1,14 @@
-//! The scheduled report: at each time of `[report] schedule`, the leader collects the
-//! period's telemetry afresh from every source and writes the report (files, index,
-//! then the webhook), exactly as `adaptd report` does from its archive.
+//! The scheduled report: at each time of `[report] schedule`, the leader brings the
+//! period's telemetry up to date and writes the report (files, index, then the
+//! webhook), exactly as `adaptd report` does from its archive, then copies the
+//! archive to `[report.s3]` when one is configured.
 //!
 //! The report needs per-minute telemetry, which the store does not keep (it keeps
-//! summaries), so each run collects from the sources with no incremental state: a
-//! file is read whole; CloudWatch and Prometheus backfill their `lookback_days`,
-//! which covers a report period of up to that many days. Once a week this costs a
-//! backfill's worth of GetMetricData, the same as a first start.
+//! summaries). The report keeps its own rolling window of it beside the archive
+//! ([`crate::report_telemetry`]), so each run collects from CloudWatch and Prometheus
+//! only the minutes since the last run; the first run (or a new leader without the
+//! archive's volume) backfills their `lookback_days`, which covers a report period of
+//! up to that many days.
 //!
 //! The changes applied through the store (approved recommendations the apply feature
 //! executed, and their rollbacks) are the report's applied changes, so its realised
@@ -20,11 +22,12 @@ use std::time::{Duration, SystemTime};
 use adaptd_collectors::shutdown::Shutdown;
 use adaptd_config::Config;
 use adaptd_config::next_run_after;
-use adaptd_engine::telemetry::TelemetrySet;
 use adaptd_ops::report::applied::applied_changes;
+use adaptd_ops::report::s3::upload_archive;
 use adaptd_ops::report::scheduled::run_once;
 use adaptd_store::Store;
 
+use crate::report_telemetry::{DIR, gather};
 use crate::sleep_or_stop;
 use crate::sources::Source;
 
@@ -60,26 +63,18 @@ pub async fn reports<S: Store>(
         if !leader.load(Ordering::SeqCst) {
             continue;
         }
-        tracing::info!("scheduled report: collecting the period's telemetry");
-        let mut telemetry = TelemetrySet::default();
-        for source in sources.iter() {
-            let c = source.collect(None, shutdown.clone()).await;
-            for e in &c.errors {
-                tracing::warn!("scheduled report: source {}: {}", c.source, e.message);
-            }
-            if c.stopped {
-                return;
-            }
-            telemetry.sources.push(c.source.to_owned());
-            for (name, t) in c.telemetry.components {
-                // A component seen by two sources keeps the first source's series.
-                telemetry.components.entry(name).or_insert(t);
-            }
-        }
         let next_minute = next
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| (d.as_secs() / 60) as i64);
         let since = next_minute - i64::from(config.report.period_days) * 1440;
+        let root = base.join(&config.report.output_dir);
+        tracing::info!("scheduled report: bringing the period's telemetry up to date");
+        let gathered = gather(&sources, &root.join(DIR), since, shutdown.clone()).await;
+        if gathered.stopped {
+            return;
+        }
+        tracing::info!(calls = ?gathered.calls, "scheduled report: telemetry collected");
+        let telemetry = gathered.telemetry;
         let applied = match applied_changes(store.as_ref(), since).await {
             Ok(a) => a,
             Err(e) => {
@@ -108,5 +103,28 @@ pub async fn reports<S: Store>(
             Ok(Err(e)) => tracing::warn!("scheduled report failed: {e}"),
             Err(e) => tracing::warn!("scheduled report task failed: {e}"),
         }
+        // Whatever this run's outcome: earlier reports not yet in the bucket go too.
+        if let Some(s3) = &config.report.s3 {
+            copy_archive(&root, s3).await;
+        }
+    }
+}
+
+/// Copies the archive at `root` to `s3`, logging what was put and what failed.
+async fn copy_archive(root: &std::path::Path, s3: &adaptd_config::S3Section) {
+    match upload_archive(root, s3).await {
+        Ok(u) if u.failed.is_empty() => tracing::info!(
+            "report archive copied to {}: {} file(s) put, {} unchanged",
+            u.location,
+            u.put.len(),
+            u.unchanged
+        ),
+        Ok(u) => tracing::warn!(
+            "report archive copy to {}: {} file(s) put, {} failed (kept locally, tried again at the next report)",
+            u.location,
+            u.put.len(),
+            u.failed.len()
+        ),
+        Err(e) => tracing::warn!("report archive copy to {} failed: {e}", s3.location()),
     }
 }

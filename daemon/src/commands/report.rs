@@ -190,14 +190,51 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         out.push_str(&format!("wrote {}\n", f.display()));
     }
     out.push_str(&format!("report: {}\n", delivered.link));
+    let uploaded = match (&settings.s3, &args.out) {
+        (Some(s3), None) => Some(copy_archive(&archive_root, s3, &mut out)?),
+        _ => None,
+    };
     print(&out)?;
-    match delivered.webhook {
-        None | Some(Ok(_)) => Ok(ExitCode::SUCCESS),
-        Some(Err(e)) => {
-            eprintln!("adaptd report: the files are written; {e}");
-            Ok(ExitCode::from(1))
-        }
+    let mut code = ExitCode::SUCCESS;
+    if let Some(Err(e)) = delivered.webhook {
+        eprintln!("adaptd report: the files are written; {e}");
+        code = ExitCode::from(1);
     }
+    if let Some(Err(e)) = uploaded {
+        eprintln!("adaptd report: the files are written; {e}");
+        code = ExitCode::from(1);
+    }
+    Ok(code)
+}
+
+/// Copies the archive to `[report.s3]`; the line for stdout goes into `out`, and a
+/// failure is the error message for stderr.
+fn copy_archive(
+    root: &Path,
+    s3: &adaptd_config::S3Section,
+    out: &mut String,
+) -> anyhow::Result<Result<(), String>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let u = match runtime.block_on(crate::report::s3::upload_archive(root, s3)) {
+        Ok(u) => u,
+        Err(e) => return Ok(Err(format!("the copy to {} failed: {e}", s3.location()))),
+    };
+    out.push_str(&format!(
+        "copied to {}: {} file(s) put, {} unchanged\n",
+        u.location,
+        u.put.len(),
+        u.unchanged
+    ));
+    Ok(match u.failed.first() {
+        None => Ok(()),
+        Some((key, why)) => Err(format!(
+            "{} file(s) could not be copied to {} (first: {key}: {why}); the next report tries again",
+            u.failed.len(),
+            u.location
+        )),
+    })
 }
 
 #[cfg(test)]

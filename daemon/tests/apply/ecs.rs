@@ -6,39 +6,11 @@
 //! nothing, and target tracking on ALBRequestCountPerTarget verified worse and rolled
 //! back to the revision, count and scaling that ran before.
 
-use std::time::Duration;
-
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::apply_support::*;
 use super::service_support::{Proc, Scratch, moto_seeded, serial};
-
-/// The service's size and count as the recommendation states them.
-fn fargate(vcpu: f64, memory_mb: u32, tasks: &Value, tracking: Option<Value>) -> Value {
-    let mut v = json!({"platform": "fargate", "vcpu": vcpu, "memory_mb": memory_mb,
-        "architecture": "arm64", "tasks": tasks, "per_task_concurrency": 8});
-    if let Some(t) = tracking {
-        v["target_tracking"] = t;
-    }
-    v
-}
-
-/// `api` as the seed makes it.
-fn seeded_api() -> Value {
-    fargate(0.5, 1024, &json!(vec![3u32; 24]), None)
-}
-
-/// 2 tasks at night, 5 from 08 to 18 h UTC.
-fn business_hours_tasks() -> Value {
-    let h: Vec<u32> = (0..24)
-        .map(|i| if (8..18).contains(&i) { 5 } else { 2 })
-        .collect();
-    json!(h)
-}
-
-const TARGET: &str =
-    "[[apply.components]]\nname = \"shop-0000\"\ncluster = \"shop\"\nservice = \"api\"\n";
 
 /// What moto holds for service `api`, read through the AWS SDK.
 #[derive(Debug, PartialEq)]
@@ -185,7 +157,7 @@ fn ecs_dry_run_execute_and_reapply() {
         &seeded_api(),
         &fargate(1.0, 2048, &business_hours_tasks(), None),
     );
-    let cfg = config(&dir, &m, TARGET);
+    let cfg = config(&dir, &m, ECS_TARGET);
     let out = apply(&cfg, &recs, false);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
@@ -256,11 +228,6 @@ fn ecs_dry_run_execute_and_reapply() {
 
 #[test]
 fn ecs_target_tracking_made_worse_is_rolled_back() {
-    use adaptd::apply::{ApplyOutcome, Request, Trigger, apply_recommendation, verify_due};
-    use adaptd::store::{SqlStore, Store};
-    use adaptd_actuator::verify::Decision;
-    use adaptd_actuator::wal::Crashpoint;
-
     let _g = serial();
     let dir = Scratch::new("apply-ecs-rollback");
     let (m, seeded) = moto_seeded(&dir, 1, &[], &["--ecs"]);
@@ -271,11 +238,11 @@ fn ecs_target_tracking_made_worse_is_rolled_back() {
         &seeded_api(),
         &fargate(1.0, 2048, &json!(vec![3u32; 24]), Some(tracking)),
     );
-    let cfg_path = config(&dir, &m, &format!("verify_window_minutes = 5\n{TARGET}"));
-    let config = adaptd_config::Config::load(&cfg_path).unwrap();
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&recs).unwrap()).unwrap();
-    let rec: adaptd_optimizer::recommend::Recommendation =
-        serde_json::from_value(doc["components"][0].clone()).unwrap();
+    let cfg = config(
+        &dir,
+        &m,
+        &format!("verify_window_minutes = 5\n{ECS_TARGET}"),
+    );
     // app/shop-alb/ID/targetgroup/api/ID, from the seeded ARNs.
     let label = format!(
         "{}/{}",
@@ -294,46 +261,8 @@ fn ecs_target_tracking_made_worse_is_rolled_back() {
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = SqlStore::open(
-            &config.store,
-            &dir.0,
-            "test".to_owned(),
-            Duration::from_secs(30),
-        )
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
-        let mut settings = adaptd::apply::aws_settings(&config.apply);
-        settings.credentials = Some(aws_sdk_lambda::config::SharedCredentialsProvider::new(
-            aws_sdk_lambda::config::Credentials::new(
-                "AKIAIOSFODNN7EXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ),
-        ));
-        let aws = adaptd_actuator::aws::Aws::connect(&settings).await;
-        let crash = Crashpoint::default();
-        let outcome = apply_recommendation(
-            &store,
-            &config.apply,
-            &aws,
-            &Request {
-                rec: &rec,
-                recommendation_id: None,
-                approved: false,
-                environment: None,
-                trigger: Trigger::Cycle,
-                execute: true,
-                crash: &crash,
-            },
-        )
-        .await
-        .unwrap();
-        let ApplyOutcome::Executed { execution, .. } = outcome else {
-            panic!("not executed: {outcome:?}");
-        };
+        let (config, store, aws) = library(&dir, &cfg).await;
+        let execution = execute_as_cycle(&store, &config, &aws, &first_recommendation(&recs)).await;
         // New revision, service on it, scalable target, policy.
         assert_eq!(execution.executed(), 4, "{execution:?}");
         let applied = service_async(&m).await;
@@ -348,35 +277,7 @@ fn ecs_target_tracking_made_worse_is_rolled_back() {
                 Some(label.clone())
             )]
         );
-
-        // 100 requests a minute, no errors before the run, 20 a minute after it.
-        let start_minute = execution_started_minute(&execution.run_id);
-        let mut csv = String::from("timestamp,component,metric,stat,value\n");
-        for m in start_minute - 10..start_minute + 20 {
-            let errors = if m < start_minute { 0 } else { 20 };
-            csv.push_str(&format!(
-                "{t},{FUNCTION},invocations,sum,100\n{t},{FUNCTION},errors,sum,{errors}\n",
-                t = m * 60
-            ));
-        }
-        let path = dir.path("telemetry.csv");
-        std::fs::write(&path, csv).unwrap();
-        let telemetry = adaptd_collectors::load(path.to_str().unwrap()).unwrap();
-        let now = start_minute * 60_000;
-        let judged = verify_due(&store, &config.apply, &aws, &telemetry, now + 600_000)
-            .await
-            .unwrap();
-        assert_eq!(judged.len(), 1, "{judged:?}");
-        assert!(
-            matches!(&judged[0].1, Decision::Rollback(r) if r.starts_with("error rate rose")),
-            "{judged:?}"
-        );
-        let log = store.audit_log(50, None).await.unwrap();
-        let rolled = log
-            .iter()
-            .find(|e| e.action == "apply.finish" && e.payload["trigger"] == "rollback")
-            .expect("the rollback's finish entry");
-        assert_eq!(rolled.outcome, "applied");
+        roll_back_worse(&dir, &store, &config, &aws, &execution).await;
     });
     // Back on revision 1 (pinned, not a new copy), 3 tasks, no scaling left.
     assert_eq!(service(&m), seeded_service());

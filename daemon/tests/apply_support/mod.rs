@@ -103,6 +103,191 @@ pub fn action_zones(m: &Proc) -> Vec<(String, String, Option<String>)> {
     })
 }
 
+/// (name, schedule, timezone) of the scheduled actions moto holds on ECS service
+/// `shop/api`, read through the AWS SDK.
+pub fn ecs_action_zones(m: &Proc) -> Vec<(String, String, Option<String>)> {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let conf = sdk_config(m).await;
+        use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+        let mut out: Vec<_> = aws_sdk_applicationautoscaling::Client::new(&conf)
+            .describe_scheduled_actions()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id("service/shop/api")
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .send()
+            .await
+            .unwrap()
+            .scheduled_actions()
+            .iter()
+            .map(|a| {
+                (
+                    a.scheduled_action_name().to_owned(),
+                    a.schedule().to_owned(),
+                    a.timezone().map(str::to_owned),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    })
+}
+
+/// An ECS service's size and count as a recommendation states them.
+pub fn fargate(vcpu: f64, memory_mb: u32, tasks: &Value, tracking: Option<Value>) -> Value {
+    let mut v = json!({"platform": "fargate", "vcpu": vcpu, "memory_mb": memory_mb,
+        "architecture": "arm64", "tasks": tasks, "per_task_concurrency": 8});
+    if let Some(t) = tracking {
+        v["target_tracking"] = t;
+    }
+    v
+}
+
+/// Service `api` as tests/moto/seed.py --ecs makes it.
+pub fn seeded_api() -> Value {
+    fargate(0.5, 1024, &json!(vec![3u32; 24]), None)
+}
+
+/// 2 tasks at night, 5 from 08 to 18 h (in the component's zone).
+pub fn business_hours_tasks() -> Value {
+    let h: Vec<u32> = (0..24)
+        .map(|i| if (8..18).contains(&i) { 5 } else { 2 })
+        .collect();
+    json!(h)
+}
+
+/// The `[[apply.components]]` entry that puts shop-0000 on ECS service `shop/api`.
+pub const ECS_TARGET: &str =
+    "[[apply.components]]\nname = \"shop-0000\"\ncluster = \"shop\"\nservice = \"api\"\n";
+
+/// What the library's apply needs, opened on the config at `cfg`: the config, its
+/// store (migrated) and the AWS clients, given the test credentials explicitly (the
+/// CLI tests give the child them through the environment).
+pub async fn library(
+    dir: &Scratch,
+    cfg: &Path,
+) -> (
+    adaptd_config::Config,
+    adaptd::store::SqlStore,
+    adaptd_actuator::aws::Aws,
+) {
+    use adaptd::store::{SqlStore, Store};
+    let config = adaptd_config::Config::load(cfg).unwrap();
+    let store = SqlStore::open(
+        &config.store,
+        &dir.0,
+        "test".to_owned(),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
+    let mut settings = adaptd::apply::aws_settings(&config.apply);
+    settings.credentials = Some(aws_sdk_lambda::config::SharedCredentialsProvider::new(
+        aws_sdk_lambda::config::Credentials::new(
+            "AKIAIOSFODNN7EXAMPLE",
+            "secret",
+            None,
+            None,
+            "test",
+        ),
+    ));
+    let aws = adaptd_actuator::aws::Aws::connect(&settings).await;
+    (config, store, aws)
+}
+
+/// The first component of the recommendations file at `recs`.
+pub fn first_recommendation(recs: &Path) -> adaptd_optimizer::recommend::Recommendation {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(recs).unwrap()).unwrap();
+    serde_json::from_value(doc["components"][0].clone()).unwrap()
+}
+
+/// Executes `rec` through the library as a cycle does; the run it made.
+pub async fn execute_as_cycle(
+    store: &adaptd::store::SqlStore,
+    config: &adaptd_config::Config,
+    aws: &adaptd_actuator::aws::Aws,
+    rec: &adaptd_optimizer::recommend::Recommendation,
+) -> adaptd_actuator::wal::Execution {
+    use adaptd::apply::{ApplyOutcome, Request, Trigger, apply_recommendation};
+    let crash = adaptd_actuator::wal::Crashpoint::default();
+    let outcome = apply_recommendation(
+        store,
+        &config.apply,
+        aws,
+        &Request {
+            rec,
+            recommendation_id: None,
+            approved: false,
+            environment: None,
+            trigger: Trigger::Cycle,
+            execute: true,
+            crash: &crash,
+        },
+    )
+    .await
+    .unwrap();
+    let ApplyOutcome::Executed { execution, .. } = outcome else {
+        panic!("not executed: {outcome:?}");
+    };
+    execution
+}
+
+/// Telemetry as the file collector reads it (written to `telemetry.csv` in `dir`):
+/// 100 invocations a minute, no errors in the ten minutes before `start_minute`, 20 a
+/// minute in the twenty from it.
+pub fn worse_after(dir: &Scratch, start_minute: i64) -> adaptd_engine::telemetry::TelemetrySet {
+    telemetry_around(dir, start_minute, 20)
+}
+
+/// [`worse_after`] with `errors` a minute from `start_minute` (0: as good as before).
+pub fn telemetry_around(
+    dir: &Scratch,
+    start_minute: i64,
+    errors: u32,
+) -> adaptd_engine::telemetry::TelemetrySet {
+    let mut csv = String::from("timestamp,component,metric,stat,value\n");
+    for m in start_minute - 10..start_minute + 20 {
+        let errors = if m < start_minute { 0 } else { errors };
+        csv.push_str(&format!(
+            "{t},{FUNCTION},invocations,sum,100\n{t},{FUNCTION},errors,sum,{errors}\n",
+            t = m * 60
+        ));
+    }
+    let path = dir.path("telemetry.csv");
+    std::fs::write(&path, csv).unwrap();
+    adaptd_collectors::load(path.to_str().unwrap()).unwrap()
+}
+
+/// Verifies `execution` ten minutes after it started, its errors having risen
+/// ([`worse_after`]), and checks that it was judged worse and rolled back.
+pub async fn roll_back_worse(
+    dir: &Scratch,
+    store: &adaptd::store::SqlStore,
+    config: &adaptd_config::Config,
+    aws: &adaptd_actuator::aws::Aws,
+    execution: &adaptd_actuator::wal::Execution,
+) {
+    use adaptd::store::Store;
+    use adaptd_actuator::verify::Decision;
+    let start_minute = execution_started_minute(&execution.run_id);
+    let telemetry = worse_after(dir, start_minute);
+    let now = start_minute * 60_000 + 600_000;
+    let judged = adaptd::apply::verify_due(store, &config.apply, aws, &telemetry, now)
+        .await
+        .unwrap();
+    assert_eq!(judged.len(), 1, "{judged:?}");
+    assert!(
+        matches!(&judged[0].1, Decision::Rollback(r) if r.starts_with("error rate rose")),
+        "{judged:?}"
+    );
+    let log = store.audit_log(50, None).await.unwrap();
+    let rolled = log
+        .iter()
+        .find(|e| e.action == "apply.finish" && e.payload["trigger"] == "rollback")
+        .expect("the rollback's finish entry");
+    assert_eq!(rolled.outcome, "applied");
+}
+
 pub fn config(dir: &Scratch, m: &Proc, extra: &str) -> PathBuf {
     config_on(dir, m, "[store]\nsqlite_path = \"adaptd.db\"\n", extra)
 }

@@ -608,3 +608,34 @@ pub fn yaml(path: &Path) -> Vec<Value> {
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The example telemetry moved by whole days so that it ends yesterday (UTC): the
+/// service reports on the period ending at its run, so the data must be recent.
+pub fn recent_example_telemetry(to: &Path) {
+    let out = Command::new("gzip")
+        .arg("-dc")
+        .arg(repo().join("examples/telemetry.csv.gz"))
+        .output()
+        .expect("gzip runs");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let last = text.lines().skip(1).map(|l| &l[..10]).max().unwrap();
+    let yesterday = chrono::Utc::now().date_naive() - chrono::TimeDelta::days(1);
+    let shift = yesterday - date(last);
+    let mut shifted = std::collections::BTreeMap::new();
+    let mut w = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            w.push_str(line);
+        } else {
+            let new = shifted
+                .entry(&line[..10])
+                .or_insert_with(|| (date(&line[..10]) + shift).to_string());
+            w.push_str(new);
+            w.push_str(&line[10..]);
+        }
+        w.push('\n');
+    }
+    std::fs::write(to, w).unwrap();
+}

@@ -25,6 +25,7 @@ fn live(scaling: TaskScaling) -> EcsSettings {
         memory_mb: 512,
         architecture: Architecture::X86_64,
         scaling,
+        schedule_timezone: None,
     }
 }
 
@@ -35,6 +36,7 @@ fn wanted(cpu_units: u32, memory_mb: u32, scaling: TaskScaling) -> EcsSettings {
         memory_mb,
         architecture: Architecture::Arm64,
         scaling,
+        schedule_timezone: None,
     }
 }
 
@@ -185,6 +187,71 @@ fn hourly_counts_are_scheduled_in_the_targets_zone() {
         },
     );
     assert_ne!(p.id, utc.id);
+}
+
+#[test]
+fn a_new_zone_alone_puts_the_task_actions_again_and_back() {
+    let mut h = [2u32; 24];
+    for v in &mut h[8..18] {
+        *v = 6;
+    }
+    let berlin = Target {
+        timezone: "Europe/Berlin".parse().unwrap(),
+        ..target(true, None)
+    };
+    let hourly = TaskScaling::from_hourly(h);
+    let live_utc = EcsSettings {
+        schedule_timezone: Some(Zone::UTC),
+        ..live(hourly.clone())
+    };
+    let want = EcsSettings {
+        task_definition: None,
+        ..live(hourly.clone())
+    };
+    let p = between(&berlin, &live_utc, &want);
+    let calls = text(&p.calls);
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert!(
+        calls[0].contains("ScheduledActionName=adaptd-tasks-08 Schedule=\"cron(0 8 * * ? *)\" Timezone=Europe/Berlin ScalableTargetAction.MinCapacity=6 ")
+            && calls[1].contains("ScheduledActionName=adaptd-tasks-18 Schedule=\"cron(0 18 * * ? *)\" Timezone=Europe/Berlin "),
+        "{calls:#?}"
+    );
+    // The plan back puts them in UTC again, and nothing else.
+    let back = text(&p.inverse().calls);
+    assert_eq!(back.len(), 2, "{back:#?}");
+    assert!(
+        back.iter()
+            .all(|c| c.contains("PutScheduledAction") && c.contains("Timezone=UTC ")),
+        "{back:#?}"
+    );
+    // Already in the target's zone, or not a schedule: nothing.
+    assert!(between(&berlin, &live(hourly), &want).is_empty());
+    let fixed_utc = EcsSettings {
+        schedule_timezone: Some(Zone::UTC),
+        ..live(fixed(2))
+    };
+    assert!(between(&berlin, &fixed_utc, &live(fixed(2))).is_empty());
+    // A re-zone with new levels puts every new action in the new zone.
+    let mut h2 = h;
+    h2[20] = 4;
+    let moved = between(&berlin, &live_utc, &live(TaskScaling::from_hourly(h2)));
+    let puts: Vec<_> = moved
+        .calls
+        .iter()
+        .filter_map(|c| match c {
+            Call::PutScheduledAction { hour, timezone, .. } => Some((*hour, timezone.name())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        puts,
+        [
+            (8, "Europe/Berlin"),
+            (18, "Europe/Berlin"),
+            (20, "Europe/Berlin"),
+            (21, "Europe/Berlin")
+        ]
+    );
 }
 
 #[test]

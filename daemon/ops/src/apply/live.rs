@@ -50,7 +50,9 @@ pub async fn live_settings(
             if alb_tracking {
                 svc.alb_resource_label = aws.alb_resource_label(svc).await?;
             }
-            Ok(Some(Settings::Ecs(aws.read_service(svc).await?)))
+            Ok(Some(Settings::Ecs(
+                aws.read_service(svc, target.timezone).await?,
+            )))
         }
     }
 }

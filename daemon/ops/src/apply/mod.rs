@@ -164,8 +164,10 @@ pub fn guardrails(a: &ApplySection) -> Guardrails {
                     .filter_map(|d| WEEKDAYS.iter().position(|x| x == d))
                     .filter_map(|i| u8::try_from(i).ok())
                     .collect(),
-                start_hour_utc: u8::try_from(w.start_hour_utc).unwrap_or(23),
-                end_hour_utc: u8::try_from(w.end_hour_utc).unwrap_or(24),
+                start_hour: u8::try_from(w.hours().0).unwrap_or(23),
+                end_hour: u8::try_from(w.hours().1).unwrap_or(24),
+                // Validated when the config was loaded.
+                timezone: w.zone(a.defaults_timezone.as_deref()).unwrap_or_default(),
             })
             .collect(),
     }

@@ -117,7 +117,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
 }
 
 /// Writes `contents` to `path` through a temporary file and a rename.
-fn write_atomic(path: &Path, contents: &str) -> Result<(), WriteError> {
+pub(crate) fn write_atomic(path: &Path, contents: &str) -> Result<(), WriteError> {
     let tmp = path.with_extension(format!(
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
@@ -181,6 +181,18 @@ pub fn archived(root: &Path) -> Result<Vec<Manifest>, WriteError> {
     }
     manifests.sort_by(|a, b| b.period.id.cmp(&a.period.id));
     Ok(manifests)
+}
+
+/// The media type of an archived file, by its extension: what the API serves it as,
+/// and the `Content-Type` of its copy in S3.
+pub fn media_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("md") => "text/markdown; charset=utf-8",
+        Some("json") => "application/json",
+        Some("csv") => "text/csv; charset=utf-8",
+        _ => "application/octet-stream",
+    }
 }
 
 /// Rebuilds `root/index.html` from the manifests of its subdirectories.

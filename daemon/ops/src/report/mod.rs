@@ -9,6 +9,7 @@
 pub mod applied;
 pub mod deliver;
 pub mod realised;
+pub mod s3;
 pub mod schedule;
 pub mod scheduled;
 pub mod window;
@@ -25,7 +26,9 @@ use adaptd_report::{AppliedChange, DataQualityWarning, Inputs, Observed, Period}
 use crate::pipeline::{PipelineError, run};
 
 pub use adaptd_report::{CONTENT_SECURITY_POLICY, MANIFEST, Manifest};
-pub use deliver::{Delivered, DeliveryError, WebhookSettings, archived, deliver, post_webhook};
+pub use deliver::{
+    Delivered, DeliveryError, WebhookSettings, archived, deliver, media_type, post_webhook,
+};
 
 /// What to report on, beyond the config and the telemetry.
 #[derive(Clone, Debug)]
