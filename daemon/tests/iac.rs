@@ -269,7 +269,8 @@ fn the_demo_inputs_reach_every_changed_component() {
 fn hcl_parses(dir: &Path) {
     let iac = root().join("tests/iac");
     assert!(
-        iac.join("node_modules/@cdktf/hcl2json/package.json").exists(),
+        iac.join("node_modules/@cdktf/hcl2json/package.json")
+            .exists(),
         "@cdktf/hcl2json is missing: run scripts/setup-iac-tools"
     );
     let files: Vec<PathBuf> = tree(dir)
