@@ -138,6 +138,27 @@ impl QuantileSet {
         total + (1.0 - last.0) * last.1
     }
 
+    /// Squared coefficient of variation, `Var X / (E X)²`, exactly (each segment of the
+    /// inverse CDF is a uniform stretch: `E X² = Σ Δp (v₀² + v₀v₁ + v₁²) / 3`). The M/G/c
+    /// wait of a Fargate service reads how variable its service times are from it; a
+    /// rescaled distribution ([`scaled`](Self::scaled)) keeps it. 0 for a constant or
+    /// a zero mean.
+    pub fn scv(&self) -> f64 {
+        let pts = &self.points;
+        let mut second = pts[0].0 * pts[0].1 * pts[0].1;
+        for w in pts.windows(2) {
+            let ((p0, v0), (p1, v1)) = (w[0], w[1]);
+            second += (p1 - p0) * (v0 * v0 + v0 * v1 + v1 * v1) / 3.0;
+        }
+        let last = pts[pts.len() - 1];
+        second += (1.0 - last.0) * last.1 * last.1;
+        let mean = self.integral_mean();
+        if mean <= 0.0 {
+            return 0.0;
+        }
+        (second / (mean * mean) - 1.0).max(0.0)
+    }
+
     /// Mean of `f(X)`, integrating over `steps` equal slices of probability (midpoints).
     pub fn expect(&self, steps: usize, f: impl Fn(f64) -> f64) -> f64 {
         let steps = steps.max(1);
@@ -406,6 +427,29 @@ mod expectation_tests {
         );
         // Sub-unit durations are billed one unit.
         assert!((QuantileSet::constant(0.4).expected_rounded_up(1.0) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn scv_matches_numeric_integration_and_ignores_scale() {
+        let q = QuantileSet::new(
+            vec![
+                (0.0, 258.0),
+                (0.01, 352.0),
+                (0.5, 394.0),
+                (0.99, 713.0),
+                (1.0, 13_451.0),
+            ],
+            None,
+        )
+        .unwrap();
+        let m = q.mean();
+        let numeric = q.expect(400_000, |x| (x / m - 1.0).powi(2));
+        assert!((q.scv() - numeric).abs() < 1e-3, "{} vs {numeric}", q.scv());
+        assert!((q.scaled(2.5).scv() - q.scv()).abs() < 1e-9);
+        // Uniform on [0, 1]: variance 1/12 over mean² 1/4.
+        let u = QuantileSet::new(vec![(0.0, 0.0), (1.0, 1.0)], None).unwrap();
+        assert!((u.scv() - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(QuantileSet::constant(7.0).scv(), 0.0);
     }
 }
 

@@ -3,7 +3,8 @@
 //! scaling) or target tracking on CPU or `ALBRequestCountPerTarget` with a min and max
 //! — with a share of the tasks on Fargate Spot for queue and event consumers.
 //!
-//! Latency: an M/M/c queue with `c = tasks × per-task concurrency` slots (Erlang C). A
+//! Latency: an M/G/c queue with `c = tasks × per-task concurrency` slots (Erlang C
+//! with the Allen–Cunneen variability factor, [`queueing`]). A
 //! request's service time is its observed duration with the CPU-bound part rescaled by
 //! the task's CPU sharing ([`crate::cpu_share`], the law the replay plays too): alone
 //! it runs at `min(parallelism, vCPU)` vCPUs, under load it is stretched by processor
@@ -13,8 +14,9 @@
 //! minutes leave a backlog ([`tracking`]). Target tracking holds fewer tasks and
 //! catches bursts only after its scale-out lag: the alarm's evaluation
 //! (`fargate_scaling_lag_minutes`) plus the task start time ([`TaskStart`]: image
-//! pull and start, Fargate's cold start). Requests that wait over a second for a slot
-//! are Fargate's cold starts; HTTP requests that wait past the load balancer's
+//! pull and start, Fargate's cold start). Requests that wait over a second for a slot,
+//! in a burst's backlog or in the steady queue of a minute within capacity, are
+//! Fargate's cold starts; HTTP requests that wait past the load balancer's
 //! 60-second timeout are errors (throttles).
 //!
 //! Cost: on-demand tasks × (vCPU × vCPU-hour + GB × GB-hour); Spot tasks at the

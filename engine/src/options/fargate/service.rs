@@ -67,6 +67,9 @@ pub(crate) struct Sizing<'a> {
     pub spot: f64,
     /// Durations as observed (ms) per hour.
     pub observed: Vec<Option<QuantileSet>>,
+    /// Squared coefficient of variation of each hour's durations: the service times'
+    /// too (the sharing law rescales them), which the M/G/c wait reads.
+    pub scv: Vec<f64>,
     /// How the task's vCPUs are shared by its requests: every service time and CPU
     /// figure below comes from it.
     pub share: CpuShare,
@@ -102,12 +105,14 @@ impl<'a> Sizing<'a> {
         );
         let mut observed = Vec::with_capacity(24);
         let mut rate = Vec::with_capacity(24);
+        let mut scv = Vec::with_capacity(24);
         for h in 0..24 {
             let hp = &ctx.profile.hours[h];
             let d = ctx.profile.duration_for_hour(h);
             if d.is_none() && hp.invocations > 0.0 {
                 return None;
             }
+            scv.push(d.map_or(1.0, QuantileSet::scv));
             observed.push(d.cloned());
             rate.push(hp.count_quantile(0.99) / 60.0);
         }
@@ -124,6 +129,7 @@ impl<'a> Sizing<'a> {
             per_task,
             spot: 0.0,
             observed,
+            scv,
             cpu_seconds: share.cpu_seconds(mean_observed_ms / 1000.0),
             share,
             rate,
@@ -203,7 +209,7 @@ impl<'a> Sizing<'a> {
     }
 
     /// Latency quantile `p` (ms) in hour `h` at `rate` with `n` tasks: service time plus
-    /// the M/M/c wait.
+    /// the M/G/c wait ([`queueing`]).
     pub fn latency_at(&self, h: usize, rate: f64, n: u32, p: f64) -> f64 {
         let Some(d) = self.observed[h].as_ref() else {
             return 0.0;
@@ -211,7 +217,21 @@ impl<'a> Sizing<'a> {
         let factor = self.service_factor_at(rate, n);
         let c = n.saturating_mul(self.per_task);
         let mean_s = d.mean() * factor / 1000.0;
-        d.quantile(p) * factor + 1000.0 * queueing::wait_quantile(c, rate, mean_s, p)
+        d.quantile(p) * factor + 1000.0 * queueing::wait_quantile(c, rate, mean_s, self.scv[h], p)
+    }
+
+    /// Share of the requests arriving at `rate` in hour `h` with `n` tasks that wait
+    /// longer than [`COLD_WAIT_MS`] for a slot in the steady state (M/G/c): a service
+    /// with capacity for the minute still queues its requests now and then. 1 when the
+    /// rate is beyond the slots; the backlog of such minutes is
+    /// [`Sizing::burst_hour`]'s.
+    pub fn queue_cold_share_at(&self, h: usize, rate: f64, n: u32) -> f64 {
+        if rate <= 0.0 || self.observed[h].is_none() {
+            return 0.0;
+        }
+        let mean_s = self.mean_service_s_at(h, rate, n);
+        let c = n.saturating_mul(self.per_task);
+        queueing::wait_over(c, rate, mean_s, self.scv[h], COLD_WAIT_MS / 1000.0)
     }
 
     /// Latency quantiles (ms) of hour `h` with `n` tasks at the sized-for rate.
@@ -220,11 +240,21 @@ impl<'a> Sizing<'a> {
         (q(0.5), q(0.95), q(0.99))
     }
 
-    /// Tasks per hour: stable, and meeting the SLO's p99 when one is set and reachable.
+    /// Tasks per hour: stable, and meeting the SLO's p99 and cold-start rate (the
+    /// hour's requests waiting over [`COLD_WAIT_MS`] in the steady state) when set and
+    /// reachable.
     pub fn planned_tasks(&self, h: usize) -> Option<u32> {
         let mut n = self.stable_tasks(h);
-        let Some(target) = self.ctx.spec.slo.p99_ms else {
-            return Some(n);
+        let slo = &self.ctx.spec.slo;
+        let cold_ok = |n: u32| {
+            slo.max_cold_start_rate
+                .is_none_or(|max| self.steady_cold_share(h, n) <= max)
+        };
+        while !cold_ok(n) && n < MAX_TASKS {
+            n += (n / 8).max(1);
+        }
+        let Some(target) = slo.p99_ms else {
+            return Some(n.min(MAX_TASKS));
         };
         while n <= MAX_TASKS {
             if self.latency(h, n).2 <= target {

@@ -27,8 +27,8 @@ fn two_small_tasks_cost_what_the_price_sheet_says() {
         e.usd_per_month
     );
     assert_eq!(e.cost.load_balancer_usd_per_month, 0.0);
-    assert_eq!(e.cold_start_rate, 0.0);
     // 1 req/s of 100 ms on 8 slots: no queueing to speak of.
+    assert!(e.cold_start_rate < 1e-12, "{}", e.cold_start_rate);
     assert!(e.p99_ms < 110.0, "{}", e.p99_ms);
 }
 
@@ -202,7 +202,10 @@ fn a_slower_task_start_lengthens_what_a_sustained_rise_waits() {
     let (small, steady, a) = eval(100.0);
     let (large, _, _) = eval(4000.0);
     assert!(small > 0.0 && large > small, "{small} {large}");
-    assert_eq!(steady, 0.0, "once scaled out the hour is served");
+    assert!(
+        steady < 1e-6,
+        "once scaled out the hour is served: {steady}"
+    );
     let start = a
         .iter()
         .find(|a| a.name == "fargate_task_start_seconds")

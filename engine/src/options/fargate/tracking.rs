@@ -16,6 +16,14 @@
 //! the queue of a minute above capacity drains only on spare capacity, and an hour
 //! whose mean is above capacity is a queue that grows all hour.
 //!
+//! **Steady waits.** A minute within capacity still queues: its requests wait over
+//! [`COLD_WAIT_MS`] with the M/G/c probability at the minute's rate
+//! ([`Sizing::queue_cold_share_at`]), each minute of the hour's count distribution at
+//! its own rate — averaged over one service time `S`, so for requests longer than a
+//! minute its deviation from the hour's mean shrinks by `√(60 s / S)` (the queue of
+//! 10-minute requests sees ten minutes' arrivals, not one). A minute above capacity is the backlog's (below): its waits are
+//! spread over the drain time, not an equilibrium's. Both are Fargate's cold starts.
+//!
 //! **Bursts.** A minute whose arrivals exceed what the held tasks serve leaves a
 //! backlog `E = c − capacity`, drained by the spare capacity of the hour's average
 //! minute; if that takes longer than the scale-out lag `L` (alarm evaluation,
@@ -57,6 +65,35 @@ pub(crate) struct TrackedHour {
 }
 
 impl Sizing<'_> {
+    /// Share of hour `h`'s requests on `n` tasks that wait over [`COLD_WAIT_MS`] in the
+    /// steady state (module doc), the backlog of minutes above capacity aside.
+    pub fn steady_cold_share(&self, h: usize, n: u32) -> f64 {
+        let hp = &self.ctx.profile.hours[h];
+        let observed: f64 = hp.count_bins.iter().map(|b| b.minutes).sum();
+        if observed <= 0.0 || hp.invocations <= 0.0 || self.observed[h].is_none() {
+            return 0.0;
+        }
+        let mean = hp.invocations / observed;
+        let cap = self.capacity_per_minute(h, mean / 60.0, n);
+        // The queue sees the arrivals of about one service time: over `S / 60`
+        // minutes a minute's deviation from the hour's mean shrinks by `√(60 / S)`.
+        let service_s = self.mean_service_s_at(h, mean / 60.0, n);
+        let shrink = (60.0 / service_s.max(1e-9)).sqrt().min(1.0);
+        let (mut cold, mut all) = (0.0, 0.0);
+        for b in &hp.count_bins {
+            if b.count <= cap {
+                let per_minute = mean + (b.count - mean) * shrink;
+                cold += b.minutes * b.count * self.queue_cold_share_at(h, per_minute / 60.0, n);
+            }
+            all += b.minutes * b.count;
+        }
+        if all > 0.0 {
+            (cold / all).min(1.0)
+        } else {
+            0.0
+        }
+    }
+
     /// Whether load can take the tracked metric above the target, so the policy scales
     /// out: request counts always can; CPU only when a task with every slot busy
     /// reaches the target (see the module doc).
@@ -149,7 +186,13 @@ impl Sizing<'_> {
             }
             worst_wait_min = worst_wait_min.max(w);
         };
-        if mean > cap && lag_minutes >= NO_RELIEF_MINUTES {
+        let saturated = mean > cap && lag_minutes >= NO_RELIEF_MINUTES;
+        let steady_cold = if saturated {
+            0.0
+        } else {
+            mean * self.steady_cold_share(h, n)
+        };
+        if saturated {
             // A queue that grows all hour: every request is in it (module doc).
             let w = (NO_RELIEF_MINUTES * (mean - cap) / cap.max(1e-9)).min(LONGEST_WAIT_MINUTES);
             add(mean, 1.0, mean / w.max(1e-9), LONGEST_WAIT_MINUTES);
@@ -164,6 +207,7 @@ impl Sizing<'_> {
             let excess = (mean - prev_cap) * lag_minutes;
             add(excess, 1.0 / observed, spare, lag_wait);
         }
+        acc.1 += steady_cold;
         let minutes_per_month = 60.0 * occ;
         let inv_per_minute = mean;
         let backlog_share = (acc.0 / inv_per_minute).min(1.0);
