@@ -2,7 +2,8 @@
 //! `adaptd report` archives into a bucket (read back through the AWS SDK), keeps a
 //! failed copy locally and puts it at the next report; and the scheduled report's kept
 //! telemetry makes a second run ask CloudWatch only for the minutes since the first,
-//! with the same report as a collection from scratch.
+//! and a run after cycles appended theirs ask it for nothing, each with the same
+//! report as a collection from scratch.
 
 mod apply_support;
 mod service_support;
@@ -11,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use adaptd::service::report_telemetry::{DIR, gather};
+use adaptd::service::report_telemetry::{DIR, Window};
 use adaptd::service::sources::Source;
 use adaptd_collectors::cloudwatch::{CloudWatchCollector, Settings};
 use adaptd_collectors::shutdown::Shutdown;
@@ -332,7 +333,8 @@ fn a_second_scheduled_report_collects_only_the_new_minutes_and_reports_the_same(
     let kept = dir.path(&format!("reports/{DIR}"));
 
     recorder(&m, "start-recording");
-    let first = block_on(gather(&sources, &kept, from, Shutdown::never()));
+    let window = Window::new(kept.clone(), 7);
+    let first = block_on(window.gather(&sources, from, Shutdown::never()));
     let calls = metric_windows(&m);
     assert!(
         !calls.is_empty() && first.telemetry.len() == 2,
@@ -346,7 +348,7 @@ fn a_second_scheduled_report_collects_only_the_new_minutes_and_reports_the_same(
     let cut = rewind(&kept, 120);
     recorder(&m, "reset-recording");
     recorder(&m, "start-recording");
-    let second = block_on(gather(&sources, &kept, from, Shutdown::never()));
+    let second = block_on(window.gather(&sources, from, Shutdown::never()));
     let calls = metric_windows(&m);
     assert!(!calls.is_empty(), "the new minutes are fetched");
     for (s, e) in &calls {
@@ -365,6 +367,72 @@ fn a_second_scheduled_report_collects_only_the_new_minutes_and_reports_the_same(
     let b = report_json(&config, &dir.path("b"), &second.telemetry, at);
     assert!(a.contains("shop-0000"), "{a}");
     assert_eq!(a, b);
+}
+
+/// Cycles appended what they collected (a backfill two hours ago, then the two hours
+/// since): the scheduled report asks CloudWatch for no minute (less than the
+/// collector's `cycle_minutes` is new), and reports the same as from a collection
+/// from scratch.
+#[test]
+fn after_cycles_the_scheduled_report_collects_nothing_of_its_own() {
+    let _g = serial();
+    let dir = Scratch::new("report-fed");
+    let (m, _) = moto(&dir, 2);
+    let sources = cloudwatch(&m);
+    let source = &sources[0];
+    let now_minute = (SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 60) as i64;
+    let from = now_minute - 7 * 1440;
+    let window = Window::new(dir.path(&format!("reports/{DIR}")), 7);
+
+    // The first cycle, as if two hours ago: its marks and minutes stop then.
+    let mut first = block_on(source.collect(None, Shutdown::never()));
+    let mut marks: Value = serde_json::from_str(first.state.as_deref().unwrap()).unwrap();
+    let mut cut = i64::MAX;
+    for v in marks["marks"].as_object_mut().unwrap().values_mut() {
+        let moved = v.as_i64().unwrap() - 120;
+        cut = cut.min(moved);
+        *v = moved.into();
+    }
+    let state = marks.to_string();
+    first.telemetry = adaptd::report::window::slice(&first.telemetry, 0, cut);
+    first.state = Some(state.clone());
+    block_on(window.append(source, None, &first));
+    // The next cycle collects the two hours since, from the first one's marks.
+    let second = block_on(source.collect(Some(&state), Shutdown::never()));
+    assert!(!second.telemetry.is_empty(), "{second:?}");
+    block_on(window.append(source, Some(&state), &second));
+
+    recorder(&m, "start-recording");
+    let report = block_on(window.gather(&sources, from, Shutdown::never()));
+    assert_eq!(
+        metric_windows(&m),
+        [],
+        "the report asked CloudWatch for minutes"
+    );
+    recorder(&m, "reset-recording");
+    let scratch = Window::new(dir.path("scratch"), 7);
+    let full = block_on(scratch.gather(&sources, from, Shutdown::never()));
+
+    let config = Config::from_str(
+        "[report]\nperiod_days = 7\nfrontier_components = 0\nformats = [\"json\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let at = UNIX_EPOCH + Duration::from_secs(60 * cut as u64 + 60 * 100);
+    let a = report_json(&config, &dir.path("a"), &full.telemetry, at);
+    let b = report_json(&config, &dir.path("b"), &report.telemetry, at);
+    assert!(a.contains("shop-0000"), "{a}");
+    assert_eq!(a, b);
+    // The appended minutes are folded into the window by the report.
+    let kept: Vec<_> = std::fs::read_dir(window.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(!kept.iter().any(|f| f.contains(".seg-")), "{kept:?}");
 }
 
 /// `adaptd serve` copies its scheduled report to the bucket, and the API keeps

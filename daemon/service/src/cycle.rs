@@ -47,6 +47,9 @@ pub struct Context<'a, S: Store> {
     /// Alerts: objectives they tighten and, for a focused cycle, the only components
     /// whose versions are stored (see `alerts::focus`).
     pub alerts: Option<&'a crate::alerts::focus::AlertContext>,
+    /// The scheduled report's window, which each source's new minutes are appended
+    /// to (see [`crate::report_telemetry`]).
+    pub report_window: Option<&'a crate::report_telemetry::Window>,
 }
 
 /// The span of one stage of a cycle, named as in [`STAGES`].
@@ -308,6 +311,9 @@ async fn collect<S: Store>(
             errors = collected.errors.len(),
             "collected"
         );
+        if let Some(w) = cx.report_window {
+            w.append(source, state.as_deref(), &collected).await;
+        }
         report.sources.push(collected);
     }
     report

@@ -156,6 +156,7 @@ async fn run(config: Config, base: &Path, instance: String) -> Result<(), ServeE
     );
     let config = Arc::new(config);
     let sources = Arc::new(sources);
+    let report_window = Arc::new(report_telemetry::Window::of(&config, base));
     let reporter = tokio::spawn(
         weekly_report::reports(
             config.clone(),
@@ -163,6 +164,7 @@ async fn run(config: Config, base: &Path, instance: String) -> Result<(), ServeE
             sources.clone(),
             store.clone(),
             leader.clone(),
+            report_window.clone(),
             shutdown.clone(),
         )
         .in_current_span(),
@@ -174,6 +176,7 @@ async fn run(config: Config, base: &Path, instance: String) -> Result<(), ServeE
             sources,
             instance.clone(),
             metrics.clone(),
+            report_window,
         )
         .run(leader.clone(), alerts.wake.clone(), shutdown.clone())
         .in_current_span(),

@@ -20,6 +20,7 @@ use tracing::Instrument;
 use crate::alerts::focus::AlertContext;
 use crate::cycle::{self, CycleReport};
 use crate::metrics::Metrics;
+use crate::report_telemetry::Window;
 use crate::sources::Source;
 use crate::{alerts, handover};
 
@@ -30,6 +31,8 @@ pub(crate) struct Scheduler<S> {
     sources: Arc<Vec<Source>>,
     instance: String,
     metrics: Arc<Metrics>,
+    /// The scheduled report's window, which cycles append to.
+    report_window: Arc<Window>,
     /// When the next scheduled cycle is due (ms); `None` until it is read from the
     /// store on leading.
     next_at: Option<i64>,
@@ -60,6 +63,7 @@ impl<S: AlertStore> Scheduler<S> {
         sources: Arc<Vec<Source>>,
         instance: String,
         metrics: Arc<Metrics>,
+        report_window: Arc<Window>,
     ) -> Self {
         Self {
             store,
@@ -67,6 +71,7 @@ impl<S: AlertStore> Scheduler<S> {
             sources,
             instance,
             metrics,
+            report_window,
             next_at: None,
             optimised_before: false,
             alerts_checked_ms: 0,
@@ -113,6 +118,7 @@ impl<S: AlertStore> Scheduler<S> {
             instance: &self.instance,
             optimised_before: self.optimised_before,
             alerts,
+            report_window: Some(&self.report_window),
         }
     }
 

@@ -5,10 +5,11 @@
 //!
 //! The report needs per-minute telemetry, which the store does not keep (it keeps
 //! summaries). The report keeps its own rolling window of it beside the archive
-//! ([`crate::report_telemetry`]), so each run collects from CloudWatch and Prometheus
-//! only the minutes since the last run; the first run (or a new leader without the
-//! archive's volume) backfills their `lookback_days`, which covers a report period of
-//! up to that many days.
+//! ([`crate::report_telemetry`]), which the cycles append what they collect to, so a
+//! run collects from CloudWatch and Prometheus only the minutes no cycle did (since
+//! the last cycle, or since the last run when no cycle ran); the first run (or a new
+//! leader without the archive's volume) backfills their `lookback_days`, which covers
+//! a report period of up to that many days.
 //!
 //! The changes applied through the store (approved recommendations the apply feature
 //! executed, and their rollbacks) are the report's applied changes, so its realised
@@ -27,7 +28,7 @@ use adaptd_ops::report::s3::upload_archive;
 use adaptd_ops::report::scheduled::run_once;
 use adaptd_store::Store;
 
-use crate::report_telemetry::{DIR, gather};
+use crate::report_telemetry::Window;
 use crate::sleep_or_stop;
 use crate::sources::Source;
 
@@ -40,6 +41,7 @@ pub async fn reports<S: Store>(
     sources: Arc<Vec<Source>>,
     store: Arc<S>,
     leader: Arc<AtomicBool>,
+    window: Arc<Window>,
     mut shutdown: Shutdown,
 ) {
     let cron = match config.report.cron() {
@@ -69,7 +71,7 @@ pub async fn reports<S: Store>(
         let since = next_minute - i64::from(config.report.period_days) * 1440;
         let root = base.join(&config.report.output_dir);
         tracing::info!("scheduled report: bringing the period's telemetry up to date");
-        let gathered = gather(&sources, &root.join(DIR), since, shutdown.clone()).await;
+        let gathered = window.gather(&sources, since, shutdown.clone()).await;
         if gathered.stopped {
             return;
         }

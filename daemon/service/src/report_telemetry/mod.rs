@@ -1,51 +1,54 @@
-//! The scheduled report's telemetry, kept between runs so that each run collects only
-//! what the last one did not.
+//! The scheduled report's telemetry, kept between runs so that a run collects only
+//! what nobody collected before it.
 //!
 //! The report needs every metric per minute over its period, which the store does not
 //! keep (it keeps summaries, and a few metrics of recent minutes for verification).
 //! So the report keeps its own rolling window, per live source (CloudWatch,
-//! Prometheus), in `ARCHIVE/.telemetry/` (`[report] output_dir`):
+//! Prometheus), in `ARCHIVE/.telemetry/` (`[report] output_dir`; the files are
+//! described in [`files`]), and [`Window`] is its one owner:
 //!
-//! - `SOURCE.csv.gz`: the minutes of the window, in the long telemetry format (so
-//!   `adaptd report --telemetry` and `adaptd recommend` read it as they are);
-//! - `SOURCE.json`: the source's incremental state (its watermarks, as the cycles keep
-//!   theirs in the store) and each component's declared window, which the long format
-//!   does not hold.
+//! - each cycle [appends](Window::append) the minutes it collected, and moves the
+//!   window's watermarks to its own for every series the window was complete up to
+//!   where the cycle started (a series the window lacks minutes of keeps its mark:
+//!   the report collects that gap itself);
+//! - the report [gathers](Window::gather): it loads the window, collects from the
+//!   source starting at the window's watermarks — after cycles, the minutes since the
+//!   last one; without them, since the last report — merges the new minutes in,
+//!   forgets those before the period's start, and writes the window back whole.
 //!
-//! A run loads both, collects from the source starting at those watermarks — the
-//! minutes since the last run, not the whole lookback — merges the new minutes in,
-//! forgets those before the period's start, and writes the telemetry, then the state
-//! (each through a temporary file and a rename): a crash between the two re-collects
-//! a span rather than losing one. A first run, or one whose files are missing or
-//! unreadable (a new leader without the shared volume), backfills the source's
-//! `lookback_days` as before. A file source is read whole each run, as it costs
-//! nothing to read.
+//! Both bound the window by the report period: the report prunes at each run, and a
+//! cycle that finds more than [`MAX_SEGMENTS`] appended files folds them in and
+//! prunes. A first run, or one whose files are missing or unreadable (a new leader
+//! without the shared volume), backfills the source's `lookback_days` as before. A
+//! file source is read whole each run, as it costs nothing to read, and cycles do not
+//! append it.
+
+mod files;
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use adaptd_collectors::shutdown::Shutdown;
-use adaptd_engine::telemetry::{ComponentTelemetry, Minute, TelemetrySet};
-use serde::{Deserialize, Serialize};
+use adaptd_collectors::watermarks::Watermarks;
+use adaptd_config::Config;
+use adaptd_engine::telemetry::{Minute, TelemetrySet};
 
+use self::files::{VERSION, load, load_state, merge, prune, save, windows_of};
 use crate::sources::{Collected, Source};
 
 /// The directory under the archive.
 pub const DIR: &str = ".telemetry";
 
-/// Version of `SOURCE.json`; another version is ignored (the source is backfilled).
-const VERSION: u32 = 1;
+/// Appended files a cycle leaves before it folds them into the window.
+pub const MAX_SEGMENTS: usize = 24;
 
-/// `SOURCE.json`.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Kept {
-    version: u32,
-    /// The source's state after the last run (JSON, as [`Source::collect`] takes it).
-    state: Option<String>,
-    /// Each component's declared window.
-    windows: BTreeMap<String, (Minute, Minute)>,
+/// The report's window on disk: its directory, the period it covers, and the lock
+/// that keeps the cycles' appends and the report's runs from interleaving.
+#[derive(Debug)]
+pub struct Window {
+    dir: PathBuf,
+    period_days: u32,
+    lock: tokio::sync::Mutex<()>,
 }
 
 /// The telemetry of one run: every source's, the first source's series winning for a
@@ -60,105 +63,155 @@ pub struct Gathered {
     pub calls: BTreeMap<&'static str, u64>,
 }
 
-fn paths(dir: &Path, source: &str) -> (PathBuf, PathBuf) {
-    (
-        dir.join(format!("{source}.csv.gz")),
-        dir.join(format!("{source}.json")),
-    )
-}
-
-/// The kept state and telemetry of `source`; empty (a backfill) when missing or
-/// unreadable, with a warning for the latter.
-fn load(dir: &Path, source: &str) -> (Kept, TelemetrySet) {
-    let (data, meta) = paths(dir, source);
-    let kept: Kept = match std::fs::read_to_string(&meta) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Default::default(),
-        Err(e) => {
-            tracing::warn!("{}: {e}; collecting the lookback afresh", meta.display());
-            return Default::default();
+impl Window {
+    /// The window in `dir` covering `period_days`.
+    pub fn new(dir: PathBuf, period_days: u32) -> Self {
+        Self {
+            dir,
+            period_days,
+            lock: tokio::sync::Mutex::new(()),
         }
-        Ok(text) => match serde_json::from_str::<Kept>(&text) {
-            Ok(k) if k.version == VERSION => k,
-            Ok(_) | Err(_) => {
-                tracing::warn!(
-                    "{} is not of this version; collecting afresh",
-                    meta.display()
-                );
-                return Default::default();
-            }
-        },
-    };
-    let mut telemetry = match adaptd_collectors::load(&data.to_string_lossy()) {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::warn!("{}: {e}; collecting the lookback afresh", data.display());
-            return Default::default();
-        }
-    };
-    for (name, c) in &mut telemetry.components {
-        c.window = kept.windows.get(name).copied();
     }
-    (kept, telemetry)
-}
 
-/// Writes `path` through a temporary file and a rename.
-fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
-}
+    /// The window of `config`'s scheduled report, in its archive under `base`.
+    pub fn of(config: &Config, base: &Path) -> Self {
+        Self::new(
+            base.join(&config.report.output_dir).join(DIR),
+            config.report.period_days,
+        )
+    }
 
-/// Writes the telemetry, then the state.
-fn save(dir: &Path, source: &str, kept: &Kept, telemetry: &TelemetrySet) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let (data, meta) = paths(dir, source);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    adaptd_collectors::file::write_long_csv(telemetry, &mut gz)?;
-    gz.flush()?;
-    replace(&data, &gz.finish()?)?;
-    let json = serde_json::to_string(kept).map_err(std::io::Error::other)?;
-    replace(&meta, json.as_bytes())
-}
+    /// Where its files are.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
 
-/// `new`'s minutes into `kept`: a later value of a minute replaces the earlier one,
-/// attributes are the latest, windows grow to cover both.
-fn merge(kept: &mut TelemetrySet, new: TelemetrySet) {
-    for (name, t) in new.components {
-        let c = kept.component_mut(&name);
-        c.attributes.extend(t.attributes);
-        for (key, series) in &t.series {
-            for (m, v) in series.observed() {
-                // Values come out of a series: finite.
-                let _ = c.record(m, key.0, key.1, v);
+    /// The telemetry of every source from minute `from` on (the period's start), kept
+    /// sources collected only from the window's watermarks.
+    pub async fn gather(&self, sources: &[Source], from: Minute, shutdown: Shutdown) -> Gathered {
+        let _held = self.lock.lock().await;
+        let mut out = Gathered::default();
+        for source in sources {
+            let c = match source {
+                Source::File { .. } => source.collect(None, shutdown.clone()).await,
+                _ => collect_kept(source, self.dir.clone(), from, shutdown.clone()).await,
+            };
+            for e in &c.errors {
+                tracing::warn!("scheduled report: source {}: {}", c.source, e.message);
+            }
+            let calls: u64 = c.observation.calls.values().sum();
+            *out.calls.entry(c.source).or_default() += calls;
+            if c.stopped {
+                out.stopped = true;
+                return out;
+            }
+            out.telemetry.sources.push(c.source.to_owned());
+            for (name, t) in c.telemetry.components {
+                out.telemetry.components.entry(name).or_insert(t);
             }
         }
-        c.window = match (c.window, t.window) {
-            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
-            (a, b) => a.or(b),
+        out
+    }
+
+    /// Appends what a cycle collected of `source`, which it collected from the state
+    /// `before` (`None`: a backfill of the source's lookback). The window takes the
+    /// cycle's watermark of every series it was complete up to `before`'s; when none,
+    /// nothing is written (the report collects it all anyway). Failures are logged:
+    /// the report then collects what the window lacks.
+    pub async fn append(&self, source: &Source, before: Option<&str>, collected: &Collected) {
+        let name = source.name();
+        if matches!(source, Source::File { .. }) {
+            return;
+        }
+        let Some(after) = collected.state.as_deref().and_then(marks) else {
+            return;
         };
+        let before = match before.map(marks) {
+            None => None,
+            Some(Some(b)) => Some(b),
+            // Unreadable: the cycle's collection started nowhere known.
+            Some(None) => return,
+        };
+        let _held = self.lock.lock().await;
+        let (dir, telemetry) = (self.dir.clone(), collected.telemetry.clone());
+        let from = now_minute() - i64::from(self.period_days) * 1440;
+        let done = tokio::task::spawn_blocking(move || {
+            append_blocking(&dir, name, before.as_ref(), &after, &telemetry, from)
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(
+                "report window: cannot append {name}'s minutes in {}: {e}",
+                self.dir.display()
+            ),
+            Err(e) => tracing::warn!("report window: appending {name}'s minutes failed: {e}"),
+        }
     }
 }
 
-/// `kept` without the minutes before `from`; components left with none are dropped.
-fn prune(kept: &mut TelemetrySet, from: Minute) {
-    kept.components.retain(|_, c| {
-        let mut cut = ComponentTelemetry::new(c.name.clone());
-        cut.attributes = std::mem::take(&mut c.attributes);
-        for (key, series) in &c.series {
-            for (m, v) in series.observed().filter(|&(m, _)| m >= from) {
-                let _ = cut.record(m, key.0, key.1, v);
-            }
-        }
-        cut.window = c
-            .window
-            .map(|(a, b)| (a.max(from), b))
-            .filter(|(a, b)| a < b);
-        *c = cut;
-        !c.series.is_empty()
-    });
+fn now_minute() -> Minute {
+    adaptd_store::now_ms() / 60_000
 }
 
-/// Collects `source` from its kept state, merges and prunes, and keeps the result.
+fn marks(state: &str) -> Option<Watermarks> {
+    serde_json::from_str(state).ok()
+}
+
+/// The window's watermarks `window` moved to the cycle's (`after`) for every series
+/// the window was complete up to where the cycle started (`before`; `None`: a
+/// backfill, which starts where any window does). `None` when none moves.
+fn advanced(
+    window: Option<&Watermarks>,
+    before: Option<&Watermarks>,
+    after: &Watermarks,
+) -> Option<Watermarks> {
+    let mut out = window.cloned().unwrap_or_else(Watermarks::new);
+    let mut moved = false;
+    for (key, a) in after.iter() {
+        let w = window.and_then(|w| w.get(key));
+        let contiguous = match (before.and_then(|b| b.get(key)), w) {
+            (None, _) => true,
+            (Some(b), Some(w)) => w >= b,
+            (Some(_), None) => false,
+        };
+        if contiguous && w.is_none_or(|w| a > w) {
+            out.advance(key, a);
+            moved = true;
+        }
+    }
+    moved.then_some(out)
+}
+
+/// [`Window::append`]'s files: the segment and the state, then, past
+/// [`MAX_SEGMENTS`], the whole window folded and pruned to `from`.
+fn append_blocking(
+    dir: &Path,
+    name: &'static str,
+    before: Option<&Watermarks>,
+    after: &Watermarks,
+    telemetry: &TelemetrySet,
+    from: Minute,
+) -> std::io::Result<()> {
+    let mut kept = load_state(dir, name);
+    let window = kept.state.as_deref().and_then(marks);
+    let Some(moved) = advanced(window.as_ref(), before, after) else {
+        return Ok(());
+    };
+    kept.version = VERSION;
+    kept.state = Some(serde_json::to_string(&moved).map_err(std::io::Error::other)?);
+    kept.widen(telemetry);
+    if files::append(dir, name, &kept, telemetry)? > MAX_SEGMENTS {
+        let (mut kept, mut all, folded) = load(dir, name);
+        prune(&mut all, from);
+        kept.windows = windows_of(&all);
+        save(dir, name, &kept, &all, &folded)?;
+    }
+    Ok(())
+}
+
+/// Collects `source` from the window's state, merges and prunes, and keeps the
+/// result, the appended segments folded in.
 async fn collect_kept(
     source: &Source,
     dir: PathBuf,
@@ -166,7 +219,7 @@ async fn collect_kept(
     shutdown: Shutdown,
 ) -> Collected {
     let name = source.name();
-    let (mut kept, mut telemetry) = {
+    let (mut kept, mut telemetry, folded) = {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || load(&dir, name))
             .await
@@ -179,13 +232,9 @@ async fn collect_kept(
         kept.state = Some(s.clone());
     }
     kept.version = VERSION;
-    kept.windows = telemetry
-        .components
-        .iter()
-        .filter_map(|(n, t)| Some((n.clone(), t.window?)))
-        .collect();
+    kept.windows = windows_of(&telemetry);
     let saved = tokio::task::spawn_blocking(move || {
-        let r = save(&dir, name, &kept, &telemetry);
+        let r = save(&dir, name, &kept, &telemetry, &folded);
         (r, dir, telemetry)
     })
     .await;
@@ -205,84 +254,40 @@ async fn collect_kept(
     c
 }
 
-/// The telemetry of every source from minute `from` on (the period's start), kept
-/// sources collected only since their last run, into `dir`.
-pub async fn gather(sources: &[Source], dir: &Path, from: Minute, shutdown: Shutdown) -> Gathered {
-    let mut out = Gathered::default();
-    for source in sources {
-        let c = match source {
-            Source::File { .. } => source.collect(None, shutdown.clone()).await,
-            _ => collect_kept(source, dir.to_path_buf(), from, shutdown.clone()).await,
-        };
-        for e in &c.errors {
-            tracing::warn!("scheduled report: source {}: {}", c.source, e.message);
-        }
-        let calls: u64 = c.observation.calls.values().sum();
-        *out.calls.entry(c.source).or_default() += calls;
-        if c.stopped {
-            out.stopped = true;
-            return out;
-        }
-        out.telemetry.sources.push(c.source.to_owned());
-        for (name, t) in c.telemetry.components {
-            out.telemetry.components.entry(name).or_insert(t);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use adaptd_engine::telemetry::{Metric, Stat};
 
-    fn span(name: &str, from: Minute, to: Minute, v: f64) -> TelemetrySet {
-        let mut t = ComponentTelemetry::new(name);
-        for m in from..to {
-            t.record(m, Metric::Invocations, Stat::Sum, v).unwrap();
+    fn w(marks: &[(&str, Minute)]) -> Watermarks {
+        let mut w = Watermarks::new();
+        for (k, m) in marks {
+            w.advance(k, *m);
         }
-        t.window = Some((from, to));
-        t.attributes.insert("memory_mb".into(), v.to_string());
-        let mut set = TelemetrySet::default();
-        set.components.insert(name.into(), t);
-        set
+        w
     }
 
     #[test]
-    fn new_minutes_merge_in_and_old_ones_are_forgotten() {
-        let mut kept = span("a", 0, 100, 1.0);
-        merge(&mut kept, span("a", 90, 150, 2.0));
-        let a = &kept.components["a"];
-        assert_eq!(a.window, Some((0, 150)));
-        assert_eq!(a.invocations().unwrap().get(89), Some(1.0));
-        assert_eq!(a.invocations().unwrap().get(90), Some(2.0));
-        assert_eq!(a.attributes["memory_mb"], "2");
-        merge(&mut kept, span("b", 0, 10, 1.0));
-        prune(&mut kept, 50);
-        let a = &kept.components["a"];
-        assert_eq!(a.window, Some((50, 150)));
-        assert_eq!(a.invocations().unwrap().start(), 50);
-        assert!(!kept.components.contains_key("b"), "nothing left of b");
-    }
-
-    #[test]
-    fn what_is_kept_reads_back_the_same() {
-        let dir = std::env::temp_dir().join(format!("adaptd-kept-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let t = span("a", 10, 70, 3.5);
-        let kept = Kept {
-            version: VERSION,
-            state: Some("{\"marks\":{}}".into()),
-            windows: [("a".to_owned(), (10, 70))].into(),
-        };
-        save(&dir, "cloudwatch", &kept, &t).unwrap();
-        let (k, back) = load(&dir, "cloudwatch");
-        assert_eq!(k.state, kept.state);
-        let a = &back.components["a"];
-        assert_eq!(a.window, Some((10, 70)));
-        assert_eq!(a.series, t.components["a"].series);
-        assert_eq!(a.attributes, t.components["a"].attributes);
-        let _ = std::fs::remove_dir_all(&dir);
-        assert!(load(&dir, "cloudwatch").1.is_empty(), "missing: empty");
+    fn the_window_takes_the_cycles_marks_where_it_has_no_gap() {
+        let after = w(&[("a", 200), ("b", 200)]);
+        // A backfill: whatever the window had, the cycle's minutes start before it.
+        assert_eq!(advanced(None, None, &after), Some(after.clone()));
+        // The window is complete up to where the cycle started for a, not for b
+        // (it stopped at 90 while the cycle started at 100): b keeps its mark.
+        let window = w(&[("a", 100), ("b", 90)]);
+        let before = w(&[("a", 100), ("b", 100)]);
+        assert_eq!(
+            advanced(Some(&window), Some(&before), &after),
+            Some(w(&[("a", 200), ("b", 90)]))
+        );
+        // A series the window never had, which the cycle did not backfill: a gap.
+        let before = w(&[("a", 100), ("c", 100)]);
+        let after = w(&[("a", 100), ("c", 200)]);
+        assert_eq!(advanced(Some(&window), Some(&before), &after), None);
+        // A window ahead of the cycle (a report ran since): nothing moves back.
+        let ahead = w(&[("a", 300)]);
+        assert_eq!(
+            advanced(Some(&ahead), Some(&w(&[("a", 100)])), &w(&[("a", 200)])),
+            None
+        );
     }
 }
