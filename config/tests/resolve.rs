@@ -145,7 +145,10 @@ environment = "staging"
     assert_eq!(p.max_provisioned_step_relative, Some(0.5));
     assert_eq!(p.max_provisioned_step_absolute, Some(5));
     assert_eq!(p.sources, ["wide", "narrow", "arm"]);
-    assert_eq!(p.min_change_saving_usd_per_month, 0.5, "the largest threshold");
+    assert_eq!(
+        p.min_change_saving_usd_per_month, 0.5,
+        "the largest threshold"
+    );
     assert_eq!(p.min_change_saving_share, 0.05);
 
     let s = &get(&r, "s").guardrails;
