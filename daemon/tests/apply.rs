@@ -100,14 +100,7 @@ fn execute_changes_memory_reservation_and_schedule_and_reapply_does_nothing() {
     );
     assert_eq!(writes(&m).len(), 6, "{:?}", writes(&m));
 
-    let again = apply(&cfg, &recs, true);
-    let t = text(&again);
-    assert!(again.status.success(), "{t}");
-    assert!(
-        t.contains("shop-0000: nothing to do (live configuration matches)"),
-        "{t}"
-    );
-    assert_eq!(writes(&m).len(), 6, "re-apply made calls: {:?}", writes(&m));
+    assert_eq!(reapply_does_nothing(&m, &cfg, &recs).len(), 6);
     assert_eq!(live(&m), after);
 }
 

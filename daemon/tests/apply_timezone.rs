@@ -52,20 +52,7 @@ fn actions_carry_the_zone_and_reapply_does_nothing() {
                 ),
             ]
         );
-        let calls = writes(&m).len();
-        let again = apply(&cfg, &recs, true);
-        let t = text(&again);
-        assert!(again.status.success(), "{t}");
-        assert!(
-            t.contains("shop-0000: nothing to do (live configuration matches)"),
-            "{t}"
-        );
-        assert_eq!(
-            writes(&m).len(),
-            calls,
-            "re-apply made calls: {:?}",
-            writes(&m)
-        );
+        reapply_does_nothing(&m, &cfg, &recs);
     }
 }
 
@@ -126,15 +113,7 @@ fn a_new_zone_alone_puts_the_actions_again_in_it() {
         ],
         "the same local hours, in the new zone"
     );
-    let calls = writes(&m).len();
-    let again = apply(&cfg, &berlin, true);
-    let t = text(&again);
-    assert!(again.status.success(), "{t}");
-    assert!(
-        t.contains("nothing to do (live configuration matches)"),
-        "{t}"
-    );
-    assert_eq!(writes(&m).len(), calls, "re-apply made calls");
+    reapply_does_nothing(&m, &cfg, &berlin);
 }
 
 /// The same for an ECS service's task count (its schedule applied in UTC, then the
@@ -217,14 +196,7 @@ fn a_new_zone_alone_puts_the_task_actions_again_and_a_rollback_restores_it() {
         in_zone("Europe/Berlin"),
         "the same local hours, in the new zone"
     );
-    let again = apply(&cfg, &berlin, true);
-    let t = text(&again);
-    assert!(again.status.success(), "{t}");
-    assert!(
-        t.contains("nothing to do (live configuration matches)"),
-        "{t}"
-    );
-    assert_eq!(writes(&m).len(), 2, "re-apply made calls");
+    assert_eq!(reapply_does_nothing(&m, &cfg, &berlin).len(), 2);
 
     rt.block_on(roll_back_worse(&dir, &store, &config, &aws, &execution));
     assert_eq!(

@@ -321,6 +321,22 @@ pub fn apply(config: &Path, recs: &Path, execute: bool) -> Output {
     adaptd(&args, &[]).output().expect("adaptd runs")
 }
 
+/// Applies `recs` again: the live configuration already matches, so it says so for
+/// shop-0000 and makes no write call. Returns the write calls, unchanged.
+pub fn reapply_does_nothing(m: &Proc, config: &Path, recs: &Path) -> Vec<String> {
+    let before = writes(m);
+    let again = apply(config, recs, true);
+    let t = text(&again);
+    assert!(again.status.success(), "{t}");
+    assert!(
+        t.contains("shop-0000: nothing to do (live configuration matches)"),
+        "{t}"
+    );
+    let after = writes(m);
+    assert_eq!(after, before, "re-apply made calls");
+    after
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
