@@ -190,19 +190,7 @@ fn regroup_cells(cells: impl Iterator<Item = ActiveCell>) -> Vec<ActiveCell> {
     all.sort_by(|a, b| a.count.total_cmp(&b.count));
     let (top, body) = all.split_last().expect("non-empty");
     const EDGES: [f64; 8] = [0.25, 0.5, 0.7, 0.85, 0.95, 0.99, 0.999, 1.0];
-    let combine = |g: &[ActiveCell]| -> ActiveCell {
-        let n: f64 = g.iter().map(|a| a.minutes).sum();
-        let avg = |f: fn(&ActiveCell) -> f64| g.iter().map(|a| f(a) * a.minutes).sum::<f64>() / n;
-        ActiveCell {
-            count: avg(|a| a.count),
-            previous_peak_count: avg(|a| a.previous_peak_count),
-            previous_active_minutes: avg(|a| a.previous_active_minutes),
-            previous_mean_count: avg(|a| a.previous_mean_count),
-            warm_before: avg(|a| a.warm_before),
-            minutes: n,
-            idle_starts: g.iter().map(|a| a.idle_starts).sum(),
-        }
-    };
+    let combine = |g: &[ActiveCell]| ActiveCell::mean_of(g).expect("a non-empty group");
     let mut out = Vec::new();
     for group in group_by_weight(body, &EDGES, |c| c.minutes, <[ActiveCell]>::to_vec) {
         let (idle, busy): (Vec<ActiveCell>, Vec<ActiveCell>) = group

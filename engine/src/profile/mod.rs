@@ -63,6 +63,29 @@ pub struct ActiveCell {
     pub idle_starts: f64,
 }
 
+impl ActiveCell {
+    /// The cell of a group of cells: means weighted by minutes, idle starts summed.
+    /// The one rule for merging cells, for a profile's own minutes and for profiles
+    /// of several days merged (`None` for an empty group).
+    pub fn mean_of(group: &[ActiveCell]) -> Option<ActiveCell> {
+        let n: f64 = group.iter().map(|a| a.minutes).sum();
+        if n <= 0.0 {
+            return None;
+        }
+        let avg =
+            |f: fn(&ActiveCell) -> f64| group.iter().map(|a| f(a) * a.minutes).sum::<f64>() / n;
+        Some(ActiveCell {
+            count: avg(|a| a.count),
+            previous_peak_count: avg(|a| a.previous_peak_count),
+            previous_active_minutes: avg(|a| a.previous_active_minutes),
+            previous_mean_count: avg(|a| a.previous_mean_count),
+            warm_before: avg(|a| a.warm_before),
+            minutes: n,
+            idle_starts: group.iter().map(|a| a.idle_starts).sum(),
+        })
+    }
+}
+
 /// What one hour of the day looks like, over all observed days.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HourProfile {

@@ -172,30 +172,7 @@ pub(super) fn idle_start_weight(
 /// distinct (count, previous peak) pairs exist, else by quantiles of the count (the
 /// busiest minute alone) and, within those, of the previous peak (idle ones apart).
 pub(super) fn cell_actives(minutes: &mut [ActiveCell]) -> Vec<ActiveCell> {
-    let merge = |group: &[ActiveCell]| -> ActiveCell {
-        let n: f64 = group.iter().map(|a| a.minutes).sum();
-        ActiveCell {
-            count: group.iter().map(|a| a.count * a.minutes).sum::<f64>() / n,
-            previous_peak_count: group
-                .iter()
-                .map(|a| a.previous_peak_count * a.minutes)
-                .sum::<f64>()
-                / n,
-            previous_active_minutes: group
-                .iter()
-                .map(|a| a.previous_active_minutes * a.minutes)
-                .sum::<f64>()
-                / n,
-            previous_mean_count: group
-                .iter()
-                .map(|a| a.previous_mean_count * a.minutes)
-                .sum::<f64>()
-                / n,
-            warm_before: group.iter().map(|a| a.warm_before * a.minutes).sum::<f64>() / n,
-            minutes: n,
-            idle_starts: group.iter().map(|a| a.idle_starts).sum(),
-        }
-    };
+    let merge = |group: &[ActiveCell]| ActiveCell::mean_of(group).expect("a non-empty group");
     minutes.sort_by(|a, b| {
         a.count
             .total_cmp(&b.count)

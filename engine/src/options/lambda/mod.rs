@@ -89,11 +89,12 @@ impl Shape {
                 return None;
             }
             let (d, moments, billed) = match observed {
-                None => (None, DurationMoments::constant(0.0), 0.0),
+                None => (None, DurationMoments::constant(0.0, 0), 0.0),
                 Some(q) => {
                     if last.as_ref().is_none_or(|l| !std::ptr::eq(l.0, q)) {
                         let scaled = law.at(q, f64::from(memory_mb), architecture);
-                        let moments = DurationMoments::of(&scaled);
+                        let moments =
+                            DurationMoments::of(&scaled, ctx.spec.model.keep_alive_minutes);
                         let billed = scaled.expected_rounded_up(rounding);
                         last = Some((q, Arc::new(scaled), moments, billed));
                     }
