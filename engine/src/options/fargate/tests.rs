@@ -3,7 +3,7 @@
 use super::*;
 use crate::options::lambda::tests::{flat_profile, lambda_spec};
 use crate::prices::PriceSheet;
-use crate::spec::{FargateConfig, PlatformKind, Provisioned};
+use crate::spec::{FargateConfig, FargateTracking, PlatformKind, Provisioned};
 
 #[test]
 fn two_small_tasks_cost_what_the_price_sheet_says() {
