@@ -343,11 +343,11 @@ impl HourModel {
         } else {
             // Work running through the whole keep-alive window is in this minute's peak
             // and in every earlier minute's: the cells judge the rest, and the shared
-            // part is added to both afterwards. Drawing it afresh for the peak and for
-            // each remembered minute (independent minutes) made a function of
-            // 20-minute runs look as if its in-flight count jumped by its whole
-            // spread from one minute to the next: 12 % cold predicted for a plan that
-            // replayed 1 %.
+            // part is added to both afterwards. Drawn afresh for the peak and for each
+            // remembered minute, a function of 20-minute runs looked as if its
+            // in-flight count jumped by its whole spread from one minute to the next
+            // (fn-9bb3db87889d: 221 cold starts predicted for a plan that replayed 17;
+            // 120 counted once, the rest still drawn independently).
             let shared = if periodic.is_none() {
                 mean_count * moments.beyond_keep_alive
             } else {
