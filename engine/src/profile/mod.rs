@@ -22,8 +22,10 @@ use stats::{
     weighted_mean,
 };
 
-/// 1,769 MB of Lambda memory buys one vCPU (AWS documentation).
+/// Active cells kept per hour: identical minutes add up exactly below it, and beyond it
+/// minutes are grouped by quantiles, so a profile stays a few kilobytes.
 pub const MAX_ACTIVE_CELLS: usize = 64;
+/// 1,769 MB of Lambda memory buys one vCPU (AWS documentation).
 pub const MB_PER_VCPU: f64 = 1769.0;
 
 /// One bin of the per-minute invocation-count histogram.
