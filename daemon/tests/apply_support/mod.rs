@@ -77,43 +77,41 @@ pub async fn sdk_config(m: &Proc) -> aws_config::SdkConfig {
 /// (name, schedule, timezone) of the scheduled actions moto holds on alias `live`,
 /// read through the AWS SDK.
 pub fn action_zones(m: &Proc) -> Vec<(String, String, Option<String>)> {
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let conf = sdk_config(m).await;
-        use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-        let mut out: Vec<_> = aws_sdk_applicationautoscaling::Client::new(&conf)
-            .describe_scheduled_actions()
-            .service_namespace(ServiceNamespace::Lambda)
-            .resource_id(format!("function:{FUNCTION}:live"))
-            .scalable_dimension(ScalableDimension::LambdaFunctionProvisionedConcurrency)
-            .send()
-            .await
-            .unwrap()
-            .scheduled_actions()
-            .iter()
-            .map(|a| {
-                (
-                    a.scheduled_action_name().to_owned(),
-                    a.schedule().to_owned(),
-                    a.timezone().map(str::to_owned),
-                )
-            })
-            .collect();
-        out.sort();
-        out
-    })
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    scheduled_action_zones(
+        m,
+        ServiceNamespace::Lambda,
+        &format!("function:{FUNCTION}:live"),
+        ScalableDimension::LambdaFunctionProvisionedConcurrency,
+    )
 }
 
 /// (name, schedule, timezone) of the scheduled actions moto holds on ECS service
 /// `shop/api`, read through the AWS SDK.
 pub fn ecs_action_zones(m: &Proc) -> Vec<(String, String, Option<String>)> {
+    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+    scheduled_action_zones(
+        m,
+        ServiceNamespace::Ecs,
+        "service/shop/api",
+        ScalableDimension::EcsServiceDesiredCount,
+    )
+}
+
+/// (name, schedule, timezone) of one scalable target's scheduled actions, sorted.
+fn scheduled_action_zones(
+    m: &Proc,
+    namespace: aws_sdk_applicationautoscaling::types::ServiceNamespace,
+    resource_id: &str,
+    dimension: aws_sdk_applicationautoscaling::types::ScalableDimension,
+) -> Vec<(String, String, Option<String>)> {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let conf = sdk_config(m).await;
-        use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
         let mut out: Vec<_> = aws_sdk_applicationautoscaling::Client::new(&conf)
             .describe_scheduled_actions()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_id("service/shop/api")
-            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .service_namespace(namespace)
+            .resource_id(resource_id)
+            .scalable_dimension(dimension)
             .send()
             .await
             .unwrap()
