@@ -392,6 +392,20 @@ impl ComponentTelemetry {
         self.get(Metric::Invocations, Stat::Sum)
     }
 
+    /// Mean init time (ms), weighted by the minute's cold starts where they are known:
+    /// a minute of many cold starts says more about init time than one of a single.
+    pub fn mean_init_duration_ms(&self) -> Option<f64> {
+        let s = self.get(Metric::InitDurationMs, Stat::Average)?;
+        let w = self.get(Metric::ColdStarts, Stat::Sum);
+        let (mut n, mut acc) = (0.0, 0.0);
+        for (m, v) in s.observed() {
+            let wt = w.and_then(|w| w.get(m)).unwrap_or(1.0).max(1e-9);
+            n += wt;
+            acc += wt * v;
+        }
+        (n > 0.0).then(|| acc / n)
+    }
+
     /// The time window covered: the declared window, else the span of the series.
     pub fn covered(&self) -> Option<(Minute, Minute)> {
         if let Some(w) = self.window {

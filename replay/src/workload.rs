@@ -335,7 +335,7 @@ impl Workload {
             minute_durations.clear();
         }
 
-        let init_duration_ms = opts.init_duration_ms.or_else(|| init_mean(t));
+        let init_duration_ms = opts.init_duration_ms.or_else(|| t.mean_init_duration_ms());
         let arrivals = if opts.periodic_timers && attribute(t, "trigger") == Some("timer") {
             Arrivals::Periodic
         } else {
@@ -457,19 +457,6 @@ fn memory_history(t: &ComponentTelemetry) -> Vec<(Minute, f64)> {
         }
     }
     out
-}
-
-/// Mean init time, weighted by cold starts where they are known.
-fn init_mean(t: &ComponentTelemetry) -> Option<f64> {
-    let s = t.get(Metric::InitDurationMs, Stat::Average)?;
-    let w = t.get(Metric::ColdStarts, Stat::Sum);
-    let (mut n, mut acc) = (0.0, 0.0);
-    for (m, v) in s.observed() {
-        let wt = w.and_then(|w| w.get(m)).unwrap_or(1.0).max(1e-9);
-        n += wt;
-        acc += wt * v;
-    }
-    (n > 0.0).then(|| acc / n)
 }
 
 #[cfg(test)]

@@ -17,10 +17,7 @@ mod stats;
 mod tests;
 mod traffic;
 
-use stats::{
-    attribute_f64, durations, estimate_cpu_bound, max_by_hour, memory_history, sum_of,
-    weighted_mean,
-};
+use stats::{attribute_f64, durations, estimate_cpu_bound, max_by_hour, memory_history, sum_of};
 
 /// Active cells kept per hour: identical minutes add up exactly below it, and beyond it
 /// minutes are grouped by quantiles, so a profile stays a few kilobytes.
@@ -341,12 +338,7 @@ pub fn summarize_in(
         warnings.push("no duration data: latency and duration cost cannot be modelled".to_owned());
     }
 
-    let init_duration_ms = weighted_mean(
-        t,
-        Metric::InitDurationMs,
-        Stat::Average,
-        Some(Metric::ColdStarts),
-    );
+    let init_duration_ms = t.mean_init_duration_ms();
     let max_memory_used_mb = t
         .get(Metric::MaxMemoryUsedMb, Stat::Maximum)
         .and_then(|s| s.observed().map(|(_, v)| v).reduce(f64::max))

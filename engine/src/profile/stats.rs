@@ -170,23 +170,6 @@ pub(super) fn sum_of(t: &ComponentTelemetry, metric: Metric) -> Option<f64> {
     (s.observed_minutes() > 0).then(|| s.observed().map(|(_, v)| v).sum())
 }
 
-pub(super) fn weighted_mean(
-    t: &ComponentTelemetry,
-    metric: Metric,
-    stat: Stat,
-    weight: Option<Metric>,
-) -> Option<f64> {
-    let s = t.get(metric, stat)?;
-    let w = weight.and_then(|w| t.get(w, Stat::Sum));
-    let (mut n, mut acc) = (0.0, 0.0);
-    for (m, v) in s.observed() {
-        let wt = w.and_then(|w| w.get(m)).unwrap_or(1.0).max(1e-9);
-        n += wt;
-        acc += wt * v;
-    }
-    (n > 0.0).then(|| acc / n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
