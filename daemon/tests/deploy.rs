@@ -26,6 +26,25 @@ use std::path::Path;
 use serde_json::Value;
 use service_support::*;
 
+/// Waits for the server's first cycle, checks it ran and listed every function, and
+/// returns the first recommendation's id.
+fn first_cycle_recommends(p: &Proc, functions: &[String]) -> i64 {
+    let cycle = next_cycle(p, 0);
+    assert_eq!(cycle["outcome"], "ok", "{cycle:#}\n{}", p.log_text());
+    let (_, comps) = get(&p.url("/api/v1/components"));
+    let names: Vec<&str> = comps["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for f in functions {
+        assert!(names.contains(&f.as_str()), "{f} not in {names:?}");
+    }
+    let (_, list) = get(&p.url("/api/v1/recommendations"));
+    list["items"][0]["id"].as_i64().expect("a recommendation")
+}
+
 /// The documents of a kustomization folder's resources, by kind; every YAML file of
 /// the folder (the kustomization aside) must be one of its resources.
 fn kustomized(dir: &Path, out: &mut BTreeMap<String, Value>) {

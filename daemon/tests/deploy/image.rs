@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::first_cycle_recommends;
 use super::service_support::*;
 
 /// What the Dockerfile's runtime stage says.
@@ -308,20 +309,7 @@ fn the_image_serves_its_own_config_with_its_store_and_reports_on_the_volume() {
         "not a JSON log line: {first_line}"
     );
 
-    let cycle = next_cycle(&p, 0);
-    assert_eq!(cycle["outcome"], "ok", "{cycle:#}\n{}", p.log_text());
-    let (_, comps) = get(&p.url("/api/v1/components"));
-    let names: Vec<&str> = comps["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    for f in &functions {
-        assert!(names.contains(&f.as_str()), "{f} not in {names:?}");
-    }
-    let (_, list) = get(&p.url("/api/v1/recommendations"));
-    let id = list["items"][0]["id"].as_i64().expect("a recommendation");
+    let id = first_cycle_recommends(&p, &functions);
     // No token in the image's config: it advises, approving is refused.
     let approve = p.url(&format!("/api/v1/recommendations/{id}/approve"));
     assert_eq!(http("POST", &approve, Some("any"), None).0, 403);

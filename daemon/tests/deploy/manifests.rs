@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 use super::service_support::*;
-use super::{configmap_config, manifests};
+use super::{configmap_config, first_cycle_recommends, manifests};
 
 #[test]
 fn kubernetes_manifests_parse_and_agree_with_each_other_and_the_service() {
@@ -228,20 +228,7 @@ fn the_configmap_config_serves_with_the_deployments_environment() {
         let path = c[probe]["httpGet"]["path"].as_str().unwrap();
         assert_eq!(get(&p.url(path)).0, 200, "{probe} {path}");
     }
-    let cycle = next_cycle(&p, 0);
-    assert_eq!(cycle["outcome"], "ok", "{cycle:#}\n{}", p.log_text());
-    let (_, comps) = get(&p.url("/api/v1/components"));
-    let names: Vec<&str> = comps["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    for f in &functions {
-        assert!(names.contains(&f.as_str()), "{f} not in {names:?}");
-    }
-    let (_, list) = get(&p.url("/api/v1/recommendations"));
-    let id = list["items"][0]["id"].as_i64().expect("a recommendation");
+    let id = first_cycle_recommends(&p, &functions);
     let approve = p.url(&format!("/api/v1/recommendations/{id}/approve"));
     assert_eq!(http("POST", &approve, Some("wrong"), None).0, 401);
     let (s, v) = http("POST", &approve, Some("deploy-token"), None);
