@@ -307,6 +307,26 @@ fn rewind(kept: &Path, back: i64) -> i64 {
     cut
 }
 
+/// The weekly JSON report 100 minutes after `cut` is the same from `whole` (one full
+/// collection) as from `other`, and names the shop's function.
+fn assert_same_report(
+    dir: &Scratch,
+    cut: i64,
+    whole: &adaptd_engine::telemetry::TelemetrySet,
+    other: &adaptd_engine::telemetry::TelemetrySet,
+) {
+    let config = Config::from_str(
+        "[report]\nperiod_days = 7\nfrontier_components = 0\nformats = [\"json\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    let at = UNIX_EPOCH + Duration::from_secs(60 * cut as u64 + 60 * 100);
+    let a = report_json(&config, &dir.path("a"), whole, at);
+    let b = report_json(&config, &dir.path("b"), other, at);
+    assert!(a.contains("shop-0000"), "{a}");
+    assert_eq!(a, b);
+}
+
 fn report_json(
     config: &Config,
     dir: &Path,
@@ -357,16 +377,7 @@ fn a_second_scheduled_report_collects_only_the_new_minutes_and_reports_the_same(
     }
 
     // The same report as from the first, whole collection.
-    let config = Config::from_str(
-        "[report]\nperiod_days = 7\nfrontier_components = 0\nformats = [\"json\"]\n",
-        "t.toml",
-    )
-    .unwrap();
-    let at = UNIX_EPOCH + Duration::from_secs(60 * cut as u64 + 60 * 100);
-    let a = report_json(&config, &dir.path("a"), &first.telemetry, at);
-    let b = report_json(&config, &dir.path("b"), &second.telemetry, at);
-    assert!(a.contains("shop-0000"), "{a}");
-    assert_eq!(a, b);
+    assert_same_report(&dir, cut, &first.telemetry, &second.telemetry);
 }
 
 /// Cycles appended what they collected (a backfill two hours ago, then the two hours
@@ -417,16 +428,7 @@ fn after_cycles_the_scheduled_report_collects_nothing_of_its_own() {
     let scratch = Window::new(dir.path("scratch"), 7);
     let full = block_on(scratch.gather(&sources, from, Shutdown::never()));
 
-    let config = Config::from_str(
-        "[report]\nperiod_days = 7\nfrontier_components = 0\nformats = [\"json\"]\n",
-        "t.toml",
-    )
-    .unwrap();
-    let at = UNIX_EPOCH + Duration::from_secs(60 * cut as u64 + 60 * 100);
-    let a = report_json(&config, &dir.path("a"), &full.telemetry, at);
-    let b = report_json(&config, &dir.path("b"), &report.telemetry, at);
-    assert!(a.contains("shop-0000"), "{a}");
-    assert_eq!(a, b);
+    assert_same_report(&dir, cut, &full.telemetry, &report.telemetry);
     // The appended minutes are folded into the window by the report.
     let kept: Vec<_> = std::fs::read_dir(window.dir())
         .unwrap()
