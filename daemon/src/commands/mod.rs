@@ -26,7 +26,12 @@ use crate::pipeline::{PipelineError, run};
 /// Parses the command line, runs it and maps failures to exit codes: 2 for invalid
 /// input (config, telemetry), 1 for everything else.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    run_cli(Cli::parse())
+}
+
+/// Runs a parsed command line (see [`main`]); the binary parses first to tune the
+/// allocator for the command before any thread starts.
+pub fn run_cli(cli: Cli) -> ExitCode {
     if let Err(e) = crate::logging::init(&cli.log) {
         eprintln!("adaptd: {e:#}");
         return ExitCode::from(EXIT_INVALID_INPUT);
