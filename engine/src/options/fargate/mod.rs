@@ -40,8 +40,8 @@ use crate::quantiles::QuantileSet;
 use crate::spec::{Architecture, Deployment, FargateConfig, PlatformKind, TrackingMetric};
 
 use candidates::{scheduled_candidate, tracking_candidate};
-use service::Sizing;
 pub use service::{COLD_WAIT_MS, MIN_TASKS, TaskStart};
+use service::{Sizing, SizingInputs};
 use tracking::TrackedHour;
 
 /// Requests per task considered.
@@ -127,35 +127,77 @@ fn exclusion(ctx: &Context<'_>, arch: Architecture) -> Option<Exclusion> {
 }
 
 /// The cheapest size (vCPU, memory, requests per task) on `arch` whose schedule meets
-/// the SLO's p99 in every hour, with that schedule.
-fn best_size<'a>(ctx: &'a Context<'a>, arch: Architecture) -> Option<(Sizing<'a>, Vec<u32>)> {
-    let mut best: Option<(f64, Sizing<'_>, Vec<u32>)> = None;
+/// the SLO's p99 in every hour, with that schedule (the first in size order on a tie).
+///
+/// Planning a size's hours is most of a Fargate model's cost (the cold-start and p99
+/// searches run the M/G/c queue for every hour), and of the 35 sizes one wins. A
+/// size's planned tasks never fall below its stable ones and cost rises with tasks,
+/// so the stable schedule's cost bounds the size from below: sizes are planned
+/// cheapest bound first, and a size is dropped as soon as its planned hours and the
+/// bound of the rest cannot beat the best so far. The answer is the exhaustive
+/// search's.
+fn best_size<'a>(
+    ctx: &'a Context<'a>,
+    inputs: &SizingInputs,
+    arch: Architecture,
+) -> Option<(Sizing<'a>, Vec<u32>)> {
+    let schedules = ctx.spec.guardrails.allow_schedules;
+    let mut sizes: Vec<(f64, usize, Sizing<'_>, Vec<u32>)> = Vec::new();
     for vcpu in VCPUS {
         for per_task in PER_TASK_CONCURRENCY {
             let Some(mem) = sizes::smallest_memory(vcpu, memory_need_mb(ctx, per_task)) else {
                 continue;
             };
-            let Some(sizing) = Sizing::new(ctx, vcpu, mem, arch, per_task) else {
-                continue;
-            };
-            let Some(tasks) = (0..24)
-                .map(|h| sizing.planned_tasks(h))
-                .collect::<Option<Vec<u32>>>()
-            else {
-                continue;
-            };
-            let tasks = if ctx.spec.guardrails.allow_schedules {
-                tasks
-            } else {
-                vec![*tasks.iter().max().unwrap_or(&MIN_TASKS); 24]
-            };
-            let cost: f64 = tasks.iter().map(|&n| sizing.hour_usd(n)).sum();
-            if best.as_ref().is_none_or(|b| cost < b.0) {
-                best = Some((cost, sizing, tasks));
-            }
+            let sizing = Sizing::of(ctx, inputs, vcpu, mem, arch, per_task);
+            let stable: Vec<u32> = (0..24).map(|h| sizing.stable_tasks(h)).collect();
+            let bound = schedule_usd(&sizing, &stable, schedules);
+            sizes.push((bound, sizes.len(), sizing, stable));
         }
     }
-    best.map(|(_, s, t)| (s, t))
+    sizes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    // (cost, size order) of the best so far: the exhaustive search keeps the first of
+    // equals, so a later size must be strictly cheaper to replace it.
+    let beats = |cost: f64, order: usize, best: &Option<(f64, usize, Sizing<'_>, Vec<u32>)>| {
+        best.as_ref()
+            .is_none_or(|b| cost < b.0 || (cost == b.0 && order < b.1))
+    };
+    let mut best: Option<(f64, usize, Sizing<'_>, Vec<u32>)> = None;
+    for (bound, order, sizing, mut tasks) in sizes {
+        if !beats(bound, order, &best) {
+            break; // sorted: no later size can beat it either
+        }
+        let mut planned = true;
+        for h in 0..24 {
+            let Some(n) = sizing.planned_tasks(h) else {
+                planned = false;
+                break;
+            };
+            tasks[h] = n;
+            if !beats(schedule_usd(&sizing, &tasks, schedules), order, &best) {
+                planned = false;
+                break;
+            }
+        }
+        if !planned {
+            continue;
+        }
+        if !schedules {
+            tasks = vec![*tasks.iter().max().unwrap_or(&MIN_TASKS); 24];
+        }
+        let cost = schedule_usd(&sizing, &tasks, schedules);
+        best = Some((cost, order, sizing, tasks));
+    }
+    best.map(|(_, _, s, t)| (s, t))
+}
+
+/// Monthly cost of a size with `tasks` in each hour: as given with schedules, else the
+/// busiest hour's count all day. Never lower for more tasks in any hour.
+fn schedule_usd(sizing: &Sizing<'_>, tasks: &[u32], schedules: bool) -> f64 {
+    let most = *tasks.iter().max().unwrap_or(&MIN_TASKS);
+    tasks
+        .iter()
+        .map(|&n| sizing.hour_usd(if schedules { n } else { most }))
+        .sum()
 }
 
 impl Platform for Fargate {
@@ -167,12 +209,15 @@ impl Platform for Fargate {
         if !ctx.profile.has_traffic_data() {
             return Vec::new();
         }
+        let Some(inputs) = SizingInputs::of(ctx) else {
+            return Vec::new(); // an hour with traffic but no durations
+        };
         let mut out = Vec::new();
         for arch in [Architecture::X86_64, Architecture::Arm64] {
             // Pre-optimise the size: Fargate shares no limit with other components, so
             // the cheapest size that meets the SLO in every hour is the only one worth
             // handing to the optimiser.
-            let Some((sizing, tasks)) = best_size(ctx, arch) else {
+            let Some((sizing, tasks)) = best_size(ctx, &inputs, arch) else {
                 continue;
             };
             let excluded = exclusion(ctx, arch);

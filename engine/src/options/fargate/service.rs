@@ -1,6 +1,8 @@
 //! One task size for one component: service times, tasks needed, latency and price per
 //! hour of the day. Shared by scheduled and target-tracking options.
 
+use std::sync::Arc;
+
 use crate::cpu_share::CpuShare;
 use crate::options::Context;
 use crate::options::lambda::memory::DurationLaw;
@@ -66,43 +68,36 @@ pub(crate) struct Sizing<'a> {
     /// Share of the tasks above the on-demand base on Spot.
     pub spot: f64,
     /// Durations as observed (ms) per hour.
-    pub observed: Vec<Option<QuantileSet>>,
+    pub observed: Arc<[Option<QuantileSet>]>,
     /// Squared coefficient of variation of each hour's durations: the service times'
     /// too (the sharing law rescales them), which the M/G/c wait reads.
-    pub scv: Vec<f64>,
+    pub scv: Arc<[f64]>,
     /// How the task's vCPUs are shared by its requests: every service time and CPU
     /// figure below comes from it.
     pub share: CpuShare,
     /// CPU seconds a request of the window's mean observed duration consumes.
     pub cpu_seconds: f64,
     /// Arrival rate each hour is sized for (per second): its 99th-percentile minute.
-    pub rate: Vec<f64>,
+    pub rate: Arc<[f64]>,
     /// On-demand price of one task per hour.
     pub task_usd_per_hour: f64,
 }
 
-impl<'a> Sizing<'a> {
-    pub fn new(
-        ctx: &'a Context<'a>,
-        vcpu: f64,
-        memory_mb: u32,
-        arch: Architecture,
-        per_task: u32,
-    ) -> Option<Self> {
-        let law = DurationLaw::of(ctx);
-        let arch_factor = match (law.observed_architecture, arch) {
-            (Architecture::X86_64, Architecture::Arm64) => law.arm64_factor,
-            (Architecture::Arm64, Architecture::X86_64) => 1.0 / law.arm64_factor,
-            _ => 1.0,
-        };
-        let share = CpuShare::new(
-            vcpu,
-            per_task,
-            law.cpu_bound_fraction.0,
-            law.observed_vcpu,
-            law.parallelism,
-            arch_factor,
-        );
+/// What every size of one component reads the same: the component's hours and its
+/// duration law. Built once per component and shared by its sizes (a size search
+/// builds 35 of them per architecture).
+#[derive(Debug, Clone)]
+pub(crate) struct SizingInputs {
+    law: DurationLaw,
+    observed: Arc<[Option<QuantileSet>]>,
+    scv: Arc<[f64]>,
+    rate: Arc<[f64]>,
+    mean_observed_ms: f64,
+}
+
+impl SizingInputs {
+    /// `None` when an hour with traffic has no durations.
+    pub fn of(ctx: &Context<'_>) -> Option<Self> {
         let mut observed = Vec::with_capacity(24);
         let mut rate = Vec::with_capacity(24);
         let mut scv = Vec::with_capacity(24);
@@ -116,25 +111,75 @@ impl<'a> Sizing<'a> {
             observed.push(d.cloned());
             rate.push(hp.count_quantile(0.99) / 60.0);
         }
-        let mean_observed_ms = ctx
-            .profile
-            .duration_ms
-            .as_ref()
-            .map_or(0.0, QuantileSet::mean);
         Some(Self {
+            law: DurationLaw::of(ctx),
+            observed: observed.into(),
+            scv: scv.into(),
+            rate: rate.into(),
+            mean_observed_ms: ctx
+                .profile
+                .duration_ms
+                .as_ref()
+                .map_or(0.0, QuantileSet::mean),
+        })
+    }
+}
+
+impl<'a> Sizing<'a> {
+    pub fn new(
+        ctx: &'a Context<'a>,
+        vcpu: f64,
+        memory_mb: u32,
+        arch: Architecture,
+        per_task: u32,
+    ) -> Option<Self> {
+        Some(Self::of(
+            ctx,
+            &SizingInputs::of(ctx)?,
+            vcpu,
+            memory_mb,
+            arch,
+            per_task,
+        ))
+    }
+
+    /// [`Sizing::new`] from inputs already read.
+    pub fn of(
+        ctx: &'a Context<'a>,
+        inputs: &SizingInputs,
+        vcpu: f64,
+        memory_mb: u32,
+        arch: Architecture,
+        per_task: u32,
+    ) -> Self {
+        let law = &inputs.law;
+        let arch_factor = match (law.observed_architecture, arch) {
+            (Architecture::X86_64, Architecture::Arm64) => law.arm64_factor,
+            (Architecture::Arm64, Architecture::X86_64) => 1.0 / law.arm64_factor,
+            _ => 1.0,
+        };
+        let share = CpuShare::new(
+            vcpu,
+            per_task,
+            law.cpu_bound_fraction.0,
+            law.observed_vcpu,
+            law.parallelism,
+            arch_factor,
+        );
+        Self {
             ctx,
             vcpu,
             memory_mb,
             arch,
             per_task,
             spot: 0.0,
-            observed,
-            scv,
-            cpu_seconds: share.cpu_seconds(mean_observed_ms / 1000.0),
+            observed: inputs.observed.clone(),
+            scv: inputs.scv.clone(),
+            cpu_seconds: share.cpu_seconds(inputs.mean_observed_ms / 1000.0),
             share,
-            rate,
+            rate: inputs.rate.clone(),
             task_usd_per_hour: ctx.prices.fargate.task_usd_per_hour(arch, vcpu, memory_mb),
-        })
+        }
     }
 
     /// CPU utilisation of `n` tasks at `rate` requests per second.

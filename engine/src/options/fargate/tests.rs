@@ -466,3 +466,75 @@ fn engine_and_replay_share_one_cpu_law() {
     assert!((half - 1.1).abs() < 1e-12, "{half}");
     assert!((cpu_s - 0.028).abs() < 1e-12);
 }
+
+/// The exhaustive search `best_size` prunes: every size planned, the first cheapest.
+fn best_size_by_enumeration<'a>(
+    ctx: &'a Context<'a>,
+    arch: Architecture,
+) -> Option<(Sizing<'a>, Vec<u32>)> {
+    let mut best: Option<(f64, Sizing<'_>, Vec<u32>)> = None;
+    for vcpu in VCPUS {
+        for per_task in PER_TASK_CONCURRENCY {
+            let Some(mem) = sizes::smallest_memory(vcpu, memory_need_mb(ctx, per_task)) else {
+                continue;
+            };
+            let Some(sizing) = Sizing::new(ctx, vcpu, mem, arch, per_task) else {
+                continue;
+            };
+            let Some(mut tasks) = (0..24)
+                .map(|h| sizing.planned_tasks(h))
+                .collect::<Option<Vec<u32>>>()
+            else {
+                continue;
+            };
+            if !ctx.spec.guardrails.allow_schedules {
+                tasks = vec![*tasks.iter().max().unwrap(); 24];
+            }
+            let cost: f64 = tasks.iter().map(|&n| sizing.hour_usd(n)).sum();
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                best = Some((cost, sizing, tasks));
+            }
+        }
+    }
+    best.map(|(_, s, t)| (s, t))
+}
+
+#[test]
+fn pruned_size_search_finds_what_enumeration_finds() {
+    let prices = PriceSheet::us_east_1();
+    let cases = [
+        (bursty(20.0, 600.0, 5.0, 300.0), None, Some(0.01), true),
+        (
+            bursty(20.0, 600.0, 5.0, 300.0),
+            Some(400.0),
+            Some(0.01),
+            false,
+        ),
+        (flat_profile(3000.0, 200.0, 0.0), Some(250.0), None, true),
+        (flat_profile(60.0, 2000.0, 0.0), Some(1.0), None, true), // p99 out of reach
+        (bursty(1.0, 40.0, 2.0, 8000.0), None, Some(0.001), true),
+    ];
+    let mut compared = 0;
+    for (profile, p99_ms, cold, schedules) in cases {
+        let mut spec = http_spec();
+        spec.slo.p99_ms = p99_ms;
+        spec.slo.max_cold_start_rate = cold;
+        spec.guardrails.allow_schedules = schedules;
+        let ctx = Context::new(&spec, &profile, &prices);
+        for arch in [Architecture::X86_64, Architecture::Arm64] {
+            let fast = best_size(&ctx, &SizingInputs::of(&ctx).unwrap(), arch);
+            let slow = best_size_by_enumeration(&ctx, arch);
+            let key = |b: &Option<(Sizing<'_>, Vec<u32>)>| {
+                b.as_ref()
+                    .map(|(s, t)| (s.vcpu, s.memory_mb, s.per_task, t.clone()))
+            };
+            assert_eq!(
+                key(&fast),
+                key(&slow),
+                "p99 {p99_ms:?}, cold {cold:?}, {arch:?}"
+            );
+            compared += usize::from(fast.is_some());
+        }
+    }
+    assert!(compared >= 6, "too few cases have a size: {compared}");
+}
