@@ -39,14 +39,17 @@ pub struct Context<'a> {
 }
 
 /// Per-component cache of Lambda shapes keyed by (memory, architecture, reserved
-/// concurrency). Only valid for one component and one set of prices.
+/// concurrency, on-demand duration price). Only valid for one component and one price
+/// sheet; the marginal duration tier is in the key, so the deployed configuration can
+/// be evaluated before its account's tier is known and the shape reused when the tier
+/// turns out to be the first.
 #[derive(Debug, Default)]
 pub struct ModelCache {
     shapes: std::sync::Mutex<Vec<CachedShape>>,
 }
 
-/// (memory MB, architecture, reserved concurrency).
-type ShapeKey = (u32, Architecture, Option<u32>);
+/// (memory MB, architecture, reserved concurrency, duration price as bits).
+pub(crate) type ShapeKey = (u32, Architecture, Option<u32>, u64);
 type CachedShape = (ShapeKey, std::sync::Arc<lambda::Shape>);
 
 impl ModelCache {
@@ -96,7 +99,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The same context with a model cache (valid for this component and these prices).
+    /// The same context with a model cache (valid for this component and price sheet).
     pub fn with_cache(self, cache: &'a ModelCache) -> Self {
         Self {
             cache: Some(cache),

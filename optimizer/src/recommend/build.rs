@@ -293,19 +293,26 @@ fn prepare<'a>(
     totals: Option<&DurationTotals>,
     warnings: &mut Vec<String>,
 ) -> Vec<Prepared<'a>> {
-    // Marginal duration price per account and architecture from current usage.
+    // The deployed configurations first, at the first duration tier: they set the
+    // marginal tier. Their shapes are cached (the price is in the cache key), so the
+    // candidate at the deployed size reuses them.
+    let current = super::par::map(specs.len(), |i| {
+        let spec = &specs[i];
+        let ctx = profiles
+            .get(&spec.name)
+            .map(|p| Context::new(spec, p, prices).with_cache(&caches[i]));
+        ctx.and_then(|c| platform(spec.current.platform()).evaluate(&c, &spec.current))
+    });
     let mut prepared: Vec<Prepared<'a>> = specs
         .iter()
-        .map(|spec| {
+        .zip(current)
+        .zip(caches)
+        .map(|((spec, current), cache)| {
             let profile = profiles.get(&spec.name);
-            let ctx = profile.map(|p| Context::new(spec, p, prices));
-            let current = ctx
-                .as_ref()
-                .and_then(|c| platform(spec.current.platform()).evaluate(c, &spec.current));
             Prepared {
                 spec,
                 profile,
-                ctx,
+                ctx: profile.map(|p| Context::new(spec, p, prices).with_cache(cache)),
                 candidates: Vec::new(),
                 current,
                 item: None,
@@ -316,12 +323,6 @@ fn prepare<'a>(
         .collect();
     apply_duration_tiers(&mut prepared, prices, totals, warnings);
 
-    // Shapes built from here on are priced at the marginal tier: cache them.
-    for (p, cache) in prepared.iter_mut().zip(caches) {
-        if let Some(ctx) = p.ctx.as_mut() {
-            *ctx = ctx.with_cache(cache);
-        }
-    }
     let candidates = super::par::map(prepared.len(), |i| {
         let p = &prepared[i];
         match p.ctx.as_ref() {
@@ -526,6 +527,7 @@ fn apply_duration_tiers(
     warnings: &mut Vec<String>,
 ) {
     let totals = totals.cloned().unwrap_or_else(|| current_totals(prepared));
+    let mut repriced = vec![false; prepared.len()];
     for ((account, arch), total) in &totals {
         let tiers = prices.lambda.duration_tiers(*arch);
         let marginal = tiers
@@ -537,18 +539,28 @@ fn apply_duration_tiers(
                 "account {account} uses {:.2e} on-demand GB-s a month on {arch}: duration is priced at the marginal tier ${marginal}/GB-s",
                 total
             ));
-            for p in prepared.iter_mut().filter(|p| &p.spec.account == account) {
-                if let Some(ctx) = p.ctx.as_mut() {
+            for (i, p) in prepared.iter_mut().enumerate() {
+                if let Some(ctx) = p.ctx.as_mut().filter(|_| &p.spec.account == account) {
                     ctx.lambda_duration_usd_per_gb_second
                         [usize::from(*arch == Architecture::Arm64)] = marginal;
+                    repriced[i] = true;
                 }
             }
         }
     }
-    // Re-evaluate current deployments at the marginal price.
-    for p in prepared.iter_mut() {
-        if let (Some(ctx), Some(_)) = (p.ctx.as_ref(), p.current.as_ref()) {
-            p.current = platform(p.spec.current.platform()).evaluate(ctx, &p.spec.current);
+    // Re-evaluate the deployed configurations whose duration price changed.
+    let again = super::par::map(prepared.len(), |i| {
+        let p = &prepared[i];
+        match (p.ctx.as_ref(), p.current.as_ref()) {
+            (Some(ctx), Some(_)) if repriced[i] => {
+                Some(platform(p.spec.current.platform()).evaluate(ctx, &p.spec.current))
+            }
+            _ => None,
+        }
+    });
+    for (p, e) in prepared.iter_mut().zip(again) {
+        if let Some(e) = e {
+            p.current = e;
         }
     }
 }

@@ -252,9 +252,21 @@ fn shape_of(
 ) -> Option<Arc<Shape>> {
     let build = || Shape::new(ctx, law, memory_mb, arch, reserved);
     match ctx.cache {
-        Some(cache) => cache.shape((memory_mb, arch, reserved), build),
+        Some(cache) => cache.shape(shape_key(ctx, memory_mb, arch, reserved), build),
         None => build().map(Arc::new),
     }
+}
+
+/// The cache key of a shape: its memory, architecture and reserved concurrency, and
+/// the duration price it was built at (the context's marginal tier).
+fn shape_key(
+    ctx: &Context<'_>,
+    memory_mb: u32,
+    arch: Architecture,
+    reserved: Option<u32>,
+) -> crate::options::ShapeKey {
+    let price = ctx.lambda_duration_price(arch).to_bits();
+    (memory_mb, arch, reserved, price)
 }
 
 /// Level grid: every integer up to 16, then steps of about 8 %, up to `max`, plus extras.
