@@ -16,7 +16,7 @@ pub(super) fn reserved_variant(
     reserved: Option<u32>,
 ) -> Arc<Shape> {
     let build = || Some(base.with_reserved(reserved));
-    let key = super::shape_key(ctx, base.memory_mb, base.architecture, reserved);
+    let key = super::shape::shape_key(ctx, base.memory_mb, base.architecture, reserved);
     match ctx.cache {
         Some(cache) => cache
             .shape(key, build)

@@ -4,6 +4,7 @@ use super::*;
 use crate::options::Context;
 use crate::prices::PriceSheet;
 use crate::profile::{CountBin, HourProfile, Profile};
+use crate::quantiles::QuantileSet;
 use crate::spec::{ComponentSpec, Guardrails, ModelParams, Slo};
 
 /// A profile with the same traffic every hour: `per_minute` invocations in each of 60
