@@ -458,20 +458,20 @@ pub(crate) fn no_assignment(problem: &Problem, limit: Duration) -> SolveError {
 /// their cost; `None` when no choice meets the budget. Explanations compare every option
 /// of a component this way: one exact per-base search, without building a problem.
 pub fn cheapest_in_base(base: &Base) -> Option<(Vec<usize>, f64)> {
+    cheapest_in_base_below(base, f64::INFINITY)
+}
+
+/// [`cheapest_in_base`] when it costs less than `cutoff`, else `None`. A cutoff lets
+/// the exact search drop every path that cannot beat it: an explanation only needs an
+/// option that could show.
+pub fn cheapest_in_base_below(base: &Base, cutoff: f64) -> Option<(Vec<usize>, f64)> {
     if let Some(found) = cheapest_if_within_budget(base) {
-        return Some(found);
+        return (found.1 < cutoff).then_some(found);
     }
     let cb = CompactBase::new(base);
     let mut sc = Scratch::default();
     let mut st = BaseState::default();
-    match item::exact_outcome(
-        &cb,
-        None,
-        &mut st,
-        &mut sc,
-        f64::INFINITY,
-        units::MAX_LABELS,
-    ) {
+    let found = match item::exact_outcome(&cb, None, &mut st, &mut sc, cutoff, units::MAX_LABELS) {
         Ok(o) => o.ub.map(|(cost, path)| (cb.levels_of(&path), cost)),
         // Too many labels for the exact search: the full per-item solver closes it.
         Err(()) => {
@@ -483,7 +483,8 @@ pub fn cheapest_in_base(base: &Base) -> Option<(Vec<usize>, f64)> {
                 .ok()
                 .map(|(c, cost)| (c.levels, cost))
         }
-    }
+    };
+    found.filter(|(_, cost)| *cost < cutoff)
 }
 
 /// Each slot's cheapest allowed level (the least risky among equal costs), when

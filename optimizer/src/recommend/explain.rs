@@ -8,7 +8,7 @@ use adaptd_engine::spec::{Deployment, Provisioned, Slo};
 
 use super::build::{Built, Prepared};
 use super::model::{Alternative, Confidence, Explanation, PlatformComparison, Predicted, meets};
-use super::price::{Priced, cheapest, price_candidates};
+use super::price::{Priced, cheapest, fixed_level_options, kind, price_candidates};
 use crate::Solution;
 use crate::problem::Base;
 
@@ -26,7 +26,7 @@ pub fn explain(
 ) -> Explanation {
     let spec = p.spec;
     let slo = &spec.slo;
-    let (bases, priced) = price_candidates(p, built);
+    let (bases, priced) = price_candidates(p, built, recommended);
     let alternatives = alternatives(p, recommended, &bases, &priced);
     let mut binding = Vec::new();
     if let Some(text) = &p.infeasible {
@@ -298,43 +298,16 @@ fn alternatives(
                 levels: o.levels.clone(),
             });
         }
-        let (Deployment::Lambda(_), Some(base)) = (&c.template, base) else {
+        let Some(base) = base else {
             continue;
         };
-        // The same size on demand only, and with the cheapest constant level.
-        let budget = base.risk_budget;
-        let level_cost = |l: usize| -> Option<(f64, f64, bool)> {
-            let mut cost = c.fixed_usd_per_month;
-            let mut risk = 0.0;
-            let mut ok = true;
-            for (slot, filtered) in c.slots.iter().zip(&base.slots) {
-                let o = slot.levels.get(l)?.as_ref()?;
-                cost += o.usd_per_month;
-                risk += o.cold_starts_per_month;
-                ok &= filtered.alternatives[l].is_some();
-            }
-            Some((cost, risk, ok && budget.is_none_or(|b| risk <= b + 1e-9)))
-        };
-        if let Some((cost, _, ok)) = level_cost(0) {
+        for (levels, cost, meets) in fixed_level_options(c, base) {
             options.push(Option_ {
                 cost,
-                meets: ok,
+                meets,
                 candidate: i,
-                levels: vec![0; c.slots.len()],
+                levels,
             });
-        }
-        if c.slots.len() == 24 {
-            let constant = (1..c.levels.len())
-                .filter_map(|l| level_cost(l).filter(|x| x.2).map(|x| (l, x.0)))
-                .min_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((l, cost)) = constant {
-                options.push(Option_ {
-                    cost,
-                    meets: true,
-                    candidate: i,
-                    levels: vec![l; 24],
-                });
-            }
         }
     }
     options.sort_by(|a, b| b.meets.cmp(&a.meets).then(a.cost.total_cmp(&b.cost)));
@@ -373,20 +346,6 @@ fn alternatives(
     }
     out.sort_by(|a, b| a.usd_per_month.total_cmp(&b.usd_per_month));
     out
-}
-
-fn kind(d: &Deployment) -> String {
-    match d {
-        Deployment::Fargate(f) => format!("fargate {}", f.architecture),
-        Deployment::Lambda(l) => {
-            let pc = match &l.provisioned {
-                Provisioned::None => "on demand",
-                Provisioned::Constant(_) => "constant provisioned concurrency",
-                Provisioned::Hourly(_) => "provisioned concurrency schedule",
-            };
-            format!("lambda {} {pc}", l.architecture)
-        }
-    }
 }
 
 fn summary(current: &Predicted, rec: &Predicted, slo: &Slo) -> String {

@@ -4,12 +4,13 @@
 use std::borrow::Cow;
 
 use adaptd_engine::options::{Candidate, Evaluation, platform};
-use adaptd_engine::spec::Deployment;
+use adaptd_engine::spec::{Deployment, Provisioned};
 
 use super::budget::risk_budget;
 use super::build::{Built, Prepared, min_risk, to_base};
-use crate::cheapest_in_base;
+use super::model::Predicted;
 use crate::problem::Base;
+use crate::{cheapest_in_base, cheapest_in_base_below};
 
 /// A candidate's cheapest levels: under its SLO when any meet it, else without it.
 /// Both the alternatives and the other-platform comparison read it, so it is worked
@@ -37,28 +38,32 @@ impl Priced {
     }
 }
 
-/// The candidates an explanation can show, priced (with their bases): every Lambda
-/// candidate (each can show as on demand, constant or scheduled provisioned
-/// concurrency), and of Fargate's many (sizes × scaling modes) enough to know the best
-/// of each architecture and guardrail standing, the only Fargate alternatives an
-/// explanation shows. Those are searched cheapest lower bound first — the cost without
-/// the SLO, which no choice under it undercuts — and the search stops once one that
-/// meets the SLO costs less than the next bound. Pricing every Fargate candidate
-/// under the SLO was most of what explaining cost.
+/// The candidates an explanation can show, priced (with their bases). Of Fargate's
+/// many (sizes × scaling modes) an explanation shows only the best of each
+/// architecture and guardrail standing: those are searched cheapest lower bound first
+/// — the cost without the SLO, which no choice under it undercuts — and the search
+/// stops once one that meets the SLO costs less than the next bound. Pricing every
+/// Fargate candidate under the SLO was most of what explaining cost.
+///
+/// Lambda candidates (each can show as on demand, constant or scheduled provisioned
+/// concurrency) are searched only below what could still show when the recommendation
+/// is on Lambda ([`price_lambda`]).
 #[allow(clippy::type_complexity)]
 pub(super) fn price_candidates<'b>(
     p: &Prepared<'_>,
     built: &'b Built<'_>,
+    recommended: &Predicted,
 ) -> (Vec<Option<Cow<'b, Base>>>, Vec<Option<Priced>>) {
     let n = p.candidates.len();
     let mut bases: Vec<Option<Cow<'b, Base>>> = (0..n).map(|_| None).collect();
     let mut priced: Vec<Option<Priced>> = (0..n).map(|_| None).collect();
     let mut groups: Vec<((String, bool), Vec<(usize, f64)>)> = Vec::new();
+    let mut lambda: Vec<(usize, f64)> = Vec::new();
     for (i, c) in p.candidates.iter().enumerate() {
         let Deployment::Fargate(f) = &c.template else {
-            let base = slo_base(p, built, i);
-            priced[i] = Priced::of(c, &base);
-            bases[i] = Some(base);
+            let bound = cheapest_unconstrained(c).map_or(f64::NEG_INFINITY, |(_, b)| b);
+            lambda.push((i, bound));
+            bases[i] = Some(slo_base(p, built, i));
             continue;
         };
         let Some((_, bound)) = cheapest_unconstrained(c) else {
@@ -70,6 +75,7 @@ pub(super) fn price_candidates<'b>(
             None => groups.push((key, vec![(i, bound)])),
         }
     }
+    price_lambda(p, recommended, lambda, &bases, &mut priced);
     for (_, mut members) in groups {
         members.sort_by(|a, b| a.1.total_cmp(&b.1));
         let mut best_meeting = f64::INFINITY;
@@ -91,6 +97,170 @@ pub(super) fn price_candidates<'b>(
         }
     }
     (bases, priced)
+}
+
+/// Prices the Lambda candidates `lambda` (index, cost without the SLO), cheapest first.
+///
+/// When the recommendation is on Lambda an explanation shows, of Lambda's options,
+/// the cheapest of each kind ([`kind`]) that meets the SLO, the recommendation aside
+/// (the other-platform comparison reads Fargate's). A candidate that can meet its SLO
+/// is, at its cheapest, on demand or at one constant level — what its own fixed-level
+/// options, always listed, already are — or a schedule, which shows only below the
+/// cheapest schedule meeting the SLO so far: its exact search gets that as a cutoff,
+/// and drops every path above it. One that cannot meet it shows as its cheapest
+/// levels without the SLO, and only when no option of their kind meets it. The
+/// searches without a cutoff were half of what explaining a real fleet cost.
+fn price_lambda(
+    p: &Prepared<'_>,
+    recommended: &Predicted,
+    mut lambda: Vec<(usize, f64)>,
+    bases: &[Option<Cow<'_, Base>>],
+    priced: &mut [Option<Priced>],
+) {
+    let prune = matches!(recommended.deployment, Deployment::Lambda(_));
+    let mine = recommended.description.as_str();
+    // The cheapest option meeting the SLO per (kind, excluded), the recommendation aside.
+    let mut best: Vec<((String, bool), f64)> = Vec::new();
+    if prune {
+        for &(i, _) in &lambda {
+            let (c, Some(base)) = (&p.candidates[i], &bases[i]) else {
+                continue;
+            };
+            for (levels, cost, meets) in fixed_level_options(c, base) {
+                if meets {
+                    note(&mut best, mine, c, &levels, cost);
+                }
+            }
+        }
+    }
+    lambda.sort_by(|a, b| a.1.total_cmp(&b.1));
+    for (i, _) in lambda {
+        let (c, Some(base)) = (&p.candidates[i], &bases[i]) else {
+            continue;
+        };
+        let o = match (prune, &c.template) {
+            (true, Deployment::Lambda(l)) => {
+                let can_meet =
+                    min_risk(base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9));
+                if can_meet {
+                    let schedule = (
+                        format!("lambda {} {}", l.architecture, LAMBDA_KINDS[2]),
+                        c.excluded.is_some(),
+                    );
+                    // Equal costs are still found: among them the first candidate shows.
+                    let cutoff = best
+                        .iter()
+                        .find(|(k, _)| *k == schedule)
+                        .map_or(f64::INFINITY, |(_, b)| b + 1e-9 * (1.0 + b.abs()));
+                    if cutoff.is_finite() {
+                        cheapest_in_base_below(base, cutoff).map(|(levels, cost)| Priced {
+                            levels,
+                            cost,
+                            meets: true,
+                        })
+                    } else {
+                        Priced::of(c, base)
+                    }
+                } else if fallback_hidden(&best, c) {
+                    None
+                } else {
+                    Priced::of(c, base)
+                }
+            }
+            _ => Priced::of(c, base),
+        };
+        if let Some(o) = o.as_ref().filter(|o| o.meets) {
+            note(&mut best, mine, c, &o.levels, o.cost);
+        }
+        priced[i] = o;
+    }
+}
+
+/// Whether candidate `c`'s cheapest levels without its SLO (what it shows as when
+/// nothing of it meets the SLO) are of a kind that already has an option meeting it.
+fn fallback_hidden(best: &[((String, bool), f64)], c: &Candidate) -> bool {
+    cheapest_unconstrained(c).is_some_and(|(levels, _)| {
+        let key = (kind(&c.deployment(&levels)), c.excluded.is_some());
+        best.iter().any(|(k, _)| *k == key)
+    })
+}
+
+/// Keeps `cost` when it is the cheapest of its (kind, excluded) so far, unless it is
+/// the recommendation (described `mine`), which an explanation does not list.
+fn note(
+    best: &mut Vec<((String, bool), f64)>,
+    mine: &str,
+    c: &Candidate,
+    levels: &[usize],
+    cost: f64,
+) {
+    let d = c.deployment(levels);
+    if d.describe() == mine {
+        return;
+    }
+    let key = (kind(&d), c.excluded.is_some());
+    match best.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, b)) => *b = b.min(cost),
+        None => best.push((key, cost)),
+    }
+}
+
+/// What an explanation calls a deployment's kind: its platform and architecture, and
+/// on Lambda how provisioned concurrency is held (one of [`LAMBDA_KINDS`]). It shows
+/// one alternative of each kind.
+pub(super) fn kind(d: &Deployment) -> String {
+    match d {
+        Deployment::Fargate(f) => format!("fargate {}", f.architecture),
+        Deployment::Lambda(l) => {
+            let pc = match &l.provisioned {
+                Provisioned::None => LAMBDA_KINDS[0],
+                Provisioned::Constant(_) => LAMBDA_KINDS[1],
+                Provisioned::Hourly(_) => LAMBDA_KINDS[2],
+            };
+            format!("lambda {} {pc}", l.architecture)
+        }
+    }
+}
+
+/// How a Lambda option holds provisioned concurrency, as [`kind`] names it.
+const LAMBDA_KINDS: [&str; 3] = [
+    "on demand",
+    "constant provisioned concurrency",
+    "provisioned concurrency schedule",
+];
+
+/// A Lambda candidate at fixed levels under its SLO's `base`: on demand only, and with
+/// the cheapest constant level that meets the SLO, as (levels, cost, meets).
+pub(super) fn fixed_level_options(c: &Candidate, base: &Base) -> Vec<(Vec<usize>, f64, bool)> {
+    let mut out = Vec::new();
+    if !matches!(c.template, Deployment::Lambda(_)) {
+        return out;
+    }
+    let budget = base.risk_budget;
+    let level_cost = |l: usize| -> Option<(f64, f64, bool)> {
+        let mut cost = c.fixed_usd_per_month;
+        let mut risk = 0.0;
+        let mut ok = true;
+        for (slot, filtered) in c.slots.iter().zip(&base.slots) {
+            let o = slot.levels.get(l)?.as_ref()?;
+            cost += o.usd_per_month;
+            risk += o.cold_starts_per_month;
+            ok &= filtered.alternatives[l].is_some();
+        }
+        Some((cost, risk, ok && budget.is_none_or(|b| risk <= b + 1e-9)))
+    };
+    if let Some((cost, _, ok)) = level_cost(0) {
+        out.push((vec![0; c.slots.len()], cost, ok));
+    }
+    if c.slots.len() == 24 {
+        let constant = (1..c.levels.len())
+            .filter_map(|l| level_cost(l).filter(|x| x.2).map(|x| (l, x.0)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((l, cost)) = constant {
+            out.push((vec![l; 24], cost, true));
+        }
+    }
+    out
 }
 
 /// The cheapest levels of `base` and their cost, if any meet its risk budget.
