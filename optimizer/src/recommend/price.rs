@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use adaptd_engine::options::{Candidate, Evaluation, platform};
-use adaptd_engine::spec::{Deployment, Provisioned};
+use adaptd_engine::spec::{Architecture, Deployment, Provisioned};
 
 use super::budget::risk_budget;
 use super::build::{Built, Prepared, min_risk, to_base};
@@ -139,34 +139,7 @@ fn price_lambda(
             continue;
         };
         let o = match (prune, &c.template) {
-            (true, Deployment::Lambda(l)) => {
-                let can_meet =
-                    min_risk(base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9));
-                if can_meet {
-                    let schedule = (
-                        format!("lambda {} {}", l.architecture, LAMBDA_KINDS[2]),
-                        c.excluded.is_some(),
-                    );
-                    // Equal costs are still found: among them the first candidate shows.
-                    let cutoff = best
-                        .iter()
-                        .find(|(k, _)| *k == schedule)
-                        .map_or(f64::INFINITY, |(_, b)| b + 1e-9 * (1.0 + b.abs()));
-                    if cutoff.is_finite() {
-                        cheapest_in_base_below(base, cutoff).map(|(levels, cost)| Priced {
-                            levels,
-                            cost,
-                            meets: true,
-                        })
-                    } else {
-                        Priced::of(c, base)
-                    }
-                } else if fallback_hidden(&best, c) {
-                    None
-                } else {
-                    Priced::of(c, base)
-                }
-            }
+            (true, Deployment::Lambda(l)) => price_below_best(&best, c, l.architecture, base),
             _ => Priced::of(c, base),
         };
         if let Some(o) = o.as_ref().filter(|o| o.meets) {
@@ -174,6 +147,34 @@ fn price_lambda(
         }
         priced[i] = o;
     }
+}
+
+/// Lambda candidate `c` on `arch` priced as [`Priced::of`] does, or `None` when nothing
+/// it could become would show (see [`price_lambda`]).
+fn price_below_best(
+    best: &[((String, bool), f64)],
+    c: &Candidate,
+    arch: Architecture,
+    base: &Base,
+) -> Option<Priced> {
+    if !can_meet(base) {
+        return if fallback_hidden(best, c) {
+            None
+        } else {
+            Priced::of(c, base)
+        };
+    }
+    let schedule = (lambda_kind(arch, LAMBDA_KINDS[2]), c.excluded.is_some());
+    let Some((_, cheapest)) = best.iter().find(|(k, _)| *k == schedule) else {
+        return Priced::of(c, base);
+    };
+    // Equal costs are still found: among them the first candidate shows.
+    let cutoff = cheapest + 1e-9 * (1.0 + cheapest.abs());
+    cheapest_in_base_below(base, cutoff).map(|(levels, cost)| Priced {
+        levels,
+        cost,
+        meets: true,
+    })
 }
 
 /// Whether candidate `c`'s cheapest levels without its SLO (what it shows as when
@@ -217,9 +218,14 @@ pub(super) fn kind(d: &Deployment) -> String {
                 Provisioned::Constant(_) => LAMBDA_KINDS[1],
                 Provisioned::Hourly(_) => LAMBDA_KINDS[2],
             };
-            format!("lambda {} {pc}", l.architecture)
+            lambda_kind(l.architecture, pc)
         }
     }
+}
+
+/// The kind of a Lambda option on `arch` holding provisioned concurrency as `pc`.
+fn lambda_kind(arch: Architecture, pc: &str) -> String {
+    format!("lambda {arch} {pc}")
 }
 
 /// How a Lambda option holds provisioned concurrency, as [`kind`] names it.
@@ -265,11 +271,12 @@ pub(super) fn fixed_level_options(c: &Candidate, base: &Base) -> Vec<(Vec<usize>
 
 /// The cheapest levels of `base` and their cost, if any meet its risk budget.
 fn cheapest_levels_of(base: &Base) -> Option<(Vec<usize>, f64)> {
-    let r = min_risk(base)?;
-    if base.risk_budget.is_some_and(|b| r > b + 1e-9) {
-        return None;
-    }
-    cheapest_in_base(base)
+    can_meet(base).then(|| cheapest_in_base(base)).flatten()
+}
+
+/// Whether some levels of `base` meet its risk budget.
+fn can_meet(base: &Base) -> bool {
+    min_risk(base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9))
 }
 
 /// The cheapest levels of candidate `c` without an SLO, and their cost: with nothing
