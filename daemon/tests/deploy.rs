@@ -31,15 +31,9 @@ use service_support::*;
 fn first_cycle_recommends(p: &Proc, functions: &[String]) -> i64 {
     let cycle = next_cycle(p, 0);
     assert_eq!(cycle["outcome"], "ok", "{cycle:#}\n{}", p.log_text());
-    let (_, comps) = get(&p.url("/api/v1/components"));
-    let names: Vec<&str> = comps["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = component_names(p);
     for f in functions {
-        assert!(names.contains(&f.as_str()), "{f} not in {names:?}");
+        assert!(names.contains(f), "{f} not in {names:?}");
     }
     let (_, list) = get(&p.url("/api/v1/recommendations"));
     list["items"][0]["id"].as_i64().expect("a recommendation")

@@ -81,14 +81,7 @@ fn end_to_end(store: &StoreKind) {
             > 0
     );
 
-    let (s, comps) = get(&p.url("/api/v1/components"));
-    assert_eq!(s, 200);
-    let names: BTreeSet<&str> = comps["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let names = component_names(&p);
     assert!(
         names.contains("search-api") && names.len() == 16,
         "{names:?}"

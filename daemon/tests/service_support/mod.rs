@@ -146,6 +146,18 @@ pub fn get(url: &str) -> (u16, Value) {
     http("GET", url, None, None)
 }
 
+/// The names `GET /api/v1/components` lists (it must answer 200).
+pub fn component_names(p: &Proc) -> std::collections::BTreeSet<String> {
+    let (status, comps) = get(&p.url("/api/v1/components"));
+    assert_eq!(status, 200, "{comps:#}");
+    comps["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub fn get_text(url: &str) -> String {
     reqwest::blocking::get(url).unwrap().text().unwrap()
 }
