@@ -16,6 +16,12 @@ fn poisson_mean_for_confidence(allowed: f64, confidence: f64) -> f64 {
     );
     for _ in 0..100 {
         let mid = (lo + hi) / 2.0;
+        // Adjacent floats: every later step would leave `lo` as it is. Planning asks
+        // this for every candidate of every component, and the steps past this point
+        // were half of what it cost.
+        if mid <= lo || mid >= hi {
+            break;
+        }
         if crate::poisson::cdf(mid, k) >= confidence {
             lo = mid;
         } else {
