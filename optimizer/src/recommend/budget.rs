@@ -7,13 +7,41 @@ use adaptd_engine::options::{Candidate, Evaluation};
 use adaptd_engine::profile::Profile;
 use adaptd_engine::spec::{DEFAULT_SLO_PERIOD_HOURS, MIN_HISTORY_PERIOD_HOURS, Slo};
 
-/// The cold-start budget of a candidate under `slo` (expected cold starts per month,
-/// with room for chance; see [`Slo::cold_start_budget_per_month`]), the SLO judged over
-/// the period the profile's history stands for ([`Slo::judged_over_history`]). Every
-/// path that plans (one-shot, chunked, elastic, explanations, frontier) asks here, so
-/// the period is decided in one place.
-pub fn risk_budget(slo: &Slo, profile: Option<&Profile>, c: &Candidate) -> Option<f64> {
-    cold_start_budget(slo, profile, c.invocations_per_month)
+/// The cold-start budgets of one component's candidates under `slo` (expected cold
+/// starts per month, with room for chance; see [`Slo::cold_start_budget_per_month`]),
+/// the SLO judged over the period the profile's history stands for
+/// ([`Slo::judged_over_history`]). Every path that plans (one-shot, chunked, elastic,
+/// explanations, frontier) asks here, so the period is decided in one place.
+///
+/// Each budget is a search for a Poisson quantile, and a component's candidates share
+/// their traffic: it is worked out once per traffic figure (the searches were 4 % of
+/// planning a real-shaped fleet).
+pub struct Budgets<'a> {
+    slo: &'a Slo,
+    profile: Option<&'a Profile>,
+    /// (invocations per month, as bits; its budget).
+    seen: Vec<(u64, Option<f64>)>,
+}
+
+impl<'a> Budgets<'a> {
+    pub fn new(slo: &'a Slo, profile: Option<&'a Profile>) -> Self {
+        Self {
+            slo,
+            profile,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The budget of candidate `c`.
+    pub fn of(&mut self, c: &Candidate) -> Option<f64> {
+        let key = c.invocations_per_month.to_bits();
+        if let Some((_, b)) = self.seen.iter().find(|(k, _)| *k == key) {
+            return *b;
+        }
+        let b = cold_start_budget(self.slo, self.profile, c.invocations_per_month);
+        self.seen.push((key, b));
+        b
+    }
 }
 
 /// The cold-start budget (expected cold starts per month) for `invocations_per_month`

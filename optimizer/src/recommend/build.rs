@@ -12,7 +12,7 @@ use adaptd_engine::spec::{
 };
 
 use crate::problem::{Alt, AltUsage, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
-use crate::recommend::budget::risk_budget;
+use crate::recommend::budget::Budgets;
 use crate::recommend::model::THROTTLE_TOLERANCE;
 
 /// Everything known about one component while building and explaining.
@@ -376,20 +376,14 @@ fn add_items(
         let db_usage = |c: &Candidate| db_usage(db_rows, spec, c);
         let mut bases = Vec::new();
         let mut base_candidates = Vec::new();
+        let mut budgets = Budgets::new(&spec.slo, p.profile);
         for (i, c) in p
             .candidates
             .iter()
             .enumerate()
             .filter(|(_, c)| c.excluded.is_none())
         {
-            let base = to_base(
-                c,
-                &spec.slo,
-                rows,
-                &db_usage(c),
-                None,
-                risk_budget(&spec.slo, p.profile, c),
-            );
+            let base = to_base(c, &spec.slo, rows, &db_usage(c), None, budgets.of(c));
             let feasible =
                 min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9));
             if feasible {
@@ -404,8 +398,7 @@ fn add_items(
             };
             let c = &p.candidates[i];
             let base = to_base(c, &spec.slo, rows, &db_usage(c), Some(&floor), None);
-            let budget =
-                risk_budget(&spec.slo, p.profile, c).map(|b| b.max(risk * (1.0 + 1e-9) + 1e-9));
+            let budget = budgets.of(c).map(|b| b.max(risk * (1.0 + 1e-9) + 1e-9));
             bases.push(Base {
                 risk_budget: budget,
                 ..base

@@ -375,16 +375,10 @@ fn restored_cost(
         let spec = prep.spec;
         let rows = built.account_rows.get(&spec.account).map(Vec::as_slice);
         let mut bases = Vec::new();
+        let mut budgets = super::budget::Budgets::new(&spec.slo, prep.profile);
         for c in prep.candidates.iter().filter(|c| c.excluded.is_none()) {
             let db = db_usage(&built.db_rows, spec, c);
-            let base = to_base(
-                c,
-                &spec.slo,
-                rows,
-                &db,
-                None,
-                super::budget::risk_budget(&spec.slo, prep.profile, c),
-            );
+            let base = to_base(c, &spec.slo, rows, &db, None, budgets.of(c));
             if min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9)) {
                 bases.push(base);
             }

@@ -11,7 +11,7 @@ use adaptd_engine::profile::Profile;
 use adaptd_engine::spec::{ComponentSpec, Slo};
 use serde::{Deserialize, Serialize};
 
-use super::budget::risk_budget;
+use super::budget::Budgets;
 use super::build::{min_risk, to_base};
 use crate::problem::Item;
 use crate::{SolveOptions, solve_item};
@@ -57,15 +57,9 @@ pub fn frontier(
         };
         let mut bases = Vec::new();
         let mut owners = Vec::new();
+        let mut budgets = Budgets::new(&slo, Some(profile));
         for (i, c) in candidates.iter().enumerate() {
-            let base = to_base(
-                c,
-                &slo,
-                None,
-                &[],
-                None,
-                risk_budget(&slo, Some(profile), c),
-            );
+            let base = to_base(c, &slo, None, &[], None, budgets.of(c));
             if min_risk(&base).is_some_and(|r| base.risk_budget.is_none_or(|b| r <= b + 1e-9)) {
                 bases.push(base);
                 owners.push(i);
