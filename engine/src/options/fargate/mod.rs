@@ -138,7 +138,7 @@ fn exclusion(ctx: &Context<'_>, arch: Architecture) -> Option<Exclusion> {
 /// search's.
 fn best_size<'a>(
     ctx: &'a Context<'a>,
-    inputs: &SizingInputs,
+    inputs: &SizingInputs<'a>,
     arch: Architecture,
 ) -> Option<(Sizing<'a>, Vec<u32>)> {
     let schedules = ctx.spec.guardrails.allow_schedules;

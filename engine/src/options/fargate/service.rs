@@ -67,8 +67,8 @@ pub(crate) struct Sizing<'a> {
     pub per_task: u32,
     /// Share of the tasks above the on-demand base on Spot.
     pub spot: f64,
-    /// Durations as observed (ms) per hour.
-    pub observed: Arc<[Option<QuantileSet>]>,
+    /// Durations as observed (ms) per hour: the profile's own.
+    pub observed: Arc<[Option<&'a QuantileSet>]>,
     /// Squared coefficient of variation of each hour's durations: the service times'
     /// too (the sharing law rescales them), which the M/G/c wait reads.
     pub scv: Arc<[f64]>,
@@ -87,17 +87,17 @@ pub(crate) struct Sizing<'a> {
 /// duration law. Built once per component and shared by its sizes (a size search
 /// builds 35 of them per architecture).
 #[derive(Debug, Clone)]
-pub(crate) struct SizingInputs {
+pub(crate) struct SizingInputs<'a> {
     law: DurationLaw,
-    observed: Arc<[Option<QuantileSet>]>,
+    observed: Arc<[Option<&'a QuantileSet>]>,
     scv: Arc<[f64]>,
     rate: Arc<[f64]>,
     mean_observed_ms: f64,
 }
 
-impl SizingInputs {
+impl<'a> SizingInputs<'a> {
     /// `None` when an hour with traffic has no durations.
-    pub fn of(ctx: &Context<'_>) -> Option<Self> {
+    pub fn of(ctx: &Context<'a>) -> Option<Self> {
         let mut observed = Vec::with_capacity(24);
         let mut rate = Vec::with_capacity(24);
         let mut scv = Vec::with_capacity(24);
@@ -108,7 +108,7 @@ impl SizingInputs {
                 return None;
             }
             scv.push(d.map_or(1.0, QuantileSet::scv));
-            observed.push(d.cloned());
+            observed.push(d);
             rate.push(hp.count_quantile(0.99) / 60.0);
         }
         Some(Self {
@@ -146,7 +146,7 @@ impl<'a> Sizing<'a> {
     /// [`Sizing::new`] from inputs already read.
     pub fn of(
         ctx: &'a Context<'a>,
-        inputs: &SizingInputs,
+        inputs: &SizingInputs<'a>,
         vcpu: f64,
         memory_mb: u32,
         arch: Architecture,
