@@ -500,9 +500,23 @@ pub(crate) fn exact_outcome(
     incumbent: f64,
     max_labels: usize,
 ) -> Result<BaseOutcome, ()> {
+    exact_outcome_until(cb, mu, st, sc, incumbent, f64::INFINITY, max_labels)
+}
+
+/// [`exact_outcome`] whose dual search also stops once its bound reaches `cutoff`: for
+/// a caller that wants nothing at or above it (the outcome's bounds are then looser).
+pub(crate) fn exact_outcome_until(
+    cb: &CompactBase,
+    mu: Option<&[f64]>,
+    st: &mut BaseState,
+    sc: &mut Scratch,
+    incumbent: f64,
+    cutoff: f64,
+    max_labels: usize,
+) -> Result<BaseOutcome, ()> {
     let mut adj = std::mem::take(&mut sc.adj);
     let fixed = cb.adjust(mu, &mut adj);
-    let o = solve_base(cb, fixed, &adj, st, sc, f64::INFINITY, None);
+    let o = solve_base(cb, fixed, &adj, st, sc, cutoff, None);
     let ub = o.ub_cost();
     let result = if ub - o.lb <= 1e-9 * (1.0 + ub.abs()) || o.lb >= incumbent {
         Ok(o)

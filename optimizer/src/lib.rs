@@ -471,7 +471,16 @@ pub fn cheapest_in_base_below(base: &Base, cutoff: f64) -> Option<(Vec<usize>, f
     let cb = CompactBase::new(base);
     let mut sc = Scratch::default();
     let mut st = BaseState::default();
-    let found = match item::exact_outcome(&cb, None, &mut st, &mut sc, cutoff, units::MAX_LABELS) {
+    // Nothing at or above the cutoff is wanted: the dual search stops there too.
+    let found = match item::exact_outcome_until(
+        &cb,
+        None,
+        &mut st,
+        &mut sc,
+        cutoff,
+        cutoff,
+        units::MAX_LABELS,
+    ) {
         Ok(o) => o.ub.map(|(cost, path)| (cb.levels_of(&path), cost)),
         // Too many labels for the exact search: the full per-item solver closes it.
         Err(()) => {

@@ -1,16 +1,13 @@
 //! Explanations: what decided each recommendation and what the alternatives cost.
 
-use std::borrow::Cow;
-
 use adaptd_engine::options::lambda::memory::memory_floor_mb;
 use adaptd_engine::options::{Candidate, Evaluation, platform};
 use adaptd_engine::spec::{Deployment, Provisioned, Slo};
 
 use super::build::{Built, Prepared};
 use super::model::{Alternative, Confidence, Explanation, PlatformComparison, Predicted, meets};
-use super::price::{Priced, cheapest, fixed_level_options, kind, price_candidates};
+use super::price::{Priced, Prices, cheapest, kind, price_candidates};
 use crate::Solution;
-use crate::problem::Base;
 
 /// Explains the choice of `chosen` (from candidate `cand`) over what is deployed.
 #[allow(clippy::too_many_arguments)]
@@ -26,8 +23,8 @@ pub fn explain(
 ) -> Explanation {
     let spec = p.spec;
     let slo = &spec.slo;
-    let (bases, priced) = price_candidates(p, built, recommended);
-    let alternatives = alternatives(p, recommended, &bases, &priced);
+    let prices = price_candidates(p, built, recommended);
+    let alternatives = alternatives(p, recommended, &prices);
     let mut binding = Vec::new();
     if let Some(text) = &p.infeasible {
         binding.push(text.clone());
@@ -127,7 +124,7 @@ pub fn explain(
             .push("the deployed configuration was not discovered; defaults were assumed".into());
     }
     Explanation {
-        other_platform: other_platform(p, recommended, &priced),
+        other_platform: other_platform(p, recommended, &prices.priced),
         summary: summary(current, recommended, slo),
         binding,
         alternatives,
@@ -270,12 +267,7 @@ fn other_platform(
 
 /// The best option of each kind (on demand, constant or scheduled provisioned
 /// concurrency, arm64, Fargate), cheapest first, without the recommendation itself.
-fn alternatives(
-    p: &Prepared<'_>,
-    recommended: &Predicted,
-    bases: &[Option<Cow<'_, Base>>],
-    priced: &[Option<Priced>],
-) -> Vec<Alternative> {
+fn alternatives(p: &Prepared<'_>, recommended: &Predicted, prices: &Prices) -> Vec<Alternative> {
     let slo = &p.spec.slo;
     let Some(ctx) = p.ctx.as_ref() else {
         return Vec::new();
@@ -289,7 +281,7 @@ fn alternatives(
         levels: Vec<usize>,
     }
     let mut options: Vec<Option_> = Vec::new();
-    for (i, ((c, base), priced)) in p.candidates.iter().zip(bases).zip(priced).enumerate() {
+    for (i, (priced, fixed)) in prices.priced.iter().zip(&prices.fixed).enumerate() {
         if let Some(o) = priced {
             options.push(Option_ {
                 cost: o.cost,
@@ -298,15 +290,12 @@ fn alternatives(
                 levels: o.levels.clone(),
             });
         }
-        let Some(base) = base else {
-            continue;
-        };
-        for (levels, cost, meets) in fixed_level_options(c, base) {
+        for (levels, cost, meets) in fixed {
             options.push(Option_ {
-                cost,
-                meets,
+                cost: *cost,
+                meets: *meets,
                 candidate: i,
-                levels,
+                levels: levels.clone(),
             });
         }
     }
@@ -316,9 +305,14 @@ fn alternatives(
     for o in options {
         let c = &p.candidates[o.candidate];
         let d = c.deployment(&o.levels);
-        let description = d.describe();
         let key = (kind(&d), c.excluded.is_some());
-        if description == recommended.description || seen.contains(&key) {
+        // The kind first: most options are of a kind already shown, and describing
+        // them (schedules especially) is not free.
+        if seen.contains(&key) {
+            continue;
+        }
+        let description = d.describe();
+        if description == recommended.description {
             continue;
         }
         seen.push(key.clone());

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use adaptd_engine::options::{Candidate, Evaluation, platform};
 use adaptd_engine::spec::{Architecture, Deployment, Provisioned};
 
-use super::budget::risk_budget;
+use super::budget::Budgets;
 use super::build::{Built, Prepared, min_risk, to_base};
 use super::model::Predicted;
 use crate::problem::Base;
@@ -38,6 +38,22 @@ impl Priced {
     }
 }
 
+/// A Lambda candidate's options at fixed levels, as (levels, cost, meets the SLO): see
+/// [`fixed_level_options`].
+pub(super) type FixedOptions = Vec<(Vec<usize>, f64, bool)>;
+
+/// What an explanation shows one option of: a [`kind`], and whether guardrails forbid
+/// it.
+type Shown = (String, bool);
+
+/// The candidates an explanation can show, priced once for all its parts.
+pub(super) struct Prices {
+    /// Each candidate's cheapest levels (`None`: not priced, or it could not show).
+    pub(super) priced: Vec<Option<Priced>>,
+    /// Each Lambda candidate's [`fixed_level_options`] (empty for the others).
+    pub(super) fixed: Vec<FixedOptions>,
+}
+
 /// The candidates an explanation can show, priced (with their bases). Of Fargate's
 /// many (sizes × scaling modes) an explanation shows only the best of each
 /// architecture and guardrail standing: those are searched cheapest lower bound first
@@ -48,22 +64,25 @@ impl Priced {
 /// Lambda candidates (each can show as on demand, constant or scheduled provisioned
 /// concurrency) are searched only below what could still show when the recommendation
 /// is on Lambda ([`price_lambda`]).
-#[allow(clippy::type_complexity)]
 pub(super) fn price_candidates<'b>(
     p: &Prepared<'_>,
     built: &'b Built<'_>,
     recommended: &Predicted,
-) -> (Vec<Option<Cow<'b, Base>>>, Vec<Option<Priced>>) {
+) -> Prices {
     let n = p.candidates.len();
     let mut bases: Vec<Option<Cow<'b, Base>>> = (0..n).map(|_| None).collect();
     let mut priced: Vec<Option<Priced>> = (0..n).map(|_| None).collect();
-    let mut groups: Vec<((String, bool), Vec<(usize, f64)>)> = Vec::new();
+    let mut fixed: Vec<FixedOptions> = (0..n).map(|_| Vec::new()).collect();
+    let mut groups: Vec<(Shown, Vec<(usize, f64)>)> = Vec::new();
     let mut lambda: Vec<(usize, f64)> = Vec::new();
+    let mut budgets = Budgets::new(&p.spec.slo, p.profile);
     for (i, c) in p.candidates.iter().enumerate() {
         let Deployment::Fargate(f) = &c.template else {
             let bound = cheapest_unconstrained(c).map_or(f64::NEG_INFINITY, |(_, b)| b);
             lambda.push((i, bound));
-            bases[i] = Some(slo_base(p, built, i));
+            let base = slo_base(p, built, i, &mut budgets);
+            fixed[i] = fixed_level_options(c, &base);
+            bases[i] = Some(base);
             continue;
         };
         let Some((_, bound)) = cheapest_unconstrained(c) else {
@@ -75,7 +94,7 @@ pub(super) fn price_candidates<'b>(
             None => groups.push((key, vec![(i, bound)])),
         }
     }
-    price_lambda(p, recommended, lambda, &bases, &mut priced);
+    price_lambda(p, recommended, lambda, &bases, &fixed, &mut priced);
     for (_, mut members) in groups {
         members.sort_by(|a, b| a.1.total_cmp(&b.1));
         let mut best_meeting = f64::INFINITY;
@@ -85,7 +104,7 @@ pub(super) fn price_candidates<'b>(
             if bound > best_meeting {
                 break;
             }
-            let base = slo_base(p, built, i);
+            let base = slo_base(p, built, i, &mut budgets);
             let Some(o) = Priced::of(&p.candidates[i], &base) else {
                 continue;
             };
@@ -93,10 +112,9 @@ pub(super) fn price_candidates<'b>(
                 best_meeting = best_meeting.min(o.cost);
             }
             priced[i] = Some(o);
-            bases[i] = Some(base);
         }
     }
-    (bases, priced)
+    Prices { priced, fixed }
 }
 
 /// Prices the Lambda candidates `lambda` (index, cost without the SLO), cheapest first.
@@ -115,31 +133,29 @@ fn price_lambda(
     recommended: &Predicted,
     mut lambda: Vec<(usize, f64)>,
     bases: &[Option<Cow<'_, Base>>],
+    fixed: &[FixedOptions],
     priced: &mut [Option<Priced>],
 ) {
     let prune = matches!(recommended.deployment, Deployment::Lambda(_));
     let mine = recommended.description.as_str();
     // The cheapest option meeting the SLO per (kind, excluded), the recommendation aside.
-    let mut best: Vec<((String, bool), f64)> = Vec::new();
+    let mut best: Vec<(Shown, f64)> = Vec::new();
     if prune {
         for &(i, _) in &lambda {
-            let (c, Some(base)) = (&p.candidates[i], &bases[i]) else {
-                continue;
-            };
-            for (levels, cost, meets) in fixed_level_options(c, base) {
-                if meets {
-                    note(&mut best, mine, c, &levels, cost);
-                }
+            for (levels, cost, _) in fixed[i].iter().filter(|o| o.2) {
+                note(&mut best, mine, &p.candidates[i], levels, *cost);
             }
         }
     }
     lambda.sort_by(|a, b| a.1.total_cmp(&b.1));
-    for (i, _) in lambda {
+    for (i, bound) in lambda {
         let (c, Some(base)) = (&p.candidates[i], &bases[i]) else {
             continue;
         };
         let o = match (prune, &c.template) {
-            (true, Deployment::Lambda(l)) => price_below_best(&best, c, l.architecture, base),
+            (true, Deployment::Lambda(l)) => {
+                price_below_best(&best, c, l.architecture, base, bound)
+            }
             _ => Priced::of(c, base),
         };
         if let Some(o) = o.as_ref().filter(|o| o.meets) {
@@ -150,12 +166,14 @@ fn price_lambda(
 }
 
 /// Lambda candidate `c` on `arch` priced as [`Priced::of`] does, or `None` when nothing
-/// it could become would show (see [`price_lambda`]).
+/// it could become would show (see [`price_lambda`]). `bound` is its cost without the
+/// SLO, which nothing under the SLO undercuts.
 fn price_below_best(
-    best: &[((String, bool), f64)],
+    best: &[(Shown, f64)],
     c: &Candidate,
     arch: Architecture,
     base: &Base,
+    bound: f64,
 ) -> Option<Priced> {
     if !can_meet(base) {
         return if fallback_hidden(best, c) {
@@ -170,6 +188,9 @@ fn price_below_best(
     };
     // Equal costs are still found: among them the first candidate shows.
     let cutoff = cheapest + 1e-9 * (1.0 + cheapest.abs());
+    if bound >= cutoff {
+        return None;
+    }
     cheapest_in_base_below(base, cutoff).map(|(levels, cost)| Priced {
         levels,
         cost,
@@ -179,7 +200,7 @@ fn price_below_best(
 
 /// Whether candidate `c`'s cheapest levels without its SLO (what it shows as when
 /// nothing of it meets the SLO) are of a kind that already has an option meeting it.
-fn fallback_hidden(best: &[((String, bool), f64)], c: &Candidate) -> bool {
+fn fallback_hidden(best: &[(Shown, f64)], c: &Candidate) -> bool {
     cheapest_unconstrained(c).is_some_and(|(levels, _)| {
         let key = (kind(&c.deployment(&levels)), c.excluded.is_some());
         best.iter().any(|(k, _)| *k == key)
@@ -188,13 +209,7 @@ fn fallback_hidden(best: &[((String, bool), f64)], c: &Candidate) -> bool {
 
 /// Keeps `cost` when it is the cheapest of its (kind, excluded) so far, unless it is
 /// the recommendation (described `mine`), which an explanation does not list.
-fn note(
-    best: &mut Vec<((String, bool), f64)>,
-    mine: &str,
-    c: &Candidate,
-    levels: &[usize],
-    cost: f64,
-) {
+fn note(best: &mut Vec<(Shown, f64)>, mine: &str, c: &Candidate, levels: &[usize], cost: f64) {
     let d = c.deployment(levels);
     if d.describe() == mine {
         return;
@@ -237,7 +252,7 @@ const LAMBDA_KINDS: [&str; 3] = [
 
 /// A Lambda candidate at fixed levels under its SLO's `base`: on demand only, and with
 /// the cheapest constant level that meets the SLO, as (levels, cost, meets).
-pub(super) fn fixed_level_options(c: &Candidate, base: &Base) -> Vec<(Vec<usize>, f64, bool)> {
+fn fixed_level_options(c: &Candidate, base: &Base) -> FixedOptions {
     let mut out = Vec::new();
     if !matches!(c.template, Deployment::Lambda(_)) {
         return out;
@@ -309,7 +324,12 @@ pub(super) fn cheapest(p: &Prepared<'_>, c: &Candidate) -> Option<Evaluation> {
 /// the candidate is in it (the same filter and budget; rows do not matter alone), else
 /// one built here. Building bases and their budgets again was most of what explaining
 /// cost on a real fleet.
-pub(super) fn slo_base<'b>(p: &Prepared<'_>, built: &'b Built<'_>, i: usize) -> Cow<'b, Base> {
+pub(super) fn slo_base<'b>(
+    p: &Prepared<'_>,
+    built: &'b Built<'_>,
+    i: usize,
+    budgets: &mut Budgets<'_>,
+) -> Cow<'b, Base> {
     match (
         p.infeasible.is_none(),
         p.item,
@@ -319,14 +339,7 @@ pub(super) fn slo_base<'b>(p: &Prepared<'_>, built: &'b Built<'_>, i: usize) -> 
         _ => {
             let c = &p.candidates[i];
             let slo = &p.spec.slo;
-            Cow::Owned(to_base(
-                c,
-                slo,
-                None,
-                &[],
-                None,
-                risk_budget(slo, p.profile, c),
-            ))
+            Cow::Owned(to_base(c, slo, None, &[], None, budgets.of(c)))
         }
     }
 }
