@@ -309,6 +309,36 @@ pub struct Evaluation {
     pub assumptions: Vec<Assumption>,
 }
 
+/// What comparing one deployment with others reads of its prediction: an
+/// [`Evaluation`] without the month's latency quantiles and the assumptions, which only
+/// the recommendation itself reports. An explanation outlines a handful of alternatives
+/// per component; those two parts were about half of evaluating each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outline {
+    /// As [`Evaluation::usd_per_month`].
+    pub usd_per_month: f64,
+    /// As [`Evaluation::hours`].
+    pub hours: Vec<HourPrediction>,
+    /// As [`Evaluation::cold_start_rate`].
+    pub cold_start_rate: f64,
+    /// As [`Evaluation::throttle_rate`].
+    pub throttle_rate: f64,
+    /// As [`Evaluation::worst_hour_p99_ms`].
+    pub worst_hour_p99_ms: f64,
+}
+
+impl From<Evaluation> for Outline {
+    fn from(e: Evaluation) -> Self {
+        Self {
+            usd_per_month: e.usd_per_month,
+            hours: e.hours,
+            cold_start_rate: e.cold_start_rate,
+            throttle_rate: e.throttle_rate,
+            worst_hour_p99_ms: e.worst_hour_p99_ms,
+        }
+    }
+}
+
 /// A compute platform.
 pub trait Platform: Send + Sync + fmt::Debug {
     /// Which platform.
@@ -320,6 +350,12 @@ pub trait Platform: Send + Sync + fmt::Debug {
 
     /// Prediction for `deployment`, which must be of this platform.
     fn evaluate(&self, ctx: &Context<'_>, deployment: &Deployment) -> Option<Evaluation>;
+
+    /// [`Platform::evaluate`]'s figures for comparing `deployment` with others, the
+    /// same numbers for less work where a platform can skip the rest.
+    fn outline(&self, ctx: &Context<'_>, deployment: &Deployment) -> Option<Outline> {
+        self.evaluate(ctx, deployment).map(Outline::from)
+    }
 }
 
 /// Every platform adaptd knows.

@@ -5,7 +5,9 @@ use adaptd_engine::options::{Candidate, Evaluation, platform};
 use adaptd_engine::spec::{Deployment, Provisioned, Slo};
 
 use super::build::{Built, Prepared};
-use super::model::{Alternative, Confidence, Explanation, PlatformComparison, Predicted, meets};
+use super::model::{
+    Alternative, Confidence, Explanation, PlatformComparison, Predicted, outline_meets,
+};
 use super::price::{Priced, Prices, cheapest, kind, price_candidates};
 use crate::Solution;
 
@@ -201,9 +203,9 @@ fn other_platform(
     let (_, _, _, i) = best?;
     let c = &p.candidates[i];
     let d = c.deployment(&priced[i].as_ref()?.levels);
-    let e = platform(d.platform()).evaluate(ctx, &d)?;
+    let e = platform(d.platform()).outline(ctx, &d)?;
     let slo = &p.spec.slo;
-    let meets_slo = meets(&e, slo);
+    let meets_slo = outline_meets(&e, slo);
     let excluded_by = c.excluded.as_ref().map(|x| {
         if x.rules.is_empty() {
             x.guardrail.clone()
@@ -316,14 +318,14 @@ fn alternatives(p: &Prepared<'_>, recommended: &Predicted, prices: &Prices) -> V
             continue;
         }
         seen.push(key.clone());
-        let Some(e) = platform(d.platform()).evaluate(ctx, &d) else {
+        let Some(e) = platform(d.platform()).outline(ctx, &d) else {
             continue;
         };
         out.push(Alternative {
             kind: key.0,
             description,
             usd_per_month: e.usd_per_month,
-            meets_slo: meets(&e, slo),
+            meets_slo: outline_meets(&e, slo),
             worst_hour_p99_ms: e.worst_hour_p99_ms,
             cold_start_rate: e.cold_start_rate,
             excluded_by: c.excluded.as_ref().map(|e| {

@@ -5,7 +5,7 @@
 //! field. Adding an optional field keeps the version; renaming or removing one, or
 //! changing a meaning, bumps it.
 
-use adaptd_engine::options::{CostBreakdown, Evaluation};
+use adaptd_engine::options::{CostBreakdown, Evaluation, HourPrediction, Outline};
 use adaptd_engine::spec::{Deployment, Slo};
 use adaptd_engine::zone::Zone;
 use serde::{Deserialize, Serialize};
@@ -140,14 +140,28 @@ pub const SLO_TOLERANCE: f64 = 1e-6;
 
 /// Whether `e` meets `slo`.
 pub fn meets(e: &Evaluation, slo: &Slo) -> bool {
+    meets_with(e.worst_hour_p99_ms, e.cold_start_rate, &e.hours, slo)
+}
+
+/// Whether outline `o` meets `slo`, as [`meets`] judges an evaluation.
+pub fn outline_meets(o: &Outline, slo: &Slo) -> bool {
+    meets_with(o.worst_hour_p99_ms, o.cold_start_rate, &o.hours, slo)
+}
+
+fn meets_with(
+    worst_hour_p99_ms: f64,
+    cold_start_rate: f64,
+    hours: &[HourPrediction],
+    slo: &Slo,
+) -> bool {
     let p99_ok = slo
         .p99_ms
-        .is_none_or(|t| e.worst_hour_p99_ms <= t * (1.0 + SLO_TOLERANCE));
+        .is_none_or(|t| worst_hour_p99_ms <= t * (1.0 + SLO_TOLERANCE));
     let cold_ok = slo
         .max_cold_start_rate
-        .is_none_or(|r| e.cold_start_rate <= r * (1.0 + SLO_TOLERANCE) + 1e-12);
+        .is_none_or(|r| cold_start_rate <= r * (1.0 + SLO_TOLERANCE) + 1e-12);
     let thr_ok = slo.max_throttle_rate.is_none_or(|r| {
-        e.hours.iter().all(|h| {
+        hours.iter().all(|h| {
             h.invocations_per_month <= 0.0
                 || h.throttles_per_month / h.invocations_per_month <= r + THROTTLE_TOLERANCE
         })

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use adaptd_engine::options::{Candidate, Evaluation, platform};
+use adaptd_engine::options::{Candidate, Outline, platform};
 use adaptd_engine::spec::{Architecture, Deployment, Provisioned};
 
 use super::budget::Budgets;
@@ -314,10 +314,10 @@ fn cheapest_unconstrained(c: &Candidate) -> Option<(Vec<usize>, f64)> {
 }
 
 /// The cheapest deployment of candidate `c` without an SLO: what the SLO costs.
-pub(super) fn cheapest(p: &Prepared<'_>, c: &Candidate) -> Option<Evaluation> {
+pub(super) fn cheapest(p: &Prepared<'_>, c: &Candidate) -> Option<Outline> {
     let (levels, _) = cheapest_unconstrained(c)?;
     let d = c.deployment(&levels);
-    platform(d.platform()).evaluate(p.ctx.as_ref()?, &d)
+    platform(d.platform()).outline(p.ctx.as_ref()?, &d)
 }
 
 /// Candidate `i` under the component's own SLO: the base the problem already holds when

@@ -21,7 +21,8 @@ mod shape;
 
 use crate::options::{
     Assumption, Candidate, CandidateSlot, Context, CostBreakdown, Evaluation, Exclusion,
-    LevelOutcome, MixturePart, Platform, monthly_quantile, worst_checked_p99,
+    HourPrediction, LevelOutcome, MixturePart, Outline, Platform, monthly_quantile,
+    worst_checked_p99,
 };
 
 use crate::spec::{Architecture, Deployment, LambdaConfig, PlatformKind, Provisioned};
@@ -195,24 +196,13 @@ impl Platform for Lambda {
             cfg.reserved_concurrency,
         )?;
         let schedule = cfg.provisioned.hourly();
-        let mut hours = Vec::with_capacity(24);
-        let mut cost = CostBreakdown::default();
-        let mut throttle_max: f64 = 0.0;
-        for h in 0..24 {
-            let prev = schedule[(h + 23) % 24];
-            let m = &shape.hours[h];
-            let extra = (m.potential_per_month(schedule[h]) - m.potential_per_month(prev)).max(0.0);
-            let (pred, c, thr) = shape.hour(h, schedule[h], extra, true);
-            cost.requests_usd_per_month += c.requests_usd_per_month;
-            cost.duration_usd_per_month += c.duration_usd_per_month;
-            cost.init_usd_per_month += c.init_usd_per_month;
-            cost.provisioned_usd_per_month += c.provisioned_usd_per_month;
-            throttle_max = throttle_max.max(thr);
-            hours.push(pred);
-        }
-        let invocations: f64 = hours.iter().map(|h| h.invocations_per_month).sum();
-        let cold: f64 = hours.iter().map(|h| h.cold_starts_per_month).sum();
-        let throttles: f64 = hours.iter().map(|h| h.throttles_per_month).sum();
+        let Hours {
+            hours,
+            cost,
+            invocations,
+            cold,
+            throttles,
+        } = Hours::of(&shape, &schedule);
         let parts: Vec<MixturePart<'_>> = (0..24)
             .filter_map(|h| {
                 let dist = shape.durations[h].as_deref()?;
@@ -269,16 +259,8 @@ impl Platform for Lambda {
             usd_per_month: cost.total(),
             cost,
             invocations_per_month: invocations,
-            cold_start_rate: if invocations > 0.0 {
-                cold / invocations
-            } else {
-                0.0
-            },
-            throttle_rate: if invocations > 0.0 {
-                throttles / invocations
-            } else {
-                0.0
-            },
+            cold_start_rate: share(cold, invocations),
+            throttle_rate: share(throttles, invocations),
             p50_ms: q(0.50),
             p95_ms: q(0.95),
             p99_ms: q(0.99),
@@ -292,6 +274,72 @@ impl Platform for Lambda {
             hours,
             assumptions,
         })
+    }
+
+    fn outline(&self, ctx: &Context<'_>, deployment: &Deployment) -> Option<Outline> {
+        let Deployment::Lambda(cfg) = deployment else {
+            return None;
+        };
+        let law = DurationLaw::of(ctx);
+        let shape = shape_of(
+            ctx,
+            &law,
+            cfg.memory_mb,
+            cfg.architecture,
+            cfg.reserved_concurrency,
+        )?;
+        let h = Hours::of(&shape, &cfg.provisioned.hourly());
+        Some(Outline {
+            usd_per_month: h.cost.total(),
+            cold_start_rate: share(h.cold, h.invocations),
+            throttle_rate: share(h.throttles, h.invocations),
+            worst_hour_p99_ms: worst_checked_p99(&h.hours),
+            hours: h.hours,
+        })
+    }
+}
+
+/// A schedule's 24 hours on one shape and what they add up to: the pass that
+/// [`Lambda::evaluate`] and [`Lambda::outline`] share.
+struct Hours {
+    hours: Vec<HourPrediction>,
+    cost: CostBreakdown,
+    invocations: f64,
+    cold: f64,
+    throttles: f64,
+}
+
+impl Hours {
+    fn of(shape: &Shape, schedule: &[u32; 24]) -> Self {
+        let mut hours = Vec::with_capacity(24);
+        let mut cost = CostBreakdown::default();
+        for h in 0..24 {
+            let prev = schedule[(h + 23) % 24];
+            let m = &shape.hours[h];
+            let extra = (m.potential_per_month(schedule[h]) - m.potential_per_month(prev)).max(0.0);
+            let (pred, c, _) = shape.hour(h, schedule[h], extra, true);
+            cost.requests_usd_per_month += c.requests_usd_per_month;
+            cost.duration_usd_per_month += c.duration_usd_per_month;
+            cost.init_usd_per_month += c.init_usd_per_month;
+            cost.provisioned_usd_per_month += c.provisioned_usd_per_month;
+            hours.push(pred);
+        }
+        Self {
+            invocations: hours.iter().map(|h| h.invocations_per_month).sum(),
+            cold: hours.iter().map(|h| h.cold_starts_per_month).sum(),
+            throttles: hours.iter().map(|h| h.throttles_per_month).sum(),
+            hours,
+            cost,
+        }
+    }
+}
+
+/// `part` per invocation (0 without invocations).
+fn share(part: f64, invocations: f64) -> f64 {
+    if invocations > 0.0 {
+        part / invocations
+    } else {
+        0.0
     }
 }
 

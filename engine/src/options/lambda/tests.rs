@@ -221,6 +221,26 @@ fn dropping_provisioned_concurrency_at_an_hour_boundary_costs_cold_starts() {
 }
 
 #[test]
+fn an_outline_has_the_evaluations_figures() {
+    // A schedule with a drop (transition cold starts) and hours with throttles.
+    let profile = flat_profile(120.0, 1000.0, 2.0);
+    let mut h = [0u32; 24];
+    for v in &mut h[8..18] {
+        *v = 6;
+    }
+    let mut spec = lambda_spec(1024, Provisioned::Hourly(h));
+    if let Deployment::Lambda(l) = &mut spec.current {
+        l.reserved_concurrency = Some(8);
+    }
+    let prices = PriceSheet::us_east_1();
+    let ctx = Context::new(&spec, &profile, &prices);
+    let e = Lambda.evaluate(&ctx, &spec.current).expect("evaluates");
+    let o = Lambda.outline(&ctx, &spec.current).expect("outlines");
+    assert!(e.throttle_rate > 0.0 && e.cold_start_rate > 0.0);
+    assert_eq!(o, Outline::from(e));
+}
+
+#[test]
 fn memory_changes_scale_duration_by_the_cpu_share() {
     let mut profile = flat_profile(10.0, 1000.0, 0.0);
     profile.duration_memory_mb = Some(1024.0);
