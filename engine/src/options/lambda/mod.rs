@@ -19,6 +19,8 @@ pub mod memory;
 mod reserved;
 mod shape;
 
+use std::sync::Arc;
+
 use crate::options::{
     Assumption, Candidate, CandidateSlot, Context, CostBreakdown, Evaluation, Exclusion,
     HourPrediction, LevelOutcome, MixturePart, Outline, Platform, monthly_quantile,
@@ -184,17 +186,7 @@ impl Platform for Lambda {
     }
 
     fn evaluate(&self, ctx: &Context<'_>, deployment: &Deployment) -> Option<Evaluation> {
-        let Deployment::Lambda(cfg) = deployment else {
-            return None;
-        };
-        let law = DurationLaw::of(ctx);
-        let shape = shape_of(
-            ctx,
-            &law,
-            cfg.memory_mb,
-            cfg.architecture,
-            cfg.reserved_concurrency,
-        )?;
+        let (cfg, law, shape) = configured(ctx, deployment)?;
         let schedule = cfg.provisioned.hourly();
         let Hours {
             hours,
@@ -277,17 +269,7 @@ impl Platform for Lambda {
     }
 
     fn outline(&self, ctx: &Context<'_>, deployment: &Deployment) -> Option<Outline> {
-        let Deployment::Lambda(cfg) = deployment else {
-            return None;
-        };
-        let law = DurationLaw::of(ctx);
-        let shape = shape_of(
-            ctx,
-            &law,
-            cfg.memory_mb,
-            cfg.architecture,
-            cfg.reserved_concurrency,
-        )?;
+        let (cfg, _, shape) = configured(ctx, deployment)?;
         let h = Hours::of(&shape, &cfg.provisioned.hourly());
         Some(Outline {
             usd_per_month: h.cost.total(),
@@ -297,6 +279,26 @@ impl Platform for Lambda {
             hours: h.hours,
         })
     }
+}
+
+/// `deployment`'s Lambda configuration, the component's duration law and the shape
+/// they give (cached): what [`Lambda::evaluate`] and [`Lambda::outline`] start from.
+fn configured<'d>(
+    ctx: &Context<'_>,
+    deployment: &'d Deployment,
+) -> Option<(&'d LambdaConfig, DurationLaw, Arc<Shape>)> {
+    let Deployment::Lambda(cfg) = deployment else {
+        return None;
+    };
+    let law = DurationLaw::of(ctx);
+    let shape = shape_of(
+        ctx,
+        &law,
+        cfg.memory_mb,
+        cfg.architecture,
+        cfg.reserved_concurrency,
+    )?;
+    Some((cfg, law, shape))
 }
 
 /// A schedule's 24 hours on one shape and what they add up to: the pass that
