@@ -343,7 +343,7 @@ const RESTORE_HEADROOM: [f64; 4] = [1.0, 1.05, 1.1, 1.25];
 /// Prices the plan the quota request would buy. The request grows by the first headroom
 /// that yields a plan, so the quota reported and the cost it buys always go together;
 /// when none does, the request stays exact and the cost is left unknown.
-fn restore(built: &Built<'_>, relaxation: &mut Relaxation, options: &SolveOptions) {
+fn restore(built: &mut Built<'_>, relaxation: &mut Relaxation, options: &SolveOptions) {
     let exact = relaxation.shortfall.clone();
     for factor in RESTORE_HEADROOM {
         relaxation.shortfall = exact
@@ -359,16 +359,16 @@ fn restore(built: &Built<'_>, relaxation: &mut Relaxation, options: &SolveOption
 }
 
 /// Cost of holding every SLO with the over-subscribed rows raised by their shortfall:
-/// the problem as it was, rebuilt for the relaxed components, solved once more.
+/// the problem as it was, rebuilt for the relaxed components, solved once more. The
+/// relaxed items' bases and the rows are changed in place and put back afterwards: a
+/// copy of the whole problem for this one solve was most of a large binding fleet's
+/// extra memory.
 fn restored_cost(
-    built: &Built<'_>,
+    built: &mut Built<'_>,
     relaxation: &Relaxation,
     options: &SolveOptions,
 ) -> Option<f64> {
-    let mut problem = built.problem.clone();
-    for (&r, &e) in &relaxation.shortfall {
-        problem.rows[r.0].capacity += e.ceil();
-    }
+    let mut swaps: Vec<(usize, Vec<Base>)> = Vec::new();
     for &p in &relaxation.relaxed {
         let prep = &built.prepared[p];
         let i = prep.item?;
@@ -386,7 +386,26 @@ fn restored_cost(
         if bases.is_empty() {
             return None;
         }
-        problem.items[i].bases = bases;
+        swaps.push((i, bases));
     }
-    solve(&problem, options).ok().map(|s| s.cost)
+    let problem = &mut built.problem;
+    let capacities: Vec<(RowId, f64)> = relaxation
+        .shortfall
+        .keys()
+        .map(|&r| (r, problem.rows[r.0].capacity))
+        .collect();
+    for (&r, &e) in &relaxation.shortfall {
+        problem.rows[r.0].capacity += e.ceil();
+    }
+    for (i, bases) in &mut swaps {
+        std::mem::swap(&mut problem.items[*i].bases, bases);
+    }
+    let cost = solve(problem, options).ok().map(|s| s.cost);
+    for (i, bases) in &mut swaps {
+        std::mem::swap(&mut problem.items[*i].bases, bases);
+    }
+    for (r, capacity) in capacities {
+        problem.rows[r.0].capacity = capacity;
+    }
+    cost
 }

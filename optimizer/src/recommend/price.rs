@@ -54,7 +54,7 @@ pub(super) struct Prices {
     pub(super) fixed: Vec<FixedOptions>,
 }
 
-/// The candidates an explanation can show, priced (with their bases). Of Fargate's
+/// The candidates an explanation can show, priced. Of Fargate's
 /// many (sizes × scaling modes) an explanation shows only the best of each
 /// architecture and guardrail standing: those are searched cheapest lower bound first
 /// — the cost without the SLO, which no choice under it undercuts — and the search
