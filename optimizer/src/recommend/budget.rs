@@ -80,6 +80,7 @@ pub fn judged_slo(slo: &Slo, profile: Option<&Profile>) -> Slo {
 #[cfg(test)]
 mod tests {
     use adaptd_engine::profile::summarize;
+    use adaptd_engine::spec::{Deployment, FargateConfig};
     use adaptd_engine::telemetry::{ComponentTelemetry, Metric, Stat};
 
     use super::*;
@@ -119,5 +120,39 @@ mod tests {
             cold_start_budget(&slo, None, modelled),
             slo.cold_start_budget_per_month(modelled)
         );
+    }
+
+    fn serving(invocations_per_month: f64) -> Candidate {
+        Candidate {
+            label: "c".into(),
+            template: Deployment::Fargate(FargateConfig::default()),
+            excluded: None,
+            fixed_usd_per_month: 0.0,
+            levels: vec![0],
+            slots: Vec::new(),
+            invocations_per_month,
+            reserved_concurrency: None,
+            db_connections: 0.0,
+        }
+    }
+
+    #[test]
+    fn budgets_remembers_each_traffic_figure_apart() {
+        let p = sparse_profile();
+        let slo = Slo {
+            max_cold_start_rate: Some(0.01),
+            ..Slo::default()
+        };
+        let mut budgets = Budgets::new(&slo, Some(&p));
+        // Asked in any order, again and again: each candidate's own budget, above the
+        // history's cap as below it.
+        for n in [3.0, 50_000.0, 3.0, 0.0, 50_000.0, 1e7] {
+            assert_eq!(
+                budgets.of(&serving(n)),
+                cold_start_budget(&slo, Some(&p), n),
+                "{n}"
+            );
+        }
+        assert_eq!(budgets.seen.len(), 4);
     }
 }
