@@ -99,13 +99,18 @@ mod tests {
         summarize(&t, 10, 1.0)
     }
 
+    /// At most 1 % cold starts, the rest as defaulted.
+    fn one_percent() -> Slo {
+        Slo {
+            max_cold_start_rate: Some(0.01),
+            ..Slo::default()
+        }
+    }
+
     #[test]
     fn the_allowance_counts_what_the_history_saw() {
         let p = sparse_profile();
-        let slo = Slo {
-            max_cold_start_rate: Some(0.01),
-            ..Slo::default()
-        };
+        let slo = one_percent();
         // The hour-of-day model takes 07:00 as a whole hour of 4 a minute: 7,300 a
         // month, 240 a day, which would allow 2 cold starts a day.
         let modelled = 4.0 * 60.0 * 730.0 / 24.0 + 30.0;
@@ -139,10 +144,7 @@ mod tests {
     #[test]
     fn budgets_remembers_each_traffic_figure_apart() {
         let p = sparse_profile();
-        let slo = Slo {
-            max_cold_start_rate: Some(0.01),
-            ..Slo::default()
-        };
+        let slo = one_percent();
         let mut budgets = Budgets::new(&slo, Some(&p));
         // Asked in any order, again and again: each candidate's own budget, above the
         // history's cap as below it.
