@@ -6,7 +6,7 @@ use adaptd_config::{Config, ConfigErrors, Discovered, Resolved};
 use adaptd_engine::profile::{Profile, summarize_in};
 use adaptd_engine::spec::ComponentSpec;
 use adaptd_engine::telemetry::TelemetrySet;
-use adaptd_optimizer::recommend::chunked::{ChunkIo, ChunkedError, recommend_in_chunks};
+use adaptd_optimizer::recommend::chunked::{ChunkIo, ChunkedError, Grouping, recommend_in_chunks};
 use adaptd_optimizer::recommend::{
     RecommendError, Recommendation, RecommendationSet, Settings, recommend,
 };
@@ -177,7 +177,7 @@ fn in_groups(
         &resolved.accounts,
         &resolved.prices,
         &settings(resolved),
-        group_size,
+        Grouping::of(group_size),
         &mut io,
     )
     .map_err(|e| match e {
@@ -240,7 +240,7 @@ mod tests {
     fn both(
         resolved: &Resolved,
         profiles: &BTreeMap<String, Profile>,
-        group: usize,
+        grouping: Grouping,
     ) -> (
         RecommendationSet,
         Memory<'static>,
@@ -270,7 +270,7 @@ mod tests {
             &resolved.accounts,
             &resolved.prices,
             &settings(resolved),
-            group,
+            grouping,
             &mut io,
         )
         .expect("the chunked run recommends");
@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn groups_recommend_what_the_joint_problem_does() {
         let (resolved, profiles) = shop(|_| {});
-        let (joint, io, chunked) = both(&resolved, &profiles, 3);
+        let (joint, io, chunked) = both(&resolved, &profiles, Grouping::of(3));
         assert!(!chunked.joint, "nothing binds in the shop");
         assert!(chunked.groups >= 4, "{} groups", chunked.groups);
         assert!(io.largest_request <= 4, "{}", io.largest_request);
@@ -337,13 +337,10 @@ mod tests {
         assert_eq!(limits(&joint), limits(&chunked.set));
     }
 
-    /// An account limit the groups break together: the components are solved
-    /// jointly after all, and the result is the joint run's.
-    #[test]
-    fn groups_that_break_a_shared_limit_fall_back_to_the_joint_problem() {
-        // Three copies of the shop provision three times its peak in the same hour;
-        // allow one less than that, so each group fits alone but not all together.
-        let (shop, shop_profiles) = shop(|_| {});
+    /// Three copies of the shop, and the peak concurrency they provision together
+    /// with the account's limit left roomy.
+    fn three_shops(edit: impl FnOnce(&mut String)) -> (Resolved, BTreeMap<String, Profile>, f64) {
+        let (shop, shop_profiles) = shop(edit);
         let mut resolved = shop.clone();
         resolved.components.clear();
         let mut profiles = BTreeMap::new();
@@ -357,27 +354,183 @@ mod tests {
                 resolved.components.push(spec);
             }
         }
-        let (unbound, _, _) = both(&resolved, &profiles, 3);
-        let peak = unbound
-            .shared_limits
+        let (unbound, _, _) = both(&resolved, &profiles, Grouping::of(3));
+        let peak = account_limit(&unbound).peak_usage;
+        assert!(peak >= 6.0, "the copies provision something ({peak})");
+        (resolved, profiles, peak)
+    }
+
+    fn account_limit(set: &RecommendationSet) -> &adaptd_optimizer::recommend::SharedLimit {
+        set.shared_limits
             .iter()
             .find(|l| l.kind == "account_concurrency")
-            .map_or(0.0, |l| l.peak_usage);
-        assert!(peak >= 6.0, "the copies provision something ({peak})");
+            .expect("the account is reported")
+    }
+
+    fn limit_account_to(resolved: &mut Resolved, reservable: f64) {
         for a in &mut resolved.accounts {
             a.concurrency_limit =
-                adaptd_engine::spec::AccountSpec::UNRESERVED_MINIMUM + peak as u32 - 1;
+                adaptd_engine::spec::AccountSpec::UNRESERVED_MINIMUM + reservable as u32;
         }
-        let (joint, io, chunked) = both(&resolved, &profiles, 3);
+    }
+
+    /// An account limit the groups break together: the components are solved
+    /// jointly after all, and the result is the joint run's.
+    #[test]
+    fn groups_that_break_a_shared_limit_fall_back_to_the_joint_problem() {
+        // Each copy fits alone; allow one less than all three provision together.
+        let (mut resolved, profiles, peak) = three_shops(|_| {});
+        limit_account_to(&mut resolved, peak - 1.0);
+        let (joint, io, chunked) = both(&resolved, &profiles, Grouping::of(3));
         assert!(chunked.joint, "the groups break the account limit together");
+        assert!(!chunked.shared);
         assert_eq!(io.restarts, 1);
         assert_same(&joint, &io.inner.taken);
-        let bound = joint
-            .shared_limits
-            .iter()
-            .find(|l| l.kind == "account_concurrency")
-            .map_or(0.0, |l| l.peak_usage);
+        let bound = account_limit(&joint).peak_usage;
         assert!(bound < peak, "the limit binds: {bound} < {peak}");
+    }
+
+    /// The first `n` functions of the shared Azure sample, each under a 1 %
+    /// cold-start SLO, deployed at 1,024 MB x86_64, Lambda only, in an account that
+    /// may reserve `reservable` concurrent executions.
+    fn azure_sample(n: usize, reservable: u32) -> (Resolved, BTreeMap<String, Profile>) {
+        let text = format!(
+            r#"[defaults]
+memory_mb = 1024
+architecture = "x86_64"
+
+[[guardrails]]
+name = "lambda"
+allowed_platforms = ["lambda"]
+allow_arm64 = false
+
+[[slo]]
+name = "all"
+match = {{}}
+max_cold_start_rate = 0.01
+max_throttle_rate = 0.0
+
+[[accounts]]
+name = "default"
+concurrency_limit = {}
+"#,
+            reservable + adaptd_engine::spec::AccountSpec::UNRESERVED_MINIMUM
+        );
+        let config = Config::from_str(&text, "adaptd.toml").expect("the config parses");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/azure2019-500");
+        let telemetry = adaptd_collectors::azure2019::load_dir(&dir, &Default::default())
+            .expect("the sample loads");
+        let mut resolved = config
+            .resolve(&discovered(&telemetry))
+            .expect("the config resolves");
+        resolved.components.truncate(n);
+        let profiles = profiles(&resolved, &telemetry);
+        (resolved, profiles)
+    }
+
+    /// Real traffic whose SLOs need five times the concurrency the account may
+    /// reserve, in a fleet above `joint_up_to`: each group is solved at its share, the
+    /// plan fits the limit, about as few SLOs give way as jointly, and they are told
+    /// the account's quota request (the joint problem's, within its headroom), not
+    /// their group's; one warning gives the request, one says the limit was shared.
+    #[test]
+    fn groups_that_break_an_account_limit_above_joint_up_to_share_it_out() {
+        let (roomy, profiles) = azure_sample(200, 100_000);
+        let free = recommend(
+            &roomy.components,
+            &profiles,
+            &roomy.databases,
+            &roomy.accounts,
+            &roomy.prices,
+            &settings(&roomy),
+        )
+        .expect("the roomy run recommends");
+        let needed = account_limit(&free).peak_usage;
+        assert!(
+            needed >= 10.0,
+            "the SLOs need provisioned concurrency ({needed})"
+        );
+        let reservable = (needed / 5.0).floor();
+        let (resolved, profiles) = azure_sample(200, reservable as u32);
+        let grouping = Grouping {
+            size: 50,
+            joint_up_to: 0,
+        };
+        let (joint, io, chunked) = both(&resolved, &profiles, grouping);
+        assert!(chunked.shared && !chunked.joint, "{chunked:?}");
+        assert_eq!(io.restarts, 1, "the first pass is dropped once");
+        let taken = &io.inner.taken;
+        let names: Vec<&str> = taken.iter().map(|r| r.component.as_str()).collect();
+        let mut expected: Vec<&str> = resolved
+            .components
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(names, expected, "every component is recommended once");
+
+        let set = &chunked.set;
+        let limit = account_limit(set);
+        assert!(
+            limit.peak_usage <= reservable + 1e-9,
+            "the plan fits the account: {} > {reservable}",
+            limit.peak_usage
+        );
+        let (whole, jointly) = (
+            limit.shortfall.as_ref().expect("SLOs give way when shared"),
+            account_limit(&joint)
+                .shortfall
+                .as_ref()
+                .expect("and jointly"),
+        );
+        // Both are how far everyone's least SLO-holding usage exceeds the limit; the
+        // joint one also carries the headroom its restored plan needed.
+        assert!(
+            (whole.raise_by - jointly.raise_by).abs() <= 0.1 * jointly.raise_by,
+            "{whole:?} vs {jointly:?}"
+        );
+        assert!(
+            whole.request_limit <= needed + 100.0 + 1.0,
+            "no more than the SLOs need: {whole:?}"
+        );
+        assert_eq!(set.summary.slo_infeasible, whole.components.len());
+        // Whose SLO gives way is chosen across the fleet, as the joint problem does
+        // (groups left to choose alone gave way on 21 here, against the joint's 3).
+        assert!(
+            set.summary.slo_infeasible <= 2 * joint.summary.slo_infeasible + 1,
+            "{} SLOs give way, jointly {}",
+            set.summary.slo_infeasible,
+            joint.summary.slo_infeasible
+        );
+        let told = format!(
+            "a concurrency quota of {:.0}, {:.0} more, restores it",
+            whole.request_limit, whole.raise_by
+        );
+        for r in taken
+            .iter()
+            .filter(|r| whole.components.contains(&r.component))
+        {
+            assert_eq!(r.status, adaptd_optimizer::recommend::Status::SloInfeasible);
+            assert!(
+                r.explanation.binding.iter().any(|b| b.contains(&told)),
+                "{told}: {:?}",
+                r.explanation.binding
+            );
+        }
+        let warned = |start: &str| set.warnings.iter().filter(|w| w.starts_with(start)).count();
+        assert_eq!(
+            warned("account default concurrency cannot hold every SLO"),
+            1,
+            "{:?}",
+            set.warnings
+        );
+        assert_eq!(
+            warned("account default: the fleet's 4 groups together"),
+            1,
+            "{:?}",
+            set.warnings
+        );
     }
 
     /// Usage that only the whole shop has puts duration in a cheaper tier: the groups
@@ -398,7 +551,7 @@ mod tests {
                 usd_per_gb_second: first * 2.0 / 3.0,
             });
         }
-        let (joint, io, chunked) = both(&resolved, &profiles, 3);
+        let (joint, io, chunked) = both(&resolved, &profiles, Grouping::of(3));
         assert!(!chunked.joint);
         // The whole's tier is known before the first pass: no group is solved twice.
         assert_eq!((chunked.passes, io.restarts), (1, 0));

@@ -146,7 +146,7 @@ fn summary(
         })).collect::<Vec<_>>(),
         "stale": stale.iter().map(|(c, why)| json!({"component": c, "reason": why})).collect::<Vec<_>>(),
         "versions_written": report.versions,
-        "optimiser": report.optimised.then(|| json!({"groups": report.groups, "joint": report.joint})),
+        "optimiser": report.optimised.then(|| json!({"groups": report.groups, "joint": report.joint, "shared": report.shared})),
         "alerts": alerts.map(|a| a.report()),
     })
 }
@@ -280,6 +280,7 @@ async fn stages<S: Store>(
     report.optimised = true;
     report.groups = optimised.groups;
     report.joint = optimised.joint;
+    report.shared = optimised.shared;
     report.components = optimised.components;
     let fresh = fresh(&stale);
     Ok(optimised_ending(report, stale, optimised.actions, fresh))

@@ -14,7 +14,7 @@ use adaptd_config::Resolved;
 use adaptd_engine::profile::Profile;
 use adaptd_engine::spec::ComponentSpec;
 use adaptd_optimizer::recommend::Recommendation;
-use adaptd_optimizer::recommend::chunked::{ChunkIo, recommend_in_chunks};
+use adaptd_optimizer::recommend::chunked::{ChunkIo, Grouping, recommend_in_chunks};
 use adaptd_store::{Store, StoreError, VersionAction};
 use serde_json::Value;
 use tokio::runtime::Handle;
@@ -42,6 +42,9 @@ pub struct Optimised {
     /// Whether the groups broke a shared limit together and everything was solved at
     /// once.
     pub joint: bool,
+    /// Whether the groups broke an account limit together and each was solved at its
+    /// share of it.
+    pub shared: bool,
 }
 
 /// What the stage needs from its cycle.
@@ -87,7 +90,7 @@ pub fn optimise<S: Store>(job: &Job<'_, S>, handle: &Handle) -> Result<Optimised
         &r.accounts,
         &r.prices,
         &adaptd_ops::pipeline::settings(r),
-        GROUP_SIZE,
+        Grouping::of(GROUP_SIZE),
         &mut io,
     )
     .map_err(|e| e.to_string())?;
@@ -95,6 +98,7 @@ pub fn optimise<S: Store>(job: &Job<'_, S>, handle: &Handle) -> Result<Optimised
     out.groups = chunked.groups;
     out.passes = chunked.passes;
     out.joint = chunked.joint;
+    out.shared = chunked.shared;
     Ok(out)
 }
 

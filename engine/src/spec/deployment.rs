@@ -248,6 +248,16 @@ impl Deployment {
         }
     }
 
+    /// What it holds of its account's concurrency in hour `h` (UTC): reserved
+    /// concurrency all day, or else the hour's provisioned concurrency; Fargate holds
+    /// none.
+    pub fn account_concurrency_at(&self, h: usize) -> u32 {
+        match self {
+            Deployment::Lambda(l) => l.reserved_concurrency.unwrap_or(l.provisioned.at(h)),
+            Deployment::Fargate(_) => 0,
+        }
+    }
+
     /// The architecture.
     pub fn architecture(&self) -> Architecture {
         match self {

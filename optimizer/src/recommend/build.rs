@@ -7,9 +7,7 @@ use adaptd_engine::options::{Candidate, Context, Evaluation, ModelCache, platfor
 use adaptd_engine::prices::PriceSheet;
 use adaptd_engine::profile::Profile;
 use adaptd_engine::rds_proxy;
-use adaptd_engine::spec::{
-    AccountSpec, Architecture, ComponentSpec, DatabaseSpec, Deployment, Slo,
-};
+use adaptd_engine::spec::{AccountSpec, Architecture, ComponentSpec, DatabaseSpec, Slo};
 
 use crate::problem::{Alt, AltUsage, Base, Item, Problem, Row, RowId, Slot, Switch, SwitchId};
 use crate::recommend::budget::Budgets;
@@ -198,8 +196,23 @@ pub fn deployed_totals(
     totals
 }
 
-/// Builds the joint problem. `totals` overrides the usage that sets the marginal
-/// duration tier (a part of the components priced as the whole).
+/// Concurrency per account and hour of the day (UTC).
+pub type AccountHours = BTreeMap<String, [f64; 24]>;
+
+/// How a part of the fleet sits in the whole when it is solved alone.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Whole<'a> {
+    /// The whole's on-demand usage, which sets the marginal duration tier (`None`: the
+    /// part's own).
+    pub totals: Option<&'a DurationTotals>,
+    /// What components outside the part hold of each account's concurrency, which the
+    /// part cannot use.
+    pub held: Option<&'a AccountHours>,
+    /// Components whose SLO gives way to a shared limit, chosen across the whole.
+    pub give_way: Option<&'a std::collections::BTreeSet<String>>,
+}
+
+/// Builds the joint problem of `specs`, as part of `whole`.
 pub fn build<'a>(
     specs: &'a [ComponentSpec],
     profiles: &'a BTreeMap<String, Profile>,
@@ -207,13 +220,20 @@ pub fn build<'a>(
     accounts: &[AccountSpec],
     prices: &'a PriceSheet,
     caches: &'a [ModelCache],
-    totals: Option<&DurationTotals>,
+    whole: Whole<'_>,
 ) -> Built<'a> {
     let mut warnings = Vec::new();
     let mut problem = Problem::default();
     let account_rows = add_account_rows(&mut problem, specs, accounts);
+    for (account, rows) in &account_rows {
+        if let Some(hours) = whole.held.and_then(|h| h.get(account)) {
+            for (&row, held) in rows.iter().zip(hours) {
+                problem.rows[row.0].capacity -= held;
+            }
+        }
+    }
     let db_rows = add_database_rows(&mut problem, specs, databases, prices);
-    let mut prepared = prepare(specs, profiles, prices, caches, totals, &mut warnings);
+    let mut prepared = prepare(specs, profiles, prices, caches, whole.totals, &mut warnings);
     hold_what_is_left_out(&mut problem, &prepared, &account_rows);
     add_items(&mut problem, &mut prepared, &account_rows, &db_rows);
     Built {
@@ -349,12 +369,9 @@ fn hold_what_is_left_out(
         if p.current.is_some() && !p.candidates.is_empty() {
             continue;
         }
-        if let Deployment::Lambda(l) = &p.spec.current {
-            let rows = &account_rows[&p.spec.account];
-            for (h, &row) in rows.iter().enumerate() {
-                let held = l.reserved_concurrency.unwrap_or(l.provisioned.at(h));
-                problem.rows[row.0].capacity -= f64::from(held);
-            }
+        let rows = &account_rows[&p.spec.account];
+        for (h, &row) in rows.iter().enumerate() {
+            problem.rows[row.0].capacity -= f64::from(p.spec.current.account_concurrency_at(h));
         }
     }
 }

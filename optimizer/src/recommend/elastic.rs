@@ -19,7 +19,8 @@
 //! What raising the limit by the shortfall would buy is solved too: the same problem
 //! with the rows lifted by the shortfall, every SLO held.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use adaptd_engine::spec::Slo;
 
@@ -52,7 +53,9 @@ pub struct Relaxation {
 }
 
 /// Solves `built.problem`; when its shared rows cannot all be met, relaxes the SLOs of
-/// the fewest components (rewriting their items in place) and solves that.
+/// the fewest components (rewriting their items in place) and solves that. The
+/// components of `give_way` (prepared indices) give way from the start: a part of a
+/// fleet whose limit the fleet shared out is told whose SLOs the fleet gives up.
 ///
 /// # Errors
 /// Any [`SolveError`] but [`SolveError::RowsInfeasible`] from the first solve, and the
@@ -60,9 +63,29 @@ pub struct Relaxation {
 pub fn solve_or_relax(
     built: &mut Built<'_>,
     options: &SolveOptions,
+    give_way: &BTreeSet<usize>,
 ) -> Result<(Solution, Option<Relaxation>), SolveError> {
+    let mut relaxation = Relaxation::default();
+    if !give_way.is_empty() {
+        for (p, hours) in least_account_usages(built, Some(give_way)) {
+            let rows = &built.account_rows[&built.prepared[p].spec.account];
+            for (row, u) in rows.iter().zip(hours) {
+                if u > 0.0 {
+                    *relaxation.shortfall.entry(*row).or_insert(0.0) += u;
+                }
+            }
+        }
+        for &p in give_way {
+            relax(built, p);
+            relaxation.relaxed.insert(p);
+        }
+    }
     let mut rows = match solve(&built.problem, options) {
-        Ok(s) => return Ok((s, None)),
+        Ok(s) if relaxation.relaxed.is_empty() => return Ok((s, None)),
+        Ok(s) => {
+            restore(built, &mut relaxation, options);
+            return Ok((s, Some(relaxation)));
+        }
         Err(SolveError::RowsInfeasible { rows }) => row_ids(built, &rows),
         // The decomposition may fail to find any assignment without proving which rows
         // are infeasible: check every row.
@@ -84,7 +107,6 @@ pub fn solve_or_relax(
         }
         Err(e) => return Err(e),
     };
-    let mut relaxation = Relaxation::default();
     let mut last = SolveError::RowsInfeasible { rows: Vec::new() };
     for round in 0..=MAX_ROUNDS {
         let least = least_usages(built, &rows, &relaxation.relaxed);
@@ -155,6 +177,35 @@ fn least_usages(
         }
         if let Some(u) = least_usage(item, rows) {
             out.insert(p, u);
+        }
+    }
+    out
+}
+
+/// Per component that uses its account's concurrency (of `only`, when given), the
+/// least of it, hour by hour, with which the component still meets its SLO (keyed by
+/// prepared index): what an account's limit must leave it unless its SLO gives way.
+pub fn least_account_usages(
+    built: &Built<'_>,
+    only: Option<&BTreeSet<usize>>,
+) -> Vec<(usize, [f64; 24])> {
+    let mut out = Vec::new();
+    for (p, prep) in built.prepared.iter().enumerate() {
+        if only.is_some_and(|o| !o.contains(&p)) {
+            continue;
+        }
+        let (Some(i), Some(rows)) = (prep.item, built.account_rows.get(&prep.spec.account)) else {
+            continue;
+        };
+        let item = &built.problem.items[i];
+        if !uses_any(item, rows) {
+            continue;
+        }
+        if let Some(u) = least_usage(item, rows) {
+            out.push((
+                p,
+                std::array::from_fn(|h| u.get(&rows[h]).copied().unwrap_or(0.0)),
+            ));
         }
     }
     out
@@ -258,30 +309,43 @@ fn excess(
 }
 
 /// The fewest components whose least usage covers `excess`: greedily the one that
-/// frees most of what still exceeds.
-fn cover(
-    least: &BTreeMap<usize, BTreeMap<RowId, f64>>,
-    mut excess: BTreeMap<RowId, f64>,
-) -> Vec<usize> {
-    let mut left: Vec<usize> = least.keys().copied().collect();
-    let mut pick = Vec::new();
-    while excess.values().any(|&e| e > 1e-9) && !left.is_empty() {
-        let freed = |p: &usize| -> f64 {
-            least[p]
-                .iter()
-                .map(|(r, u)| u.min(excess.get(r).copied().unwrap_or(0.0).max(0.0)))
-                .sum()
-        };
-        let (k, best) = left
+/// frees most of what still exceeds (the smallest key among equals).
+///
+/// What a component frees only shrinks as the excess does, so the greedy choice is
+/// kept lazily: a component popped from the heap whose figure is still current frees
+/// at least as much as any other. A fleet of thousands whose limit binds picks
+/// thousands, which rescanning every component for each pick made quadratic.
+pub fn cover<K: Ord + Copy, R: Ord>(
+    least: &BTreeMap<K, BTreeMap<R, f64>>,
+    mut excess: BTreeMap<R, f64>,
+) -> Vec<K> {
+    let freed = |excess: &BTreeMap<R, f64>, p: &K| -> f64 {
+        least[p]
             .iter()
-            .enumerate()
-            .map(|(k, p)| (k, freed(p)))
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
-            .expect("left is not empty");
-        if best <= 1e-9 {
+            .map(|(r, u)| u.min(excess.get(r).copied().unwrap_or(0.0).max(0.0)))
+            .sum()
+    };
+    // Non-negative floats order as their bits do.
+    let mut heap: BinaryHeap<(u64, Reverse<K>)> = least
+        .keys()
+        .map(|&p| (freed(&excess, &p).max(0.0).to_bits(), Reverse(p)))
+        .collect();
+    let mut pick = Vec::new();
+    while excess.values().any(|&e| e > 1e-9) {
+        let Some((_, Reverse(p))) = heap.pop() else {
             break;
+        };
+        let now = freed(&excess, &p).max(0.0);
+        if now <= 1e-9 {
+            continue;
         }
-        let p = left.swap_remove(k);
+        if heap
+            .peek()
+            .is_some_and(|&(next, Reverse(q))| (next, Reverse(q)) > (now.to_bits(), Reverse(p)))
+        {
+            heap.push((now.to_bits(), Reverse(p)));
+            continue;
+        }
         for (r, u) in &least[&p] {
             if let Some(e) = excess.get_mut(r) {
                 *e -= u;

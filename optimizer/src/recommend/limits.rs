@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use adaptd_engine::spec::{AccountSpec, Deployment};
+use adaptd_engine::spec::AccountSpec;
 
-use super::build::Built;
+use super::build::{AccountHours, Built};
 use super::elastic::{COLD_START_PENALTY_USD, Relaxation};
 use super::explain::hour_ranges;
 use super::model::{Recommendation, SharedLimit, Shortfall};
@@ -88,23 +88,50 @@ fn over(built: &Built<'_>, r: &Relaxation, accounts: &[AccountSpec]) -> Vec<Over
 /// `slo_infeasible` and leads its explanation.
 pub fn mark_relaxed(built: &mut Built<'_>, r: &Relaxation, accounts: &[AccountSpec]) {
     for o in over(built, r, accounts) {
-        let text = match o.kind {
-            "account_concurrency" => format!(
-                "account {} concurrency binds in {}: the limit cannot hold every component's SLO, and this one's gives way (a concurrency quota of {:.0}, {:.0} more, restores it)",
-                o.name,
-                hour_ranges(&o.hours),
-                o.request_limit,
-                o.raise_by
-            ),
-            _ => format!(
-                "database {} connections bind: they cannot hold every component's SLO, and this one's gives way ({:.0} more usable connections restore it)",
-                o.name, o.raise_by
-            ),
-        };
+        let text = gives_way(o.kind, &o.name, &o.hours, o.request_limit, o.raise_by);
         for p in o.relaxed {
             built.prepared[p].infeasible = Some(text.clone());
         }
     }
+}
+
+/// Why a component's SLO gave way to the limit `kind` `name` (as
+/// [`SharedLimit::kind`] has it), over `hours`, which `request_limit` (`raise_by`
+/// more) restores.
+pub fn gives_way(
+    kind: &str,
+    name: &str,
+    hours: &[usize],
+    request_limit: f64,
+    raise_by: f64,
+) -> String {
+    if kind == "account_concurrency" {
+        format!(
+            "account {name} concurrency binds in {}: the limit cannot hold every component's SLO, and this one's gives way (a concurrency quota of {request_limit:.0}, {raise_by:.0} more, restores it)",
+            hour_ranges(hours),
+        )
+    } else {
+        format!(
+            "database {name} connections bind: they cannot hold every component's SLO, and this one's gives way ({raise_by:.0} more usable connections restore it)"
+        )
+    }
+}
+
+/// Per account, each hour's raise (whole executions) that the relaxed SLOs need; only
+/// accounts with one.
+pub fn account_shortfalls(built: &Built<'_>, r: &Relaxation) -> AccountHours {
+    built
+        .account_rows
+        .iter()
+        .filter_map(|(account, rows)| {
+            let hours: [f64; 24] =
+                std::array::from_fn(|h| r.shortfall.get(&rows[h]).map_or(0.0, |e| e.ceil()));
+            hours
+                .iter()
+                .any(|&e| e > 0.0)
+                .then(|| (account.clone(), hours))
+        })
+        .collect()
 }
 
 /// The penalty that relaxed components' cold starts add to the solver's objective,
@@ -127,40 +154,32 @@ pub fn penalty_usd(built: &Built<'_>, solution: &Solution, r: Option<&Relaxation
         .sum()
 }
 
-/// One warning per over-subscribed limit, for every output format.
-pub fn warnings(
-    built: &Built<'_>,
-    r: &Relaxation,
-    accounts: &[AccountSpec],
-    plan_usd_per_month: f64,
-) -> Vec<String> {
-    over(built, r, accounts)
-        .into_iter()
-        .map(|o| {
-            let what = match o.kind {
-                "account_concurrency" => format!(
-                    "account {} concurrency cannot hold every SLO in {}",
-                    o.name,
-                    hour_ranges(&o.hours)
-                ),
-                _ => format!("database {} connections cannot hold every SLO", o.name),
-            };
-            let cost = r.restored_usd_per_month.map_or(String::new(), |c| {
-                format!(" at {:+.2} USD/month", c - plan_usd_per_month)
-            });
-            let unit = if o.kind == "account_concurrency" {
-                "a concurrency quota"
-            } else {
-                "usable connections"
-            };
+/// The warning, for every output format, that the limit `kind` `name` (as
+/// [`SharedLimit::kind`] has it) falls short by `s`.
+pub fn shortfall_warning(kind: &str, name: &str, s: &Shortfall) -> String {
+    let (what, unit) = if kind == "account_concurrency" {
+        (
             format!(
-                "{what}: the SLO of {} component(s) gives way (status slo_infeasible); {unit} of {:.0} ({:.0} more) would restore them{cost}",
-                o.relaxed.len(),
-                o.request_limit,
-                o.raise_by
-            )
-        })
-        .collect()
+                "account {name} concurrency cannot hold every SLO in {}",
+                hour_ranges(&s.hours)
+            ),
+            "a concurrency quota",
+        )
+    } else {
+        (
+            format!("database {name} connections cannot hold every SLO"),
+            "usable connections",
+        )
+    };
+    let cost = s
+        .restore_usd_per_month
+        .map_or(String::new(), |c| format!(" at {c:+.2} USD/month"));
+    format!(
+        "{what}: the SLO of {} component(s) gives way (status slo_infeasible); {unit} of {:.0} ({:.0} more) would restore them{cost}",
+        s.components.len(),
+        s.request_limit,
+        s.raise_by
+    )
 }
 
 /// Usage, binding hours and prices of every shared limit, with the quota request when
@@ -180,7 +199,7 @@ pub fn shared_limits(
         .collect();
     let mut usage: BTreeMap<&str, [f64; 24]> = BTreeMap::new();
     for r in components {
-        let (Some(account), Some(Deployment::Lambda(l))) = (
+        let (Some(account), Some(deployment)) = (
             account_of.get(r.component.as_str()),
             r.recommended.as_ref().map(|p| &p.deployment),
         ) else {
@@ -188,7 +207,7 @@ pub fn shared_limits(
         };
         let u = usage.entry(account).or_insert([0.0; 24]);
         for (h, x) in u.iter_mut().enumerate() {
-            *x += f64::from(l.reserved_concurrency.unwrap_or(l.provisioned.at(h)));
+            *x += f64::from(deployment.account_concurrency_at(h));
         }
     }
     let over: BTreeMap<(&str, String), Over> = relaxation

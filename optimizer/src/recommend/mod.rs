@@ -63,13 +63,27 @@ pub fn recommend(
     prices: &PriceSheet,
     settings: &Settings,
 ) -> Result<RecommendationSet, RecommendError> {
-    recommend_at(specs, profiles, databases, accounts, prices, settings, None).map(|(set, _)| set)
+    let whole = build::Whole::default();
+    recommend_at(
+        specs, profiles, databases, accounts, prices, settings, whole,
+    )
+    .map(|p| p.set)
 }
 
-/// [`recommend`], with the accounts' on-demand GB-seconds that set the marginal
-/// duration tier given (`None`: summed over `specs`), so that a part of the
-/// components is priced as the whole would be. Also returns what `specs` themselves
-/// use now, for the caller to sum.
+/// One part of the fleet's recommendations, with what the whole sums over the parts.
+#[derive(Debug)]
+pub(crate) struct Part {
+    /// The part's recommendations.
+    pub set: RecommendationSet,
+    /// What the part's deployed configurations use, which sets the duration tier.
+    pub used: build::DurationTotals,
+    /// Per account, each hour's raise of the limit (whole executions) with which the
+    /// part's SLOs that gave way to it would hold.
+    pub shortfall: build::AccountHours,
+}
+
+/// [`recommend`] for a part of the fleet, priced as the whole would be and within
+/// what the rest of the whole leaves of each account's concurrency.
 pub(crate) fn recommend_at(
     specs: &[ComponentSpec],
     profiles: &BTreeMap<String, Profile>,
@@ -77,17 +91,29 @@ pub(crate) fn recommend_at(
     accounts: &[AccountSpec],
     prices: &PriceSheet,
     settings: &Settings,
-    totals: Option<&build::DurationTotals>,
-) -> Result<(RecommendationSet, build::DurationTotals), RecommendError> {
+    whole: build::Whole<'_>,
+) -> Result<Part, RecommendError> {
     let started = Instant::now();
     let caches: Vec<ModelCache> = specs.iter().map(|_| ModelCache::default()).collect();
-    let mut built = build::build(
-        specs, profiles, databases, accounts, prices, &caches, totals,
-    );
+    let mut built = build::build(specs, profiles, databases, accounts, prices, &caches, whole);
     let used = build::current_totals(&built.prepared);
     let models_ms = started.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let (solution, relaxation) = match elastic::solve_or_relax(&mut built, &settings.solve) {
+    let give_way: std::collections::BTreeSet<usize> = whole
+        .give_way
+        .map(|names| {
+            let named = |(_, p): &(usize, &build::Prepared<'_>)| names.contains(&p.spec.name);
+            built
+                .prepared
+                .iter()
+                .enumerate()
+                .filter(named)
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .unwrap_or_default();
+    let relaxed = elastic::solve_or_relax(&mut built, &settings.solve, &give_way);
+    let (solution, relaxation) = match relaxed {
         Ok(x) => x,
         // Nothing that meets every limit was found in time: what runs now is the one
         // plan known to be possible.
@@ -97,7 +123,11 @@ pub(crate) fn recommend_at(
                 limit.as_secs_f64()
             );
             let set = keep_deployed(built, &reason, models_ms, started);
-            return Ok((set, used));
+            return Ok(Part {
+                set,
+                used,
+                shortfall: build::AccountHours::new(),
+            });
         }
         Err(e) => return Err(e.into()),
     };
@@ -132,17 +162,17 @@ pub(crate) fn recommend_at(
         plan_usd,
     );
     let mut warnings = std::mem::take(&mut built.warnings);
-    if let Some(r) = &relaxation {
-        warnings.extend(limits::warnings(&built, r, accounts, plan_usd));
-    }
-    let target = settings.solve.mip_gap;
-    if solution.gap > target + 1e-9 {
-        warnings.push(format!(
-            "the solver did not prove its target gap of {:.2} % (time limit {:.1} s): this plan is proven within {:.2} % of the optimum",
-            100.0 * target,
-            settings.solve.time_limit.as_secs_f64(),
-            100.0 * solution.gap,
-        ));
+    warnings.extend(shared_limits.iter().filter_map(|l| {
+        let s = l.shortfall.as_ref()?;
+        Some(limits::shortfall_warning(&l.kind, &l.name, s))
+    }));
+    let shortfall = relaxation
+        .as_ref()
+        .map(|r| limits::account_shortfalls(&built, r))
+        .unwrap_or_default();
+    // A part's gap is told once for the whole, by whoever merges the parts.
+    if whole.totals.is_none() {
+        warnings.extend(gap_warning(settings, solution.gap));
     }
     let (items, bases, alternatives) = sizes(&built.problem);
     let set = RecommendationSet {
@@ -166,7 +196,24 @@ pub(crate) fn recommend_at(
         },
         warnings,
     };
-    Ok((set, used))
+    Ok(Part {
+        set,
+        used,
+        shortfall,
+    })
+}
+
+/// The warning that the solver did not prove its target gap, when it did not.
+pub(crate) fn gap_warning(settings: &Settings, gap: f64) -> Option<String> {
+    let target = settings.solve.mip_gap;
+    (gap > target + 1e-9).then(|| {
+        format!(
+            "the solver did not prove its target gap of {:.2} % (time limit {:.1} s): this plan is proven within {:.2} % of the optimum",
+            100.0 * target,
+            settings.solve.time_limit.as_secs_f64(),
+            100.0 * gap,
+        )
+    })
 }
 
 /// Recommendations for every component from the solver's choices.

@@ -31,4 +31,7 @@ pub struct CycleReport {
     pub groups: usize,
     /// Whether the groups broke a shared limit together and were solved jointly.
     pub joint: bool,
+    /// Whether the groups broke an account limit together and each was solved at its
+    /// share of it.
+    pub shared: bool,
 }
