@@ -385,7 +385,8 @@ pub struct Shortfall {
     /// Components whose SLO gave way to the limit, and which the raise restores.
     pub components: Vec<String>,
     /// What holding every SLO with the raised limit would change in the monthly bill
-    /// (USD; absent when that plan could not be solved).
+    /// (USD; absent when that plan could not be solved; an upper bound when an
+    /// account's limit was shared out among groups of a large fleet).
     pub restore_usd_per_month: Option<f64>,
 }
 
