@@ -1,7 +1,7 @@
 //! From engine candidates to the optimiser's [`Problem`]: SLOs become filters and
 //! budgets, shared limits become rows, RDS Proxies become switches.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use adaptd_engine::options::{Candidate, Context, Evaluation, ModelCache, platform, platforms};
 use adaptd_engine::prices::PriceSheet;
@@ -209,7 +209,7 @@ pub struct Whole<'a> {
     /// part cannot use.
     pub held: Option<&'a AccountHours>,
     /// Components whose SLO gives way to a shared limit, chosen across the whole.
-    pub give_way: Option<&'a std::collections::BTreeSet<String>>,
+    pub give_way: Option<&'a BTreeSet<String>>,
 }
 
 /// Builds the joint problem of `specs`, as part of `whole`.
