@@ -44,7 +44,7 @@ use self::share::Asks;
 use super::build::{AccountHours, DurationTotals, Whole, deployed_totals};
 use super::explain::hour_ranges;
 use super::{
-    RecommendError, Recommendation, RecommendationSet, Settings, Shortfall, gap_warning,
+    Part, RecommendError, Recommendation, RecommendationSet, Settings, Shortfall, gap_warning,
     recommend_at,
 };
 
@@ -257,15 +257,7 @@ impl Fleet<'_> {
                 totals: Some(assumed),
                 ..Whole::default()
             };
-            let mut part = recommend_at(
-                &specs,
-                &profiles,
-                self.databases,
-                self.accounts,
-                self.prices,
-                &self.settings,
-                whole,
-            )?;
+            let mut part = self.solve(&specs, &profiles, whole)?;
             drop(profiles);
             add_totals(&mut used, part.used);
             let holds = share::usage_of(&specs, &part.set.components);
@@ -308,6 +300,24 @@ impl Fleet<'_> {
             }
         }
         Ok(Pass::Over { demand: asks, used })
+    }
+
+    /// Recommends for a group (`specs`) as a part of `whole`.
+    fn solve(
+        &self,
+        specs: &[ComponentSpec],
+        profiles: &BTreeMap<String, Profile>,
+        whole: Whole<'_>,
+    ) -> Result<Part, RecommendError> {
+        recommend_at(
+            specs,
+            profiles,
+            self.databases,
+            self.accounts,
+            self.prices,
+            &self.settings,
+            whole,
+        )
     }
 
     fn demand(
@@ -358,15 +368,7 @@ impl Fleet<'_> {
                 held: Some(&held),
                 give_way: Some(&give_way),
             };
-            let part = match recommend_at(
-                &specs,
-                &profiles,
-                self.databases,
-                self.accounts,
-                self.prices,
-                &self.settings,
-                whole,
-            ) {
+            let part = match self.solve(&specs, &profiles, whole) {
                 Ok(part) => part,
                 Err(RecommendError::Solve(_)) => return Ok(None),
                 Err(e) => return Err(e.into()),
