@@ -9,7 +9,8 @@
 //! together): 1,000 (2 copies) and 10,000 (20 copies).
 //!
 //! Every function gets the SLO of the decision-quality benchmark (≤ 1 % cold starts,
-//! no throttles), deployed at 1,024 MB x86_64, Lambda only. Two account settings:
+//! no throttles), deployed at 1,024 MB x86_64, Lambda only: the sample's setting in
+//! `tests/data/azure2019-500-slo.toml`, which the tests share. Two account settings:
 //! `roomy` declares 100,000 concurrent executions (nothing binds), `default` leaves the
 //! account at AWS's default of 1,000, where provisioned concurrency competes for the
 //! pool.
@@ -160,23 +161,7 @@ fn write_fleet(sample: &Sample, functions: usize, dir: &Path) {
 }
 
 fn config(account: &str) -> String {
-    let mut text = String::from(
-        r#"[defaults]
-memory_mb = 1024
-architecture = "x86_64"
-
-[[guardrails]]
-name = "bench"
-allowed_platforms = ["lambda"]
-allow_arm64 = false
-
-[[slo]]
-name = "bench"
-match = {}
-max_cold_start_rate = 0.01
-max_throttle_rate = 0.0
-"#,
-    );
+    let mut text = String::from(include_str!("../../tests/data/azure2019-500-slo.toml"));
     if account == "roomy" {
         text.push_str("\n[[accounts]]\nname = \"default\"\nconcurrency_limit = 100000\n");
     }

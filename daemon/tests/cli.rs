@@ -277,28 +277,16 @@ fn backtest_replays_current_and_recommended_configurations() {
     );
 }
 
-/// The decision-quality bench's setting: every function of the Azure sample under a
-/// 1 % cold-start SLO, deployed at 1,024 MB x86_64, Lambda only; `extra` appended.
+/// The Azure sample's setting (`tests/data/azure2019-500-slo.toml`: every function
+/// under a 1 % cold-start SLO, deployed at 1,024 MB x86_64, Lambda only), `extra`
+/// appended.
 fn azure_slo_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("adaptd.toml");
     std::fs::write(
         &path,
         format!(
-            r#"[defaults]
-memory_mb = 1024
-architecture = "x86_64"
-
-[[guardrails]]
-name = "bench"
-allowed_platforms = ["lambda"]
-allow_arm64 = false
-
-[[slo]]
-name = "all"
-match = {{}}
-max_cold_start_rate = 0.01
-max_throttle_rate = 0.0
-{extra}"#
+            "{}{extra}",
+            include_str!("../../tests/data/azure2019-500-slo.toml")
         ),
     )
     .expect("config written");
@@ -431,11 +419,16 @@ fn a_tiny_time_limit_yields_a_plan_and_its_gap_not_an_error() {
     assert_eq!(doc["components"].as_array().expect("components").len(), 500);
     let gap = doc["solver"]["gap"].as_f64().expect("gap");
     assert!(gap > 0.0, "1 ms cannot prove optimality here");
+    assert_eq!(
+        doc["solver"]["time_limit_reached"], true,
+        "{}",
+        doc["solver"]
+    );
     let warnings = doc["warnings"].as_array().expect("warnings");
     assert!(
-        warnings
-            .iter()
-            .any(|w| w.as_str().is_some_and(|w| w.contains("time limit"))),
+        warnings.iter().any(|w| w
+            .as_str()
+            .is_some_and(|w| w.contains("time limit of 0.0 s"))),
         "{warnings:?}"
     );
 }

@@ -93,6 +93,10 @@ pub struct SolveStats {
     pub master_columns: usize,
     /// Whether the decomposition ended with the monolithic model to close its gap.
     pub fell_back_to_monolithic: bool,
+    /// Whether the solve ran into its time limit: the answer is the best found by
+    /// then. Without it, a gap above the target means the search ended short of it
+    /// (the decomposition's price updates settled or reached their cap).
+    pub time_limit_reached: bool,
 }
 
 /// An assignment with its certificate of quality.
@@ -221,6 +225,7 @@ pub(crate) fn solve_with(
     let risk_prices = risk_prices(problem, &choices, &row_prices, data.as_deref());
     let lower_bound = lower_bound.min(cost);
     stats.wall_time = start.elapsed();
+    stats.time_limit_reached = Instant::now() >= deadline;
     Ok(Solution {
         gap: ((cost - lower_bound) / cost.abs().max(1e-9)).max(0.0),
         choices,
@@ -534,7 +539,16 @@ fn cheapest_if_within_budget(base: &Base) -> Option<(Vec<usize>, f64)> {
 /// # Errors
 /// [`SolveError::InvalidProblem`] or [`SolveError::ItemInfeasible`].
 pub fn solve_item(item: &Item, options: &SolveOptions) -> Result<(Choice, f64), SolveError> {
-    let mut alone = item.clone();
+    solve_item_owned(item.clone(), options)
+}
+
+/// [`solve_item`] on an item the caller no longer needs (its usages are cleared): an
+/// item has hundreds of alternatives, and a copy of each was most of the work of
+/// asking every component of a large fleet for its least usage.
+pub(crate) fn solve_item_owned(
+    mut alone: Item,
+    options: &SolveOptions,
+) -> Result<(Choice, f64), SolveError> {
     for base in &mut alone.bases {
         base.usage.clear();
         for slot in &mut base.slots {

@@ -395,25 +395,8 @@ mod tests {
     /// may reserve `reservable` concurrent executions.
     fn azure_sample(n: usize, reservable: u32) -> (Resolved, BTreeMap<String, Profile>) {
         let text = format!(
-            r#"[defaults]
-memory_mb = 1024
-architecture = "x86_64"
-
-[[guardrails]]
-name = "lambda"
-allowed_platforms = ["lambda"]
-allow_arm64 = false
-
-[[slo]]
-name = "all"
-match = {{}}
-max_cold_start_rate = 0.01
-max_throttle_rate = 0.0
-
-[[accounts]]
-name = "default"
-concurrency_limit = {}
-"#,
+            "{}\n[[accounts]]\nname = \"default\"\nconcurrency_limit = {}\n",
+            include_str!("../../../tests/data/azure2019-500-slo.toml"),
             reservable + adaptd_engine::spec::AccountSpec::UNRESERVED_MINIMUM
         );
         let config = Config::from_str(&text, "adaptd.toml").expect("the config parses");

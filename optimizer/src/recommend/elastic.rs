@@ -26,7 +26,7 @@ use adaptd_engine::spec::Slo;
 
 use super::build::{Built, db_usage, min_risk, to_base};
 use crate::problem::{Base, Item, RowId};
-use crate::{Solution, SolveError, SolveOptions, solve, solve_item};
+use crate::{Solution, SolveError, SolveOptions, solve, solve_item_owned};
 
 /// What one expected cold start a month is worth to a component whose SLO gave way:
 /// far above what provisioned concurrency costs to prevent one (about $0.45 holds one
@@ -165,21 +165,18 @@ fn least_usages(
     rows: &[RowId],
     relaxed: &BTreeSet<usize>,
 ) -> BTreeMap<usize, BTreeMap<RowId, f64>> {
-    let mut out = BTreeMap::new();
-    for (p, prep) in built.prepared.iter().enumerate() {
-        let Some(i) = prep.item else { continue };
+    let least = super::par::map(built.prepared.len(), |p| {
+        let i = built.prepared[p].item?;
         if relaxed.contains(&p) {
-            continue;
+            return None;
         }
         let item = &built.problem.items[i];
         if !uses_any(item, rows) {
-            continue;
+            return None;
         }
-        if let Some(u) = least_usage(item, rows) {
-            out.insert(p, u);
-        }
-    }
-    out
+        Some((p, least_usage(item, rows)?))
+    });
+    least.into_iter().flatten().collect()
 }
 
 /// Per component that uses its account's concurrency (of `only`, when given), the
@@ -189,26 +186,26 @@ pub fn least_account_usages(
     built: &Built<'_>,
     only: Option<&BTreeSet<usize>>,
 ) -> Vec<(usize, [f64; 24])> {
-    let mut out = Vec::new();
-    for (p, prep) in built.prepared.iter().enumerate() {
-        if only.is_some_and(|o| !o.contains(&p)) {
-            continue;
-        }
-        let (Some(i), Some(rows)) = (prep.item, built.account_rows.get(&prep.spec.account)) else {
-            continue;
-        };
+    // Each component's least usage is a small solve of its own: spread over the cores.
+    let asked: Vec<usize> = match only {
+        Some(o) => o.iter().copied().collect(),
+        None => (0..built.prepared.len()).collect(),
+    };
+    let least = super::par::map(asked.len(), |k| {
+        let p = asked[k];
+        let prep = &built.prepared[p];
+        let (i, rows) = (prep.item?, built.account_rows.get(&prep.spec.account)?);
         let item = &built.problem.items[i];
         if !uses_any(item, rows) {
-            continue;
+            return None;
         }
-        if let Some(u) = least_usage(item, rows) {
-            out.push((
-                p,
-                std::array::from_fn(|h| u.get(&rows[h]).copied().unwrap_or(0.0)),
-            ));
-        }
-    }
-    out
+        let u = least_usage(item, rows)?;
+        Some((
+            p,
+            std::array::from_fn(|h| u.get(&rows[h]).copied().unwrap_or(0.0)),
+        ))
+    });
+    least.into_iter().flatten().collect()
 }
 
 fn uses_any(item: &Item, rows: &[RowId]) -> bool {
@@ -247,7 +244,7 @@ fn least_usage(item: &Item, rows: &[RowId]) -> Option<BTreeMap<RowId, f64>> {
             alt.cost = in_rows(&alt.usage) + tie * alt.cost;
         }
     }
-    let (choice, _) = solve_item(&by_usage, &SolveOptions::default()).ok()?;
+    let (choice, _) = solve_item_owned(by_usage, &SolveOptions::default()).ok()?;
     let base = &item.bases[choice.base];
     let mut usage = BTreeMap::new();
     for &(r, u) in &base.usage {

@@ -80,6 +80,33 @@ pub(crate) struct Part {
     /// Per account, each hour's raise of the limit (whole executions) with which the
     /// part's SLOs that gave way to it would hold.
     pub shortfall: build::AccountHours,
+    /// What the solve proved of the part's plan, for the whole's gap.
+    pub proof: Proof,
+}
+
+/// A solve's objective and the lower bound it proved, both as the solver saw them
+/// (cold-start penalties of SLOs that gave way included). Parts solved independently
+/// are summed: the sum of their bounds bounds the sum of their optima, so the whole's
+/// gap is `(Σ objective − Σ bound) / Σ objective`, not the worst part's.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Proof {
+    pub objective: f64,
+    pub bound: f64,
+}
+
+impl Proof {
+    /// The relative gap of `self`, at least 0.
+    pub fn gap(self) -> f64 {
+        ((self.objective - self.bound) / self.objective.abs().max(1e-9)).max(0.0)
+    }
+
+    /// `self` and `other` together.
+    pub fn and(self, other: Proof) -> Proof {
+        Proof {
+            objective: self.objective + other.objective,
+            bound: self.bound + other.bound,
+        }
+    }
 }
 
 /// [`recommend`] for a part of the fleet, priced as the whole would be and within
@@ -123,10 +150,16 @@ pub(crate) fn recommend_at(
                 limit.as_secs_f64()
             );
             let set = keep_deployed(built, &reason, models_ms, started);
+            // Costs are never negative: 0 bounds what was not solved.
+            let proof = Proof {
+                objective: set.summary.recommended_usd_per_month,
+                bound: 0.0,
+            };
             return Ok(Part {
                 set,
                 used,
                 shortfall: build::AccountHours::new(),
+                proof,
             });
         }
         Err(e) => return Err(e.into()),
@@ -171,8 +204,9 @@ pub(crate) fn recommend_at(
         .map(|r| limits::account_shortfalls(&built, r))
         .unwrap_or_default();
     // A part's gap is told once for the whole, by whoever merges the parts.
+    let time_limit_reached = solution.stats.time_limit_reached;
     if whole.totals.is_none() {
-        warnings.extend(gap_warning(settings, solution.gap));
+        warnings.extend(gap_warning(settings, solution.gap, time_limit_reached));
     }
     let (items, bases, alternatives) = sizes(&built.problem);
     let set = RecommendationSet {
@@ -184,6 +218,7 @@ pub(crate) fn recommend_at(
         solver: SolverReport {
             method: format!("{:?}", solution.stats.method).to_lowercase(),
             gap: solution.gap,
+            time_limit_reached,
             objective_usd_per_month: plan_usd,
             lower_bound_usd_per_month: solution.lower_bound - penalty,
             models_ms,
@@ -200,17 +235,32 @@ pub(crate) fn recommend_at(
         set,
         used,
         shortfall,
+        proof: Proof {
+            objective: solution.cost,
+            bound: solution.lower_bound,
+        },
     })
 }
 
-/// The warning that the solver did not prove its target gap, when it did not.
-pub(crate) fn gap_warning(settings: &Settings, gap: f64) -> Option<String> {
+/// The warning that the solver did not prove its target gap, when it did not, with
+/// why: the time limit, or a search that ended short of the target on its own (then a
+/// longer time limit would not help).
+pub(crate) fn gap_warning(
+    settings: &Settings,
+    gap: f64,
+    time_limit_reached: bool,
+) -> Option<String> {
     let target = settings.solve.mip_gap;
+    let limit = settings.solve.time_limit.as_secs_f64();
+    let why = if time_limit_reached {
+        format!("within its time limit of {limit:.1} s")
+    } else {
+        format!("(its search ended before the time limit of {limit:.1} s)")
+    };
     (gap > target + 1e-9).then(|| {
         format!(
-            "the solver did not prove its target gap of {:.2} % (time limit {:.1} s): this plan is proven within {:.2} % of the optimum",
+            "the solver did not prove its target gap of {:.2} % {why}: this plan is proven within {:.2} % of the optimum",
             100.0 * target,
-            settings.solve.time_limit.as_secs_f64(),
             100.0 * gap,
         )
     })
@@ -346,6 +396,7 @@ fn keep_deployed(
         solver: SolverReport {
             method: "none".into(),
             gap: 1.0,
+            time_limit_reached: true,
             models_ms,
             total_ms: started.elapsed().as_secs_f64() * 1e3,
             items,

@@ -397,6 +397,11 @@ pub struct SolverReport {
     pub method: String,
     /// Relative gap between the solution and the proven lower bound.
     pub gap: f64,
+    /// Whether the solver ran into `[optimizer] time_limit_seconds` (the plan is the
+    /// best it had found by then). When it did not, a `gap` above `mip_gap` means the
+    /// search ended short of the target on its own.
+    #[serde(default)]
+    pub time_limit_reached: bool,
     /// Objective (USD per month) and its lower bound.
     pub objective_usd_per_month: f64,
     /// See `objective_usd_per_month`.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use super::super::build::AccountHours;
 use super::super::limits::{gives_way, shortfall_warning};
 use super::super::{
-    Recommendation, RecommendationSet, SharedLimit, Shortfall, SolverReport, Summary,
+    Proof, Recommendation, RecommendationSet, SharedLimit, Shortfall, SolverReport, Summary,
 };
 
 const ACCOUNT: &str = "account_concurrency";
@@ -25,6 +25,8 @@ pub(super) struct Solved {
     pub shortfall: AccountHours,
     /// What the other groups held of each account while this one was solved.
     pub held: AccountHours,
+    /// What the group's solve proved.
+    pub proof: Proof,
 }
 
 /// One set from the groups' sets (without components). `usage` is what the groups'
@@ -44,12 +46,15 @@ pub(super) fn merge(
     let mut solver = SolverReport::default();
     let mut warnings: Vec<String> = Vec::new();
     let mut schema_version = super::super::SCHEMA_VERSION;
+    let mut proven = Proof::default();
     for (n, part) in parts.into_iter().enumerate() {
         let Solved {
             set: p,
             shortfall,
             held,
+            proof,
         } = part;
+        proven = proven.and(proof);
         schema_version = p.schema_version;
         add_summary(&mut summary, &p.summary);
         companions.extend(p.companions);
@@ -98,6 +103,7 @@ pub(super) fn merge(
     }
     summary.saving_usd_per_month =
         summary.current_usd_per_month - summary.recommended_usd_per_month;
+    solver.gap = proven.gap();
     for (name, l) in &mut accounts {
         if let Some(hours) = usage.get(name) {
             l.peak_usage = hours.iter().copied().fold(0.0, f64::max);
@@ -138,7 +144,7 @@ fn add_solver(solver: &mut SolverReport, r: &SolverReport, first: bool) {
     } else if solver.method != r.method {
         solver.method = "mixed".into();
     }
-    solver.gap = solver.gap.max(r.gap);
+    solver.time_limit_reached |= r.time_limit_reached;
     solver.objective_usd_per_month += r.objective_usd_per_month;
     solver.lower_bound_usd_per_month += r.lower_bound_usd_per_month;
     solver.models_ms += r.models_ms;
@@ -197,5 +203,55 @@ pub(super) fn retell(r: &mut Recommendation, account: &str, group: &Shortfall, w
         if *text == old {
             text.clone_from(&new);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(objective: f64, bound: f64, time_limit_reached: bool) -> Solved {
+        let gap = (objective - bound) / objective;
+        Solved {
+            set: RecommendationSet {
+                schema_version: super::super::super::SCHEMA_VERSION,
+                summary: Summary::default(),
+                components: Vec::new(),
+                companions: Vec::new(),
+                shared_limits: Vec::new(),
+                solver: SolverReport {
+                    gap,
+                    time_limit_reached,
+                    ..SolverReport::default()
+                },
+                warnings: Vec::new(),
+            },
+            shortfall: AccountHours::new(),
+            held: AccountHours::new(),
+            proof: Proof { objective, bound },
+        }
+    }
+
+    /// The whole's gap is what the groups' bounds prove of the whole, not the worst
+    /// group's: a small group far from its bound moves it little. Whether the time
+    /// limit was reached is any group's.
+    #[test]
+    fn the_whole_gap_sums_the_groups_distances_from_their_bounds() {
+        let set = merge(
+            vec![part(100.0, 99.0, false), part(10.0, 5.0, true)],
+            &AccountHours::new(),
+            |_| 900.0,
+        );
+        assert!(
+            (set.solver.gap - 6.0 / 110.0).abs() < 1e-12,
+            "{}",
+            set.solver.gap
+        );
+        assert!(set.solver.time_limit_reached);
+        let set = merge(vec![part(100.0, 99.0, false)], &AccountHours::new(), |_| {
+            900.0
+        });
+        assert!((set.solver.gap - 0.01).abs() < 1e-12);
+        assert!(!set.solver.time_limit_reached);
     }
 }

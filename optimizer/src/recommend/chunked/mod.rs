@@ -282,6 +282,7 @@ impl Fleet<'_> {
                 set: part.set,
                 shortfall: part.shortfall,
                 held: AccountHours::new(),
+                proof: part.proof,
             });
         }
         if !broke {
@@ -391,6 +392,7 @@ impl Fleet<'_> {
                 set,
                 shortfall: part.shortfall,
                 held,
+                proof: part.proof,
             });
         }
         if over(&usage, self.accounts) {
@@ -469,7 +471,11 @@ impl Fleet<'_> {
             }
             .into());
         }
-        set.warnings.extend(gap_warning(settings, set.solver.gap));
+        set.warnings.extend(gap_warning(
+            settings,
+            set.solver.gap,
+            set.solver.time_limit_reached,
+        ));
         Ok(Chunked {
             set,
             groups: self.groups.len(),
