@@ -120,6 +120,12 @@ pub struct Solution {
     pub stats: SolveStats,
 }
 
+/// `(cost - lower_bound) / max(|cost|, 1e-9)`, at least 0: [`Solution::gap`], and a
+/// whole's gap from its parts' summed costs and bounds.
+pub(crate) fn relative_gap(cost: f64, lower_bound: f64) -> f64 {
+    ((cost - lower_bound) / cost.abs().max(1e-9)).max(0.0)
+}
+
 /// Absolute tolerance on constraints when checking an assignment: HiGHS works to about
 /// 1e-7 relative, so the check scales with the problem's largest limit.
 pub(crate) fn feasibility_tol(problem: &Problem) -> f64 {
@@ -227,7 +233,7 @@ pub(crate) fn solve_with(
     stats.wall_time = start.elapsed();
     stats.time_limit_reached = Instant::now() >= deadline;
     Ok(Solution {
-        gap: ((cost - lower_bound) / cost.abs().max(1e-9)).max(0.0),
+        gap: relative_gap(cost, lower_bound),
         choices,
         switches,
         cost,

@@ -97,7 +97,7 @@ pub(crate) struct Proof {
 impl Proof {
     /// The relative gap of `self`, at least 0.
     pub fn gap(self) -> f64 {
-        ((self.objective - self.bound) / self.objective.abs().max(1e-9)).max(0.0)
+        crate::relative_gap(self.objective, self.bound)
     }
 
     /// `self` and `other` together.
@@ -251,13 +251,13 @@ pub(crate) fn gap_warning(
     time_limit_reached: bool,
 ) -> Option<String> {
     let target = settings.solve.mip_gap;
-    let limit = settings.solve.time_limit.as_secs_f64();
-    let why = if time_limit_reached {
-        format!("within its time limit of {limit:.1} s")
-    } else {
-        format!("(its search ended before the time limit of {limit:.1} s)")
-    };
     (gap > target + 1e-9).then(|| {
+        let limit = settings.solve.time_limit.as_secs_f64();
+        let why = if time_limit_reached {
+            format!("within its time limit of {limit:.1} s")
+        } else {
+            format!("(its search ended before the time limit of {limit:.1} s)")
+        };
         format!(
             "the solver did not prove its target gap of {:.2} % {why}: this plan is proven within {:.2} % of the optimum",
             100.0 * target,
