@@ -372,6 +372,20 @@ fn an_account_limit_that_cannot_hold_every_slo_still_gets_a_plan() {
         .as_f64()
         .unwrap_or_else(|| panic!("the cost of the restored plan: {shortfall}"));
     assert!(restore > 0.0, "{shortfall}");
+    // And the quota at which the limit would not bind at all: the roomy plan's.
+    let unbound = &limit_doc["unbound"];
+    let free_quota = unbound["request_limit"].as_f64().expect("unbound quota");
+    assert!(
+        (free_quota - (needed + 100.0)).abs() <= 0.1 * needed,
+        "the roomy plan peaks at {needed}: {unbound}"
+    );
+    let objective = |d: &serde_json::Value| d["solver"]["objective_usd_per_month"].as_f64();
+    let change = objective(&free).expect("objective") - objective(&doc).expect("objective");
+    let told = unbound["change_usd_per_month"].as_f64().expect("change");
+    assert!(
+        (told - change).abs() <= 0.01 * objective(&free).expect("objective"),
+        "the roomy plan costs {change:+.2} more: {unbound}"
+    );
     assert!(
         named.len() < 500 / 2,
         "the fewest components give way, not all: {}",
@@ -404,6 +418,8 @@ fn an_account_limit_that_cannot_hold_every_slo_still_gets_a_plan() {
     ]);
     assert!(table.status.success(), "{}", stderr(&table));
     assert!(stdout(&table).contains("warning: account default concurrency"));
+    let free = format!("at {free_quota:.0} it would not bind and the plan would cost");
+    assert!(stdout(&table).contains(&free), "{}", stdout(&table));
 }
 
 /// A time limit too short to finish: the best plan found so far and its proven gap,

@@ -130,6 +130,59 @@ pub struct Choice {
 }
 
 impl Problem {
+    /// Each row's usage under `choices` (a full assignment, as a solve returns it).
+    pub fn usage(&self, choices: &[Choice]) -> Vec<f64> {
+        let mut usage = vec![0.0; self.rows.len()];
+        for (item, choice) in self.items.iter().zip(choices) {
+            let base = &item.bases[choice.base];
+            let alts = base.slots.iter().zip(&choice.levels);
+            let chosen = alts.filter_map(|(slot, &l)| slot.alternatives[l].as_ref());
+            let used = base.usage.iter().chain(chosen.flat_map(|a| &a.usage));
+            for &(r, u) in used {
+                usage[r.0] += u;
+            }
+        }
+        usage
+    }
+
+    /// Per row, the most any assignment can use of it (each item at its heaviest base
+    /// and levels for that row): a capacity at which the row cannot bind, and which,
+    /// unlike an infinite one, keeps [`crate::feasibility_tol`] in scale.
+    pub fn most_usage(&self) -> Vec<f64> {
+        let mut most = vec![0.0; self.rows.len()];
+        let mut heaviest = vec![0.0f64; self.rows.len()];
+        let mut in_base = vec![0.0f64; self.rows.len()];
+        for item in &self.items {
+            heaviest.fill(0.0);
+            for base in &item.bases {
+                in_base.fill(0.0);
+                for &(r, u) in &base.usage {
+                    in_base[r.0] += u;
+                }
+                for slot in &base.slots {
+                    let alts = slot.alternatives.iter().flatten();
+                    let mut slot_most: smallvec::SmallVec<[(RowId, f64); 2]> = Default::default();
+                    for &(r, u) in alts.flat_map(|a| &a.usage) {
+                        match slot_most.iter_mut().find(|(s, _)| *s == r) {
+                            Some((_, m)) => *m = m.max(u),
+                            None => slot_most.push((r, u)),
+                        }
+                    }
+                    for (r, u) in slot_most {
+                        in_base[r.0] += u;
+                    }
+                }
+                for (h, b) in heaviest.iter_mut().zip(&in_base) {
+                    *h = h.max(*b);
+                }
+            }
+            for (m, h) in most.iter_mut().zip(&heaviest) {
+                *m += h;
+            }
+        }
+        most
+    }
+
     /// Cost of a full assignment, or `None` if it breaks a constraint (by more than
     /// `tol`, absolute). The reference every solver is checked against.
     pub fn evaluate(&self, choices: &[Choice], switches: &[bool], tol: f64) -> Option<f64> {

@@ -514,6 +514,45 @@ mod tests {
             "{:?}",
             set.warnings
         );
+        assert_unbound_is_the_roomy_plan(set, &free, needed, reservable);
+        assert_unbound_is_the_roomy_plan(&joint, &free, needed, reservable);
+    }
+
+    /// Where the limit binds, `unbound` is the plan the roomy account got: the quota
+    /// its peak needs, and what it costs beside the plan made (both within the
+    /// solver's gap: another optimum may peak elsewhere).
+    fn assert_unbound_is_the_roomy_plan(
+        set: &RecommendationSet,
+        roomy: &RecommendationSet,
+        peak: f64,
+        reservable: f64,
+    ) {
+        let unreserved = f64::from(adaptd_engine::spec::AccountSpec::UNRESERVED_MINIMUM);
+        let limit = account_limit(set);
+        let u = limit
+            .unbound
+            .as_ref()
+            .expect("the limit binds: unbound is told");
+        assert!(
+            (u.request_limit - (peak + unreserved)).abs() <= 0.1 * peak,
+            "{u:?}, the roomy plan peaks at {peak}"
+        );
+        assert_eq!(
+            u.request_limit - u.raise_by,
+            reservable + unreserved,
+            "{u:?}"
+        );
+        let change = roomy.solver.objective_usd_per_month - set.solver.objective_usd_per_month;
+        assert!(
+            (u.change_usd_per_month - change).abs() <= 0.01 * roomy.solver.objective_usd_per_month,
+            "{u:?}: the roomy plan costs {change:+.2} USD/month more"
+        );
+        let told = format!("at {:.0} the limit would not bind", u.request_limit);
+        assert!(
+            set.warnings.iter().any(|w| w.contains(&told)),
+            "{:?}",
+            set.warnings
+        );
     }
 
     /// Usage that only the whole shop has puts duration in a cheaper tier: the groups

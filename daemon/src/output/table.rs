@@ -142,9 +142,16 @@ pub fn render(set: &RecommendationSet) -> String {
         .iter()
         .filter(|l| !l.binding_hours.is_empty())
     {
+        let free = l.unbound.as_ref().map_or(String::new(), |u| {
+            format!(
+                "; at {:.0} it would not bind and the plan would {}",
+                u.request_limit,
+                u.change_in_words()
+            )
+        });
         let _ = writeln!(
             out,
-            "shared limit {} {}: peak {:.0} of {:.0} (binding)",
+            "shared limit {} {}: peak {:.0} of {:.0} (binding){free}",
             l.kind.replace('_', " "),
             l.name,
             l.peak_usage,

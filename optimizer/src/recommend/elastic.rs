@@ -16,15 +16,17 @@
 //!    solved again. Should that still not fit (the least usages interact through the
 //!    risk budgets), more components give way, up to every user of the rows.
 //!
-//! What raising the limit by the shortfall would buy is solved too: the same problem
-//! with the rows lifted by the shortfall, every SLO held.
+//! What raising the limit by the shortfall would buy is solved apart ([`restore`]):
+//! the same problem with the rows lifted by the shortfall, every SLO held; and so is
+//! the plan with no account limit at all ([`unbound`]), which on real fleets is
+//! often cheaper than the plan squeezed into the least quota that restores the SLOs.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use adaptd_engine::spec::Slo;
 
-use super::build::{Built, db_usage, min_risk, to_base};
+use super::build::{AccountHours, Built, db_usage, min_risk, to_base};
 use crate::problem::{Base, Item, RowId};
 use crate::{Solution, SolveError, SolveOptions, solve, solve_item_owned};
 
@@ -82,10 +84,7 @@ pub fn solve_or_relax(
     }
     let mut rows = match solve(&built.problem, options) {
         Ok(s) if relaxation.relaxed.is_empty() => return Ok((s, None)),
-        Ok(s) => {
-            restore(built, &mut relaxation, options);
-            return Ok((s, Some(relaxation)));
-        }
+        Ok(s) => return Ok((s, Some(relaxation))),
         Err(SolveError::RowsInfeasible { rows }) => row_ids(built, &rows),
         // The decomposition may fail to find any assignment without proving which rows
         // are infeasible: check every row.
@@ -128,10 +127,7 @@ pub fn solve_or_relax(
             relaxation.relaxed.insert(p);
         }
         match solve(&built.problem, options) {
-            Ok(s) => {
-                restore(built, &mut relaxation, options);
-                return Ok((s, Some(relaxation)));
-            }
+            Ok(s) => return Ok((s, Some(relaxation))),
             Err(SolveError::RowsInfeasible { rows: more }) => {
                 rows.extend(row_ids(built, &more));
                 rows.sort_unstable();
@@ -404,7 +400,7 @@ const RESTORE_HEADROOM: [f64; 4] = [1.0, 1.05, 1.1, 1.25];
 /// Prices the plan the quota request would buy. The request grows by the first headroom
 /// that yields a plan, so the quota reported and the cost it buys always go together;
 /// when none does, the request stays exact and the cost is left unknown.
-fn restore(built: &mut Built<'_>, relaxation: &mut Relaxation, options: &SolveOptions) {
+pub fn restore(built: &mut Built<'_>, relaxation: &mut Relaxation, options: &SolveOptions) {
     let exact = relaxation.shortfall.clone();
     for factor in RESTORE_HEADROOM {
         relaxation.shortfall = exact
@@ -419,18 +415,76 @@ fn restore(built: &mut Built<'_>, relaxation: &mut Relaxation, options: &SolveOp
     relaxation.shortfall = exact;
 }
 
-/// Cost of holding every SLO with the over-subscribed rows raised by their shortfall:
-/// the problem as it was, rebuilt for the relaxed components, solved once more. The
-/// relaxed items' bases and the rows are changed in place and put back afterwards: a
-/// copy of the whole problem for this one solve was most of a large binding fleet's
-/// extra memory.
+/// Cost of holding every SLO with the over-subscribed rows raised by their shortfall.
 fn restored_cost(
     built: &mut Built<'_>,
     relaxation: &Relaxation,
     options: &SolveOptions,
 ) -> Option<f64> {
+    let raised = |problem: &crate::Problem| {
+        let raise = |(&r, &e): (&RowId, &f64)| (r, problem.rows[r.0].capacity + e.ceil());
+        relaxation.shortfall.iter().map(raise).collect()
+    };
+    solve_held(built, &relaxation.relaxed, raised, options).map(|(cost, _)| cost)
+}
+
+/// The plan with the accounts' concurrency out of the way, every SLO held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unlimited {
+    /// Per account, what that plan holds of its concurrency, hour by hour (the
+    /// components optimised; what the others hold is the caller's to add).
+    pub hours: AccountHours,
+    /// What that plan costs (USD per month, as the solver counts it).
+    pub usd_per_month: f64,
+}
+
+/// Whether an account's limit shapes `solution`: SLOs gave way to it, or it binds (has
+/// a price) in some hour.
+pub fn account_binds(built: &Built<'_>, solution: &Solution, relaxed: &BTreeSet<usize>) -> bool {
+    let priced = |r: &RowId| solution.row_prices[r.0] > 1e-9;
+    !relaxed.is_empty() || built.account_rows.values().flatten().any(priced)
+}
+
+/// What the plan would hold and cost if no account limited it (`relaxed`: the
+/// components whose SLO gave way, held again): where a limit binds, the quota at
+/// which it would not, and what it costs the plan. `None` when that plan could not be
+/// solved.
+pub fn unbound(
+    built: &mut Built<'_>,
+    relaxed: &BTreeSet<usize>,
+    options: &SolveOptions,
+) -> Option<Unlimited> {
+    let rows: Vec<RowId> = built.account_rows.values().flatten().copied().collect();
+    let lifted = |problem: &crate::Problem| {
+        let most = problem.most_usage();
+        let lift = |&r: &RowId| (r, most[r.0].max(problem.rows[r.0].capacity));
+        rows.iter().map(lift).collect()
+    };
+    let (usd_per_month, usage) = solve_held(built, relaxed, lifted, options)?;
+    let hours = built
+        .account_rows
+        .iter()
+        .map(|(account, rows)| (account.clone(), std::array::from_fn(|h| usage[rows[h].0])))
+        .collect();
+    Some(Unlimited {
+        hours,
+        usd_per_month,
+    })
+}
+
+/// The problem solved once more with every SLO held (the `relaxed` components'
+/// SLO-holding bases swapped in) and rows at the `capacities` given for that problem:
+/// the plan's cost and each row's usage. The items and rows are changed in place and
+/// put back afterwards: a copy of the whole problem for this one solve was most of a
+/// large binding fleet's extra memory.
+fn solve_held(
+    built: &mut Built<'_>,
+    relaxed: &BTreeSet<usize>,
+    capacities: impl FnOnce(&crate::Problem) -> BTreeMap<RowId, f64>,
+    options: &SolveOptions,
+) -> Option<(f64, Vec<f64>)> {
     let mut swaps: Vec<(usize, Vec<Base>)> = Vec::new();
-    for &p in &relaxation.relaxed {
+    for &p in relaxed {
         let prep = &built.prepared[p];
         let i = prep.item?;
         let spec = prep.spec;
@@ -450,23 +504,25 @@ fn restored_cost(
         swaps.push((i, bases));
     }
     let problem = &mut built.problem;
-    let capacities: Vec<(RowId, f64)> = relaxation
-        .shortfall
+    for (i, bases) in &mut swaps {
+        std::mem::swap(&mut problem.items[*i].bases, bases);
+    }
+    let capacities = capacities(problem);
+    let before: BTreeMap<RowId, f64> = capacities
         .keys()
         .map(|&r| (r, problem.rows[r.0].capacity))
         .collect();
-    for (&r, &e) in &relaxation.shortfall {
-        problem.rows[r.0].capacity += e.ceil();
+    for (&r, &c) in &capacities {
+        problem.rows[r.0].capacity = c;
     }
+    let solved = solve(problem, options)
+        .ok()
+        .map(|s| (s.cost, problem.usage(&s.choices)));
     for (i, bases) in &mut swaps {
         std::mem::swap(&mut problem.items[*i].bases, bases);
     }
-    let cost = solve(problem, options).ok().map(|s| s.cost);
-    for (i, bases) in &mut swaps {
-        std::mem::swap(&mut problem.items[*i].bases, bases);
+    for (r, c) in before {
+        problem.rows[r.0].capacity = c;
     }
-    for (r, capacity) in capacities {
-        problem.rows[r.0].capacity = capacity;
-    }
-    cost
+    solved
 }

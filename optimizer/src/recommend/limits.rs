@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use adaptd_engine::spec::AccountSpec;
 
 use super::build::{AccountHours, Built};
-use super::elastic::{COLD_START_PENALTY_USD, Relaxation};
+use super::elastic::{COLD_START_PENALTY_USD, Relaxation, Unlimited};
 use super::explain::hour_ranges;
-use super::model::{Recommendation, SharedLimit, Shortfall};
+use super::model::{Recommendation, SharedLimit, Shortfall, Unbound};
 use crate::Solution;
 use crate::problem::RowId;
 
@@ -24,7 +24,8 @@ struct Over {
     relaxed: Vec<usize>,
 }
 
-fn account_limit(accounts: &[AccountSpec], name: &str) -> f64 {
+/// The account's concurrency quota (AWS's default of 1,000 unless declared).
+pub fn quota(accounts: &[AccountSpec], name: &str) -> f64 {
     f64::from(
         accounts
             .iter()
@@ -58,7 +59,7 @@ fn over(built: &Built<'_>, r: &Relaxation, accounts: &[AccountSpec]) -> Vec<Over
             name: account.clone(),
             hours,
             raise_by,
-            request_limit: account_limit(accounts, account) + raise_by,
+            request_limit: quota(accounts, account) + raise_by,
             relaxed,
         });
     }
@@ -154,9 +155,26 @@ pub fn penalty_usd(built: &Built<'_>, solution: &Solution, r: Option<&Relaxation
         .sum()
 }
 
+/// The quota at which an account's limit (`quota`) would not bind, for a plan without
+/// it that goes `excess` over the limit in its worst hour and changes the bill by
+/// `change_usd_per_month`; `None` where it does not go over.
+pub fn unbound(excess: f64, quota: f64, change_usd_per_month: f64) -> Option<Unbound> {
+    (excess > 1e-6).then(|| Unbound {
+        raise_by: excess.ceil(),
+        request_limit: quota + excess.ceil(),
+        change_usd_per_month,
+    })
+}
+
 /// The warning, for every output format, that the limit `kind` `name` (as
-/// [`SharedLimit::kind`] has it) falls short by `s`.
-pub fn shortfall_warning(kind: &str, name: &str, s: &Shortfall) -> String {
+/// [`SharedLimit::kind`] has it) falls short by `s`; with the quota at which it would
+/// not bind at all, when known (`unbound`).
+pub fn shortfall_warning(
+    kind: &str,
+    name: &str,
+    s: &Shortfall,
+    unbound: Option<&Unbound>,
+) -> String {
     let (what, unit) = if kind == "account_concurrency" {
         (
             format!(
@@ -174,8 +192,15 @@ pub fn shortfall_warning(kind: &str, name: &str, s: &Shortfall) -> String {
     let cost = s
         .restore_usd_per_month
         .map_or(String::new(), |c| format!(" at {c:+.2} USD/month"));
+    let free = unbound.map_or(String::new(), |u| {
+        format!(
+            "; at {:.0} the limit would not bind and the plan would {}",
+            u.request_limit,
+            u.change_in_words()
+        )
+    });
     format!(
-        "{what}: the SLO of {} component(s) gives way (status slo_infeasible); {unit} of {:.0} ({:.0} more) would restore them{cost}",
+        "{what}: the SLO of {} component(s) gives way (status slo_infeasible); {unit} of {:.0} ({:.0} more) would restore them{cost}{free}",
         s.components.len(),
         s.request_limit,
         s.raise_by
@@ -183,12 +208,14 @@ pub fn shortfall_warning(kind: &str, name: &str, s: &Shortfall) -> String {
 }
 
 /// Usage, binding hours and prices of every shared limit, with the quota request when
-/// the limit could not hold every SLO.
+/// the limit could not hold every SLO, and, where an account's limit binds, the quota
+/// at which it would not (from `unlimited`, the plan solved without it).
 pub fn shared_limits(
     built: &Built<'_>,
     solution: &Solution,
     components: &[Recommendation],
     relaxation: Option<&Relaxation>,
+    unlimited: Option<&Unlimited>,
     accounts: &[AccountSpec],
     plan_usd_per_month: f64,
 ) -> Vec<SharedLimit> {
@@ -246,6 +273,16 @@ pub fn shared_limits(
             shadow_price_usd: binding.iter().map(|&h| price(rows[h])).fold(0.0, f64::max),
             binding_hours: binding,
             shortfall: shortfall("account_concurrency", account),
+            unbound: unlimited.and_then(|u| {
+                let hours = u.hours.get(account)?;
+                let over = (0..24).map(|h| hours[h] - built.problem.rows[rows[h].0].capacity);
+                let change = u.usd_per_month - plan_usd_per_month;
+                unbound(
+                    over.fold(f64::MIN, f64::max),
+                    quota(accounts, account),
+                    change,
+                )
+            }),
         });
     }
     for (db, (row, sw)) in &built.db_rows {
@@ -270,6 +307,7 @@ pub fn shared_limits(
             },
             shadow_price_usd: price(*row),
             shortfall: shortfall("database_connections", db),
+            unbound: None,
         });
     }
     out

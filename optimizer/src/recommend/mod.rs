@@ -140,7 +140,7 @@ pub(crate) fn recommend_at(
         })
         .unwrap_or_default();
     let relaxed = elastic::solve_or_relax(&mut built, &settings.solve, &give_way);
-    let (solution, relaxation) = match relaxed {
+    let (solution, mut relaxation) = match relaxed {
         Ok(x) => x,
         // Nothing that meets every limit was found in time: what runs now is the one
         // plan known to be possible.
@@ -164,9 +164,16 @@ pub(crate) fn recommend_at(
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(r) = &relaxation {
+    if let Some(r) = &mut relaxation {
+        // A part of a fleet whose limit was shared out does not price its own quota
+        // request: the fleet prices the quota at which its limit stops binding from
+        // what its groups asked (see `chunked`), at no extra solve per group.
+        if whole.give_way.is_none() {
+            elastic::restore(&mut built, r, &settings.solve);
+        }
         limits::mark_relaxed(&mut built, r, accounts);
     }
+    let unlimited = unlimited(&mut built, &solution, relaxation.as_ref(), whole, settings);
     let solve_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let mut components = explain_all(&built, &solution);
@@ -191,13 +198,19 @@ pub(crate) fn recommend_at(
         &solution,
         &components,
         relaxation.as_ref(),
+        unlimited.as_ref(),
         accounts,
         plan_usd,
     );
     let mut warnings = std::mem::take(&mut built.warnings);
     warnings.extend(shared_limits.iter().filter_map(|l| {
         let s = l.shortfall.as_ref()?;
-        Some(limits::shortfall_warning(&l.kind, &l.name, s))
+        Some(limits::shortfall_warning(
+            &l.kind,
+            &l.name,
+            s,
+            l.unbound.as_ref(),
+        ))
     }));
     let shortfall = relaxation
         .as_ref()
@@ -240,6 +253,21 @@ pub(crate) fn recommend_at(
             bound: solution.lower_bound,
         },
     })
+}
+
+/// The plan without account limits, when one binds in a fleet solved at once (the
+/// groups of a large fleet learn it from what they asked, see `chunked`).
+fn unlimited(
+    built: &mut build::Built<'_>,
+    solution: &crate::Solution,
+    relaxation: Option<&elastic::Relaxation>,
+    whole: build::Whole<'_>,
+    settings: &Settings,
+) -> Option<elastic::Unlimited> {
+    let relaxed = relaxation.map(|r| r.relaxed.clone()).unwrap_or_default();
+    (whole.totals.is_none() && elastic::account_binds(built, solution, &relaxed))
+        .then(|| elastic::unbound(built, &relaxed, &settings.solve))
+        .flatten()
 }
 
 /// The warning that the solver did not prove its target gap, when it did not, with

@@ -368,6 +368,33 @@ pub struct SharedLimit {
     /// that would, and what it would buy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortfall: Option<Shortfall>,
+    /// Present when the limit binds: the quota at which it would not, and what the plan
+    /// would cost there. A limit that binds makes the plan dearer as well as giving
+    /// SLOs way, so this quota can restore every SLO *and* save money, which the least
+    /// quota of `shortfall` (forcing each component to its least usage) does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unbound: Option<Unbound>,
+}
+
+/// The plan without a limit in the way, every SLO held.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unbound {
+    /// How much the limit must rise for it to bind in no hour.
+    pub raise_by: f64,
+    /// The limit to request: for an account, its concurrency quota.
+    pub request_limit: f64,
+    /// What the plan at that limit would change in the monthly bill (USD; negative: it
+    /// saves).
+    pub change_usd_per_month: f64,
+}
+
+impl Unbound {
+    /// "cost 12.34 USD/month less" or "… more", for warnings and tables.
+    pub fn change_in_words(&self) -> String {
+        let c = self.change_usd_per_month;
+        let more_or_less = if c < 0.0 { "less" } else { "more" };
+        format!("cost {:.2} USD/month {more_or_less}", c.abs())
+    }
 }
 
 /// How far a shared limit falls short of every component's SLO. The plan stays within

@@ -337,3 +337,24 @@ fn decomposition_proves_rows_infeasible_without_the_exact_model() {
         other => panic!("{other:?}"),
     }
 }
+
+/// What an assignment uses of each row, and the most any can: base usage plus each
+/// slot's chosen (heaviest) alternative, summed over items; a base that uses less
+/// does not lower the most.
+#[test]
+fn usage_and_most_usage_sum_bases_and_slots() {
+    let mut p = two_choosers(1.0);
+    p.items[1].bases.push(Base {
+        label: "reserved".into(),
+        cost: 1.0,
+        usage: vec![(RowId(0), 2.0)],
+        levels: vec![0],
+        slots: Vec::new(),
+        cyclic: false,
+        risk_budget: None,
+    });
+    let pick = |base, levels: Vec<usize>| crate::problem::Choice { base, levels };
+    assert_eq!(p.usage(&[pick(0, vec![1]), pick(0, vec![0])]), vec![1.0]);
+    assert_eq!(p.usage(&[pick(0, vec![1]), pick(1, vec![])]), vec![3.0]);
+    assert_eq!(p.most_usage(), vec![3.0]);
+}

@@ -1,10 +1,10 @@
 //! One document from the groups' documents: totals summed, shared limits and solver
 //! figures combined, and the groups' quota requests turned into the account's.
 //!
-//! Each group's raise restores its own SLOs within what it had of the account, and
-//! its restored plan is priced there; so their hourly sum restores every SLO, and the
-//! sum of the restored plans' costs is what that would cost at most (a joint solve
-//! with the same raise may find it cheaper).
+//! Each group's raise restores its own SLOs within what it had of the account, so
+//! their hourly sum restores every SLO. Pricing that raise would take a solve per
+//! group; the fleet prices the quota at which its limit stops binding instead, from
+//! what the groups asked (see `share::unlimited`).
 
 use std::collections::BTreeMap;
 
@@ -12,6 +12,7 @@ use super::super::build::AccountHours;
 use super::super::limits::{gives_way, shortfall_warning};
 use super::super::{
     Proof, Recommendation, RecommendationSet, SharedLimit, Shortfall, SolverReport, Summary,
+    Unbound,
 };
 
 const ACCOUNT: &str = "account_concurrency";
@@ -31,11 +32,13 @@ pub(super) struct Solved {
 
 /// One set from the groups' sets (without components). `usage` is what the groups'
 /// recommendations hold of each account, summed; `limit_of` an account's reservable
-/// concurrency.
+/// concurrency; `unbound` where an account's limit binds, the quota at which it would
+/// not, given the plan's cost (as the solver counts it), when the fleet knows it.
 pub(super) fn merge(
     parts: Vec<Solved>,
     usage: &AccountHours,
     limit_of: impl Fn(&str) -> f64,
+    unbound: impl Fn(&str, f64) -> Option<Unbound>,
 ) -> RecommendationSet {
     let mut summary = Summary::default();
     let mut companions = Vec::new();
@@ -68,7 +71,7 @@ pub(super) fn merge(
             let had = held.get(&l.name).copied().unwrap_or([0.0; 24]);
             if let Some(s) = l.shortfall.take() {
                 // The group's own quota advice is the whole's only in part.
-                let text = shortfall_warning(&l.kind, &l.name, &s);
+                let text = shortfall_warning(&l.kind, &l.name, &s, l.unbound.as_ref());
                 group_warnings.retain(|w| *w != text);
                 let raise = shortfall.get(&l.name).copied().unwrap_or([0.0; 24]);
                 let sum = raised.entry(l.name.clone()).or_insert([0.0; 24]);
@@ -108,9 +111,11 @@ pub(super) fn merge(
         if let Some(hours) = usage.get(name) {
             l.peak_usage = hours.iter().copied().fold(0.0, f64::max);
         }
+        // Groups, solved as parts, never tell it: only the fleet knows the whole's.
+        l.unbound = unbound(name, solver.objective_usd_per_month);
         if let Some(groups) = shortfalls.remove(name) {
             let s = summed(groups, raised.get(name).copied().unwrap_or([0.0; 24]));
-            warnings.push(shortfall_warning(ACCOUNT, name, &s));
+            warnings.push(shortfall_warning(ACCOUNT, name, &s, l.unbound.as_ref()));
             l.shortfall = Some(s);
         }
     }
@@ -241,6 +246,7 @@ mod tests {
             vec![part(100.0, 99.0, false), part(10.0, 5.0, true)],
             &AccountHours::new(),
             |_| 900.0,
+            |_, _| None,
         );
         assert!(
             (set.solver.gap - 6.0 / 110.0).abs() < 1e-12,
@@ -248,9 +254,12 @@ mod tests {
             set.solver.gap
         );
         assert!(set.solver.time_limit_reached);
-        let set = merge(vec![part(100.0, 99.0, false)], &AccountHours::new(), |_| {
-            900.0
-        });
+        let set = merge(
+            vec![part(100.0, 99.0, false)],
+            &AccountHours::new(),
+            |_| 900.0,
+            |_, _| None,
+        );
         assert!((set.solver.gap - 0.01).abs() < 1e-12);
         assert!(!set.solver.time_limit_reached);
     }

@@ -25,8 +25,9 @@
 //! larger one chooses across the fleet which SLOs give way, shares each account's
 //! limit out among the groups (see [`share`]) and solves every group again within its
 //! share ([`Chunked::shared`]): the plan fits the limits, in memory bounded by a
-//! group, but it is not proven the joint optimum, and the quota request is one that
-//! restores every SLO, priced by the groups (see [`merge`]).
+//! group, but it is not proven the joint optimum; the quota request is one that
+//! restores every SLO (see [`merge`]), and the quota at which the limit stops binding
+//! is priced from what the groups asked with the whole limit (see [`share`]).
 
 mod groups;
 mod merge;
@@ -43,6 +44,7 @@ use self::merge::{Solved, merge, retell};
 use self::share::Asks;
 use super::build::{AccountHours, DurationTotals, Whole, deployed_totals};
 use super::explain::hour_ranges;
+use super::limits;
 use super::{
     Part, RecommendError, Recommendation, RecommendationSet, Settings, Shortfall, gap_warning,
     recommend_at,
@@ -171,7 +173,7 @@ pub fn recommend_in_chunks<C: ChunkIo>(
                     assumed = used;
                     continue;
                 }
-                let set = merge(parts, &usage, |a| account_limit(accounts, a));
+                let set = merge(parts, &usage, |a| account_limit(accounts, a), |_, _| None);
                 return fleet.finish(set, settings, passes, false);
             }
             Pass::Over { demand, used } => {
@@ -406,7 +408,15 @@ impl Fleet<'_> {
                     .collect()
             })
             .collect();
-        let mut set = merge(parts, &usage, limit_of);
+        let unlimited = share::unlimited(demand);
+        let unbound = |account: &str, plan_usd_per_month: f64| {
+            let u = unlimited.as_ref()?;
+            let peak = u.hours.get(account)?.iter().copied().fold(0.0, f64::max);
+            let change = u.usd_per_month - plan_usd_per_month;
+            let excess = peak - limit_of(account).max(0.0).floor();
+            limits::unbound(excess, limits::quota(self.accounts, account), change)
+        };
+        let mut set = merge(parts, &usage, limit_of, unbound);
         let whole: BTreeMap<&str, &Shortfall> = account_shortfalls(&set).collect();
         let retold: Vec<Recommendation> = gave_way
             .into_iter()

@@ -18,7 +18,8 @@ use adaptd_engine::profile::Profile;
 use adaptd_engine::spec::{AccountSpec, ComponentSpec, DatabaseSpec, Deployment};
 
 use super::super::build::{self, AccountHours, DurationTotals, Whole};
-use super::super::{RecommendError, Recommendation, Settings, elastic};
+use super::super::elastic::{self, Unlimited};
+use super::super::{RecommendError, Recommendation, Settings};
 use crate::SolveError;
 
 /// Adds what `deployment` holds of `account`'s concurrency to `usage`.
@@ -64,6 +65,10 @@ pub(super) struct Asks {
     /// Per component that uses its account's concurrency: its name, its account, and
     /// the least of it with which its SLO still holds, hour by hour.
     pub least: Vec<(String, String, [f64; 24])>,
+    /// What the group would hold of each account (its components without a choice
+    /// included) and cost if no limit were in the way, every SLO held: its optimum,
+    /// unless the whole limit binds the group alone (unknown when not solved in time).
+    pub free: Option<Unlimited>,
 }
 
 /// What `specs` ask of each account (see [`Asks`]), and what their deployed
@@ -94,12 +99,13 @@ pub(super) fn demand(
             .collect(),
         ..Asks::default()
     };
-    let solution = match elastic::solve_or_relax(&mut built, &settings.solve, &BTreeSet::new()) {
-        Ok((s, _)) => Some(s),
-        // The final pass keeps the deployed configuration then: ask for what it holds.
-        Err(SolveError::TimeLimit { .. }) => None,
-        Err(e) => return Err(e.into()),
-    };
+    let (solution, relaxed) =
+        match elastic::solve_or_relax(&mut built, &settings.solve, &BTreeSet::new()) {
+            Ok((s, r)) => (Some(s), r.map(|r| r.relaxed).unwrap_or_default()),
+            // The final pass keeps the deployed configuration then: ask for what it holds.
+            Err(SolveError::TimeLimit { .. }) => (None, BTreeSet::new()),
+            Err(e) => return Err(e.into()),
+        };
     for p in &built.prepared {
         let planned = p.item.zip(solution.as_ref()).map(|(item, s)| {
             let c = &s.choices[item];
@@ -114,6 +120,18 @@ pub(super) fn demand(
             planned.as_ref().unwrap_or(&p.spec.current),
         );
     }
+    asks.free = solution.and_then(|s| {
+        if !elastic::account_binds(&built, &s, &relaxed) {
+            let hours = asks.plan.clone();
+            return Some(Unlimited {
+                hours,
+                usd_per_month: s.cost,
+            });
+        }
+        let mut free = elastic::unbound(&mut built, &relaxed, &settings.solve)?;
+        super::add_hours(&mut free.hours, &asks.fixed);
+        Some(free)
+    });
     Ok((asks, used))
 }
 
@@ -186,6 +204,21 @@ pub(super) fn shares(asks: &[Asks], limit_of: impl Fn(&str) -> f64) -> Shares {
         }
     }
     out
+}
+
+/// What the fleet would hold and cost if no account limited it, from what its groups
+/// asked (unknown when a group's is).
+pub(super) fn unlimited(asks: &[Asks]) -> Option<Unlimited> {
+    let mut whole = Unlimited {
+        hours: AccountHours::new(),
+        usd_per_month: 0.0,
+    };
+    for a in asks {
+        let free = a.free.as_ref()?;
+        super::add_hours(&mut whole.hours, &free.hours);
+        whole.usd_per_month += free.usd_per_month;
+    }
+    Some(whole)
 }
 
 /// How a fleet's account limits are shared out among its groups.
@@ -275,6 +308,23 @@ mod tests {
         [(account.to_owned(), [x; 24])].into_iter().collect()
     }
 
+    /// Without the limit the fleet holds and costs what its groups would: summed hour
+    /// by hour; unknown as soon as one group's is.
+    #[test]
+    fn the_fleet_without_its_limit_is_its_groups_without_it() {
+        let free = |x: f64, usd: f64| Asks {
+            free: Some(Unlimited {
+                hours: all_day("main", x),
+                usd_per_month: usd,
+            }),
+            ..Asks::default()
+        };
+        let whole = unlimited(&[free(3.0, 10.0), free(4.0, 5.5)]).expect("both known");
+        assert_eq!(whole.hours["main"], [7.0; 24]);
+        assert_eq!(whole.usd_per_month, 15.5);
+        assert_eq!(unlimited(&[free(3.0, 10.0), Asks::default()]), None);
+    }
+
     /// The SLO that gives way is the one whose least usage covers the excess alone,
     /// wherever it sits: its group keeps nothing for it, every other group keeps what
     /// its components need, and the rest follows what each optimum would hold.
@@ -290,11 +340,13 @@ mod tests {
                     ("a".into(), "main".into(), [3.0; 24]),
                     ("b".into(), "main".into(), [3.0; 24]),
                 ],
+                free: None,
             },
             Asks {
                 plan: all_day("main", 7.0),
                 fixed: all_day("main", 1.0),
                 least: vec![("c".into(), "main".into(), [6.0; 24])],
+                free: None,
             },
         ];
         // Least usages add up to 13, 5 over: the component needing 6 frees most.
