@@ -445,6 +445,19 @@ pub fn account_binds(built: &Built<'_>, solution: &Solution, relaxed: &BTreeSet<
     !relaxed.is_empty() || built.account_rows.values().flatten().any(priced)
 }
 
+/// [`unbound`], where an account's limit shapes `solution` (see [`account_binds`]).
+pub fn unbound_if_binding(
+    built: &mut Built<'_>,
+    solution: &Solution,
+    relaxation: Option<&Relaxation>,
+    options: &SolveOptions,
+) -> Option<Unlimited> {
+    let relaxed = relaxation.map(|r| r.relaxed.clone()).unwrap_or_default();
+    account_binds(built, solution, &relaxed)
+        .then(|| unbound(built, &relaxed, options))
+        .flatten()
+}
+
 /// What the plan would hold and cost if no account limited it (`relaxed`: the
 /// components whose SLO gave way, held again): where a limit binds, the quota at
 /// which it would not, and what it costs the plan. `None` when that plan could not be

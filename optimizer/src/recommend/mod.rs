@@ -173,7 +173,13 @@ pub(crate) fn recommend_at(
         }
         limits::mark_relaxed(&mut built, r, accounts);
     }
-    let unlimited = unlimited(&mut built, &solution, relaxation.as_ref(), whole, settings);
+    // The groups of a large fleet learn it from what they asked (see `chunked`).
+    let unlimited = match whole.totals {
+        None => {
+            elastic::unbound_if_binding(&mut built, &solution, relaxation.as_ref(), &settings.solve)
+        }
+        Some(_) => None,
+    };
     let solve_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
     let mut components = explain_all(&built, &solution);
@@ -253,21 +259,6 @@ pub(crate) fn recommend_at(
             bound: solution.lower_bound,
         },
     })
-}
-
-/// The plan without account limits, when one binds in a fleet solved at once (the
-/// groups of a large fleet learn it from what they asked, see `chunked`).
-fn unlimited(
-    built: &mut build::Built<'_>,
-    solution: &crate::Solution,
-    relaxation: Option<&elastic::Relaxation>,
-    whole: build::Whole<'_>,
-    settings: &Settings,
-) -> Option<elastic::Unlimited> {
-    let relaxed = relaxation.map(|r| r.relaxed.clone()).unwrap_or_default();
-    (whole.totals.is_none() && elastic::account_binds(built, solution, &relaxed))
-        .then(|| elastic::unbound(built, &relaxed, &settings.solve))
-        .flatten()
 }
 
 /// The warning that the solver did not prove its target gap, when it did not, with
