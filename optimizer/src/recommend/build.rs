@@ -245,6 +245,18 @@ pub fn build<'a>(
     }
 }
 
+/// The account's concurrent-executions quota: AWS's default of 1,000 unless declared.
+pub fn quota(accounts: &[AccountSpec], name: &str) -> f64 {
+    let declared = accounts.iter().find(|a| a.name == name);
+    f64::from(declared.map_or(1000, |a| a.concurrency_limit))
+}
+
+/// What reserved and provisioned concurrency may take of the account's quota: all but
+/// the executions AWS keeps unreserved.
+pub fn reservable(accounts: &[AccountSpec], name: &str) -> f64 {
+    (quota(accounts, name) - f64::from(AccountSpec::UNRESERVED_MINIMUM)).max(0.0)
+}
+
 /// Accounts: 24 hour rows each, at the account's reservable concurrency.
 fn add_account_rows(
     problem: &mut Problem,
@@ -252,19 +264,13 @@ fn add_account_rows(
     accounts: &[AccountSpec],
 ) -> BTreeMap<String, Vec<RowId>> {
     let mut account_rows: BTreeMap<String, Vec<RowId>> = BTreeMap::new();
-    let account_limit = |name: &str| {
-        accounts.iter().find(|a| a.name == name).map_or(
-            1000 - AccountSpec::UNRESERVED_MINIMUM,
-            AccountSpec::reservable,
-        )
-    };
     for spec in specs {
         account_rows.entry(spec.account.clone()).or_insert_with(|| {
             (0..24)
                 .map(|h| {
                     problem.rows.push(Row {
                         name: format!("account {} concurrency, {h:02}:00", spec.account),
-                        capacity: f64::from(account_limit(&spec.account)),
+                        capacity: reservable(accounts, &spec.account),
                         lifted_by: None,
                     });
                     RowId(problem.rows.len() - 1)

@@ -452,9 +452,10 @@ pub fn unbound_if_binding(
     relaxation: Option<&Relaxation>,
     options: &SolveOptions,
 ) -> Option<Unlimited> {
-    let relaxed = relaxation.map(|r| r.relaxed.clone()).unwrap_or_default();
-    account_binds(built, solution, &relaxed)
-        .then(|| unbound(built, &relaxed, options))
+    let none = BTreeSet::new();
+    let relaxed = relaxation.map_or(&none, |r| &r.relaxed);
+    account_binds(built, solution, relaxed)
+        .then(|| unbound(built, relaxed, options))
         .flatten()
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use adaptd_engine::spec::AccountSpec;
 
-use super::build::{AccountHours, Built};
+use super::build::{AccountHours, Built, quota};
 use super::elastic::{COLD_START_PENALTY_USD, Relaxation, Unlimited};
 use super::explain::hour_ranges;
 use super::model::{Recommendation, SharedLimit, Shortfall, Unbound};
@@ -22,16 +22,6 @@ struct Over {
     request_limit: f64,
     /// Prepared indices of the components whose SLO gave way to it.
     relaxed: Vec<usize>,
-}
-
-/// The account's concurrency quota (AWS's default of 1,000 unless declared).
-pub fn quota(accounts: &[AccountSpec], name: &str) -> f64 {
-    f64::from(
-        accounts
-            .iter()
-            .find(|a| a.name == name)
-            .map_or(1000, |a| a.concurrency_limit),
-    )
 }
 
 /// The limits that `r` found over-subscribed, one entry per account or database.

@@ -42,7 +42,7 @@ use adaptd_engine::spec::{AccountSpec, Architecture, ComponentSpec, DatabaseSpec
 use self::groups::groups;
 use self::merge::{Solved, merge, retell};
 use self::share::Asks;
-use super::build::{AccountHours, DurationTotals, Whole, deployed_totals};
+use super::build::{AccountHours, DurationTotals, Whole, deployed_totals, quota, reservable};
 use super::explain::hour_ranges;
 use super::limits;
 use super::{
@@ -173,7 +173,7 @@ pub fn recommend_in_chunks<C: ChunkIo>(
                     assumed = used;
                     continue;
                 }
-                let set = merge(parts, &usage, |a| account_limit(accounts, a), |_, _| None);
+                let set = merge(parts, &usage, |a| reservable(accounts, a), |_, _| None);
                 return fleet.finish(set, settings, passes, false);
             }
             Pass::Over { demand, used } => {
@@ -349,7 +349,7 @@ impl Fleet<'_> {
         demand: &[Asks],
         io: &mut C,
     ) -> Result<Option<RecommendationSet>, ChunkedError<C::Error>> {
-        let limit_of = |a: &str| account_limit(self.accounts, a);
+        let limit_of = |a: &str| reservable(self.accounts, a);
         let share::Shares {
             of_group: shares,
             give_way,
@@ -414,7 +414,7 @@ impl Fleet<'_> {
             let peak = u.hours.get(account)?.iter().copied().fold(0.0, f64::max);
             let change = u.usd_per_month - plan_usd_per_month;
             let excess = peak - limit_of(account).max(0.0).floor();
-            limits::unbound(excess, limits::quota(self.accounts, account), change)
+            limits::unbound(excess, quota(self.accounts, account), change)
         };
         let mut set = merge(parts, &usage, limit_of, unbound);
         let whole: BTreeMap<&str, &Shortfall> = account_shortfalls(&set).collect();
@@ -549,17 +549,9 @@ fn joint<C: ChunkIo>(
 /// Whether the summed hourly usage breaks an account's limit in some hour.
 fn over(usage: &AccountHours, accounts: &[AccountSpec]) -> bool {
     usage.iter().any(|(account, hours)| {
-        let limit = account_limit(accounts, account);
+        let limit = reservable(accounts, account);
         hours.iter().any(|&u| u > limit + 1e-6)
     })
-}
-
-/// The account's reservable concurrency, as the joint problem's rows have it.
-fn account_limit(accounts: &[AccountSpec], name: &str) -> f64 {
-    f64::from(accounts.iter().find(|a| a.name == name).map_or(
-        1000 - AccountSpec::UNRESERVED_MINIMUM,
-        AccountSpec::reservable,
-    ))
 }
 
 fn marginal(prices: &PriceSheet, arch: Architecture, total: f64) -> f64 {
