@@ -66,6 +66,16 @@ impl RowSearch {
         next.clamp(0.0, self.ceiling)
     }
 
+    /// Forgets the brackets and the direction of the latest moves and shortens the
+    /// trust step by `factor`: the search resumes from another price.
+    pub(super) fn restart(&mut self, factor: f64) {
+        self.over = None;
+        self.under = None;
+        self.last_over = false;
+        self.last_sign = 0;
+        self.step *= factor;
+    }
+
     /// The safeguarded secant proposal.
     fn propose(&mut self, mu: f64, excess: f64, slack: f64) -> f64 {
         let secant = |o: (f64, f64), u: (f64, f64)| {
@@ -254,6 +264,38 @@ mod tests {
             let d = demand(mu);
             assert!(d <= cap && d >= cap - slack, "usage {d} for capacity {cap}");
         }
+    }
+
+    /// Going back to the best prices: brackets measured elsewhere are dropped, and the
+    /// first move from there is at most the shortened step whatever the excess.
+    #[test]
+    fn a_restart_forgets_the_brackets_and_moves_in_shorter_steps() {
+        let demand = |mu: f64| 100.0 / (1.0 + 3.0 * mu);
+        let cap = 50.0;
+        let mut search = RowSearch {
+            scale: 1.0,
+            ceiling: 1e6,
+            ..RowSearch::default()
+        };
+        let mut mu = 0.0;
+        for _ in 0..4 {
+            let d = demand(mu);
+            search.demand = d;
+            mu = search.next(mu, d - cap, 0.5);
+        }
+        assert!(search.over.is_some() || search.under.is_some());
+        let step = search.step;
+        assert!(step > 0.0);
+        search.restart(0.25);
+        assert!(search.over.is_none() && search.under.is_none());
+        let at = 0.05;
+        let d = demand(at);
+        search.demand = d;
+        let next = search.next(at, d - cap, 0.5);
+        assert!(
+            next > at && next <= at + 0.25 * step + 1e-12,
+            "moved from {at} to {next} with step {step}"
+        );
     }
 
     #[test]
