@@ -156,6 +156,34 @@ pub fn unbound(excess: f64, quota: f64, change_usd_per_month: f64) -> Option<Unb
     })
 }
 
+/// The warning a shared limit calls for, if any: the SLOs that gave way to it with the
+/// quota that would restore them, or, where every SLO held but an account's limit
+/// still binds, the quota at which it would not and what the plan would save there.
+/// The second is advice rather than trouble, but a limit that makes the plan dearer is
+/// what an owner acts on (a quota request is free), and warnings are what every output
+/// and the weekly report carry.
+pub fn limit_warning(l: &SharedLimit) -> Option<String> {
+    if let Some(s) = &l.shortfall {
+        return Some(shortfall_warning(&l.kind, &l.name, s, l.unbound.as_ref()));
+    }
+    let u = l.unbound.as_ref()?;
+    if l.kind != "account_concurrency" || u.change_usd_per_month >= -0.005 {
+        return None;
+    }
+    let when = if l.binding_hours.is_empty() {
+        String::new()
+    } else {
+        format!(" in {}", hour_ranges(&l.binding_hours))
+    };
+    Some(format!(
+        "account {} concurrency binds{when} (every SLO holds): at {:.0} ({:.0} more) the limit would not bind and the plan would {}",
+        l.name,
+        u.request_limit,
+        u.raise_by,
+        u.change_in_words()
+    ))
+}
+
 /// The warning, for every output format, that the limit `kind` `name` (as
 /// [`SharedLimit::kind`] has it) falls short by `s`; with the quota at which it would
 /// not bind at all, when known (`unbound`).
@@ -301,4 +329,62 @@ pub fn shared_limits(
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SharedLimit, Shortfall, Unbound, limit_warning};
+
+    fn account(shortfall: Option<Shortfall>, change_usd_per_month: f64) -> SharedLimit {
+        SharedLimit {
+            kind: "account_concurrency".to_owned(),
+            name: "main".to_owned(),
+            capacity: 900.0,
+            peak_usage: 900.0,
+            binding_hours: vec![8, 9, 10, 14],
+            shadow_price_usd: 0.4,
+            shortfall,
+            unbound: Some(Unbound {
+                raise_by: 547.0,
+                request_limit: 1547.0,
+                change_usd_per_month,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_limit_that_only_makes_the_plan_dearer_is_told_with_what_raising_it_saves() {
+        let text = limit_warning(&account(None, -249.6)).expect("a warning");
+        assert_eq!(
+            text,
+            "account main concurrency binds in 08–11 h, 14–15 h (every SLO holds): at 1547 (547 more) the limit would not bind and the plan would cost 249.60 USD/month less"
+        );
+        // Nothing to gain, nothing to say; a database's connections have no quota.
+        assert_eq!(limit_warning(&account(None, 0.0)), None);
+        let mut db = account(None, -10.0);
+        db.kind = "database_connections".to_owned();
+        assert_eq!(limit_warning(&db), None);
+    }
+
+    #[test]
+    fn slos_that_gave_way_are_told_as_the_shortfall() {
+        let s = Shortfall {
+            raise_by: 40.0,
+            request_limit: 1040.0,
+            hours: vec![9],
+            components: vec!["a".to_owned(), "b".to_owned()],
+            restore_usd_per_month: None,
+        };
+        let text = limit_warning(&account(Some(s), -5.0)).expect("a warning");
+        assert!(
+            text.starts_with("account main concurrency cannot hold every SLO in 09–10 h: the SLO of 2 component(s) gives way"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "; at 1547 the limit would not bind and the plan would cost 5.00 USD/month less"
+            ),
+            "{text}"
+        );
+    }
 }

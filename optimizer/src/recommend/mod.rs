@@ -209,15 +209,7 @@ pub(crate) fn recommend_at(
         plan_usd,
     );
     let mut warnings = std::mem::take(&mut built.warnings);
-    warnings.extend(shared_limits.iter().filter_map(|l| {
-        let s = l.shortfall.as_ref()?;
-        Some(limits::shortfall_warning(
-            &l.kind,
-            &l.name,
-            s,
-            l.unbound.as_ref(),
-        ))
-    }));
+    warnings.extend(shared_limits.iter().filter_map(limits::limit_warning));
     let shortfall = relaxation
         .as_ref()
         .map(|r| limits::account_shortfalls(&built, r))

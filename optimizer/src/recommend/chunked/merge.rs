@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::super::build::AccountHours;
-use super::super::limits::{gives_way, shortfall_warning};
+use super::super::limits::{gives_way, limit_warning, shortfall_warning};
 use super::super::{
     Proof, Recommendation, RecommendationSet, SharedLimit, Shortfall, SolverReport, Summary,
     Unbound,
@@ -115,9 +115,9 @@ pub(super) fn merge(
         l.unbound = unbound(name, solver.objective_usd_per_month);
         if let Some(groups) = shortfalls.remove(name) {
             let s = summed(groups, raised.get(name).copied().unwrap_or([0.0; 24]));
-            warnings.push(shortfall_warning(ACCOUNT, name, &s, l.unbound.as_ref()));
             l.shortfall = Some(s);
         }
+        warnings.extend(limit_warning(l));
     }
     let mut shared_limits: Vec<SharedLimit> = accounts.into_values().collect();
     shared_limits.extend(databases);
