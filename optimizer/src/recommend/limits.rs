@@ -24,6 +24,11 @@ struct Over {
     relaxed: Vec<usize>,
 }
 
+/// [`SharedLimit::kind`] of an account's concurrency.
+pub const ACCOUNT_CONCURRENCY: &str = "account_concurrency";
+/// [`SharedLimit::kind`] of a database's connections.
+pub const DATABASE_CONNECTIONS: &str = "database_connections";
+
 /// The limits that `r` found over-subscribed, one entry per account or database.
 fn over(built: &Built<'_>, r: &Relaxation, accounts: &[AccountSpec]) -> Vec<Over> {
     let mut out = Vec::new();
@@ -45,7 +50,7 @@ fn over(built: &Built<'_>, r: &Relaxation, accounts: &[AccountSpec]) -> Vec<Over
             .filter(|&p| &built.prepared[p].spec.account == account)
             .collect();
         out.push(Over {
-            kind: "account_concurrency",
+            kind: ACCOUNT_CONCURRENCY,
             name: account.clone(),
             hours,
             raise_by,
@@ -64,7 +69,7 @@ fn over(built: &Built<'_>, r: &Relaxation, accounts: &[AccountSpec]) -> Vec<Over
             .filter(|&p| built.prepared[p].spec.databases.contains(db))
             .collect();
         out.push(Over {
-            kind: "database_connections",
+            kind: DATABASE_CONNECTIONS,
             name: db.clone(),
             hours: (0..24).collect(),
             raise_by: e.ceil(),
@@ -96,7 +101,7 @@ pub fn gives_way(
     request_limit: f64,
     raise_by: f64,
 ) -> String {
-    if kind == "account_concurrency" {
+    if kind == ACCOUNT_CONCURRENCY {
         format!(
             "account {name} concurrency binds in {}: the limit cannot hold every component's SLO, and this one's gives way (a concurrency quota of {request_limit:.0}, {raise_by:.0} more, restores it)",
             hour_ranges(hours),
@@ -167,7 +172,7 @@ pub fn limit_warning(l: &SharedLimit) -> Option<String> {
         return Some(shortfall_warning(&l.kind, &l.name, s, l.unbound.as_ref()));
     }
     let u = l.unbound.as_ref()?;
-    if l.kind != "account_concurrency" || u.change_usd_per_month >= -0.005 {
+    if l.kind != ACCOUNT_CONCURRENCY || u.change_usd_per_month >= -0.005 {
         return None;
     }
     let when = if l.binding_hours.is_empty() {
@@ -193,7 +198,7 @@ pub fn shortfall_warning(
     s: &Shortfall,
     unbound: Option<&Unbound>,
 ) -> String {
-    let (what, unit) = if kind == "account_concurrency" {
+    let (what, unit) = if kind == ACCOUNT_CONCURRENCY {
         (
             format!(
                 "account {name} concurrency cannot hold every SLO in {}",
@@ -284,13 +289,13 @@ pub fn shared_limits(
         let u = usage.get(account.as_str()).copied().unwrap_or([0.0; 24]);
         let binding: Vec<usize> = (0..24).filter(|&h| price(rows[h]) > 1e-9).collect();
         out.push(SharedLimit {
-            kind: "account_concurrency".into(),
+            kind: ACCOUNT_CONCURRENCY.into(),
             name: account.clone(),
             capacity: built.problem.rows[rows[0].0].capacity,
             peak_usage: u.iter().copied().fold(0.0, f64::max),
             shadow_price_usd: binding.iter().map(|&h| price(rows[h])).fold(0.0, f64::max),
             binding_hours: binding,
-            shortfall: shortfall("account_concurrency", account),
+            shortfall: shortfall(ACCOUNT_CONCURRENCY, account),
             unbound: unlimited.and_then(|u| {
                 let hours = u.hours.get(account)?;
                 let over = (0..24).map(|h| hours[h] - built.problem.rows[rows[h].0].capacity);
@@ -314,7 +319,7 @@ pub fn shared_limits(
             })
             .sum();
         out.push(SharedLimit {
-            kind: "database_connections".into(),
+            kind: DATABASE_CONNECTIONS.into(),
             name: db.clone(),
             capacity: built.problem.rows[row.0].capacity,
             peak_usage: peak,
@@ -324,7 +329,7 @@ pub fn shared_limits(
                 Vec::new()
             },
             shadow_price_usd: price(*row),
-            shortfall: shortfall("database_connections", db),
+            shortfall: shortfall(DATABASE_CONNECTIONS, db),
             unbound: None,
         });
     }

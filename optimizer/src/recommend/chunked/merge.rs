@@ -9,13 +9,13 @@
 use std::collections::BTreeMap;
 
 use super::super::build::AccountHours;
-use super::super::limits::{gives_way, limit_warning, shortfall_warning};
+use super::super::limits::{
+    ACCOUNT_CONCURRENCY as ACCOUNT, gives_way, limit_warning, shortfall_warning,
+};
 use super::super::{
     Proof, Recommendation, RecommendationSet, SharedLimit, Shortfall, SolverReport, Summary,
     Unbound,
 };
-
-const ACCOUNT: &str = "account_concurrency";
 
 /// A group's document (without its components), with what the whole needs beside it.
 #[derive(Debug)]

@@ -500,7 +500,7 @@ impl Fleet<'_> {
 fn account_shortfalls(set: &RecommendationSet) -> impl Iterator<Item = (&str, &Shortfall)> {
     set.shared_limits
         .iter()
-        .filter(|l| l.kind == "account_concurrency")
+        .filter(|l| l.kind == limits::ACCOUNT_CONCURRENCY)
         .filter_map(|l| Some((l.name.as_str(), l.shortfall.as_ref()?)))
 }
 
