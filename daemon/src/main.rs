@@ -1,37 +1,31 @@
 //! `adaptd`: see `adaptd --help`.
 
-use adaptd::cli::{Cli, Command};
+use adaptd::cli::Cli;
 use clap::Parser;
 
-fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    if matches!(cli.command, Command::Serve(_)) {
-        one_malloc_arena();
-    }
-    adaptd::commands::run_cli(cli)
-}
+/// jemalloc rather than glibc's malloc. Building a component's models allocates
+/// thousands of small tables per candidate and frees them on another thread; glibc
+/// spent about a third of `adaptd recommend`'s CPU in malloc and free on the
+/// real-shaped 10,000-function fleet (`perf`), and with one arena per thread kept the
+/// heap freed between groups resident in the service. See [`MALLOC_CONF`] and the
+/// figures in docs/benchmarks.md.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// Keeps glibc's malloc to one arena in the long-lived service. A service cycle builds
-/// each group's candidates on scoped worker threads and frees them on another; with
-/// glibc's default of up to eight arenas per core, each thread's arena kept its share
-/// resident after the free, and the service's peak RSS grew with every group. With one
-/// arena (per-thread caches still serve small allocations without the lock), the
-/// 2,000-component service benchmark peaked at 79 MB instead of 117 MB with mimalloc,
-/// and the 10,000-component figures are in docs/benchmarks.md.
-///
-/// The one-shot commands keep glibc's default: their worker threads allocate
-/// thousands of small tables per component, and on one arena they queue for its lock.
-/// `adaptd recommend` on the 10,000-function real-shaped fleet took 20.1 s on one arena
-/// and 10.9 s on the default ones (peak RSS 351 → 468 MB), measured side by side.
-/// `MALLOC_ARENA_MAX` in the environment still wins, since glibc reads it first.
-#[allow(unsafe_code)]
-fn one_malloc_arena() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        // SAFETY: mallopt only sets a malloc parameter; it runs before any other
-        // thread exists, so no allocation races with it.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 1);
-        }
-    }
+/// jemalloc's settings, read when it starts (`_RJEM_MALLOC_CONF` in the environment
+/// still overrides them). One arena: the worker threads' own caches serve the small
+/// allocations without its lock, and the service's heap does not grow with each
+/// thread that ever built a group. Freed pages go back to the system after a second
+/// rather than ten, so a service that has finished its cycle does not keep the
+/// cycle's peak.
+#[cfg(not(target_env = "msvc"))]
+#[allow(unsafe_code, non_upper_case_globals)]
+// SAFETY: jemalloc reads this symbol as a NUL-terminated C string before its first
+// allocation; the slice's first word is the pointer to the bytes, which are static.
+#[unsafe(export_name = "_rjem_malloc_conf")]
+pub static MALLOC_CONF: &[u8] = b"narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
+fn main() -> std::process::ExitCode {
+    adaptd::commands::run_cli(Cli::parse())
 }
