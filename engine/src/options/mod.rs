@@ -36,6 +36,12 @@ pub struct Context<'a> {
     /// Models already built for this component, shared between candidate generation and
     /// evaluations (building one is the expensive step).
     pub cache: Option<&'a ModelCache>,
+    /// Whether the candidates include a representative of what the guardrails forbid,
+    /// priced only so that an explanation can say what a rule costs. A solve that no
+    /// explanation follows (sizing a group's share of an account's limit) skips them:
+    /// on the real-shaped 10,000 they were a Lambda shape and two Fargate sizings a
+    /// function.
+    pub forbidden: bool,
 }
 
 /// Per-component cache of Lambda shapes keyed by (memory, architecture, reserved
@@ -96,6 +102,15 @@ impl<'a> Context<'a> {
                     .duration_usd_per_gb_second(Architecture::Arm64),
             ],
             cache: None,
+            forbidden: true,
+        }
+    }
+
+    /// The same context without the representatives of what the guardrails forbid.
+    pub fn without_forbidden(self) -> Self {
+        Self {
+            forbidden: false,
+            ..self
         }
     }
 

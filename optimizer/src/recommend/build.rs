@@ -210,6 +210,9 @@ pub struct Whole<'a> {
     pub held: Option<&'a AccountHours>,
     /// Components whose SLO gives way to a shared limit, chosen across the whole.
     pub give_way: Option<&'a BTreeSet<String>>,
+    /// Whether the part is solved only to size what it asks of the whole, with no
+    /// explanation to follow: what the guardrails forbid is then not priced.
+    pub sizing_only: bool,
 }
 
 /// Builds the joint problem of `specs`, as part of `whole`.
@@ -233,7 +236,7 @@ pub fn build<'a>(
         }
     }
     let db_rows = add_database_rows(&mut problem, specs, databases, prices);
-    let mut prepared = prepare(specs, profiles, prices, caches, whole.totals, &mut warnings);
+    let mut prepared = prepare(specs, profiles, prices, caches, &whole, &mut warnings);
     hold_what_is_left_out(&mut problem, &prepared, &account_rows);
     add_items(&mut problem, &mut prepared, &account_rows, &db_rows);
     Built {
@@ -316,7 +319,7 @@ fn prepare<'a>(
     profiles: &'a BTreeMap<String, Profile>,
     prices: &'a PriceSheet,
     caches: &'a [ModelCache],
-    totals: Option<&DurationTotals>,
+    whole: &Whole<'_>,
     warnings: &mut Vec<String>,
 ) -> Vec<Prepared<'a>> {
     // The deployed configurations first, at the first duration tier: they set the
@@ -338,7 +341,14 @@ fn prepare<'a>(
             Prepared {
                 spec,
                 profile,
-                ctx: profile.map(|p| Context::new(spec, p, prices).with_cache(cache)),
+                ctx: profile.map(|p| {
+                    let ctx = Context::new(spec, p, prices).with_cache(cache);
+                    if whole.sizing_only {
+                        ctx.without_forbidden()
+                    } else {
+                        ctx
+                    }
+                }),
                 candidates: Vec::new(),
                 current,
                 item: None,
@@ -347,7 +357,7 @@ fn prepare<'a>(
             }
         })
         .collect();
-    apply_duration_tiers(&mut prepared, prices, totals, warnings);
+    apply_duration_tiers(&mut prepared, prices, whole.totals, warnings);
 
     let candidates = super::par::map(prepared.len(), |i| {
         let p = &prepared[i];

@@ -217,10 +217,13 @@ impl Platform for Fargate {
             // Pre-optimise the size: Fargate shares no limit with other components, so
             // the cheapest size that meets the SLO in every hour is the only one worth
             // handing to the optimiser.
+            let excluded = exclusion(ctx, arch);
+            if excluded.is_some() && !ctx.forbidden {
+                continue;
+            }
             let Some((sizing, tasks)) = best_size(ctx, &inputs, arch) else {
                 continue;
             };
-            let excluded = exclusion(ctx, arch);
             out.push(scheduled_candidate(ctx, &sizing, &tasks, excluded.clone()));
             // What guardrails forbid is worth one representative, not every variant.
             if excluded.is_some() {

@@ -139,6 +139,9 @@ impl Platform for Lambda {
         for &arch in &archs {
             for &mem in &memories {
                 let excluded = exclusion(ctx, mem, arch, current);
+                if excluded.is_some() && !ctx.forbidden {
+                    continue;
+                }
                 // Forbidden architectures are worth one representative, not a grid.
                 if excluded.as_ref().is_some_and(|e| {
                     matches!(e.guardrail.as_str(), "allow_arm64" | "lambda_limits")

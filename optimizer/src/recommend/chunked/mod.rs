@@ -370,6 +370,7 @@ impl Fleet<'_> {
                 totals: Some(assumed),
                 held: Some(&held),
                 give_way: Some(&give_way),
+                sizing_only: false,
             };
             let part = match self.solve(&specs, &profiles, whole) {
                 Ok(part) => part,

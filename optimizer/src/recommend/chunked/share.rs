@@ -85,6 +85,7 @@ pub(super) fn demand(
     let caches: Vec<ModelCache> = specs.iter().map(|_| ModelCache::default()).collect();
     let whole = Whole {
         totals: Some(totals),
+        sizing_only: true,
         ..Whole::default()
     };
     let mut built = build::build(specs, profiles, databases, accounts, prices, &caches, whole);
