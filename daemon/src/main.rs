@@ -20,7 +20,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// rather than ten, so a service that has finished its cycle does not keep the
 /// cycle's peak.
 #[cfg(not(target_env = "msvc"))]
-#[allow(unsafe_code, non_upper_case_globals)]
+#[allow(unsafe_code)]
 // SAFETY: jemalloc reads this symbol as a NUL-terminated C string before its first
 // allocation; the slice's first word is the pointer to the bytes, which are static.
 #[unsafe(export_name = "_rjem_malloc_conf")]

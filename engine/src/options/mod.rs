@@ -114,6 +114,11 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Whether a candidate the guardrails exclude as `excluded` (if they do) is built.
+    pub(crate) fn builds(&self, excluded: Option<&Exclusion>) -> bool {
+        excluded.is_none() || self.forbidden
+    }
+
     /// The same context with a model cache (valid for this component and price sheet).
     pub fn with_cache(self, cache: &'a ModelCache) -> Self {
         Self {

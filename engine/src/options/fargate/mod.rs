@@ -218,7 +218,7 @@ impl Platform for Fargate {
             // the cheapest size that meets the SLO in every hour is the only one worth
             // handing to the optimiser.
             let excluded = exclusion(ctx, arch);
-            if excluded.is_some() && !ctx.forbidden {
+            if !ctx.builds(excluded.as_ref()) {
                 continue;
             }
             let Some((sizing, tasks)) = best_size(ctx, &inputs, arch) else {

@@ -139,7 +139,7 @@ impl Platform for Lambda {
         for &arch in &archs {
             for &mem in &memories {
                 let excluded = exclusion(ctx, mem, arch, current);
-                if excluded.is_some() && !ctx.forbidden {
+                if !ctx.builds(excluded.as_ref()) {
                     continue;
                 }
                 // Forbidden architectures are worth one representative, not a grid.
